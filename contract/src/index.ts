@@ -1,0 +1,3 @@
+export * from "./schemas.ts";
+export * from "./frames.ts";
+export * from "./limits.ts";

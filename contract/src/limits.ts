@@ -1,0 +1,51 @@
+/**
+ * Limits of the public contract, as plain values with no runtime dependency so that the
+ * browser bundle can import them without pulling in the schema library.
+ */
+export const USERNAME_MIN = 3;
+export const USERNAME_MAX = 32;
+/** Letters are accepted in either case; uniqueness ignores case (see users model). */
+export const USERNAME_PATTERN = "^[A-Za-z0-9_.-]{3,32}$";
+export const PASSWORD_MIN = 8;
+export const PASSWORD_MAX = 128;
+export const MESSAGE_BODY_MAX = 4000;
+export const CLIENT_ID_MAX = 64;
+export const TITLE_MAX = 100;
+export const GROUP_MEMBERS_MAX = 100;
+export const PAGE_DEFAULT = 50;
+export const PAGE_MAX = 100;
+export const USERS_SEARCH_MAX = 50;
+/** Largest JSON body the api accepts, in bytes; bigger is 413 payload_too_large. */
+export const HTTP_BODY_MAX_BYTES = 64 * 1024;
+/** Largest socket frame a client may send, in bytes; bigger closes the socket with 1009. */
+export const WS_FRAME_MAX_BYTES = 4 * 1024;
+/** A client sends at most one typing frame per conversation this often. */
+export const TYPING_INTERVAL_MS = 2500;
+/** Presence: a replica refreshes its users this often; an entry not refreshed expires after TTL. */
+export const PRESENCE_HEARTBEAT_MS = 5000;
+export const PRESENCE_TTL_MS = 20000;
+
+/** WebSocket close codes the client reacts to. */
+export const CLOSE_CODES = {
+  normal: 1000,
+  goingAway: 1001,
+  policy: 1008,
+  tooBig: 1009,
+  serviceRestart: 1012,
+  /** application code: the session token expired; sign in again */
+  sessionExpired: 4001,
+  /** application code: the client could not keep up; recover through REST */
+  tooSlow: 4002,
+} as const;
+
+export const ERROR_CODES = [
+  "validation_failed",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "conflict",
+  "payload_too_large",
+  "rate_limited",
+  "unavailable",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];

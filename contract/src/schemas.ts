@@ -1,0 +1,153 @@
+/**
+ * THE wire contract: request, response and frame schemas (TypeBox via Elysia's `t`).
+ * The api validates with them and builds its OpenAPI document from them; realtime and the
+ * frontend use the same types. Change a shape here, and everything else follows.
+ */
+import { t } from "elysia";
+import {
+  CLIENT_ID_MAX,
+  ERROR_CODES,
+  GROUP_MEMBERS_MAX,
+  PAGE_MAX,
+  PASSWORD_MAX,
+  PASSWORD_MIN,
+  TITLE_MAX,
+  USERNAME_MAX,
+  USERNAME_MIN,
+  USERNAME_PATTERN,
+  USERS_SEARCH_MAX,
+} from "./limits.ts";
+
+/** Ids are MongoDB ObjectIds as 24 hex characters. */
+export const Id = t.String({ pattern: "^[0-9a-f]{24}$", description: "object id (24 hex)" });
+export type Id = typeof Id.static;
+
+const IsoDate = t.String({ format: "date-time" });
+
+// ---------- resources ----------
+export const User = t.Object({
+  id: Id,
+  username: t.String(),
+  createdAt: IsoDate,
+});
+export type User = typeof User.static;
+
+export const UserSummary = t.Object({
+  id: Id,
+  username: t.String(),
+  online: t.Boolean(),
+});
+export type UserSummary = typeof UserSummary.static;
+
+export const Member = t.Object({ id: Id, username: t.String() });
+export type Member = typeof Member.static;
+
+export const Message = t.Object({
+  id: Id,
+  conversationId: Id,
+  seq: t.Integer({ minimum: 1 }),
+  senderId: Id,
+  body: t.String(),
+  clientId: t.String(),
+  createdAt: IsoDate,
+});
+export type Message = typeof Message.static;
+
+export const ConversationKind = t.Union([t.Literal("direct"), t.Literal("group")]);
+export type ConversationKind = typeof ConversationKind.static;
+
+export const Conversation = t.Object({
+  id: Id,
+  kind: ConversationKind,
+  title: t.Union([t.String(), t.Null()]),
+  members: t.Array(Member),
+  lastMessage: t.Union([Message, t.Null()]),
+  lastSeq: t.Integer({ minimum: 0 }),
+  readSeq: t.Integer({ minimum: 0 }),
+  unread: t.Integer({ minimum: 0 }),
+  createdAt: IsoDate,
+});
+export type Conversation = typeof Conversation.static;
+
+export const ErrorBody = t.Object({
+  error: t.Object({
+    code: t.Union(ERROR_CODES.map((c) => t.Literal(c))),
+    message: t.String(),
+    details: t.Optional(t.Unknown()),
+  }),
+});
+export type ErrorBody = typeof ErrorBody.static;
+
+// ---------- requests ----------
+export const Credentials = t.Object(
+  {
+    username: t.String({ minLength: USERNAME_MIN, maxLength: USERNAME_MAX, pattern: USERNAME_PATTERN }),
+    password: t.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX }),
+  },
+  { additionalProperties: false },
+);
+export type Credentials = typeof Credentials.static;
+
+/** Login accepts any string so that a malformed username is "wrong credentials" (401), not a hint. */
+export const LoginBody = t.Object(
+  {
+    username: t.String({ minLength: 1, maxLength: 200 }),
+    password: t.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+export type LoginBody = typeof LoginBody.static;
+
+export const UsersQuery = t.Object({
+  q: t.Optional(t.String({ maxLength: USERNAME_MAX })),
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: USERS_SEARCH_MAX, default: 20 })),
+});
+export type UsersQuery = typeof UsersQuery.static;
+
+export const CreateConversationBody = t.Object(
+  {
+    memberIds: t.Array(Id, { minItems: 1, maxItems: GROUP_MEMBERS_MAX, uniqueItems: true }),
+    title: t.Optional(t.String({ maxLength: TITLE_MAX })),
+  },
+  { additionalProperties: false },
+);
+export type CreateConversationBody = typeof CreateConversationBody.static;
+
+export const ConversationParams = t.Object({ id: Id });
+export type ConversationParams = typeof ConversationParams.static;
+
+export const MessagesQuery = t.Object({
+  after: t.Optional(t.Integer({ minimum: 0 })),
+  before: t.Optional(t.Integer({ minimum: 1 })),
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: PAGE_MAX })),
+});
+export type MessagesQuery = typeof MessagesQuery.static;
+
+export const SendMessageBody = t.Object(
+  {
+    // Length is checked after trimming by the service: over MESSAGE_BODY_MAX is 413, empty is 422.
+    body: t.String(),
+    clientId: t.String({ minLength: 1, maxLength: CLIENT_ID_MAX, pattern: "^[A-Za-z0-9_-]+$" }),
+  },
+  { additionalProperties: false },
+);
+export type SendMessageBody = typeof SendMessageBody.static;
+
+export const ReadBody = t.Object({ seq: t.Integer({ minimum: 0 }) }, { additionalProperties: false });
+export type ReadBody = typeof ReadBody.static;
+
+// ---------- responses ----------
+export const AuthResponse = t.Object({ user: User, token: t.String() });
+export type AuthResponse = typeof AuthResponse.static;
+export const MeResponse = t.Object({ user: User });
+export type MeResponse = typeof MeResponse.static;
+export const UsersResponse = t.Object({ users: t.Array(UserSummary) });
+export type UsersResponse = typeof UsersResponse.static;
+export const ConversationResponse = t.Object({ conversation: Conversation });
+export type ConversationResponse = typeof ConversationResponse.static;
+export const ConversationsResponse = t.Object({ conversations: t.Array(Conversation) });
+export type ConversationsResponse = typeof ConversationsResponse.static;
+export const MessagesPage = t.Object({ messages: t.Array(Message), hasMore: t.Boolean() });
+export type MessagesPage = typeof MessagesPage.static;
+export const MessageResponse = t.Object({ message: Message });
+export type MessageResponse = typeof MessageResponse.static;
