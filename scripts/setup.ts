@@ -1,0 +1,18 @@
+/**
+ * Installs what the product and its tests need on this machine and is missing: redis-server
+ * (apt, when root), FerretDB (built from the Go module proxy into .tools/bin) unless mongod or
+ * MONGO_URL is there. `npm start` and `npm test` call the same steps lazily; this runs them upfront.
+ */
+import { ensureMongoServer, ensureRedisServer } from "./lib/infra.ts";
+
+try {
+  console.log(`redis-server: ${ensureRedisServer()}`);
+  if (process.env.MONGO_URL) console.log("database: MONGO_URL is set; no local server needed");
+  else {
+    const m = ensureMongoServer();
+    console.log(`database: ${m.kind} at ${m.bin}`);
+  }
+} catch (err) {
+  console.error(`setup: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
