@@ -1,0 +1,66 @@
+/**
+ * Builds the api from its modules and the dependencies it is given, so the entry point and
+ * the tests build exactly the same app. `openDeps` connects everything a real process needs.
+ */
+import { Elysia } from "elysia";
+import { openapi } from "@elysiajs/openapi";
+import { createLogger, type Logger } from "@parley/kit/log";
+import type { Config } from "./config.ts";
+import { connectDb } from "./libs/db.ts";
+import type { Deps } from "./libs/deps.ts";
+import { errors } from "./libs/errors.ts";
+import { apiMetrics } from "./libs/metrics.ts";
+import { createPublisher } from "./libs/publish.ts";
+import { createRateLimiter } from "./libs/ratelimit.ts";
+import { openRedis } from "./libs/redis.ts";
+import { bodyLimit } from "./plugins/body.ts";
+import { observe } from "./plugins/observe.ts";
+import { authRoutes } from "./modules/auth/index.ts";
+import { conversationRoutes } from "./modules/conversations/index.ts";
+import { healthRoutes } from "./modules/health/index.ts";
+import { messageRoutes } from "./modules/messages/index.ts";
+import { userRoutes } from "./modules/users/index.ts";
+
+export function openDeps(config: Config, log: Logger = createLogger("api", config.logLevel)): Deps & { close(): Promise<void> } {
+  const metrics = apiMetrics();
+  const db = connectDb(config.mongoUrl, log);
+  const redis = openRedis(config.redisUrl, log);
+  return {
+    config,
+    log,
+    metrics,
+    db,
+    redis,
+    publisher: createPublisher(redis, log, metrics),
+    limiter: createRateLimiter(redis, log, metrics),
+    async close() {
+      await db.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+export function buildApp(deps: Deps) {
+  return new Elysia({ serve: { reusePort: false } })
+    .use(observe(deps.log, deps.metrics))
+    .use(errors(deps.log))
+    .use(bodyLimit)
+    .use(
+      openapi({
+        provider: null,
+        specPath: "/api/openapi.json",
+        documentation: {
+          info: { title: "Parley api", version: "0.1.0", description: "Accounts, conversations, messages and read state of the Parley chat." },
+          components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" }, session: { type: "apiKey", in: "cookie", name: "session" } } },
+          security: [{ bearer: [] }, { session: [] }],
+        },
+        exclude: { paths: ["/api/openapi.json"] },
+      }),
+    )
+    .use(healthRoutes(deps))
+    .use(authRoutes(deps))
+    .use(userRoutes(deps))
+    .use(conversationRoutes(deps))
+    .use(messageRoutes(deps));
+}
+export type App = ReturnType<typeof buildApp>;

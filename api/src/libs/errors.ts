@@ -1,0 +1,94 @@
+/**
+ * Every failure leaves the api as the contract's `{error:{code,message,details?}}`. Services
+ * throw ApiError; one onError (the `errors` plugin) maps those, Elysia's own validation, parse
+ * and not-found errors, and database outages. Nothing else reaches the client: an unexpected
+ * error is logged and answered with a generic message, never a stack trace.
+ */
+import { Elysia } from "elysia";
+import type { ErrorBody } from "@parley/contract";
+import type { ErrorCode } from "@parley/contract/limits";
+import type { Logger } from "@parley/kit/log";
+import { isDbUnavailable } from "./db.ts";
+
+const STATUS: Record<ErrorCode, number> = {
+  validation_failed: 422,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    /** extra response headers, e.g. Retry-After */
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = "ApiError";
+    this.status = STATUS[code];
+  }
+}
+
+export const notFound = (what = "not found") => new ApiError("not_found", what);
+export const unauthorized = () => new ApiError("unauthorized", "sign in first");
+export const invalid = (message: string, details?: unknown) => new ApiError("validation_failed", message, details);
+export const rateLimited = (retryAfterSeconds: number) =>
+  new ApiError("rate_limited", "too many attempts, try again later", undefined, { "retry-after": String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+
+const body = (code: ErrorCode, message: string, details?: unknown): ErrorBody => ({
+  error: details === undefined ? { code, message } : { code, message, details },
+});
+
+/** Field paths of a TypeBox validation failure, e.g. [{path: "/memberIds/0", message: "…"}]. */
+function validationDetails(err: unknown): { path: string; message: string }[] {
+  const all = (err as { all?: { path?: string; message?: string; summary?: string }[] }).all;
+  if (!Array.isArray(all)) return [];
+  const seen = new Set<string>();
+  const out: { path: string; message: string }[] = [];
+  for (const e of all) {
+    const path = e.path || "/";
+    const message = e.summary ?? e.message ?? "invalid";
+    const key = `${path}\u0000${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ path, message });
+  }
+  return out;
+}
+
+export const errors = (log: Logger) =>
+  new Elysia({ name: "errors" }).onError({ as: "global" }, ({ code, error, set, request }) => {
+    const reply = (status: number, payload: ErrorBody, headers?: Record<string, string>) => {
+      set.status = status;
+      if (headers) Object.assign(set.headers, headers);
+      set.headers["content-type"] = "application/json";
+      return payload;
+    };
+    if (error instanceof ApiError) return reply(error.status, body(error.code, error.message, error.details), error.headers);
+    switch (code) {
+      case "VALIDATION": {
+        const details = validationDetails(error);
+        const where = (error as { type?: string }).type ?? "request";
+        return reply(422, body("validation_failed", `invalid ${where}`, details));
+      }
+      case "PARSE":
+        return reply(422, body("validation_failed", "the body is not valid JSON", [{ path: "/", message: "malformed JSON" }]));
+      case "NOT_FOUND":
+        return reply(404, body("not_found", "no such route"));
+      case "INVALID_COOKIE_SIGNATURE":
+        return reply(401, body("unauthorized", "sign in first"));
+    }
+    if (isDbUnavailable(error)) {
+      log.warn({ err: (error as Error).message }, "database unavailable");
+      return reply(503, body("unavailable", "the database is not available, try again shortly"), { "retry-after": "2" });
+    }
+    log.error({ err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error), path: new URL(request.url).pathname }, "unexpected error");
+    return reply(500, body("unavailable", "internal error"));
+  });

@@ -1,0 +1,58 @@
+/**
+ * Fixed-window counters in Redis, so a limit holds across api replicas. When Redis does not
+ * answer, limits fail open (logged and counted): an outage of the cache must not lock
+ * everyone out of chatting.
+ */
+import type { Logger } from "@parley/kit/log";
+import type { Redis } from "./redis.ts";
+import type { ApiMetrics } from "./metrics.ts";
+
+export type Window = { count: number; retryAfterSeconds: number };
+
+export type RateLimiter = {
+  /** count one event for each key; returns each key's count in its window */
+  hit(keys: string[], windowSeconds: number): Promise<Window[] | null>;
+  /** current counts without counting */
+  peek(keys: string[]): Promise<Window[] | null>;
+  clear(keys: string[]): Promise<void>;
+};
+
+const PREFIX = "parley:rl:";
+
+export function createRateLimiter(redis: Redis, log: Logger, metrics: ApiMetrics): RateLimiter {
+  const failOpen = (err: unknown) => {
+    metrics.rateLimitErrors.inc();
+    log.warn({ err: (err as Error).message }, "rate limit check skipped: redis unavailable");
+    return null;
+  };
+  const ttl = (pttl: unknown, fallback: number) => (typeof pttl === "number" && pttl > 0 ? pttl / 1000 : fallback);
+  return {
+    async hit(keys, windowSeconds) {
+      try {
+        const pipe = redis.multi();
+        for (const k of keys) pipe.incr(PREFIX + k).expire(PREFIX + k, windowSeconds, "NX").pttl(PREFIX + k);
+        const res = (await pipe.exec()) ?? [];
+        return keys.map((_, i) => ({ count: Number(res[i * 3]?.[1] ?? 0), retryAfterSeconds: ttl(res[i * 3 + 2]?.[1], windowSeconds) }));
+      } catch (err) {
+        return failOpen(err);
+      }
+    },
+    async peek(keys) {
+      try {
+        const pipe = redis.pipeline();
+        for (const k of keys) pipe.get(PREFIX + k).pttl(PREFIX + k);
+        const res = (await pipe.exec()) ?? [];
+        return keys.map((_, i) => ({ count: Number(res[i * 2]?.[1] ?? 0), retryAfterSeconds: ttl(res[i * 2 + 1]?.[1], 1) }));
+      } catch (err) {
+        return failOpen(err);
+      }
+    },
+    async clear(keys) {
+      try {
+        await redis.del(...keys.map((k) => PREFIX + k));
+      } catch (err) {
+        failOpen(err);
+      }
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Session tokens: HS256 JWTs with expiry, issuer and audience (@elysiajs/jwt), carried as a
+ * Bearer header or the HttpOnly `session` cookie. Verification pins the algorithm, so
+ * `alg: none` and any other algorithm are refused.
+ */
+import { jwt } from "@elysiajs/jwt";
+import type { Config } from "../config.ts";
+
+export const SESSION_COOKIE = "session";
+
+export const sessionJwt = (config: Config) =>
+  jwt({
+    name: "sessionJwt",
+    secret: config.jwtSecret,
+    alg: "HS256",
+    iss: config.jwtIssuer,
+    aud: config.jwtAudience,
+    exp: `${config.jwtTtlSeconds}s`,
+  });
+
+export const verifyOptions = (config: Config) => ({
+  algorithms: ["HS256"],
+  issuer: config.jwtIssuer,
+  audience: config.jwtAudience,
+  requiredClaims: ["exp", "sub"],
+});
+
+export function bearerToken(authorization: string | undefined): string | undefined {
+  const m = authorization?.match(/^Bearer\s+(\S+)\s*$/i);
+  return m?.[1];
+}
+
+/** Secure per COOKIE_SECURE; "auto" follows the scheme the client used (directly or via a proxy). */
+export function cookieSecure(config: Config, request: Request): boolean {
+  if (config.cookieSecure !== "auto") return config.cookieSecure === "true";
+  if (new URL(request.url).protocol === "https:") return true;
+  return request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase() === "https";
+}

@@ -1,0 +1,54 @@
+/**
+ * Accounts: argon2id password hashes (Bun.password), usernames unique regardless of case,
+ * and login failures rate limited per username and per client address in Redis.
+ */
+import type { Credentials, LoginBody, User } from "@parley/contract";
+import type { Deps } from "../../libs/deps.ts";
+import { isDuplicateKey, type UserDoc } from "../../libs/db.ts";
+import { ApiError, rateLimited } from "../../libs/errors.ts";
+
+export const toUser = (u: Pick<UserDoc, "_id" | "username" | "createdAt">): User => ({
+  id: u._id.toHexString(),
+  username: u.username,
+  createdAt: u.createdAt.toISOString(),
+});
+
+/** Verifying unknown users against this hash makes "no such user" cost the same as "wrong password". */
+let dummyHash: Promise<string> | undefined;
+const dummy = () => (dummyHash ??= Bun.password.hash("parley-dummy-password-that-never-matches", { algorithm: "argon2id" }));
+
+export async function register({ db }: Pick<Deps, "db">, { username, password }: Credentials): Promise<User> {
+  const passwordHash = await Bun.password.hash(password, { algorithm: "argon2id" });
+  try {
+    const doc = await db.User.create({ username, usernameLower: username.toLowerCase(), passwordHash, createdAt: new Date() });
+    return toUser(doc);
+  } catch (err) {
+    if (isDuplicateKey(err)) throw new ApiError("conflict", "that username is taken");
+    throw err;
+  }
+}
+
+/** Per-address failures may be higher than per-user ones: several people can share one address. */
+const ADDRESS_FACTOR = 4;
+
+export async function login(
+  { db, limiter, config }: Pick<Deps, "db" | "limiter" | "config">,
+  { username, password }: LoginBody,
+  clientAddress: string,
+): Promise<User> {
+  const lower = username.toLowerCase();
+  const keys = [`login:user:${lower}`, `login:addr:${clientAddress}`];
+  const limits = [config.loginMaxFailures, config.loginMaxFailures * ADDRESS_FACTOR];
+  const before = await limiter.peek(keys);
+  const blocked = before?.map((w, i) => (w.count >= limits[i]! ? w.retryAfterSeconds : 0)).filter((s) => s > 0) ?? [];
+  if (blocked.length > 0) throw rateLimited(Math.max(...blocked));
+
+  const user = await db.User.findOne({ usernameLower: lower }).lean();
+  const ok = await Bun.password.verify(password, user?.passwordHash ?? (await dummy()));
+  if (!user || !ok) {
+    await limiter.hit(keys, config.loginWindowSeconds);
+    throw new ApiError("unauthorized", "wrong username or password");
+  }
+  await limiter.clear([keys[0]!]);
+  return toUser(user);
+}

@@ -1,0 +1,32 @@
+/** POST/GET /api/conversations, GET /api/conversations/:id */
+import { Elysia } from "elysia";
+import type { Deps } from "../../libs/deps.ts";
+import { auth } from "../../plugins/auth.ts";
+import { ConversationParams, ConversationResponse, ConversationsResponse, CreateConversationBody, ErrorBody } from "./model.ts";
+import * as conversations from "./service.ts";
+
+export const conversationRoutes = (deps: Deps) =>
+  new Elysia({ prefix: "/api/conversations", tags: ["conversations"] })
+    .use(auth(deps))
+    .post(
+      "",
+      async ({ me, body, set }) => {
+        const { conversation, created } = await conversations.create(deps, me.id, body);
+        set.status = created ? 201 : 200;
+        return { conversation };
+      },
+      {
+        body: CreateConversationBody,
+        response: { 200: ConversationResponse, 201: ConversationResponse, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+        detail: { summary: "Start a direct chat (one other member; returns the existing one with 200) or a group" },
+      },
+    )
+    .get("", async ({ me }) => ({ conversations: await conversations.list(deps, me.id) }), {
+      response: { 200: ConversationsResponse, 401: ErrorBody },
+      detail: { summary: "My conversations, newest activity first" },
+    })
+    .get("/:id", async ({ me, params }) => ({ conversation: await conversations.get(deps, params.id, me.id) }), {
+      params: ConversationParams,
+      response: { 200: ConversationResponse, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+      detail: { summary: "One conversation (404 unless you are a member)" },
+    });

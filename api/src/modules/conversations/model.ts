@@ -1,0 +1,1 @@
+export { ConversationParams, ConversationResponse, ConversationsResponse, CreateConversationBody, ErrorBody } from "@parley/contract";

@@ -1,0 +1,1 @@
+export { ConversationParams, ErrorBody, MessageResponse, MessagesPage, MessagesQuery, ReadBody, SendMessageBody } from "@parley/contract";

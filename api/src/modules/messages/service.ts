@@ -1,0 +1,97 @@
+/**
+ * Messages: per-conversation seq 1, 2, 3… with no gap and no repeat under concurrent senders,
+ * idempotent by clientId, and read positions that never move back.
+ *
+ * Seq allocation rests on unique indexes only (no atomic counter exists on FerretDB):
+ * next = highest committed seq + 1; insert; a conflict on (conversationId, seq) means someone
+ * else took it: retry with a fresh next; a conflict on (conversationId, senderId, clientId)
+ * means this send already happened: return the original.
+ */
+import type { Message, MessagesPage, MessagesQuery, SendMessageBody } from "@parley/contract";
+import { MESSAGE_BODY_MAX, PAGE_DEFAULT } from "@parley/contract/limits";
+import type { Deps } from "../../libs/deps.ts";
+import { isDuplicateKey, oid } from "../../libs/db.ts";
+import { ApiError, invalid, rateLimited } from "../../libs/errors.ts";
+import { memberConversation } from "../conversations/service.ts";
+import { toMessage } from "../conversations/views.ts";
+import { raiseLastSeq, raiseReadSeq, readSeqOf } from "./seq.ts";
+
+const MAX_ATTEMPTS = 100;
+
+export async function send(
+  deps: Pick<Deps, "db" | "publisher" | "limiter" | "config" | "metrics">,
+  conversationId: string,
+  senderId: string,
+  input: SendMessageBody,
+): Promise<{ message: Message; created: boolean }> {
+  const { db } = deps;
+  const conv = await memberConversation(deps, conversationId, senderId);
+  const body = input.body.trim();
+  if (body.length === 0) throw invalid("the message is empty", [{ path: "/body", message: "empty after trimming" }]);
+  if (body.length > MESSAGE_BODY_MAX) throw new ApiError("payload_too_large", `a message is at most ${MESSAGE_BODY_MAX} characters`);
+
+  const key = { conversationId: conv._id, senderId: oid(senderId), clientId: input.clientId };
+  const original = await db.Message.findOne(key).lean();
+  if (original) return { message: toMessage(original), created: false };
+
+  // replays above are free; only new messages count against the sender's rate
+  const [win] = (await deps.limiter.hit([`send:${senderId}`], deps.config.sendRateWindowSeconds)) ?? [];
+  if (win && win.count > deps.config.sendRateMax) throw rateLimited(win.retryAfterSeconds);
+
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const top = await db.Message.findOne({ conversationId: conv._id }).sort({ seq: -1 }).select({ seq: 1 }).lean();
+    const seq = (top?.seq ?? 0) + 1;
+    try {
+      const doc = await db.Message.create({ ...key, seq, body, createdAt: new Date() });
+      const message = toMessage(doc.toObject());
+      await afterCommit(deps, conv.memberIds.map((m) => m.toHexString()), message, doc.createdAt);
+      return { message, created: true };
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      const existing = await db.Message.findOne(key).lean();
+      if (existing) return { message: toMessage(existing), created: false };
+      deps.metrics.seqConflicts.inc();
+      await Bun.sleep(Math.random() * Math.min(2 + attempt, 15));
+    }
+  }
+  throw new ApiError("unavailable", "the conversation is too busy right now, try again");
+}
+
+async function afterCommit(deps: Pick<Deps, "db" | "publisher" | "metrics">, memberIds: string[], message: Message, at: Date) {
+  const committedAt = Date.now();
+  deps.metrics.messagesSent.inc();
+  const convId = oid(message.conversationId);
+  // the sender has read their own message; both only ever move forward
+  await Promise.all([raiseLastSeq(deps.db, convId, message.seq, at), raiseReadSeq(deps.db, convId, oid(message.senderId), message.seq)]);
+  await deps.publisher.toUsers(memberIds, { type: "message", message }, committedAt);
+}
+
+export async function history(deps: Pick<Deps, "db">, conversationId: string, userId: string, query: MessagesQuery): Promise<MessagesPage> {
+  const conv = await memberConversation(deps, conversationId, userId);
+  if (query.after !== undefined && query.before !== undefined) {
+    throw invalid("give either after or before, not both", [{ path: "/after", message: "with before" }, { path: "/before", message: "with after" }]);
+  }
+  const limit = query.limit ?? PAGE_DEFAULT;
+  if (query.after !== undefined) {
+    const rows = await deps.db.Message.find({ conversationId: conv._id, seq: { $gt: query.after } }).sort({ seq: 1 }).limit(limit + 1).lean();
+    return { messages: rows.slice(0, limit).map(toMessage), hasMore: rows.length > limit };
+  }
+  // newest page (or the page before `before`): read backwards, answer ascending
+  const filter = query.before !== undefined ? { conversationId: conv._id, seq: { $lt: query.before } } : { conversationId: conv._id };
+  const rows = await deps.db.Message.find(filter).sort({ seq: -1 }).limit(limit + 1).lean();
+  return { messages: rows.slice(0, limit).reverse().map(toMessage), hasMore: rows.length > limit };
+}
+
+/**
+ * Moves the caller's read position forward. A seq above the conversation's last seq is clamped
+ * to it; a lower or equal one changes nothing. Members are told when it advanced.
+ */
+export async function markRead(deps: Pick<Deps, "db" | "publisher">, conversationId: string, userId: string, seq: number): Promise<void> {
+  const conv = await memberConversation(deps, conversationId, userId);
+  const top = await deps.db.Message.findOne({ conversationId: conv._id }).sort({ seq: -1 }).select({ seq: 1 }).lean();
+  const target = Math.min(seq, Math.max(conv.lastSeq, top?.seq ?? 0));
+  const me = oid(userId);
+  if (target <= (await readSeqOf(deps.db, conv._id, me))) return;
+  if (!(await raiseReadSeq(deps.db, conv._id, me, target))) return;
+  await deps.publisher.toUsers(conv.memberIds.map((m) => m.toHexString()), { type: "read", conversationId, userId, seq: target });
+}

@@ -1,0 +1,1 @@
+export { ErrorBody, MeResponse, UsersQuery, UsersResponse } from "@parley/contract";
