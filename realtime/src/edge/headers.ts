@@ -1,0 +1,31 @@
+/**
+ * Security headers on every response realtime serves (pages, assets, proxied api answers,
+ * errors), and the cache policy of the frontend files.
+ */
+import { Elysia } from "elysia";
+
+/** Lit's `static styles` use adoptedStyleSheets (no inline <style>), but lit-html may still set
+ * `style` attributes, so style-src keeps 'unsafe-inline'; scripts stay 'self' only. */
+export const SECURITY_HEADERS: Record<string, string> = {
+  "content-security-policy":
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+};
+
+/** Bundler output names carry a content hash (e.g. `main-3f9a1c2b.js`): safe to cache forever. */
+const HASHED_ASSET = /[.-][A-Za-z0-9_]{8,}\.(?:js|mjs|css|map|woff2?|png|svg|jpg|webp|ico)$/;
+export const IMMUTABLE = "public, max-age=31536000, immutable";
+
+export function cacheControlFor(path: string): string | undefined {
+  if (path.startsWith("/api/") || path === "/ws") return undefined;
+  return HASHED_ASSET.test(path) ? IMMUTABLE : "no-cache";
+}
+
+export const securityHeaders = new Elysia({ name: "security-headers" }).onRequest(({ set, request }) => {
+  Object.assign(set.headers, SECURITY_HEADERS);
+  const path = new URL(request.url).pathname;
+  const cache = request.method === "GET" || request.method === "HEAD" ? cacheControlFor(path) : undefined;
+  if (cache) set.headers["cache-control"] = cache;
+});

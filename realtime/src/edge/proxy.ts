@@ -1,0 +1,61 @@
+/**
+ * `/api/*` → API_URL, so the browser sees one origin. Bodies stream both ways; status and
+ * headers (every Set-Cookie among them) pass through; hop-by-hop headers do not.
+ */
+import { Elysia } from "elysia";
+import type { Logger } from "@parley/kit/log";
+import { jsonError } from "../libs/errors.ts";
+
+const HOP_BY_HOP = new Set([
+  "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
+  "transfer-encoding", "upgrade", "proxy-connection", "host", "content-length",
+]);
+
+function forwardHeaders(request: Request, clientIp: string | undefined): Headers {
+  const out = new Headers();
+  const listed = (request.headers.get("connection") ?? "").split(",").map((h) => h.trim().toLowerCase());
+  for (const [name, value] of request.headers) {
+    if (!HOP_BY_HOP.has(name) && !listed.includes(name)) out.append(name, value);
+  }
+  const url = new URL(request.url);
+  const prior = request.headers.get("x-forwarded-for");
+  if (clientIp) out.set("x-forwarded-for", prior ? `${prior}, ${clientIp}` : clientIp);
+  out.set("x-forwarded-proto", request.headers.get("x-forwarded-proto") ?? url.protocol.replace(":", ""));
+  out.set("x-forwarded-host", request.headers.get("x-forwarded-host") ?? request.headers.get("host") ?? url.host);
+  return out;
+}
+
+function responseHeaders(upstream: Response): Headers {
+  const out = new Headers();
+  for (const [name, value] of upstream.headers) {
+    if (name === "set-cookie" || HOP_BY_HOP.has(name)) continue;
+    out.append(name, value);
+  }
+  for (const cookie of upstream.headers.getSetCookie()) out.append("set-cookie", cookie);
+  return out;
+}
+
+export const apiProxy = (apiUrl: string, log: Logger) =>
+  new Elysia({ name: "api-proxy" }).all("/api/*", async ({ request, server }) => {
+    const url = new URL(request.url);
+    const target = `${apiUrl}${url.pathname}${url.search}`;
+    const hasBody = request.method !== "GET" && request.method !== "HEAD";
+    let upstream: Response;
+    try {
+      const init = {
+        method: request.method,
+        headers: forwardHeaders(request, server?.requestIP(request)?.address),
+        body: hasBody ? request.body : undefined,
+        redirect: "manual",
+        // keep the api's encoding as-is: the client decodes it, not us
+        decompress: false,
+        // streams the request body instead of buffering it
+        duplex: "half",
+      };
+      upstream = await fetch(target, init as RequestInit);
+    } catch (err) {
+      log.warn({ path: url.pathname, err: (err as Error).message }, "api unreachable");
+      return jsonError(503, "unavailable", "the api is not reachable right now; try again shortly");
+    }
+    return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders(upstream) });
+  });

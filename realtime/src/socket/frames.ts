@@ -1,0 +1,23 @@
+/** Client → server frames: the only accepted shape is `{type:"typing", conversationId}`. */
+import type { ClientFrame } from "@parley/contract/frames";
+
+const ID = /^[0-9a-f]{24}$/;
+
+export type ParsedClientFrame = { ok: true; frame: ClientFrame } | { ok: false; message: string };
+
+/** Accepts the raw text or what Elysia already JSON-parsed from it. */
+export function parseClientFrame(input: unknown): ParsedClientFrame {
+  let value = input;
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return { ok: false, message: "frames must be JSON objects" };
+    }
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value)) return { ok: false, message: "frames must be JSON objects" };
+  const v = value as Record<string, unknown>;
+  if (v.type !== "typing") return { ok: false, message: `unknown frame type ${JSON.stringify(String(v.type)).slice(0, 40)}` };
+  if (typeof v.conversationId !== "string" || !ID.test(v.conversationId)) return { ok: false, message: "typing needs a conversationId (24 hex characters)" };
+  return { ok: true, frame: { type: "typing", conversationId: v.conversationId } };
+}

@@ -1,0 +1,87 @@
+/**
+ * `/ws`: origin and token are checked in `resolve` (runs once, before the upgrade; refusal is
+ * HTTP 403/401). On open the client gets `ready`, then its contacts' presence; its only frame
+ * is `typing`.
+ */
+import { Elysia, status } from "elysia";
+import { jwt } from "@elysiajs/jwt";
+import type { ServerWebSocket } from "bun";
+import type { Logger } from "@parley/kit/log";
+import type { Config } from "../config.ts";
+import { errorBody } from "../libs/errors.ts";
+import type { RealtimeMetrics } from "../libs/metrics.ts";
+import type { Hub } from "../fanout/hub.ts";
+import { extractToken, looksLikeJwt, originAllowed } from "./auth.ts";
+import { parseClientFrame } from "./frames.ts";
+import { Session } from "./session.ts";
+
+const USER_ID = /^[0-9a-f]{24}$/;
+
+export type SocketDeps = {
+  config: Config;
+  hub: Hub;
+  metrics: RealtimeMetrics;
+  log: Logger;
+  shuttingDown: () => boolean;
+};
+
+export function socketRoutes(deps: SocketDeps) {
+  const { config, hub, metrics, log } = deps;
+  const sessions = new Map<ServerWebSocket<unknown>, Session>();
+
+  return new Elysia({ name: "socket" })
+    .use(jwt({ name: "sessionJwt", secret: config.jwtSecret }))
+    .resolve(async ({ headers, query, cookie, set, sessionJwt }) => {
+      if (deps.shuttingDown()) return status(503, errorBody("unavailable", "this replica is shutting down; connect again"));
+      if (!originAllowed(headers.origin, headers.host, config.allowedOrigins)) {
+        return status(403, errorBody("forbidden", "this origin may not open a socket"));
+      }
+      const cookieValue = cookie.session?.value;
+      const source = extractToken(headers, query, typeof cookieValue === "string" ? cookieValue : undefined);
+      if (!source || !looksLikeJwt(source.token)) return status(401, errorBody("unauthorized", "sign in first: no valid session token"));
+      const claims = await sessionJwt.verify(source.token, {
+        algorithms: ["HS256"],
+        issuer: config.jwtIssuer,
+        audience: config.jwtAudience,
+      });
+      if (!claims || typeof claims.sub !== "string" || !USER_ID.test(claims.sub)) {
+        return status(401, errorBody("unauthorized", "the session token is invalid or expired"));
+      }
+      // A client that offered ["bearer", <jwt>] only accepts the socket if we pick "bearer".
+      if (source.via === "subprotocol") set.headers["sec-websocket-protocol"] = "bearer";
+      return { auth: { userId: claims.sub, exp: typeof claims.exp === "number" ? claims.exp : undefined, token: source.token } };
+    })
+    .ws("/ws", {
+      open(ws) {
+        const { userId, exp, token } = ws.data.auth;
+        const session = new Session(userId, ws.raw as ServerWebSocket<unknown>, metrics, exp);
+        sessions.set(ws.raw as ServerWebSocket<unknown>, session);
+        session.send({ type: "ready", userId });
+        log.debug({ userId, socket: session.id }, "socket open");
+        hub.join(session, token).catch((err: Error) => log.warn({ userId, err: err.message }, "join failed"));
+      },
+      message(ws, input) {
+        const session = sessions.get(ws.raw as ServerWebSocket<unknown>);
+        if (!session) return;
+        const parsed = parseClientFrame(input);
+        if (!parsed.ok) {
+          session.send({ type: "error", code: "validation_failed", message: parsed.message });
+          return;
+        }
+        void hub.typing(session, parsed.frame.conversationId).then((result) => {
+          if (result === "ok") return;
+          metrics.typingRejected.inc({ reason: result });
+          if (result === "not_member") session.send({ type: "error", code: "not_found", message: "no such conversation" });
+          else session.send({ type: "error", code: "rate_limited", message: "typing frames are limited per conversation; this one was dropped" });
+        });
+      },
+      close(ws, code) {
+        const session = sessions.get(ws.raw as ServerWebSocket<unknown>);
+        if (!session) return;
+        sessions.delete(ws.raw as ServerWebSocket<unknown>);
+        session.markClosed();
+        hub.leave(session);
+        log.debug({ userId: session.userId, socket: session.id, code }, "socket closed");
+      },
+    });
+}

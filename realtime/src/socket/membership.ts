@@ -1,0 +1,20 @@
+/**
+ * Which conversations a user is in, and with whom, asked from the api with the user's own
+ * token (the api is the only source of truth; realtime keeps no database).
+ */
+import type { Conversation, ConversationsResponse } from "@parley/contract";
+
+/** conversation id → member ids */
+export type Membership = Map<string, string[]>;
+
+export const membersOf = (c: Pick<Conversation, "members">) => c.members.map((m) => m.id);
+
+export async function fetchMembership(apiUrl: string, token: string): Promise<Membership> {
+  const res = await fetch(`${apiUrl}/api/conversations`, {
+    headers: { authorization: `Bearer ${token}`, accept: "application/json" },
+    signal: AbortSignal.timeout(5000),
+  });
+  if (!res.ok) throw new Error(`GET /api/conversations answered ${res.status}`);
+  const body = (await res.json()) as ConversationsResponse;
+  return new Map(body.conversations.map((c) => [c.id, membersOf(c)]));
+}

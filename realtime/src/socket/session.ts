@@ -1,0 +1,82 @@
+/**
+ * One open socket: who it belongs to, and the only way frames are written to it, so the
+ * slow-client policy lives in one place.
+ */
+import type { ServerWebSocket } from "bun";
+import type { ServerFrame } from "@parley/contract/frames";
+import { CLOSE_CODES } from "@parley/contract/limits";
+import { BACKPRESSURE } from "../config.ts";
+import type { RealtimeMetrics } from "../libs/metrics.ts";
+
+type FrameType = ServerFrame["type"];
+/** Ephemeral frames a lagging client loses first; everything else can be refetched over REST. */
+const DROPPABLE: ReadonlySet<FrameType> = new Set(["typing", "presence"]);
+
+let nextId = 1;
+
+export class Session {
+  readonly id = nextId++;
+  private closed = false;
+  private expiryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly userId: string,
+    private readonly raw: ServerWebSocket<unknown>,
+    private readonly metrics: RealtimeMetrics,
+    /** token expiry, seconds since epoch */
+    tokenExp: number | undefined,
+  ) {
+    if (tokenExp !== undefined) {
+      // setTimeout holds at most ~24.8 days; a token living longer is re-checked then.
+      const ms = Math.min(Math.max(tokenExp * 1000 - Date.now(), 0), 2 ** 31 - 1);
+      this.expiryTimer = setTimeout(() => this.close(CLOSE_CODES.sessionExpired, "session expired"), ms);
+    }
+  }
+
+  /** Writes an already serialized frame; `committedAt` (ms) feeds the fan-out latency histogram. */
+  deliver(type: FrameType, text: string, committedAt?: number): void {
+    if (this.closed) return;
+    const buffered = this.raw.getBufferedAmount();
+    if (buffered > BACKPRESSURE.hard) {
+      this.metrics.slowClientCloses.inc();
+      this.metrics.droppedFrames.inc({ type, reason: "slow_client" });
+      this.close(CLOSE_CODES.tooSlow, "too slow");
+      return;
+    }
+    if (buffered > BACKPRESSURE.soft && DROPPABLE.has(type)) {
+      this.metrics.droppedFrames.inc({ type, reason: "backpressure" });
+      return;
+    }
+    const result = this.raw.send(text);
+    if (result === 0) {
+      this.metrics.droppedFrames.inc({ type, reason: "closed" });
+      return;
+    }
+    this.metrics.delivered.inc({ type });
+    if (committedAt !== undefined) this.metrics.fanoutLatency.observe({ type }, Math.max(0, Date.now() - committedAt) / 1000);
+  }
+
+  send(frame: ServerFrame): void {
+    this.deliver(frame.type, JSON.stringify(frame));
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.markClosed();
+    try {
+      this.raw.close(code, reason);
+    } catch {
+      // already closing
+    }
+  }
+
+  /** Called when the socket is gone, whoever closed it. */
+  markClosed(): void {
+    this.closed = true;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
