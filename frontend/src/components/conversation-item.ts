@@ -1,0 +1,70 @@
+import { LitElement, css, html, nothing } from "lit";
+import { customElement, property } from "lit/decorators.js";
+import { base } from "../styles/tokens.ts";
+import "./user-avatar.ts";
+
+/**
+ * One row of the conversation list.
+ * @fires conversation-select - detail `{id}`: the user opens this conversation
+ */
+@customElement("conversation-item")
+export class ConversationItem extends LitElement {
+  @property({ attribute: "conversation-id" }) conversationId = "";
+  @property() name = "";
+  /** id the avatar colour derives from: the peer in a direct chat, else the conversation */
+  @property({ attribute: "avatar-id" }) avatarId = "";
+  @property({ type: Boolean }) group = false;
+  @property() preview = "";
+  @property() time = "";
+  @property({ type: Number }) unread = 0;
+  @property({ type: Boolean }) online?: boolean;
+  @property({ type: Boolean, reflect: true }) active = false;
+
+  static override styles = [
+    base,
+    css`
+      :host { display: block; }
+      button {
+        display: flex; gap: var(--space-3); align-items: center; width: 100%; text-align: left;
+        padding: 10px var(--space-3); border: none; border-radius: var(--radius-m); background: transparent;
+      }
+      button:hover { background: var(--surface-hover); }
+      :host([active]) button { background: var(--selected); }
+      .main { flex: 1; min-width: 0; }
+      .top, .bottom { display: flex; align-items: baseline; gap: var(--space-2); }
+      .name { flex: 1; font-weight: 600; font-size: 14.5px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+      .time { font-size: 12px; color: var(--text-3); flex: none; }
+      .preview { flex: 1; font-size: 13px; color: var(--text-2); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; margin-top: 2px; }
+      .unread .name { color: var(--text); }
+      .unread .preview { color: var(--text); font-weight: 500; }
+      .badge {
+        flex: none; min-width: 20px; height: 20px; padding: 0 6px; border-radius: 999px;
+        background: var(--accent); color: var(--on-accent); font-size: 11.5px; font-weight: 700;
+        display: inline-grid; place-items: center;
+      }
+    `,
+  ];
+
+  private select() {
+    this.dispatchEvent(new CustomEvent("conversation-select", { detail: { id: this.conversationId }, bubbles: true, composed: true }));
+  }
+
+  override render() {
+    const label = `${this.name}${this.unread ? `, ${this.unread} unread` : ""}`;
+    return html`<button class=${this.unread ? "unread" : ""} @click=${this.select} aria-label=${label}
+        aria-current=${this.active ? "true" : "false"}>
+      <user-avatar .name=${this.name} user-id=${this.avatarId} .online=${this.online} ?group=${this.group} size="44"></user-avatar>
+      <span class="main">
+        <span class="top"><span class="name">${this.name}</span><span class="time">${this.time}</span></span>
+        <span class="bottom"><span class="preview">${this.preview || "No messages yet"}</span>
+          ${this.unread ? html`<span class="badge" aria-hidden="true">${this.unread > 99 ? "99+" : this.unread}</span>` : nothing}</span>
+      </span>
+    </button>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "conversation-item": ConversationItem;
+  }
+}

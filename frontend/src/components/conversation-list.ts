@@ -1,0 +1,83 @@
+import { LitElement, css, html } from "lit";
+import { customElement, property } from "lit/decorators.js";
+import { repeat } from "lit/directives/repeat.js";
+import { directPeer } from "../state/conversations.ts";
+import { StoreController } from "../state/store-controller.ts";
+import { listTime } from "../format.ts";
+import { base } from "../styles/tokens.ts";
+import "./conversation-item.ts";
+import "./connection-status.ts";
+import "./user-avatar.ts";
+
+/**
+ * The sidebar: who I am, the connection, and every conversation, newest activity first.
+ * @fires new-chat - the user wants to start a conversation
+ * @fires sign-out - the user signs out
+ */
+@customElement("conversation-list")
+export class ConversationList extends LitElement {
+  private s = new StoreController(this);
+  @property({ attribute: "active-id" }) activeId = "";
+
+  static override styles = [
+    base,
+    css`
+      :host { display: flex; flex-direction: column; min-height: 0; background: var(--surface); }
+      header { display: flex; align-items: center; gap: var(--space-3); padding: var(--space-4) var(--space-4) var(--space-3); }
+      .brand { display: flex; align-items: center; gap: var(--space-2); font-weight: 750; font-size: 19px; letter-spacing: -0.01em; flex: 1; }
+      .brand svg { color: var(--accent); }
+      .me { display: flex; align-items: center; gap: var(--space-2); padding: 0 var(--space-4) var(--space-3); font-size: 13px; color: var(--text-2); }
+      .me strong { color: var(--text); font-weight: 600; }
+      .me .spacer { flex: 1; }
+      .new { margin: 0 var(--space-4) var(--space-3); }
+      .new .btn { width: 100%; }
+      h2 { font-size: 11.5px; text-transform: uppercase; letter-spacing: 0.06em; color: var(--text-3); margin: var(--space-2) var(--space-5) var(--space-2); font-weight: 650; }
+      ul { list-style: none; margin: 0; padding: 0 var(--space-2) var(--space-3); overflow-y: auto; flex: 1; }
+      li + li { margin-top: 2px; }
+      .empty { padding: var(--space-6) var(--space-5); text-align: center; color: var(--text-2); font-size: 14px; line-height: 1.5; }
+      .empty strong { display: block; color: var(--text); font-size: 15px; margin-bottom: var(--space-1); }
+    `,
+  ];
+
+  private fire(type: string) {
+    this.dispatchEvent(new CustomEvent(type, { bubbles: true, composed: true }));
+  }
+
+  override render() {
+    const st = this.s.store;
+    const me = st.me;
+    return html`<header>
+        <span class="brand"><svg width="24" height="24" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>Parley</span>
+        <connection-status .status=${st.connection}></connection-status>
+      </header>
+      <div class="me">
+        <user-avatar .name=${me?.username ?? ""} user-id=${me?.id ?? ""} size="28"></user-avatar>
+        <span>Signed in as <strong>${me?.username}</strong></span><span class="spacer"></span>
+        <button class="btn ghost" style="padding:5px 10px;font-size:12.5px" @click=${() => this.fire("sign-out")}>Sign out</button>
+      </div>
+      <div class="new"><button class="btn" @click=${() => this.fire("new-chat")}>
+        <svg width="16" height="16" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M11 5h2v6h6v2h-6v6h-2v-6H5v-2h6z"/></svg>New chat</button></div>
+      <h2 id="convs-h">Conversations</h2>
+      ${st.conversations.length === 0
+        ? html`<div class="empty">${st.conversationsLoaded
+            ? html`<strong>No conversations yet</strong>Start one with “New chat” and find people by their username.`
+            : "Loading conversations…"}</div>`
+        : html`<ul aria-labelledby="convs-h">
+            ${repeat(st.conversations, (c) => c.id, (c) => {
+              const peer = directPeer(c, me?.id);
+              const last = c.lastMessage;
+              const who = last && c.kind === "group" ? (last.senderId === me?.id ? "You: " : `${st.senderName(last)}: `) : last?.senderId === me?.id ? "You: " : "";
+              return html`<li><conversation-item conversation-id=${c.id} .name=${st.nameOf(c)} avatar-id=${peer?.id ?? c.id}
+                ?group=${c.kind === "group"} .preview=${last ? who + last.body : ""} .time=${listTime(last?.createdAt ?? c.createdAt)}
+                .unread=${c.id === this.activeId ? 0 : c.unread} .online=${peer ? (st.presence.get(peer.id) ?? false) : undefined}
+                ?active=${c.id === this.activeId}></conversation-item></li>`;
+            })}
+          </ul>`}`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "conversation-list": ConversationList;
+  }
+}

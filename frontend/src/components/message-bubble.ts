@@ -1,0 +1,77 @@
+import { LitElement, css, html, nothing } from "lit";
+import { customElement, property } from "lit/decorators.js";
+import { base } from "../styles/tokens.ts";
+
+export type BubbleStatus = "sent" | "pending" | "failed";
+
+/**
+ * One message. The body is a text binding, never HTML.
+ * @fires retry - the user asks to send a failed message again
+ */
+@customElement("message-bubble")
+export class MessageBubble extends LitElement {
+  @property() body = "";
+  @property() time = "";
+  @property({ attribute: "full-time" }) fullTime = "";
+  @property({ type: Boolean, reflect: true }) own = false;
+  @property({ reflect: true }) status: BubbleStatus = "sent";
+  /** shown above the first bubble of a run in a group */
+  @property() sender = "";
+  @property() error = "";
+  @property({ type: Boolean }) seen = false;
+  /** continues a run of the same sender: tighter spacing */
+  @property({ type: Boolean, reflect: true }) continued = false;
+
+  static override styles = [
+    base,
+    css`
+      :host { display: flex; flex-direction: column; align-items: flex-start; padding: 0 var(--space-5); margin-top: 10px; }
+      :host([continued]) { margin-top: 2px; }
+      :host([own]) { align-items: flex-end; }
+      .sender { font-size: 12px; font-weight: 600; color: var(--text-2); margin: 0 0 3px 12px; }
+      .bubble {
+        max-width: min(72ch, 78%); padding: 8px 12px 6px; border-radius: var(--radius-l);
+        background: var(--bubble-other); color: var(--bubble-other-text); box-shadow: var(--shadow-1);
+        white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.4; font-size: 14.5px;
+        border-bottom-left-radius: 6px;
+      }
+      :host([own]) .bubble {
+        background: var(--bubble-own); color: var(--bubble-own-text);
+        border-bottom-left-radius: var(--radius-l); border-bottom-right-radius: 6px;
+      }
+      :host([status="pending"]) .bubble { opacity: 0.7; }
+      :host([status="failed"]) .bubble { background: var(--danger-bg); color: var(--text); outline: 1px solid var(--danger); }
+      .meta { display: flex; gap: 6px; align-items: center; font-size: 11px; color: var(--text-3); margin: 3px 6px 0; }
+      .failed { color: var(--danger); font-weight: 600; }
+      .retry {
+        border: none; background: none; color: var(--accent); font-weight: 600; font-size: 12px;
+        padding: 2px 4px; border-radius: 4px; text-decoration: underline;
+      }
+    `,
+  ];
+
+  private retry() {
+    this.dispatchEvent(new CustomEvent("retry", { bubbles: true, composed: true }));
+  }
+
+  override render() {
+    const state =
+      this.status === "pending"
+        ? html`<span data-state="pending">Sending…</span>`
+        : this.status === "failed"
+          ? html`<span class="failed" role="alert">Not sent${this.error ? `: ${this.error}` : ""}</span>
+              <button class="retry" @click=${this.retry}>Retry</button>`
+          : this.own && this.seen
+            ? html`<span>Seen</span>`
+            : nothing;
+    return html`${this.sender && !this.own ? html`<div class="sender">${this.sender}</div>` : nothing}
+      <div class="bubble">${this.body}</div>
+      <div class="meta"><time title=${this.fullTime}>${this.time}</time>${state}</div>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "message-bubble": MessageBubble;
+  }
+}

@@ -1,0 +1,60 @@
+import { LitElement, css, html, nothing } from "lit";
+import { customElement, property } from "lit/decorators.js";
+
+/** A stable hue per user id, so the same person always has the same colour. */
+export function hueOf(id: string): number {
+  let h = 0;
+  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
+  return h % 360;
+}
+
+export const initials = (name: string) =>
+  name
+    .split(/[\s._-]+/)
+    .filter(Boolean)
+    .slice(0, 2)
+    .map((p) => p[0]!.toUpperCase())
+    .join("") || "?";
+
+/** Round avatar with the initials of a name on a colour derived from the user id; optional presence dot. */
+@customElement("user-avatar")
+export class UserAvatar extends LitElement {
+  @property() name = "";
+  @property({ attribute: "user-id" }) userId = "";
+  @property({ type: Number }) size = 40;
+  /** undefined: no presence shown */
+  @property({ type: Boolean }) online?: boolean;
+  @property({ type: Boolean }) group = false;
+
+  static override styles = css`
+    :host { display: inline-block; position: relative; flex: none; }
+    .face {
+      display: grid; place-items: center; border-radius: 50%;
+      color: #fff; font-weight: 600; letter-spacing: 0.02em; user-select: none;
+    }
+    .dot {
+      position: absolute; right: -1px; bottom: -1px; width: 30%; height: 30%;
+      border-radius: 50%; border: 2px solid var(--surface, #fff); background: var(--text-3, #999);
+    }
+    .dot.on { background: var(--success, #1f9d55); }
+  `;
+
+  override render() {
+    const hue = hueOf(this.userId || this.name);
+    const bg = this.group
+      ? `linear-gradient(135deg, hsl(${hue} 55% 52%), hsl(${(hue + 40) % 360} 60% 42%))`
+      : `hsl(${hue} 52% 46%)`;
+    const s = this.size;
+    return html`<div class="face" aria-hidden="true"
+        style="width:${s}px;height:${s}px;font-size:${Math.round(s * 0.38)}px;background:${bg}">${initials(this.name)}</div>
+      ${this.online === undefined
+        ? nothing
+        : html`<span class="dot ${this.online ? "on" : ""}" role="img" aria-label=${this.online ? "online" : "offline"}></span>`}`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "user-avatar": UserAvatar;
+  }
+}

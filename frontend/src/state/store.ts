@@ -1,0 +1,377 @@
+/**
+ * The one client store: session, conversations, threads (messages per conversation), presence,
+ * typing and the socket's status. Components read it through `StoreController` and call its
+ * actions; the ordering and dedupe rules are the pure functions of thread.ts/conversations.ts.
+ */
+import type { Conversation, Credentials, Id, Message, User } from "@parley/contract";
+import type { ServerFrame } from "@parley/contract/frames";
+import { PAGE_MAX, TYPING_INTERVAL_MS } from "@parley/contract/limits";
+import { api, ApiError } from "./api-client.ts";
+import { applyMessage, applyRead, conversationName, directPeer, upsertConversation } from "./conversations.ts";
+import { SocketClient, type ConnectionStatus } from "./socket-client.ts";
+import {
+  addPending, confirmMessage, emptyThread, failPending, gapAfter, isGap, lastContiguousSeq, mergeMessages,
+  newClientId, retryPending, settlePending, type Thread,
+} from "./thread.ts";
+
+export type Session = { status: "loading" } | { status: "signed-out"; reason?: string } | { status: "signed-in"; user: User };
+
+const PAGE = 50;
+
+export class Store extends EventTarget {
+  session: Session = { status: "loading" };
+  conversations: Conversation[] = [];
+  conversationsLoaded = false;
+  threads = new Map<Id, Thread>();
+  presence = new Map<Id, boolean>();
+  /** conversation → user → when their typing indicator expires (ms) */
+  typing = new Map<Id, Map<Id, number>>();
+  /** conversation → member → the seq they have read (learned live) */
+  readBy = new Map<Id, Map<Id, number>>();
+  connection: ConnectionStatus = "offline";
+  activeId: Id | null = null;
+  /** the last line for screen readers (aria-live region) */
+  announcement = "";
+
+  private socket: SocketClient | null = null;
+  private inFlight = new Set<string>();
+  private catchingUp = new Map<Id, Promise<void>>();
+  private lastTypingSent = new Map<Id, number>();
+  private queued = false;
+
+  get me(): User | undefined {
+    return this.session.status === "signed-in" ? this.session.user : undefined;
+  }
+
+  /** Tells every connected component to re-render, once per microtask. */
+  changed(): void {
+    if (this.queued) return;
+    this.queued = true;
+    queueMicrotask(() => {
+      this.queued = false;
+      this.dispatchEvent(new Event("change"));
+    });
+  }
+
+  // ---------- session ----------
+  async init(): Promise<void> {
+    try {
+      this.signedIn(await api.me());
+    } catch (e) {
+      this.session = { status: "signed-out" };
+      if (e instanceof ApiError && e.status === 0) this.session = { status: "signed-out", reason: "The server cannot be reached." };
+      this.changed();
+    }
+  }
+
+  async register(c: Credentials): Promise<void> {
+    this.signedIn((await api.register(c)).user);
+  }
+
+  async login(c: Credentials): Promise<void> {
+    this.signedIn((await api.login(c)).user);
+  }
+
+  async logout(): Promise<void> {
+    await api.logout().catch(() => undefined);
+    this.signedOut();
+  }
+
+  private signedIn(user: User) {
+    this.session = { status: "signed-in", user };
+    this.changed();
+    this.socket = new SocketClient({
+      onFrame: (f) => this.onFrame(f),
+      onStatus: (s) => {
+        this.connection = s;
+        this.changed();
+      },
+      onSessionExpired: () => this.signedOut("Your session expired. Please sign in again."),
+      onRepeatedFailure: () => void this.checkSession(),
+    });
+    this.socket.start();
+    addEventListener("online", this.retryWaiting);
+    void this.loadConversations();
+  }
+
+  private signedOut(reason?: string) {
+    this.socket?.stop();
+    this.socket = null;
+    removeEventListener("online", this.retryWaiting);
+    this.session = { status: "signed-out", reason };
+    this.conversations = [];
+    this.conversationsLoaded = false;
+    this.threads.clear();
+    this.presence.clear();
+    this.typing.clear();
+    this.readBy.clear();
+    this.activeId = null;
+    this.changed();
+  }
+
+  private async checkSession() {
+    try {
+      await api.me();
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) this.signedOut("Your session expired. Please sign in again.");
+    }
+  }
+
+  // ---------- conversations ----------
+  async loadConversations(): Promise<void> {
+    try {
+      const list = await api.conversations();
+      let next = this.conversations.filter((c) => !list.some((l) => l.id === c.id));
+      for (const c of list) next = upsertConversation(next, c);
+      this.conversations = next;
+      this.conversationsLoaded = true;
+      this.changed();
+      void this.refreshPresence();
+    } catch (e) {
+      this.handleAuthError(e);
+    }
+  }
+
+  conversation(id: Id | null): Conversation | undefined {
+    return id ? this.conversations.find((c) => c.id === id) : undefined;
+  }
+
+  nameOf(c: Conversation): string {
+    return conversationName(c, this.me?.id);
+  }
+
+  async createConversation(memberIds: Id[], title?: string): Promise<Conversation> {
+    const c = await api.createConversation({ memberIds, ...(title ? { title } : {}) });
+    this.conversations = upsertConversation(this.conversations, c);
+    this.changed();
+    return c;
+  }
+
+  /** Presence of direct-chat peers, from the user search (which reports `online`). */
+  private async refreshPresence() {
+    const me = this.me?.id;
+    const peers = this.conversations.map((c) => directPeer(c, me)).filter((p) => p !== undefined).slice(0, 30);
+    await Promise.all(
+      peers.map(async (p) => {
+        const found = (await api.users(p.username, 5).catch(() => [])).find((u) => u.id === p.id);
+        if (found) this.presence.set(found.id, found.online);
+      }),
+    );
+    this.changed();
+  }
+
+  // ---------- threads ----------
+  thread(id: Id): Thread {
+    return this.threads.get(id) ?? emptyThread();
+  }
+
+  private setThread(id: Id, t: Thread) {
+    if (this.threads.get(id) === t) return;
+    this.threads.set(id, t);
+    this.changed();
+  }
+
+  open(id: Id | null): void {
+    this.activeId = id;
+    this.changed();
+    if (id && !this.thread(id).loaded) void this.loadLatest(id);
+  }
+
+  async loadLatest(id: Id): Promise<void> {
+    try {
+      const c = this.conversation(id) ?? (await api.conversation(id));
+      if (!this.conversation(id)) this.conversations = upsertConversation(this.conversations, c);
+      // `before=lastSeq+1` is a well-defined "newest page"; anything newer comes from the catch-up.
+      const page = c.lastSeq > 0 ? await api.messages(id, { before: c.lastSeq + 1, limit: PAGE }) : { messages: [], hasMore: false };
+      const t = this.thread(id);
+      this.setThread(id, settlePending({ ...t, messages: mergeMessages(t.messages, page.messages, id), hasOlder: page.hasMore, loaded: true }));
+      await this.catchUp(id);
+    } catch (e) {
+      this.handleAuthError(e);
+    }
+  }
+
+  async loadOlder(id: Id): Promise<void> {
+    const t = this.thread(id);
+    const first = t.messages[0];
+    if (!t.hasOlder || !first) return;
+    const page = await api.messages(id, { before: first.seq, limit: PAGE });
+    const now = this.thread(id);
+    this.setThread(id, { ...now, messages: mergeMessages(now.messages, page.messages, id), hasOlder: page.hasMore });
+  }
+
+  /** Fetches everything after the last contiguous seq, page by page, once at a time per conversation. */
+  catchUp(id: Id): Promise<void> {
+    const running = this.catchingUp.get(id);
+    if (running) return running.then(() => this.catchUp(id));
+    const run = (async () => {
+      for (let i = 0; i < 1000; i++) {
+        const t = this.thread(id);
+        const page = await api.messages(id, { after: lastContiguousSeq(t.messages), limit: PAGE_MAX });
+        const now = this.thread(id);
+        this.setThread(id, settlePending({ ...now, messages: mergeMessages(now.messages, page.messages, id) }));
+        for (const m of page.messages) this.updateSummary(m, false);
+        if (!page.hasMore || !page.messages.length) break;
+      }
+    })()
+      .catch((e) => this.handleAuthError(e))
+      .finally(() => this.catchingUp.delete(id));
+    this.catchingUp.set(id, run);
+    return run;
+  }
+
+  // ---------- sending ----------
+  send(id: Id, body: string): void {
+    const me = this.me;
+    const text = body.trim();
+    if (!me || !text) return;
+    const clientId = newClientId();
+    const t = addPending(this.thread(id), {
+      clientId, conversationId: id, senderId: me.id, body: text, createdAt: new Date().toISOString(), status: "pending", attempts: 1,
+    });
+    this.setThread(id, t);
+    void this.attemptSend(id, clientId);
+  }
+
+  retry(id: Id, clientId: string): void {
+    this.setThread(id, retryPending(this.thread(id), clientId));
+    void this.attemptSend(id, clientId);
+  }
+
+  private async attemptSend(id: Id, clientId: string): Promise<void> {
+    const local = this.thread(id).pending.find((p) => p.clientId === clientId);
+    if (!local || this.inFlight.has(clientId)) return;
+    this.inFlight.add(clientId);
+    try {
+      const m = await api.send(id, local.body, clientId);
+      this.setThread(id, confirmMessage(this.thread(id), m));
+      this.updateSummary(m, true);
+    } catch (e) {
+      // Offline or no replica: it stays pending and goes again when the socket is back.
+      if (e instanceof ApiError && e.transient) return;
+      const why = e instanceof ApiError ? e.message : "Could not send.";
+      this.setThread(id, failPending(this.thread(id), clientId, why));
+      this.handleAuthError(e);
+    } finally {
+      this.inFlight.delete(clientId);
+    }
+  }
+
+  /** Sends again every message still pending (not failed): after a reconnect or when the browser is online again. */
+  retryWaiting = (): void => {
+    for (const [id, t] of this.threads) for (const p of t.pending) if (p.status === "pending") void this.attemptSend(id, p.clientId);
+  };
+
+  // ---------- reading, typing ----------
+  markRead(id: Id, seq: number): void {
+    const c = this.conversation(id);
+    if (!c || seq <= c.readSeq) return;
+    this.conversations = this.conversations.map((x) => (x.id === id ? applyRead(x, seq) : x));
+    this.changed();
+    void api.read(id, seq).catch(() => undefined);
+  }
+
+  typingNow(id: Id): void {
+    const last = this.lastTypingSent.get(id) ?? 0;
+    if (Date.now() - last < TYPING_INTERVAL_MS) return;
+    if (this.socket?.send({ type: "typing", conversationId: id })) this.lastTypingSent.set(id, Date.now());
+  }
+
+  typers(id: Id): string[] {
+    const now = Date.now();
+    const c = this.conversation(id);
+    return [...(this.typing.get(id) ?? new Map<Id, number>())]
+      .filter(([, until]) => until > now)
+      .map(([uid]) => c?.members.find((m) => m.id === uid)?.username ?? "Someone");
+  }
+
+  // ---------- live frames ----------
+  private onFrame(f: ServerFrame): void {
+    switch (f.type) {
+      case "ready":
+        // After every (re)connect: fetch what was missed, then send what is still waiting.
+        void this.loadConversations();
+        for (const id of this.threads.keys()) if (this.thread(id).loaded) void this.catchUp(id);
+        this.retryWaiting();
+        break;
+      case "message":
+        this.onMessage(f.message);
+        break;
+      case "conversation":
+        this.conversations = upsertConversation(this.conversations, f.conversation);
+        this.changed();
+        break;
+      case "read":
+        if (f.userId === this.me?.id) {
+          this.conversations = this.conversations.map((c) => (c.id === f.conversationId ? applyRead(c, f.seq) : c));
+        } else {
+          const m = this.readBy.get(f.conversationId) ?? new Map<Id, number>();
+          m.set(f.userId, Math.max(m.get(f.userId) ?? 0, f.seq));
+          this.readBy.set(f.conversationId, m);
+        }
+        this.changed();
+        break;
+      case "typing": {
+        if (f.userId === this.me?.id) break;
+        const m = this.typing.get(f.conversationId) ?? new Map<Id, number>();
+        m.set(f.userId, Date.now() + TYPING_INTERVAL_MS * 2);
+        this.typing.set(f.conversationId, m);
+        this.changed();
+        setTimeout(() => this.changed(), TYPING_INTERVAL_MS * 2 + 50);
+        break;
+      }
+      case "presence":
+        this.presence.set(f.userId, f.online);
+        this.changed();
+        break;
+      case "error":
+        console.warn("parley: server said", f.code, f.message);
+        break;
+    }
+  }
+
+  private onMessage(m: Message): void {
+    const known = this.conversation(m.conversationId);
+    if (!known) {
+      // A conversation we have not seen yet (just added): its summary includes this message.
+      void api.conversation(m.conversationId).then((c) => {
+        this.conversations = upsertConversation(this.conversations, c);
+        this.changed();
+      }, () => undefined);
+    }
+    const t = this.threads.get(m.conversationId);
+    if (t?.loaded) {
+      const gap = isGap(t.messages, m.seq);
+      const next = confirmMessage(t, m);
+      this.setThread(m.conversationId, next);
+      if (gap || gapAfter(next.messages) !== null) void this.catchUp(m.conversationId);
+    }
+    this.updateSummary(m, false);
+    this.typing.get(m.conversationId)?.delete(m.senderId);
+    if (m.senderId !== this.me?.id && known) this.announcement = `New message from ${this.senderName(m)}: ${m.body}`;
+    this.changed();
+  }
+
+  private updateSummary(m: Message, mine: boolean) {
+    const me = this.me?.id;
+    if (!me) return;
+    const seen = mine || (this.activeId === m.conversationId && document.visibilityState === "visible");
+    const before = this.conversation(m.conversationId);
+    if (!before) return;
+    const after = applyMessage(before, m, me, seen);
+    if (after !== before) {
+      this.conversations = upsertConversation(this.conversations, after);
+      this.changed();
+    }
+  }
+
+  senderName(m: { senderId: Id; conversationId: Id }): string {
+    return this.conversation(m.conversationId)?.members.find((u) => u.id === m.senderId)?.username ?? "Someone";
+  }
+
+  private handleAuthError(e: unknown) {
+    if (e instanceof ApiError && e.status === 401) this.signedOut("Your session expired. Please sign in again.");
+  }
+}
+
+export const store = new Store();
