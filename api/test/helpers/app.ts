@@ -1,0 +1,97 @@
+/**
+ * Builds the real api (app.ts) against the throwaway FerretDB/MongoDB and Redis, plus tiny
+ * helpers so each test reads like the scenario it checks.
+ */
+import Redis from "ioredis";
+import { createLogger } from "@parley/kit/log";
+import type { AuthResponse } from "@parley/contract";
+import { buildApp, openDeps } from "../../src/app.ts";
+import { loadConfig, type Config } from "../../src/config.ts";
+import { testMongoUrl, testRedisUrl } from "./env.ts";
+
+export const JWT_SECRET = "test-secret-0123456789-abcdefghijklmnop";
+
+export function testConfig(name: string, overrides: Partial<Config> = {}): Config {
+  return {
+    ...loadConfig({ JWT_SECRET, MONGO_URL: testMongoUrl(name), REDIS_URL: testRedisUrl, TRUST_PROXY: "true", LOG_LEVEL: "silent" }),
+    ...overrides,
+  };
+}
+
+export type TestApi = Awaited<ReturnType<typeof startTestApi>>;
+
+/** An app with its own database; resolves once MongoDB and Redis answer (or at once with `wait: false`). */
+export async function startTestApi(name: string, overrides: Partial<Config> = {}, { wait = true } = {}) {
+  const config = testConfig(name, overrides);
+  const deps = openDeps(config, createLogger("api-test", "silent"));
+  const app = buildApp(deps);
+  if (wait) await until(async () => (await deps.db.ready()) && deps.redis.status === "ready", 20_000, "mongo and redis ready");
+
+  type Opts = { token?: string; body?: unknown; raw?: BodyInit; headers?: Record<string, string> };
+  const call = async (method: string, path: string, opts: Opts = {}) => {
+    const headers: Record<string, string> = { "x-forwarded-for": `10.${rnd()}.${rnd()}.${rnd()}`, ...opts.headers };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    let body: BodyInit | undefined = opts.raw;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers["content-type"] ??= "application/json";
+    }
+    const res = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }));
+    const text = await res.text();
+    let json: any = undefined; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies are checked by the tests
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = text;
+    }
+    return { status: res.status, body: json, headers: res.headers };
+  };
+
+  let n = 0;
+  const register = async (prefix = "user"): Promise<AuthResponse> => {
+    const username = `${prefix}_${process.pid}_${++n}_${Math.random().toString(36).slice(2, 6)}`.slice(0, 32);
+    const res = await call("POST", "/api/auth/register", { body: { username, password: "correct horse battery" } });
+    if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body as AuthResponse;
+  };
+
+  return {
+    app,
+    deps,
+    config,
+    call,
+    register,
+    async stop() {
+      await deps.db.conn.dropDatabase().catch(() => {});
+      await deps.close();
+    },
+  };
+}
+
+const rnd = () => Math.floor(Math.random() * 250) + 1;
+
+export async function until(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await Promise.resolve(check()).catch(() => false)) return;
+    await Bun.sleep(50);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** A real Redis subscriber collecting every FanoutEvent per channel. */
+export async function subscriber(channels: string[]) {
+  const redis = new Redis(testRedisUrl, { lazyConnect: true });
+  await redis.connect();
+  const got = new Map<string, any[]>(); // eslint-disable-line @typescript-eslint/no-explicit-any -- parsed JSON events
+  redis.on("message", (channel: string, text: string) => {
+    const list = got.get(channel) ?? [];
+    list.push(JSON.parse(text));
+    got.set(channel, list);
+  });
+  await redis.subscribe(...channels);
+  return {
+    events: (channel: string) => got.get(channel) ?? [],
+    close: () => redis.quit(),
+  };
+}
