@@ -1,0 +1,45 @@
+import { describe, expect, test } from "bun:test";
+import type { Conversation, Message } from "@parley/contract";
+import { applyMessage, applyRead, conversationName, sortConversations, upsertConversation } from "../src/state/conversations.ts";
+
+const ME = "b".repeat(24);
+const OTHER = "c".repeat(24);
+const conv = (id: string, createdAt: string, over: Partial<Conversation> = {}): Conversation => ({
+  id: id.padStart(24, "0"), kind: "direct", title: null,
+  members: [{ id: ME, username: "me" }, { id: OTHER, username: "olga" }],
+  lastMessage: null, lastSeq: 0, readSeq: 0, unread: 0, createdAt, ...over,
+});
+const msg = (c: Conversation, seq: number, senderId: string, at: string): Message => ({
+  id: `${seq}`.padStart(24, "e"), conversationId: c.id, seq, senderId, body: `m${seq}`, clientId: `k${seq}`, createdAt: at,
+});
+
+describe("conversation list", () => {
+  test("newest activity first: last message time, else creation time", () => {
+    const a = conv("a", "2026-01-01T10:00:00.000Z");
+    const b = conv("b", "2026-01-01T11:00:00.000Z");
+    const c = conv("c", "2026-01-01T09:00:00.000Z");
+    const cWithMsg = { ...c, lastMessage: msg(c, 1, OTHER, "2026-01-01T12:00:00.000Z"), lastSeq: 1 };
+    expect(sortConversations([a, b, c]).map((x) => x.id.at(-1))).toEqual(["b", "a", "c"]);
+    expect(upsertConversation([a, b, c], cWithMsg).map((x) => x.id.at(-1))).toEqual(["c", "b", "a"]);
+  });
+  test("a message from someone else counts as unread unless it is being looked at; mine never", () => {
+    let c = conv("a", "2026-01-01T10:00:00.000Z");
+    c = applyMessage(c, msg(c, 1, OTHER, "2026-01-01T10:01:00.000Z"), ME, false);
+    c = applyMessage(c, msg(c, 2, OTHER, "2026-01-01T10:02:00.000Z"), ME, false);
+    expect(c.unread).toBe(2);
+    expect(c.lastMessage?.seq).toBe(2);
+    c = applyMessage(c, msg(c, 3, ME, "2026-01-01T10:03:00.000Z"), ME, false);
+    expect(c.unread).toBe(2);
+    c = applyMessage(c, msg(c, 4, OTHER, "2026-01-01T10:04:00.000Z"), ME, true);
+    expect(c.unread).toBe(2);
+    // the same message twice does not count twice
+    expect(applyMessage(c, msg(c, 4, OTHER, "2026-01-01T10:04:00.000Z"), ME, false)).toBe(c);
+    c = applyRead(c, 4);
+    expect(c.unread).toBe(0);
+    expect(applyRead(c, 2)).toBe(c); // never moves back
+  });
+  test("names: title, else the other members", () => {
+    expect(conversationName(conv("a", "2026-01-01T10:00:00.000Z"), ME)).toBe("olga");
+    expect(conversationName(conv("a", "2026-01-01T10:00:00.000Z", { title: "Team", kind: "group" }), ME)).toBe("Team");
+  });
+});
