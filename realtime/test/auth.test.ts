@@ -1,0 +1,117 @@
+/**
+ * The upgrade is authenticated and origin-checked before anything is upgraded: refusals are
+ * plain HTTP 401/403 with the contract's error body. A socket whose token expires is closed
+ * with 4001.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { CLOSE_CODES } from "@parley/contract/limits";
+import { connect, openSocket, upgradeRequest } from "./helpers/socket.ts";
+import { register, signToken, startTestStack, type TestUser } from "./helpers/stack.ts";
+
+type TestStack = Awaited<ReturnType<typeof startTestStack>>;
+let stack: TestStack;
+let rt: string;
+let rtAllow: string;
+let user: TestUser;
+const ALLOWED = "https://chat.example.org";
+
+beforeAll(async () => {
+  // replica 1: same-origin policy (no ALLOWED_ORIGINS); replica 2 restarted below with an allowlist
+  stack = await startTestStack("auth");
+  rt = stack.realtimeUrls[0]!;
+  rtAllow = stack.realtimeUrls[1]!;
+  await stack.stopReplica(1, "SIGTERM");
+  await restartWithAllowlist();
+  user = await register(rt, "auth");
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** startStack has no per-replica env, so replica 2 is restarted by hand with ALLOWED_ORIGINS. */
+async function restartWithAllowlist() {
+  const { BUN } = await import("../../scripts/lib/stack.ts");
+  const { join } = await import("node:path");
+  const { ROOT } = await import("../../scripts/lib/infra.ts");
+  const { waitFor, httpOk } = await import("../../scripts/lib/ports.ts");
+  const port = new URL(rtAllow).port;
+  const proc = Bun.spawn([BUN, join(ROOT, "realtime/src/index.ts")], {
+    env: { ...process.env, PORT: port, API_URL: stack.apiUrl, REDIS_URL: process.env.TEST_REDIS_URL!, JWT_SECRET: (await import("./helpers/env.ts")).JWT_SECRET, REPLICA_ID: "realtime-allowlist", ALLOWED_ORIGINS: `${ALLOWED}, https://other.example.org`, STATIC_DIR: join(stack.logDir, "none") },
+    stdout: Bun.file(join(stack.logDir, "realtime-allowlist.log")),
+    stderr: Bun.file(join(stack.logDir, "realtime-allowlist.err.log")),
+  });
+  stack.children.push({ name: "realtime-allowlist", proc });
+  await waitFor("allowlist replica", () => httpOk(`${rtAllow}/readyz`), 30_000);
+}
+
+describe("authentication at the upgrade", () => {
+  test("no token, garbage, tampered, expired, alg none, wrong secret or audience: 401 before the upgrade", async () => {
+    const good = user.token;
+    const [h, p, s] = good.split(".") as [string, string, string];
+    const tampered = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, "base64url").toString()), sub: "0".repeat(24) })).toString("base64url")}.${s}`;
+    const cases: Record<string, string | undefined> = {
+      missing: undefined,
+      garbage: "not-a-token",
+      tampered,
+      expired: signToken({ sub: user.id, exp: Math.floor(Date.now() / 1000) - 10 }),
+      algNone: signToken({ sub: user.id }, { alg: "none" }),
+      wrongSecret: signToken({ sub: user.id }, { secret: "another-secret-of-sufficient-length-000" }),
+      wrongAudience: signToken({ sub: user.id, aud: "someone-else" }),
+      notAnId: signToken({ sub: "admin" }),
+    };
+    for (const [name, token] of Object.entries(cases)) {
+      const res = await upgradeRequest(rt, { query: token ? `?token=${encodeURIComponent(token)}` : "" });
+      expect({ name, status: res.status }).toEqual({ name, status: 401 });
+      expect(res.headers.get("upgrade")).toBeNull();
+      const body = (await res.json()) as { error: { code: string } };
+      expect(body.error.code).toBe("unauthorized");
+    }
+    // a refused socket never opens
+    const refused = connect(rt, { token: "x.y.z" });
+    expect(await refused.closed.then((c) => c.code)).not.toBe(1000);
+    expect(refused.frames).toHaveLength(0);
+  });
+
+  test("the token may come as ?token=, as the session cookie, or as subprotocol [bearer, jwt] (answered with bearer)", async () => {
+    for (const via of ["query", "cookie", "subprotocol"] as const) {
+      const s = await openSocket(rt, { token: user.token, via });
+      expect(s.frames[0]).toEqual({ type: "ready", userId: user.id });
+      if (via === "subprotocol") expect(s.ws.protocol).toBe("bearer");
+      s.close();
+    }
+  });
+
+  test("a foreign Origin is refused with 403; the same origin (any scheme) passes", async () => {
+    const host = new URL(rt).host;
+    const foreign = await upgradeRequest(rt, { query: `?token=${user.token}`, headers: { origin: "https://evil.example.com" } });
+    expect(foreign.status).toBe(403);
+    expect(((await foreign.json()) as { error: { code: string } }).error.code).toBe("forbidden");
+    for (const origin of [`http://${host}`, `https://${host}`]) {
+      const s = await openSocket(rt, { token: user.token, origin });
+      s.close();
+    }
+  });
+
+  test("with ALLOWED_ORIGINS only the listed origins pass", async () => {
+    const sameHost = await upgradeRequest(rtAllow, { query: `?token=${user.token}`, headers: { origin: `http://${new URL(rtAllow).host}` } });
+    expect(sameHost.status).toBe(403);
+    const s = await openSocket(rtAllow, { token: user.token, origin: ALLOWED });
+    s.close();
+  });
+
+  test("a socket is closed with 4001 when its token expires", async () => {
+    const shortLived = signToken({ sub: user.id, exp: Math.floor(Date.now() / 1000) + 2 });
+    const s = await openSocket(rt, { token: shortLived });
+    const closed = await s.closed;
+    expect(closed.code).toBe(CLOSE_CODES.sessionExpired);
+  });
+
+  test("tokens never reach the logs", async () => {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const logs = readdirSync(stack.logDir).filter((f) => f.startsWith("realtime")).map((f) => readFileSync(join(stack.logDir, f), "utf8")).join("\n");
+    expect(logs.length).toBeGreaterThan(0);
+    expect(logs).not.toContain(user.token);
+    expect(logs).not.toContain(user.token.split(".")[2]!);
+  });
+});
