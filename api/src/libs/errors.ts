@@ -63,6 +63,20 @@ function validationDetails(err: unknown): { path: string; message: string }[] {
   return out;
 }
 
+/**
+ * Elysia checks coerced query numbers (`?limit=0`) one property at a time and its error then
+ * lacks the field's name; recover it by finding the query parameter that holds the bad value.
+ */
+function coercedQueryDetails(err: unknown, request: Request): { path: string; message: string }[] {
+  const value = (err as { value?: unknown }).value;
+  const [first] = validationDetails(err);
+  const message = first?.message ?? "invalid";
+  const names = [...new URL(request.url).searchParams.entries()]
+    .filter(([, v]) => v === String(value) || Number(v) === value)
+    .map(([k]) => k);
+  return names.length > 0 ? [...new Set(names)].map((name) => ({ path: `/${name}`, message })) : [{ path: "/", message }];
+}
+
 export const errors = (log: Logger) =>
   new Elysia({ name: "errors" }).onError({ as: "global" }, ({ code, error, set, request }) => {
     const reply = (status: number, payload: ErrorBody, headers?: Record<string, string>) => {
@@ -71,12 +85,14 @@ export const errors = (log: Logger) =>
       set.headers["content-type"] = "application/json";
       return payload;
     };
-    if (error instanceof ApiError) return reply(error.status, body(error.code, error.message, error.details), error.headers);
+    // errors thrown by our body parser arrive wrapped in Elysia's ParseError
+    const own = error instanceof ApiError ? error : (error as { cause?: unknown }).cause instanceof ApiError ? ((error as { cause: ApiError }).cause) : undefined;
+    if (own) return reply(own.status, body(own.code, own.message, own.details), own.headers);
     switch (code) {
       case "VALIDATION": {
-        const details = validationDetails(error);
         const where = (error as { type?: string }).type ?? "request";
-        return reply(422, body("validation_failed", `invalid ${where}`, details));
+        const details = where === "property" ? coercedQueryDetails(error, request) : validationDetails(error);
+        return reply(422, body("validation_failed", `invalid ${where === "property" ? "query" : where}`, details));
       }
       case "PARSE":
         return reply(422, body("validation_failed", "the body is not valid JSON", [{ path: "/", message: "malformed JSON" }]));
