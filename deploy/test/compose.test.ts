@@ -1,0 +1,138 @@
+/**
+ * docker compose: the file passes the compose-spec JSON schema after interpolation from
+ * .env.example, and has the shape Parley needs: mongo:7 and redis:7 with healthchecks and
+ * named volumes, startup ordered on health, two realtime replicas behind one nginx address
+ * with WebSocket upgrade, front/back networks, and the JWT secret only from an uncommitted .env.
+ */
+import { describe, expect, test } from "bun:test";
+import { composeValidator, interpolate, loadCompose, readEnvFile } from "./lib/compose.ts";
+import { ROOT, composeServicesOf, nginxUpstream, read } from "./lib/repo.ts";
+
+const example = readEnvFile(read(".env.example"));
+const env = { ...example, JWT_SECRET: "x".repeat(48) };
+const compose = loadCompose(env);
+const services: Record<string, any> = compose.services;
+const validate = composeValidator();
+
+describe("schema", () => {
+  test("docker-compose.yml passes the compose-spec schema", () => {
+    expect(validate(compose)).toEqual([]);
+  });
+
+  test("the schema check itself rejects an unknown key and a bad duration", () => {
+    const broken = structuredClone(compose);
+    broken.services.api.helthcheck = {};
+    broken.services.redis.healthcheck.interval = "ten seconds";
+    const problems = validate(broken);
+    expect(problems.some((p) => p.includes("/services/api") && p.includes("helthcheck"))).toBe(true);
+    expect(problems.some((p) => p.includes("/services/redis/healthcheck/interval"))).toBe(true);
+  });
+});
+
+describe("the JWT secret", () => {
+  test("comes only from .env: without it compose stops with a clear message", () => {
+    expect(() => loadCompose({ ...example, JWT_SECRET: "" })).toThrow(/JWT_SECRET.*set JWT_SECRET in \.env — see \.env\.example/);
+    expect(() => loadCompose({})).toThrow(/JWT_SECRET/);
+    expect(services.api.environment.JWT_SECRET).toBe(env.JWT_SECRET);
+  });
+
+  test("raw file: every JWT_SECRET is the required ${…:?} form, never a value", () => {
+    const raw = read("docker-compose.yml");
+    const lines = raw.split("\n").filter((l) => /^\s*JWT_SECRET:/.test(l));
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const l of lines) expect(l.trim()).toBe("JWT_SECRET: ${JWT_SECRET:?set JWT_SECRET in .env — see .env.example}");
+  });
+
+  test(".env is ignored by git, .env.example is committed with no value", () => {
+    expect(Bun.spawnSync(["git", "check-ignore", "-q", ".env"], { cwd: ROOT }).exitCode).toBe(0);
+    expect(Bun.spawnSync(["git", "check-ignore", "-q", ".env.example"], { cwd: ROOT }).exitCode).toBe(1);
+    expect(example.JWT_SECRET).toBe("");
+  });
+
+  test("interpolation follows compose's rules", () => {
+    expect(interpolate("${A:-d} ${B-d} $$A ${C}", { A: "", B: "", C: "c" })).toBe("d  $A c");
+    expect(() => interpolate("${A?gone}", {})).toThrow("gone");
+    expect(interpolate("${A?gone}", { A: "" })).toBe("");
+  });
+});
+
+describe("services", () => {
+  test("mongo:7 and redis:7 with healthchecks and named volumes, only on the back network", () => {
+    for (const [name, image, mount] of [["mongo", "mongo:7", "/data/db"], ["redis", "redis:7", "/data"]] as const) {
+      const s = services[name];
+      expect(s.image).toBe(image);
+      expect(s.healthcheck.test[0]).toBe("CMD");
+      const [volume, target] = s.volumes[0].split(":");
+      expect(target).toBe(mount);
+      expect(Object.keys(compose.volumes)).toContain(volume);
+      expect(s.networks).toEqual(["back"]);
+      expect(s.ports).toBeUndefined();
+    }
+    expect(compose.networks.back.internal).toBe(true);
+  });
+
+  test("every service has a healthcheck, and every dependency waits for health", () => {
+    for (const [name, s] of Object.entries(services)) {
+      expect(`${name}: ${Array.isArray(s.healthcheck?.test)}`).toBe(`${name}: true`);
+      for (const [dep, cond] of Object.entries<any>(s.depends_on ?? {})) {
+        expect(services[dep]).toBeDefined();
+        expect(`${name} → ${dep}: ${cond.condition}`).toBe(`${name} → ${dep}: service_healthy`);
+      }
+    }
+    expect(Object.keys(services.api.depends_on).sort()).toEqual(["mongo", "redis"]);
+  });
+
+  test("at least two realtime replicas, distinct ids, each waiting for api and redis", () => {
+    const replicas = composeServicesOf(compose, "parley-realtime");
+    expect(replicas.length).toBeGreaterThanOrEqual(2);
+    const ids = replicas.map(([, s]) => s.environment.REPLICA_ID);
+    expect(new Set(ids).size).toBe(replicas.length);
+    for (const [, s] of replicas) {
+      expect(Object.keys(s.depends_on).sort()).toEqual(["api", "redis"]);
+      expect(s.environment.API_URL).toBe("http://api:3000");
+    }
+  });
+
+  test("one address for the browser: the load balancer is the only published port", () => {
+    const published = Object.entries(services).filter(([, s]) => s.ports);
+    expect(published.map(([n]) => n)).toEqual(["lb"]);
+    expect(services.lb.ports).toEqual(["8080:8080"]);
+    expect(services.lb.networks).toEqual(["front"]);
+    const deps = Object.keys(services.lb.depends_on).sort();
+    expect(deps).toEqual(["api", ...composeServicesOf(compose, "parley-realtime").map(([n]) => n)].sort());
+  });
+
+  test("the load balancer balances every realtime replica, upgrades /ws, routes /api to the api", () => {
+    const [mountSource, mountTarget] = services.lb.volumes[0].split(":");
+    expect(mountTarget).toBe("/etc/nginx/nginx.conf");
+    const conf = read(mountSource.replace(/^\.\//, ""));
+    const upstream = nginxUpstream(conf, "realtime");
+    expect(upstream.map((u) => u.host).sort()).toEqual(composeServicesOf(compose, "parley-realtime").map(([n]) => n).sort());
+    expect(new Set(upstream.map((u) => u.port))).toEqual(new Set([8080]));
+    expect(nginxUpstream(conf, "api")).toEqual([{ host: "api", port: 3000 }]);
+    expect(conf).toMatch(/proxy_set_header Upgrade \$http_upgrade;/);
+    expect(conf).toMatch(/proxy_set_header Connection \$connection_upgrade;/);
+    expect(conf).toMatch(/location \/ws \{[^}]*proxy_pass http:\/\/realtime;[^}]*proxy_read_timeout 3600s;/);
+    expect(conf).toMatch(/location \/api\/ \{[^}]*proxy_pass http:\/\/api;/);
+    expect(conf).toMatch(/location \/ \{[^}]*proxy_pass http:\/\/realtime;/);
+    // the api trusts the first X-Forwarded-For entry: it must be set, not appended to
+    expect(conf).toMatch(/proxy_set_header X-Forwarded-For \$remote_addr;/);
+    expect(conf).not.toMatch(/proxy_add_x_forwarded_for/);
+    // proxy_set_header inside a location would silently drop the server-level ones there
+    const locations = [...conf.matchAll(/location[^{]*\{([^}]*)\}/g)].map((m) => m[1]!);
+    for (const body of locations) expect(body).not.toMatch(/proxy_set_header/);
+  });
+
+  test("api and realtime: hardened, on front+back, stopped slower than the socket grace", () => {
+    for (const [name, s] of [["api", services.api], ...composeServicesOf(compose, "parley-realtime")] as [string, any][]) {
+      expect(s.read_only).toBe(true);
+      expect(s.cap_drop).toEqual(["ALL"]);
+      expect(s.security_opt).toContain("no-new-privileges:true");
+      expect(s.networks.sort()).toEqual(["back", "front"]);
+      if (name !== "api") {
+        const graceS = Number(s.environment.SHUTDOWN_GRACE_MS) / 1000;
+        expect(Number(String(s.stop_grace_period).replace(/s$/, ""))).toBeGreaterThan(graceS);
+      }
+    }
+  });
+});
