@@ -1,0 +1,234 @@
+/**
+ * Operations: database outages, readiness, Redis outages, OpenAPI, metrics, logs, and the real
+ * process (taken port, SIGTERM, Content-Length limit over real HTTP).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { JWT_SECRET, startTestApi, until, type TestApi } from "./helpers/app.ts";
+import { testMongoUrl, testRedisUrl } from "./helpers/env.ts";
+import { HTTP_BODY_MAX_BYTES } from "@parley/contract/limits";
+
+const BUN = process.execPath;
+const ENTRY = join(import.meta.dir, "../src/index.ts");
+
+/** A port nobody listens on (bound and released). */
+async function closedPort(): Promise<number> {
+  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = s.port;
+  s.stop(true);
+  return port;
+}
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await startTestApi("ops", { sendRateMax: 10_000 });
+});
+afterAll(() => api.stop());
+
+describe("outages", () => {
+  test("MongoDB down: requests answer 503 unavailable quickly, /readyz says mongo down, the process does not crash", async () => {
+    const port = await closedPort();
+    const down = await startTestApi("ops_down", { mongoUrl: `mongodb://127.0.0.1:${port}/parley` }, { wait: false });
+    try {
+      const a = await api.register("dn"); // a valid token (same secret) from the healthy app
+      const t0 = Date.now();
+      const res = await down.call("GET", "/api/conversations", { token: a.token });
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe("unavailable");
+      expect(Date.now() - t0).toBeLessThan(3000);
+      const reg = await down.call("POST", "/api/auth/register", { body: { username: "nobody_db", password: "password123" } });
+      expect(reg.status).toBe(503);
+      const ready = await down.call("GET", "/readyz");
+      expect(ready.status).toBe(503);
+      expect(ready.body).toEqual({ mongo: "down", redis: "up" });
+      expect((await down.call("GET", "/healthz")).status).toBe(200);
+    } finally {
+      await down.deps.close();
+    }
+  });
+
+  test("the api recovers by itself when MongoDB comes back (connect retried in the background)", async () => {
+    // point at a port, then start a TCP forwarder to the real database on it
+    const port = await closedPort();
+    const target = new URL(process.env.TEST_MONGO_URL!);
+    const late = await startTestApi("ops_late", { mongoUrl: `mongodb://127.0.0.1:${port}/${testMongoUrl("late").split("/").pop()}` }, { wait: false });
+    let proxy: ReturnType<typeof Bun.listen> | undefined;
+    try {
+      expect((await late.call("GET", "/readyz")).status).toBe(503);
+      proxy = forward(port, target.hostname, Number(target.port));
+      await until(async () => (await late.call("GET", "/readyz")).status === 200, 20_000, "readyz 200 after mongo returns");
+      const u = await late.register("late");
+      expect(u.user.username).toContain("late");
+    } finally {
+      await late.stop();
+      proxy?.stop(true);
+    }
+  });
+
+  test("Redis down: a message is still committed (201), the publish failure is counted, rate limits fail open", async () => {
+    const port = await closedPort();
+    const noRedis = await startTestApi("ops_noredis", { redisUrl: `redis://127.0.0.1:${port}` }, { wait: false });
+    try {
+      await until(() => noRedis.deps.db.ready(), 20_000, "mongo ready");
+      const a = await noRedis.register("nr");
+      const b = await noRedis.register("nr");
+      const conv = (await noRedis.call("POST", "/api/conversations", { token: a.token, body: { memberIds: [b.user.id] } })).body.conversation;
+      const sent = await noRedis.call("POST", `/api/conversations/${conv.id}/messages`, { token: a.token, body: { body: "still here", clientId: "r1" } });
+      expect(sent.status).toBe(201);
+      const metrics = await noRedis.deps.metrics.text();
+      expect(metrics).toMatch(/parley_publish_failures_total\{[^}]*type="message"[^}]*\} 1/);
+      expect((await noRedis.call("GET", "/readyz")).body).toEqual({ mongo: "up", redis: "down" });
+    } finally {
+      await noRedis.stop();
+    }
+  });
+});
+
+function forward(listenPort: number, host: string, port: number) {
+  type Pair = { peer?: import("bun").Socket<unknown>; pending: Uint8Array[] };
+  return Bun.listen<Pair>({
+    hostname: "127.0.0.1",
+    port: listenPort,
+    socket: {
+      open(client) {
+        client.data = { pending: [] };
+        void Bun.connect({
+          hostname: host,
+          port,
+          socket: {
+            open(server) {
+              client.data.peer = server;
+              for (const chunk of client.data.pending) server.write(chunk);
+            },
+            data(_server, chunk) {
+              client.write(chunk);
+            },
+            close() {
+              client.end();
+            },
+          },
+        });
+      },
+      data(client, chunk) {
+        if (client.data.peer) client.data.peer.write(chunk);
+        else client.data.pending.push(new Uint8Array(chunk));
+      },
+      close(client) {
+        client.data.peer?.end();
+      },
+    },
+  });
+}
+
+describe("documents", () => {
+  test("OpenAPI JSON describes every route with its schemas", async () => {
+    const res = await api.call("GET", "/api/openapi.json");
+    expect(res.status).toBe(200);
+    const paths = res.body.paths as Record<string, Record<string, { requestBody?: unknown; parameters?: unknown[]; responses?: Record<string, unknown> }>>;
+    const expected: [string, string][] = [
+      ["/api/auth/register", "post"],
+      ["/api/auth/login", "post"],
+      ["/api/auth/logout", "post"],
+      ["/api/me", "get"],
+      ["/api/users", "get"],
+      ["/api/conversations", "post"],
+      ["/api/conversations", "get"],
+      ["/api/conversations/{id}", "get"],
+      ["/api/conversations/{id}/messages", "get"],
+      ["/api/conversations/{id}/messages", "post"],
+      ["/api/conversations/{id}/read", "post"],
+      ["/healthz", "get"],
+      ["/readyz", "get"],
+      ["/metrics", "get"],
+    ];
+    for (const [path, method] of expected) expect({ path, method, found: Boolean(paths[path]?.[method]) }).toEqual({ path, method, found: true });
+    expect(paths["/api/conversations/{id}/messages"]!.post!.requestBody).toBeDefined();
+    expect(JSON.stringify(paths["/api/conversations/{id}/messages"]!.post!.responses)).toContain("clientId");
+    expect(JSON.stringify(paths["/api/users"]!.get!.parameters)).toContain("limit");
+  });
+
+  test("unknown routes are 404 not_found in the contract's shape", async () => {
+    const res = await api.call("GET", "/api/nope");
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ error: { code: "not_found", message: expect.any(String) } });
+  });
+
+  test("/metrics: HTTP durations by route pattern, messages sent, publish failures", async () => {
+    const a = await api.register("mx");
+    const b = await api.register("mx");
+    const conv = (await api.call("POST", "/api/conversations", { token: a.token, body: { memberIds: [b.user.id] } })).body.conversation;
+    await api.call("POST", `/api/conversations/${conv.id}/messages`, { token: a.token, body: { body: "count me", clientId: "m1" } });
+    let text = "";
+    // the duration is recorded after the response has been sent
+    await until(async () => {
+      const res = await api.app.handle(new Request("http://localhost/metrics"));
+      text = await res.text();
+      return res.status === 200 && text.includes('route="/api/conversations/:id/messages"');
+    }, 5000, "the send route in /metrics");
+    expect(text).not.toContain(conv.id);
+    expect(text).toMatch(/parley_messages_sent_total\{[^}]*\} [1-9]/);
+    expect(text).toContain("parley_publish_failures_total");
+  });
+});
+
+describe("the process", () => {
+  const env = (port: number) => ({
+    ...process.env,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    MONGO_URL: testMongoUrl("proc"),
+    REDIS_URL: testRedisUrl,
+    JWT_SECRET,
+    LOG_LEVEL: "info",
+  });
+
+  test("a taken port fails with an error naming the port", async () => {
+    const taken = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("x") });
+    try {
+      const proc = Bun.spawn([BUN, ENTRY], { env: env(taken.port!), stdout: "pipe", stderr: "pipe" });
+      const code = await Promise.race([proc.exited, Bun.sleep(15_000).then(() => "timeout")]);
+      const out = (await new Response(proc.stdout).text()) + (await new Response(proc.stderr).text());
+      if (code === "timeout") proc.kill("SIGKILL");
+      expect(code).toBe(1);
+      expect(out).toContain(String(taken.port));
+    } finally {
+      taken.stop(true);
+    }
+  });
+
+  test("missing JWT_SECRET fails at start with a clear message", async () => {
+    const { JWT_SECRET: _omit, ...rest } = env(await closedPort());
+    const proc = Bun.spawn([BUN, ENTRY], { env: { ...rest, JWT_SECRET: "" }, stdout: "pipe", stderr: "pipe" });
+    expect(await proc.exited).toBe(1);
+    expect(await new Response(proc.stderr).text()).toContain("JWT_SECRET is required");
+  });
+
+  test("real HTTP: Content-Length over 64 KiB is 413; JSON request logs carry no secrets; SIGTERM finishes in-flight requests and exits 0", async () => {
+    const port = await closedPort();
+    const proc = Bun.spawn([BUN, ENTRY], { env: env(port), stdout: "pipe", stderr: "pipe" });
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      await until(async () => (await fetch(`${base}/readyz`)).ok, 20_000, "api ready");
+      const big = await fetch(`${base}/api/auth/register`, { method: "POST", headers: { "content-type": "application/json" }, body: "x".repeat(HTTP_BODY_MAX_BYTES + 1) });
+      expect(big.status).toBe(413);
+      expect(((await big.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
+
+      // registrations take a while (argon2id): SIGTERM while they run, all must still answer 201
+      const inflight = Array.from({ length: 6 }, (_, i) =>
+        fetch(`${base}/api/auth/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: `term_${process.pid}_${i}`, password: "secret-password-1" }) }),
+      );
+      await Bun.sleep(30);
+      proc.kill("SIGTERM");
+      const statuses = await Promise.all(inflight.map((p) => p.then((r) => r.status, () => 0)));
+      expect(statuses).toEqual(Array(6).fill(201));
+      expect(await Promise.race([proc.exited, Bun.sleep(15_000).then(() => "timeout")])).toBe(0);
+      const logs = await new Response(proc.stdout).text();
+      const lines = logs.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.some((l) => l.method === "POST" && l.route === "/api/auth/register" && l.status === 201 && typeof l.ms === "number")).toBe(true);
+      expect(logs).not.toContain("secret-password-1");
+      expect(logs).not.toMatch(/eyJ[\w-]+\.[\w-]+\./); // no JWT
+    } finally {
+      if (proc.exitCode === null) proc.kill("SIGKILL");
+    }
+  }, 30_000);
+});

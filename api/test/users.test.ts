@@ -1,0 +1,66 @@
+/** GET /api/users: case-insensitive prefix search, never yourself, presence from Redis. */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { presenceKeys } from "@parley/contract/frames";
+import { startTestApi, type TestApi } from "./helpers/app.ts";
+
+let api: TestApi;
+const run = Date.now().toString(36).slice(-5);
+const names = [`Zed${run}_one`, `zed${run}_two`, `ZED${run}_three`, `zod${run}`, `a.b${run}`, `a_b${run}`];
+let tokens: Record<string, { token: string; id: string }> = {};
+
+beforeAll(async () => {
+  api = await startTestApi("users");
+  for (const username of names) {
+    const res = await api.call("POST", "/api/auth/register", { body: { username, password: "password123" } });
+    tokens[username] = { token: res.body.token, id: res.body.user.id };
+  }
+});
+afterAll(async () => {
+  await api.deps.redis.del(...names.map((n) => presenceKeys.user(tokens[n]!.id)));
+  await api.stop();
+});
+
+const search = (token: string, query: string) => api.call("GET", `/api/users${query}`, { token });
+
+test("prefix search ignores case, excludes yourself, sorts by name, honours limit", async () => {
+  const me = tokens[names[0]!]!;
+  const res = await search(me.token, `?q=ZED${run}`);
+  expect(res.status).toBe(200);
+  expect(res.body.users.map((u: { username: string }) => u.username)).toEqual([`ZED${run}_three`, `zed${run}_two`]);
+  expect(res.body.users[0]).toEqual({ id: tokens[`ZED${run}_three`]!.id, username: `ZED${run}_three`, online: false });
+  const limited = await search(me.token, `?q=z&limit=1`);
+  expect(limited.body.users).toHaveLength(1);
+  const all = await search(me.token, "");
+  expect(all.body.users.map((u: { id: string }) => u.id)).not.toContain(me.id);
+  expect(all.body.users.length).toBe(names.length - 1);
+});
+
+test("regular-expression characters are plain text", async () => {
+  const me = tokens[names[0]!]!;
+  const dot = await search(me.token, `?q=${encodeURIComponent(`a.`)}`);
+  expect(dot.body.users.map((u: { username: string }) => u.username)).toEqual([`a.b${run}`]);
+  expect((await search(me.token, `?q=${encodeURIComponent(".*")}`)).body.users).toEqual([]);
+  expect((await search(me.token, `?q=${encodeURIComponent("^z")}`)).body.users).toEqual([]);
+});
+
+test("online comes from the realtime presence sorted sets (unexpired entry = online)", async () => {
+  const me = tokens[names[0]!]!;
+  const two = tokens[`zed${run}_two`]!;
+  const three = tokens[`ZED${run}_three`]!;
+  await api.deps.redis.zadd(presenceKeys.user(two.id), Date.now() + 20_000, "realtime-1");
+  await api.deps.redis.zadd(presenceKeys.user(three.id), Date.now() - 1000, "realtime-2"); // expired: a crashed replica
+  const res = await search(me.token, `?q=zed${run}`);
+  const online = Object.fromEntries(res.body.users.map((u: { id: string; online: boolean }) => [u.id, u.online]));
+  expect(online).toEqual({ [two.id]: true, [three.id]: false });
+});
+
+test("401 without a session; 422 for a bad limit or an over-long q", async () => {
+  expect((await api.call("GET", "/api/users?q=z")).status).toBe(401);
+  const me = tokens[names[0]!]!;
+  for (const q of ["?limit=0", "?limit=51", "?limit=x", `?q=${"a".repeat(33)}`]) {
+    const res = await search(me.token, q);
+    expect({ q, status: res.status }).toEqual({ q, status: 422 });
+    expect(res.body.error.code).toBe("validation_failed");
+    expect(res.body.error.details.length).toBeGreaterThan(0);
+  }
+});
