@@ -43,9 +43,13 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
     },
   })
     .use(securityHeaders)
-    .onError(({ code, error, request }) => {
+    .onError(({ code, error, request, set }) => {
       if (code === "NOT_FOUND") {
-        if (isPageRequest(request)) return site.fallback();
+        if (isPageRequest(request)) {
+          // a page path the client routes itself: the app shell, as a success
+          set.status = 200;
+          return site.fallback();
+        }
         return jsonError(404, "not_found", "no such path");
       }
       if (code === "VALIDATION" || code === "PARSE") return jsonError(422, "validation_failed", "the request is not valid");
@@ -75,7 +79,7 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
       await presence.stop(userIds);
       // let the close frames reach the clients before the server goes away
       await Bun.sleep(200);
-      await app.stop(true).catch(() => undefined);
+      if (app.server) await app.stop(true).catch(() => undefined);
       await Promise.allSettled([redis.subscriber.quit(), redis.commands.quit()]);
     },
   };

@@ -35,8 +35,8 @@ function responseHeaders(upstream: Response): Headers {
   return out;
 }
 
-export const apiProxy = (apiUrl: string, log: Logger) =>
-  new Elysia({ name: "api-proxy" }).all("/api/*", async ({ request, server }) => {
+export function apiProxy(apiUrl: string, log: Logger) {
+  const forward = async ({ request, server }: { request: Request; server: Bun.Server<unknown> | null }) => {
     const url = new URL(request.url);
     const target = `${apiUrl}${url.pathname}${url.search}`;
     const hasBody = request.method !== "GET" && request.method !== "HEAD";
@@ -58,4 +58,15 @@ export const apiProxy = (apiUrl: string, log: Logger) =>
       return jsonError(503, "unavailable", "the api is not reachable right now; try again shortly");
     }
     return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders(upstream) });
-  });
+  };
+  // One route per method, not `.all`: a method-specific wildcard (the frontend's `GET /*`)
+  // would otherwise win over `ALL /api/*`.
+  return new Elysia({ name: "api-proxy" })
+    .get("/api/*", forward)
+    .head("/api/*", forward)
+    .post("/api/*", forward)
+    .put("/api/*", forward)
+    .patch("/api/*", forward)
+    .delete("/api/*", forward)
+    .options("/api/*", forward);
+}
