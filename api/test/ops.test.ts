@@ -52,7 +52,7 @@ describe("outages", () => {
     const port = await closedPort();
     const target = new URL(process.env.TEST_MONGO_URL!);
     const late = await startTestApi("ops_late", { mongoUrl: `mongodb://127.0.0.1:${port}/${testMongoUrl("late").split("/").pop()}` }, { wait: false });
-    let proxy: ReturnType<typeof Bun.listen> | undefined;
+    let proxy: { stop(closeActive?: boolean): void } | undefined;
     try {
       expect((await late.call("GET", "/readyz")).status).toBe(503);
       proxy = forward(port, target.hostname, Number(target.port));
