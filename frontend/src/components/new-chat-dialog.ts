@@ -147,7 +147,8 @@ export class NewChatDialog extends LitElement {
         <ul id="results" aria-label="People" aria-busy=${this.searching ? "true" : "false"}>
           ${this.results.map((u) => {
             const on = this.picked.some((p) => p.id === u.id);
-            return html`<li><button type="button" aria-pressed=${on ? "true" : "false"} @click=${() => this.toggle(u)}>
+            return html`<li><button type="button" aria-pressed=${on ? "true" : "false"} @click=${() => this.toggle(u)}
+              aria-label="${u.username}, ${u.online ? "online" : "offline"}">
               <user-avatar .name=${u.username} user-id=${u.id} .online=${u.online} size="34"></user-avatar>
               <span class="who">${u.username}<div class="state">${u.online ? "Online" : "Offline"}</div></span>
               ${on ? html`<span class="check" aria-hidden="true">✓</span>` : nothing}</button></li>`;

@@ -1,0 +1,130 @@
+/**
+ * What a person does in Parley, as page actions on accessible roles and labels, plus the
+ * polling waits the scenarios need (generous bounds, never a fixed sleep deciding pass/fail).
+ */
+import type { Page } from "playwright";
+import type { AuthResponse, Conversation, Message } from "@parley/contract";
+
+export const uniqueName = (base: string) => `${base}_${Math.random().toString(36).slice(2, 8)}`;
+export const PASSWORD = "correct horse battery";
+
+/** Polls `check` until it returns a truthy value; fails with `what` and the last value after `timeoutMs`. */
+export async function until<T>(what: string, check: () => Promise<T | false | null | undefined> | T | false | null | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v) return v as T;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    await Bun.sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+export async function register(page: Page, origin: string, username: string): Promise<void> {
+  await page.goto(origin);
+  await page.getByRole("tab", { name: "Create account" }).click();
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByText(`Signed in as ${username}`).waitFor();
+}
+
+/** Opens "New chat", picks `names` (one: direct; several: group with `title`) and starts it. */
+export async function startChat(page: Page, names: string[], title?: string): Promise<void> {
+  await page.getByRole("button", { name: "New chat" }).first().click();
+  const dialog = page.getByRole("dialog", { name: "New chat" });
+  for (const name of names) {
+    await dialog.getByLabel("Find people by username").fill(name);
+    await dialog.getByRole("list", { name: "People" }).getByRole("button", { name: new RegExp(`^${name}\\b`) }).click();
+  }
+  if (title) await dialog.getByLabel("Group name (optional)").fill(title);
+  await dialog.getByRole("button", { name: names.length > 1 ? "Create group" : "Start chat" }).click();
+  await dialog.waitFor({ state: "hidden" });
+}
+
+export async function openChat(page: Page, name: string | RegExp): Promise<void> {
+  await page.getByRole("list", { name: "Conversations" }).getByRole("button", { name }).click();
+}
+
+export async function sendFromComposer(page: Page, text: string): Promise<void> {
+  const box = page.getByRole("textbox", { name: "Message" });
+  await box.fill(text);
+  await box.press("Enter");
+}
+
+/** The bodies the open thread shows, in screen order (confirmed and pending). */
+export function shownBodies(page: Page): Promise<string[]> {
+  return page
+    .getByRole("region", { name: "Messages" })
+    .locator("message-bubble")
+    .evaluateAll((els) => els.map((e) => (e as HTMLElement & { body: string }).body));
+}
+
+export async function waitForBodies(page: Page, expected: string[], timeoutMs = 15_000): Promise<string[]> {
+  return until(
+    `thread to show ${JSON.stringify(expected)}`,
+    async () => {
+      const got = await shownBodies(page);
+      return JSON.stringify(got) === JSON.stringify(expected) ? got : false;
+    },
+    timeoutMs,
+  ).catch(async (e) => {
+    throw new Error(`${(e as Error).message}; shown: ${JSON.stringify(await shownBodies(page))}`);
+  });
+}
+
+/** A user who talks to the api directly (bearer token), as another device or a script would. */
+export class ApiUser {
+  constructor(readonly apiUrl: string, readonly token: string, readonly id: string, readonly username: string) {}
+
+  static async register(apiUrl: string, username: string): Promise<ApiUser> {
+    const res = await fetch(`${apiUrl}/api/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username, password: PASSWORD }),
+    });
+    if (res.status !== 201) throw new Error(`register ${username}: ${res.status} ${await res.text()}`);
+    const body = (await res.json()) as AuthResponse;
+    return new ApiUser(apiUrl, body.token, body.user.id, body.user.username);
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.apiUrl}/api${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return (res.status === 204 ? undefined : await res.json()) as T;
+  }
+
+  async userId(username: string): Promise<string> {
+    const { users } = await this.call<{ users: { id: string; username: string }[] }>("GET", `/users?q=${username}`);
+    const u = users.find((x) => x.username === username);
+    if (!u) throw new Error(`no user ${username}`);
+    return u.id;
+  }
+  async createDirect(otherId: string): Promise<Conversation> {
+    return (await this.call<{ conversation: Conversation }>("POST", "/conversations", { memberIds: [otherId] })).conversation;
+  }
+  async conversations(): Promise<Conversation[]> {
+    return (await this.call<{ conversations: Conversation[] }>("GET", "/conversations")).conversations;
+  }
+  async send(conversationId: string, body: string): Promise<Message> {
+    return (await this.call<{ message: Message }>("POST", `/conversations/${conversationId}/messages`, { body, clientId: `e2e_${crypto.randomUUID()}` })).message;
+  }
+  async messages(conversationId: string): Promise<Message[]> {
+    const out: Message[] = [];
+    for (let after = 0; ; ) {
+      const page = await this.call<{ messages: Message[]; hasMore: boolean }>("GET", `/conversations/${conversationId}/messages?after=${after}&limit=100`);
+      out.push(...page.messages);
+      if (!page.hasMore || !page.messages.length) return out;
+      after = page.messages.at(-1)!.seq;
+    }
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * One throwaway world per test file: Redis + MongoDB-compatible server, the api and two
+ * realtime replicas serving the freshly built frontend, and a headless Chromium.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext } from "playwright";
+import { ROOT } from "../../scripts/lib/infra.ts";
+import { startStack, type Stack } from "../../scripts/lib/stack.ts";
+import { startTestInfra, type TestInfra } from "../../scripts/lib/testinfra.ts";
+
+export const CHROMIUM_ARGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
+
+export type World = { infra: TestInfra; stack: Stack; browser: Browser; logs: string; stop(): Promise<void> };
+
+let built = false;
+/** Builds frontend/dist once per process, with the same script `npm run build` runs. */
+export async function buildFrontend(): Promise<string> {
+  const dist = join(ROOT, "frontend/dist");
+  if (!built) {
+    const p = Bun.spawnSync([process.execPath, join(ROOT, "frontend/scripts/build.ts")], { stdout: "pipe", stderr: "pipe" });
+    if (p.exitCode !== 0) throw new Error(`frontend build failed:\n${p.stderr.toString()}`);
+    built = true;
+  }
+  return dist;
+}
+
+export async function startWorld(): Promise<World> {
+  process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = "1";
+  const staticDir = await buildFrontend();
+  const infra = await startTestInfra();
+  const logs = mkdtempSync(join(tmpdir(), "parley-e2e-logs-"));
+  const stack = await startStack({
+    mongoUrl: new URL(`/parley_e2e_${process.pid}`, infra.mongoUrl).toString(),
+    redisUrl: infra.redisUrl,
+    jwtSecret: `e2e-secret-${crypto.randomUUID()}-${crypto.randomUUID()}`,
+    replicas: 2,
+    logs,
+    staticDir,
+    extraEnv: { LOG_LEVEL: "warn" },
+  });
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  return {
+    infra, stack, browser, logs,
+    async stop() {
+      await browser.close().catch(() => undefined);
+      await stack.stop();
+      await infra.stop();
+    },
+  };
+}
+
+/** A fresh browser profile (its own cookies), light or dark, desktop or phone size. */
+export function newContext(browser: Browser, opts: { width?: number; height?: number; dark?: boolean } = {}): Promise<BrowserContext> {
+  return browser.newContext({
+    viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 },
+    colorScheme: opts.dark ? "dark" : "light",
+    reducedMotion: "reduce",
+  });
+}
