@@ -6,9 +6,8 @@
  */
 import type { K8sObject } from "./repo.ts";
 
-export type Endpoint =
-  | { namespace: string; labels: Record<string, string>; ports?: Record<string, number>; nsLabels?: Record<string, string> }
-  | { ip: string };
+export type PodEndpoint = { namespace: string; labels: Record<string, string>; ports?: Record<string, number>; nsLabels?: Record<string, string> };
+export type Endpoint = PodEndpoint | { ip: string };
 
 type Selector = { matchLabels?: Record<string, string>; matchExpressions?: unknown[] };
 type Peer = { podSelector?: Selector; namespaceSelector?: Selector; ipBlock?: { cidr: string; except?: string[] } };
@@ -28,7 +27,7 @@ function inCidr(ip: string, cidr: string): boolean {
   return (ipToInt(ip) & mask) === (ipToInt(base!) & mask);
 }
 
-const nsLabels = (e: Endpoint & { namespace: string }) => e.nsLabels ?? { "kubernetes.io/metadata.name": e.namespace };
+const nsLabels = (e: PodEndpoint) => e.nsLabels ?? { "kubernetes.io/metadata.name": e.namespace };
 
 function peerMatches(peer: Peer, policyNs: string, other: Endpoint): boolean {
   if (peer.ipBlock) {
