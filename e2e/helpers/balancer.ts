@@ -12,6 +12,8 @@ type Pipe = { upstream?: Socket<Pipe>; peer?: Socket<Pipe>; queue: Uint8Array[];
 export type Balancer = {
   url: string;
   port: number;
+  /** while held, new connections are refused (as an ingress that has no ready backend yet) */
+  hold(on: boolean): void;
   /** the backend index each open connection whose request line starts with `prefix` is on */
   backendsOf(prefix: string): number[];
   stop(): void;
@@ -39,6 +41,7 @@ function flush(sock: Socket<Pipe>) {
 
 export function startBalancer(backends: Backend[]): Balancer {
   let next = 0;
+  let held = false;
   const open = new Set<Socket<Pipe>>();
   const server = Bun.listen<Pipe>({
     hostname: "127.0.0.1",
@@ -47,6 +50,7 @@ export function startBalancer(backends: Backend[]): Balancer {
       async open(client) {
         client.data = { queue: [], pending: [], backend: -1, firstLine: "" };
         open.add(client);
+        if (held) return void client.end();
         for (let i = 0; i < backends.length; i++) {
           const index = (next + i) % backends.length;
           const b = backends[index]!;
@@ -93,6 +97,7 @@ export function startBalancer(backends: Backend[]): Balancer {
   return {
     url: `http://127.0.0.1:${server.port}`,
     port: server.port,
+    hold: (on) => void (held = on),
     backendsOf: (prefix) => [...open].filter((c) => c.data.firstLine.startsWith(prefix)).map((c) => c.data.backend),
     stop: () => {
       for (const c of open) c.end();

@@ -1,0 +1,91 @@
+/**
+ * The hard cases, with the page behind a load balancer in front of both replicas (as the
+ * production ingress would be): the replica holding the user's socket is killed while
+ * messages are sent to them, and a message is written while the browser is offline. Every
+ * message must show once and in order, and the offline one must reach the server once.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { BrowserContext, Page } from "playwright";
+import { startBalancer, type Balancer } from "./helpers/balancer.ts";
+import { newContext, startWorld, type World } from "./helpers/stack.ts";
+import { ApiUser, openChat, register, sendFromComposer, shownBodies, uniqueName, until, waitForBodies } from "./helpers/app.ts";
+
+let world: World;
+let lb: Balancer;
+let ctx: BrowserContext;
+let page: Page;
+let dora: ApiUser;
+let conversationId: string;
+const carl = uniqueName("carl");
+
+const connected = () => page.getByRole("status").getByText("Connected").waitFor({ timeout: 30_000 });
+
+beforeAll(async () => {
+  world = await startWorld();
+  lb = startBalancer(world.stack.realtimeUrls.map((u) => ({ host: "127.0.0.1", port: Number(new URL(u).port) })));
+  ctx = await newContext(world.browser);
+  page = await ctx.newPage();
+  page.setDefaultTimeout(15_000);
+  await register(page, lb.url, carl);
+  await connected();
+  dora = await ApiUser.register(world.stack.apiUrl, uniqueName("dora"));
+  conversationId = (await dora.createDirect(await dora.userId(carl))).id;
+}, 120_000);
+
+afterAll(async () => {
+  lb?.stop();
+  await world?.stop();
+}, 60_000);
+
+describe("recovery", () => {
+  test("a conversation started by someone else appears live and its messages arrive", async () => {
+    await dora.send(conversationId, "m1");
+    await openChat(page, new RegExp(`^${dora.username}`));
+    await waitForBodies(page, ["m1"]);
+  }, 30_000);
+
+  test("messages sent while the user's replica is killed appear once and in order after reconnecting", async () => {
+    const [replica] = await until("the page's socket to be on a replica", () => lb.backendsOf("GET /ws").length === 1 && lb.backendsOf("GET /ws"));
+    // nothing can reconnect until the messages are committed, so they can only arrive through the catch-up
+    lb.hold(true);
+    await world.stack.stopReplica(replica!, "SIGKILL");
+    await page.getByRole("status").getByText(/Reconnecting|Offline/).waitFor();
+    const sent: string[] = [];
+    for (let i = 2; i <= 8; i++) {
+      sent.push(`m${i}`);
+      await dora.send(conversationId, `m${i}`);
+    }
+    lb.hold(false);
+    // the page reconnects through the balancer to the surviving replica and fetches the gap
+    await until("the socket to move to the other replica", () => {
+      const on = lb.backendsOf("GET /ws");
+      return on.length === 1 && on[0] !== replica;
+    }, 30_000);
+    await connected();
+    await waitForBodies(page, ["m1", ...sent], 30_000);
+    // and stays so: nothing arrives twice later (e.g. a late live frame after the catch-up)
+    await dora.send(conversationId, "m9");
+    await waitForBodies(page, ["m1", ...sent, "m9"]);
+    await world.stack.startReplica(replica!);
+  }, 90_000);
+
+  test("a message written offline shows as pending, is retried when back online, and arrives once", async () => {
+    await connected();
+    await ctx.setOffline(true);
+    await sendFromComposer(page, "sent while offline");
+    const bubble = page.getByRole("region", { name: "Messages" }).locator("message-bubble", { hasText: "sent while offline" });
+    await bubble.getByText("Sending…").waitFor();
+    expect(await bubble.getAttribute("status")).toBe("pending");
+    await ctx.setOffline(false);
+    await until("the offline message to be sent", async () => (await bubble.getAttribute("status")) === "sent", 30_000);
+    const expected = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "sent while offline"];
+    await waitForBodies(page, expected);
+    // the server has it exactly once
+    const stored = (await dora.messages(conversationId)).map((m) => m.body);
+    expect(stored).toEqual(expected);
+    // Dora answers; the answer shows after it, once
+    await dora.send(conversationId, "got it");
+    await waitForBodies(page, [...expected, "got it"]);
+    expect((await shownBodies(page)).length).toBe(11);
+  }, 90_000);
+});
