@@ -7,6 +7,7 @@ import { StoreController } from "../state/store-controller.ts";
 import { clock, dayLabel } from "../format.ts";
 import { threadItems } from "./thread-items.ts";
 import { base } from "../styles/tokens.ts";
+import "./connection-status.ts";
 import "./message-bubble.ts";
 import "./message-composer.ts";
 import "./typing-indicator.ts";
@@ -168,6 +169,7 @@ export class ChatThread extends LitElement {
           <svg width="20" height="20" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M15.4 7.4 14 6l-6 6 6 6 1.4-1.4L10.8 12z"/></svg></button>
         <user-avatar .name=${name} user-id=${peer?.id ?? c.id} ?group=${c.kind === "group"} .online=${peer ? online : undefined} size="40"></user-avatar>
         <div class="title"><h2>${name}</h2><div class="sub ${online ? "on" : ""}">${sub}</div></div>
+        ${this.narrow ? html`<connection-status .status=${st.connection}></connection-status>` : nothing}
       </header>
       <section class="scroller" tabindex="0" aria-label="Messages" @scroll=${this.onScroll} @keydown=${this.onKey}>
         ${t.loaded && !t.hasOlder && items.length ? html`<div class="top-note">This is the beginning of your conversation${peer ? ` with ${peer.username}` : ""}.</div>` : nothing}

@@ -29,6 +29,8 @@ export class ParleyApp extends LitElement {
       .shell.narrow { grid-template-columns: 1fr; }
       conversation-list { border-right: 1px solid var(--border); height: 100%; overflow: hidden; }
       chat-thread, .placeholder { height: 100%; }
+      /* the dialog lives in the top layer; it must not take a grid cell */
+      new-chat-dialog { position: absolute; }
       .placeholder { display: grid; place-items: center; text-align: center; color: var(--text-2); padding: var(--space-6); }
       .placeholder h2 { color: var(--text); font-size: 20px; margin: var(--space-4) 0 var(--space-2); }
       .placeholder p { margin: 0 0 var(--space-4); line-height: 1.5; max-width: 340px; }
