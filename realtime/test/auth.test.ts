@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CLOSE_CODES } from "@parley/contract/limits";
 import { connect, openSocket, upgradeRequest } from "./helpers/socket.ts";
-import { register, signToken, startTestStack, type TestUser } from "./helpers/stack.ts";
+import { join } from "node:path";
+import { register, signToken, spawnRealtime, startTestStack, type TestUser } from "./helpers/stack.ts";
 
 type TestStack = Awaited<ReturnType<typeof startTestStack>>;
 let stack: TestStack;
@@ -15,34 +16,23 @@ let rtAllow: string;
 let user: TestUser;
 const ALLOWED = "https://chat.example.org";
 
+let allowlisted: Awaited<ReturnType<typeof spawnRealtime>>;
+
 beforeAll(async () => {
-  // replica 1: same-origin policy (no ALLOWED_ORIGINS); replica 2 restarted below with an allowlist
-  stack = await startTestStack("auth");
+  // one replica with the default same-origin policy, one with an explicit allowlist
+  stack = await startTestStack("auth", { replicas: 1 });
   rt = stack.realtimeUrls[0]!;
-  rtAllow = stack.realtimeUrls[1]!;
-  await stack.stopReplica(1, "SIGTERM");
-  await restartWithAllowlist();
+  allowlisted = await spawnRealtime(
+    { API_URL: stack.apiUrl, REPLICA_ID: "realtime-allowlist", ALLOWED_ORIGINS: `${ALLOWED}, https://other.example.org` },
+    join(stack.logDir, "realtime-allowlist.log"),
+  );
+  rtAllow = allowlisted.url;
   user = await register(rt, "auth");
 });
 afterAll(async () => {
+  await allowlisted?.stop();
   await stack?.stop();
 });
-
-/** startStack has no per-replica env, so replica 2 is restarted by hand with ALLOWED_ORIGINS. */
-async function restartWithAllowlist() {
-  const { BUN } = await import("../../scripts/lib/stack.ts");
-  const { join } = await import("node:path");
-  const { ROOT } = await import("../../scripts/lib/infra.ts");
-  const { waitFor, httpOk } = await import("../../scripts/lib/ports.ts");
-  const port = new URL(rtAllow).port;
-  const proc = Bun.spawn([BUN, join(ROOT, "realtime/src/index.ts")], {
-    env: { ...process.env, PORT: port, API_URL: stack.apiUrl, REDIS_URL: process.env.TEST_REDIS_URL!, JWT_SECRET: (await import("./helpers/env.ts")).JWT_SECRET, REPLICA_ID: "realtime-allowlist", ALLOWED_ORIGINS: `${ALLOWED}, https://other.example.org`, STATIC_DIR: join(stack.logDir, "none") },
-    stdout: Bun.file(join(stack.logDir, "realtime-allowlist.log")),
-    stderr: Bun.file(join(stack.logDir, "realtime-allowlist.err.log")),
-  });
-  stack.children.push({ name: "realtime-allowlist", proc });
-  await waitFor("allowlist replica", () => httpOk(`${rtAllow}/readyz`), 30_000);
-}
 
 describe("authentication at the upgrade", () => {
   test("no token, garbage, tampered, expired, alg none, wrong secret or audience: 401 before the upgrade", async () => {
@@ -108,7 +98,6 @@ describe("authentication at the upgrade", () => {
 
   test("tokens never reach the logs", async () => {
     const { readdirSync, readFileSync } = await import("node:fs");
-    const { join } = await import("node:path");
     const logs = readdirSync(stack.logDir).filter((f) => f.startsWith("realtime")).map((f) => readFileSync(join(stack.logDir, f), "utf8")).join("\n");
     expect(logs.length).toBeGreaterThan(0);
     expect(logs).not.toContain(user.token);

@@ -81,3 +81,27 @@ export function signToken(claims: Record<string, unknown>, opts: { secret?: stri
   const signature = alg === "none" ? "" : createHmac("sha256", opts.secret ?? JWT_SECRET).update(`${header}.${payload}`).digest("base64url");
   return `${header}.${payload}.${signature}`;
 }
+
+/** One realtime process started directly (the production entry point) with extra env, for
+ * cases startStack does not cover (an allowlist, no api at all). */
+export async function spawnRealtime(env: Record<string, string>, logFile: string): Promise<{ url: string; proc: Bun.Subprocess; stop(): Promise<void> }> {
+  const { BUN } = await import("../../../scripts/lib/stack.ts");
+  const { ROOT } = await import("../../../scripts/lib/infra.ts");
+  const { freePort, waitFor, httpOk } = await import("../../../scripts/lib/ports.ts");
+  const port = String(env.PORT ?? (await freePort()));
+  const proc = Bun.spawn([BUN, join(ROOT, "realtime/src/index.ts")], {
+    env: { ...process.env, REDIS_URL: testRedisUrl, JWT_SECRET, STATIC_DIR: "/nonexistent", ...env, PORT: port },
+    stdout: Bun.file(logFile),
+    stderr: Bun.file(`${logFile}.err`),
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`realtime on ${port}`, () => httpOk(`${url}/readyz`), 30_000);
+  return {
+    url,
+    proc,
+    async stop() {
+      if (proc.exitCode === null) proc.kill("SIGTERM");
+      await proc.exited;
+    },
+  };
+}
