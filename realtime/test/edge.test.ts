@@ -23,6 +23,8 @@ const dist = mkdtempSync(join(tmpdir(), "parley-dist-"));
 mkdirSync(join(dist, "assets"));
 writeFileSync(join(dist, "index.html"), "<!doctype html><title>Parley</title><script type=module src=/assets/app-1a2b3c4d.js></script>");
 writeFileSync(join(dist, "assets/app-1a2b3c4d.js"), "console.log('parley')");
+writeFileSync(join(dist, "assets/app-1a2b3c4d.js.map"), "{}");
+writeFileSync(join(dist, "assets/my-component.js"), "export {}");
 writeFileSync(join(dist, "robots.txt"), "User-agent: *");
 
 let upstream: ReturnType<typeof Bun.serve>;
@@ -104,6 +106,13 @@ describe("frontend", () => {
     expect(await asset.text()).toContain("parley");
     expect(asset.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
     expectSecurityHeaders(asset);
+
+    const map = await fetch(`${site}/assets/app-1a2b3c4d.js.map`);
+    expect(map.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    // a name without a content hash may change in place: revalidate
+    const unhashed = await fetch(`${site}/assets/my-component.js`);
+    expect(unhashed.status).toBe(200);
+    expect(unhashed.headers.get("cache-control")).toBe("no-cache");
 
     const plain = await fetch(`${site}/robots.txt`);
     expect(plain.status).toBe(200);

@@ -14,8 +14,9 @@ export const SECURITY_HEADERS: Record<string, string> = {
   "x-frame-options": "DENY",
 };
 
-/** Bundler output names carry a content hash (e.g. `main-3f9a1c2b.js`): safe to cache forever. */
-const HASHED_ASSET = /[.-][A-Za-z0-9_]{8,}\.(?:js|mjs|css|map|woff2?|png|svg|jpg|webp|ico)$/;
+/** Bundler output names carry a content hash (e.g. `main-ds61wee4.js`, `page-f25899fc4e.css`,
+ * their `.map`): safe to cache forever. A hash has a digit, so `my-component.js` is not one. */
+const HASHED_ASSET = /[.-](?=[a-z0-9]*\d)[a-z0-9]{8,16}\.(?:js|mjs|css|woff2?|png|svg|jpg|webp|ico)(?:\.map)?$/;
 export const IMMUTABLE = "public, max-age=31536000, immutable";
 
 export function cacheControlFor(path: string): string | undefined {
