@@ -3,10 +3,51 @@
  * with production dependencies only, the workspace packages copied in, non-root numeric user,
  * the HEALTHCHECK/EXPOSE on the service's real port, and the same start command the tests run.
  */
-import { describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
-  SERVICES, configPortDefault, exists, finalStage, inStage, read, readDockerfile, type Service,
+  ROOT, SERVICES, configPortDefault, exists, finalStage, inStage, read, readDockerfile, type Service,
 } from "./lib/repo.ts";
+
+/**
+ * BuildKit's own Dockerfile front end (deploy/tools/dockerfile-lint, Go, from the module
+ * proxy): the parser, the stage/instruction checks and the lint rules of `docker build --check`.
+ */
+const LINT = join(ROOT, ".tools/bin/dockerfile-lint");
+type LintReport = { file: string; stages: { name: string; base: string }[]; warnings: { rule: string; detail: string; line: number }[]; error?: string };
+function buildkitCheck(...files: string[]): LintReport[] {
+  const r = Bun.spawnSync([LINT, ...files], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`dockerfile-lint failed: ${r.stderr.toString()}`);
+  return r.stdout.toString().trim().split("\n").map((l) => JSON.parse(l));
+}
+
+beforeAll(() => {
+  // incremental: about a second when nothing changed; a minute or two the first time
+  const r = Bun.spawnSync(["go", "build", "-o", LINT, "."], {
+    cwd: join(ROOT, "deploy/tools/dockerfile-lint"),
+    env: { ...process.env, GOFLAGS: "-mod=mod", GOTOOLCHAIN: "local" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  if (r.exitCode !== 0) throw new Error(`could not build deploy/tools/dockerfile-lint (needs Go):\n${r.stderr.toString()}`);
+}, 15 * 60_000);
+
+test("BuildKit accepts both Dockerfiles with no lint warning, and rejects a broken one", () => {
+  const reports = buildkitCheck(...SERVICES.map((s) => `${s}/Dockerfile`));
+  for (const r of reports) expect({ file: r.file, error: r.error, warnings: r.warnings }).toEqual({ file: r.file, error: undefined, warnings: [] });
+  for (const [i, svc] of SERVICES.entries())
+    expect(reports[i]!.stages.map((s) => s.name)).toEqual(readDockerfile(`${svc}/Dockerfile`).stages.map((s) => s.name!));
+  const dir = mkdtempSync(join(tmpdir(), "parley-dockerfile-"));
+  writeFileSync(join(dir, "typo"), read("api/Dockerfile").replace("COPY api/src api/src", "COPPY api/src api/src"));
+  writeFileSync(join(dir, "order"), read("api/Dockerfile").replace("--from=deps", "--from=runtime"));
+  writeFileSync(join(dir, "lint"), read("api/Dockerfile").replace(/^CMD \[.*\]$/m, "CMD bun api/src/index.ts"));
+  const [typo, order, lint] = buildkitCheck(join(dir, "typo"), join(dir, "order"), join(dir, "lint"));
+  expect(typo!.error).toContain("unknown instruction: COPPY");
+  expect(order!.error).toContain("circular dependency detected on stage: runtime");
+  expect(lint!.warnings.map((w) => w.rule)).toEqual(["JSONArgsRecommended"]);
+});
 
 const rootPkg = JSON.parse(read("package.json"));
 const workspaces: string[] = rootPkg.workspaces;
