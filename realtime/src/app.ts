@@ -3,7 +3,7 @@
  * entry point and the tests assemble the very same thing.
  */
 import { Elysia } from "elysia";
-import { CLOSE_CODES, WS_FRAME_MAX_BYTES } from "@parley/contract/limits";
+import { CLOSE_CODES, PRESENCE_HEARTBEAT_MS, WS_FRAME_MAX_BYTES } from "@parley/contract/limits";
 import type { Logger } from "@parley/kit/log";
 import { BACKPRESSURE, type Config } from "./config.ts";
 import { apiProxy } from "./edge/proxy.ts";
@@ -22,6 +22,7 @@ export type AppDeps = { config: Config; log: Logger; metrics: RealtimeMetrics; r
 
 export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
   let shuttingDown = false;
+  let membershipRepair: ReturnType<typeof setInterval> | undefined;
   const isShuttingDown = () => shuttingDown;
 
   const subscriptions = new ChannelSubscriptions(redis.subscriber, log, (n) => metrics.subscribedChannels.set(n));
@@ -67,10 +68,12 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
     presence,
     start() {
       presence.start();
+      membershipRepair = setInterval(() => hub.repairMemberships(), PRESENCE_HEARTBEAT_MS);
     },
     /** SIGTERM: refuse new sockets, close ours with 1012, clear our presence, close Redis. */
     async shutdown() {
       shuttingDown = true;
+      clearInterval(membershipRepair);
       hub.stopping = true;
       const userIds = [...hub.localUserIds()];
       const open = hub.sessions();

@@ -24,6 +24,8 @@ type LocalUser = {
   token: string;
   contacts: Set<string>;
   lastTyping: Map<string, number>;
+  /** settles once Redis confirmed the SUBSCRIBE to the user's channel */
+  subscribed: Promise<void>;
 };
 
 export type TypingResult = "ok" | "not_member" | "rate_limited";
@@ -57,27 +59,35 @@ export class Hub {
     return [...this.users.values()].flatMap((u) => [...u.sessions]);
   }
 
-  /** A socket opened (after `ready` was sent): follow the user, then send contacts' presence. */
+  /**
+   * A socket opened: follow the user's channel, send `ready` once Redis confirmed it (so every
+   * event committed after `ready` reaches this socket), then the contacts' presence.
+   */
   async join(session: Session, token: string): Promise<void> {
     const { subscriptions, presence, metrics } = this.deps;
     let user = this.users.get(session.userId);
-    const first = !user;
     if (!user) {
-      user = { id: session.userId, sessions: new Set(), membership: null, loading: null, lastLoadAttempt: 0, token, contacts: new Set(), lastTyping: new Map() };
+      user = { id: session.userId, sessions: new Set(), membership: null, loading: null, lastLoadAttempt: 0, token, contacts: new Set(), lastTyping: new Map(), subscribed: Promise.resolve() };
       this.users.set(user.id, user);
       metrics.connectedUsers.set(this.users.size);
+      // Both issued before any await, so a quick close's "offline"/UNSUBSCRIBE is ordered after them.
+      void presence.userArrived(user.id);
+      user.subscribed = subscriptions.acquire(userChannel(user.id));
     }
     user.token = token;
     user.sessions.add(session);
     metrics.openSockets.inc();
-    if (first) {
-      // Issued before any await, so a quick close's "offline" is always ordered after it.
-      void presence.userArrived(user.id);
-      await subscriptions.acquire(userChannel(user.id));
-    }
-    await this.ensureMembership(user);
+    await user.subscribed;
+    if (session.isClosed) return;
+    session.send({ type: "ready", userId: user.id });
+    await this.ensureMembership(user, false);
     if (session.isClosed || this.users.get(user.id) !== user) return;
     await this.sendPresence([...user.contacts], [session]);
+  }
+
+  /** Retries users whose conversations could not be loaded (api down at their socket's open). */
+  repairMemberships(): void {
+    for (const user of this.users.values()) if (!user.membership) void this.ensureMembership(user, true);
   }
 
   /** A socket closed: forget it; when it was the user's last here, stop following the user. */
@@ -94,7 +104,7 @@ export class Hub {
     if (!this.stopping) void this.deps.presence.userLeft(user.id);
   }
 
-  private ensureMembership(user: LocalUser): Promise<void> {
+  private ensureMembership(user: LocalUser, announce: boolean): Promise<void> {
     if (user.membership) return Promise.resolve();
     if (user.loading) return user.loading;
     if (Date.now() - user.lastLoadAttempt < MEMBERSHIP_RETRY_MS) return Promise.resolve();
@@ -104,7 +114,7 @@ export class Hub {
         // Conversations learnt from frames meanwhile are newer than this answer: keep them.
         for (const [id, members] of user.membership ?? []) membership.set(id, members);
         user.membership = membership;
-        await this.updateContacts(user, false);
+        await this.updateContacts(user, announce);
       })
       .catch((err: Error) => this.deps.log.warn({ userId: user.id, err: err.message }, "could not load the user's conversations"))
       .finally(() => {
@@ -177,11 +187,16 @@ export class Hub {
     }
   }
 
-  /** A client says the user is typing: members only, rate-limited per user and conversation. */
+  /**
+   * A client says the user is typing: members only, and at most one per user and conversation
+   * every TYPING_INTERVAL_MS/2 across all of the user's sockets here (a well-behaved client sends
+   * one per TYPING_INTERVAL_MS). The excess is not relayed; the socket gets an error frame
+   * `rate_limited`, which clients may ignore.
+   */
   async typing(session: Session, conversationId: string): Promise<TypingResult> {
     const user = this.users.get(session.userId);
     if (!user) return "not_member";
-    if (!user.membership?.has(conversationId)) await this.ensureMembership(user);
+    if (!user.membership?.has(conversationId)) await this.ensureMembership(user, true);
     const members = user.membership?.get(conversationId);
     if (!members) return "not_member";
     const now = Date.now();

@@ -56,7 +56,6 @@ export function socketRoutes(deps: SocketDeps) {
         const { userId, exp, token } = ws.data.auth;
         const session = new Session(userId, ws.raw as ServerWebSocket<unknown>, metrics, exp);
         sessions.set(ws.raw as ServerWebSocket<unknown>, session);
-        session.send({ type: "ready", userId });
         log.debug({ userId, socket: session.id }, "socket open");
         hub.join(session, token).catch((err: Error) => log.warn({ userId, err: err.message }, "join failed"));
       },

@@ -1,0 +1,40 @@
+/**
+ * Once shutdown begins, the replica says so on /readyz (503, "accepting: no") and refuses new
+ * socket upgrades, even while its Redis connections are still fine.
+ */
+import { expect, test } from "bun:test";
+import { createLogger } from "@parley/kit/log";
+import { buildRealtime } from "../src/app.ts";
+import { loadConfig } from "../src/config.ts";
+import { createRealtimeMetrics } from "../src/libs/metrics.ts";
+import { connectRedisPair, redisPairReady } from "../src/libs/redis.ts";
+import { JWT_SECRET, testRedisUrl } from "./helpers/env.ts";
+import { eventually } from "./helpers/socket.ts";
+import { signToken } from "./helpers/stack.ts";
+
+test("during shutdown readyz is 503 and upgrades are refused before Redis is closed", async () => {
+  const config = loadConfig({ REDIS_URL: testRedisUrl, JWT_SECRET, REPLICA_ID: "shutdown-test", STATIC_DIR: "/nonexistent" });
+  const log = createLogger("realtime", "silent");
+  const metrics = createRealtimeMetrics();
+  const redis = connectRedisPair(config.redisUrl, log, metrics, config.replicaId);
+  const realtime = await buildRealtime({ config, log, metrics, redis });
+  await eventually("redis ready", async () => redisPairReady(redis));
+  const get = (path: string, headers: Record<string, string> = {}) => realtime.app.handle(new Request(`http://localhost${path}`, { headers }));
+
+  expect((await get("/readyz")).status).toBe(200);
+
+  // shutdown sets its flag at once and closes Redis only after closing sockets and presence
+  const stopping = realtime.shutdown();
+
+  const ready = await get("/readyz");
+  expect(ready.status).toBe(503);
+  const checks = ((await ready.json()) as { checks: Record<string, string> }).checks;
+  expect(checks).toEqual({ redisCommands: "up", redisSubscriber: "up", accepting: "no (shutting down)" });
+  const token = signToken({ sub: "a".repeat(24) });
+  const upgrade = await get(`/ws?token=${token}`, { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" });
+  expect(upgrade.status).toBe(503);
+  expect(((await upgrade.json()) as { error: { code: string } }).error.code).toBe("unavailable");
+
+  await stopping;
+  await eventually("redis connections closed", async () => redis.commands.status === "end" && redis.subscriber.status === "end", 5000);
+});
