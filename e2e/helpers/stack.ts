@@ -29,7 +29,7 @@ export async function buildFrontend(): Promise<string> {
   return dist;
 }
 
-export async function startWorld(): Promise<World> {
+export async function startWorld(opts: { apiEnv?: Record<string, string> } = {}): Promise<World> {
   process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = "1";
   const staticDir = await buildFrontend();
   const infra = await startTestInfra();
@@ -42,6 +42,7 @@ export async function startWorld(): Promise<World> {
     logs,
     staticDir,
     extraEnv: { LOG_LEVEL: "warn" },
+    apiEnv: opts.apiEnv,
   });
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
   return {

@@ -30,7 +30,8 @@ export class ChatThread extends LitElement {
   @query(".scroller") private scroller?: HTMLElement;
   private atBottom = true;
   private loadingOlder = false;
-  private snapshot = { height: 0, top: 0, first: 0, lastKey: "" };
+  /** scroll metrics of the DOM before an update, to keep the view still when history is put above */
+  private snapshot = { height: 0, top: 0 };
 
   static override styles = [
     base,
@@ -46,7 +47,7 @@ export class ChatThread extends LitElement {
       .sub.on { color: var(--success); }
       .back { display: none; }
       :host([narrow]) .back { display: inline-grid; }
-      .scroller { flex: 1; overflow-y: auto; padding: var(--space-3) 0 var(--space-4); overscroll-behavior: contain; }
+      .scroller { flex: 1; overflow-y: auto; padding: var(--space-3) 0 var(--space-4); overscroll-behavior: contain; overflow-anchor: none; }
       .scroller:focus-visible { outline-offset: -3px; }
       .day { display: flex; justify-content: center; margin: var(--space-5) 0 var(--space-2); }
       .day span { font-size: 12px; font-weight: 600; color: var(--text-2); background: var(--surface); padding: 4px 12px; border-radius: 999px; box-shadow: var(--shadow-1); }
@@ -74,14 +75,17 @@ export class ChatThread extends LitElement {
     this.renderRoot.querySelector("message-composer")?.focus();
   }
 
+  /** what the last render showed: the store has already changed by the time an update runs */
+  private shown = { first: 0, lastKey: "" };
+
   protected override willUpdate(changed: PropertyValues<this>) {
     if (changed.has("conversationId")) {
       this.atBottom = true;
       this.newBelow = false;
+      this.shown = { first: 0, lastKey: "" };
     }
     const el = this.scroller;
-    const t = this.s.store.thread(this.conversationId);
-    this.snapshot = { height: el?.scrollHeight ?? 0, top: el?.scrollTop ?? 0, first: t.messages[0]?.seq ?? 0, lastKey: this.lastKey() };
+    this.snapshot = { height: el?.scrollHeight ?? 0, top: el?.scrollTop ?? 0 };
   }
 
   private lastKey(): string {
@@ -94,13 +98,19 @@ export class ChatThread extends LitElement {
     if (!el) return;
     const t = this.s.store.thread(this.conversationId);
     const first = t.messages[0]?.seq ?? 0;
-    if (this.snapshot.first && first < this.snapshot.first) {
+    const lastKey = this.lastKey();
+    const before = this.shown;
+    this.shown = { first, lastKey };
+    if (before.first && first < before.first) {
       // older history was put above: keep what the user was looking at in place
       el.scrollTop = this.snapshot.top + (el.scrollHeight - this.snapshot.height);
-    } else if (this.lastKey() !== this.snapshot.lastKey) {
-      const mineJustSent = t.pending.at(-1) && this.snapshot.lastKey.split("|")[1] !== t.pending.at(-1)?.clientId;
-      if (this.atBottom || mineJustSent) el.scrollTop = el.scrollHeight;
-      else if (t.messages.at(-1)?.senderId !== this.s.store.me?.id) this.newBelow = true;
+    } else if (lastKey !== before.lastKey) {
+      const newPending = t.pending.at(-1)?.clientId;
+      const mineJustSent = !!newPending && before.lastKey.split("|")[1] !== newPending;
+      if (this.atBottom || mineJustSent || !before.lastKey) {
+        el.scrollTop = el.scrollHeight;
+        this.atBottom = true;
+      } else if (t.messages.at(-1)?.senderId !== this.s.store.me?.id) this.newBelow = true;
     } else if (this.atBottom) el.scrollTop = el.scrollHeight;
     // short history that does not fill the screen: fetch more so scrolling up is possible
     if (t.loaded && t.hasOlder && el.scrollHeight <= el.clientHeight + NEAR) void this.loadOlder();
