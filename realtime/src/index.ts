@@ -19,7 +19,16 @@ const metrics = createRealtimeMetrics();
 const redis = connectRedisPair(config.redisUrl, log, metrics, config.replicaId);
 const realtime = await buildRealtime({ config, log, metrics, redis });
 
-realtime.app.listen({ port: config.port, hostname: config.host, reusePort: false });
+try {
+  // reusePort: false, so a port that is taken fails here instead of silently sharing it
+  realtime.app.listen({ port: config.port, hostname: config.host, reusePort: false });
+} catch (err) {
+  log.fatal({ port: config.port, err: (err as Error).message }, "cannot listen");
+  process.stderr.write(`realtime: cannot listen on ${config.host}:${config.port}: ${(err as Error).message}\n`);
+  redis.commands.disconnect();
+  redis.subscriber.disconnect();
+  process.exit(1);
+}
 realtime.start();
 log.info({ port: config.port, replica: config.replicaId, staticDir: config.staticDir }, "realtime listening");
 
