@@ -4,9 +4,13 @@
  * named volumes, startup ordered on health, two realtime replicas behind one nginx address
  * with WebSocket upgrade, front/back networks, and the JWT secret only from an uncommitted .env.
  */
-import { describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { composeValidator, interpolate, loadCompose, readEnvFile } from "./lib/compose.ts";
 import { ROOT, composeServicesOf, nginxUpstream, read } from "./lib/repo.ts";
+import { buildGoTools, runTool } from "./lib/tools.ts";
 
 const example = readEnvFile(read(".env.example"));
 const env = { ...example, JWT_SECRET: "x".repeat(48) };
@@ -26,6 +30,44 @@ describe("schema", () => {
     const problems = validate(broken);
     expect(problems.some((p) => p.includes("/services/api") && p.includes("helthcheck"))).toBe(true);
     expect(problems.some((p) => p.includes("/services/redis/healthcheck/interval"))).toBe(true);
+  });
+});
+
+describe("compose-go (the library inside docker compose), like `docker compose config`", () => {
+  beforeAll(buildGoTools, 15 * 60_000);
+  const scratch = mkdtempSync(join(tmpdir(), "parley-compose-"));
+  const envFile = (vars: Record<string, string>) => {
+    const f = join(scratch, `env-${Object.keys(vars).join("-") || "none"}`);
+    writeFileSync(f, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n") + "\n");
+    return f;
+  };
+
+  test("loads the file: its schema, interpolation and consistency checks pass; same result as ours", () => {
+    const r = runTool("compose-config", [join(ROOT, "docker-compose.yml"), envFile({ JWT_SECRET: env.JWT_SECRET })]);
+    expect(r.code === 0 ? "" : r.err).toBe("");
+    const project = JSON.parse(r.out);
+    expect(Object.keys(project.services).sort()).toEqual(Object.keys(services).sort());
+    for (const [name, s] of Object.entries<any>(project.services)) {
+      // compose-go and our reader agree on every variable after interpolation
+      expect({ name, env: s.environment ?? {} }).toEqual({ name, env: services[name].environment ?? {} });
+      for (const [dep, d] of Object.entries<any>(s.depends_on ?? {})) expect(`${name} → ${dep}: ${d.condition}`).toBe(`${name} → ${dep}: service_healthy`);
+    }
+    expect(project.networks.back.internal).toBe(true);
+    expect(project.services.lb.ports).toEqual([{ mode: "ingress", target: 8080, published: "8080", protocol: "tcp" }]);
+  });
+
+  test("refuses to start without JWT_SECRET, with the message pointing at .env.example", () => {
+    const r = runTool("compose-config", [join(ROOT, "docker-compose.yml"), join(ROOT, ".env.example")]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("required variable JWT_SECRET is missing a value: set JWT_SECRET in .env — see .env.example");
+  });
+
+  test("would catch a dependency on a service that does not exist (the check can fail)", () => {
+    const file = join(scratch, "docker-compose.yml");
+    writeFileSync(file, read("docker-compose.yml").replace("      mongo:\n        condition: service_healthy", "      mongodb:\n        condition: service_healthy"));
+    const r = runTool("compose-config", [file, envFile({ JWT_SECRET: env.JWT_SECRET })]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/mongodb/);
   });
 });
 

@@ -7,32 +7,20 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { buildGoTools, runTool } from "./lib/tools.ts";
 import {
-  ROOT, SERVICES, configPortDefault, exists, finalStage, inStage, read, readDockerfile, type Service,
+  SERVICES, configPortDefault, exists, finalStage, inStage, read, readDockerfile, type Service,
 } from "./lib/repo.ts";
 
-/**
- * BuildKit's own Dockerfile front end (deploy/tools/dockerfile-lint, Go, from the module
- * proxy): the parser, the stage/instruction checks and the lint rules of `docker build --check`.
- */
-const LINT = join(ROOT, ".tools/bin/dockerfile-lint");
+/** BuildKit's own Dockerfile front end: parser, stage checks, `docker build --check` lint rules. */
 type LintReport = { file: string; stages: { name: string; base: string }[]; warnings: { rule: string; detail: string; line: number }[]; error?: string };
 function buildkitCheck(...files: string[]): LintReport[] {
-  const r = Bun.spawnSync([LINT, ...files], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`dockerfile-lint failed: ${r.stderr.toString()}`);
-  return r.stdout.toString().trim().split("\n").map((l) => JSON.parse(l));
+  const r = runTool("dockerfile-lint", files);
+  if (r.code !== 0) throw new Error(`dockerfile-lint failed: ${r.err}`);
+  return r.out.trim().split("\n").map((l) => JSON.parse(l));
 }
 
-beforeAll(() => {
-  // incremental: about a second when nothing changed; a minute or two the first time
-  const r = Bun.spawnSync(["go", "build", "-o", LINT, "."], {
-    cwd: join(ROOT, "deploy/tools/dockerfile-lint"),
-    env: { ...process.env, GOFLAGS: "-mod=mod", GOTOOLCHAIN: "local" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  if (r.exitCode !== 0) throw new Error(`could not build deploy/tools/dockerfile-lint (needs Go):\n${r.stderr.toString()}`);
-}, 15 * 60_000);
+beforeAll(buildGoTools, 15 * 60_000);
 
 test("BuildKit accepts both Dockerfiles with no lint warning, and rejects a broken one", () => {
   const reports = buildkitCheck(...SERVICES.map((s) => `${s}/Dockerfile`));
