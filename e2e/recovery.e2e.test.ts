@@ -55,6 +55,7 @@ describe("recovery", () => {
       sent.push(`m${i}`);
       await dora.send(conversationId, `m${i}`);
     }
+    const t0 = performance.now();
     lb.hold(false);
     // the page reconnects through the balancer to the surviving replica and fetches the gap
     await until("the socket to move to the other replica", () => {
@@ -63,9 +64,27 @@ describe("recovery", () => {
     }, 30_000);
     await connected();
     await waitForBodies(page, ["m1", ...sent], 30_000);
+    console.log(`after the crash: reconnected and caught up ${sent.length} messages ${Math.round(performance.now() - t0)} ms after the ingress had a backend again`);
     // and stays so: nothing arrives twice later (e.g. a late live frame after the catch-up)
     await dora.send(conversationId, "m9");
     await waitForBodies(page, ["m1", ...sent, "m9"]);
+    await world.stack.startReplica(replica!);
+  }, 90_000);
+
+  test("a replica shutting down gracefully (close 1012): the page moves to the other one promptly and misses nothing", async () => {
+    await connected();
+    const [replica] = await until("the page's socket to be on a replica", () => lb.backendsOf("GET /ws").length === 1 && lb.backendsOf("GET /ws"));
+    const t0 = performance.now();
+    const stopping = world.stack.stopReplica(replica!, "SIGTERM");
+    await dora.send(conversationId, "during the restart");
+    await until("the socket to move to the other replica", () => {
+      const on = lb.backendsOf("GET /ws");
+      return on.length === 1 && on[0] !== replica;
+    }, 30_000);
+    await connected();
+    console.log(`reconnected after a graceful shutdown in ${Math.round(performance.now() - t0)} ms`);
+    await stopping;
+    await waitForBodies(page, ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "during the restart"]);
     await world.stack.startReplica(replica!);
   }, 90_000);
 
@@ -78,7 +97,7 @@ describe("recovery", () => {
     expect(await bubble.getAttribute("status")).toBe("pending");
     await ctx.setOffline(false);
     await until("the offline message to be sent", async () => (await bubble.getAttribute("status")) === "sent", 30_000);
-    const expected = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "sent while offline"];
+    const expected = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "during the restart", "sent while offline"];
     await waitForBodies(page, expected);
     // the server has it exactly once
     const stored = (await dora.messages(conversationId)).map((m) => m.body);
@@ -86,6 +105,6 @@ describe("recovery", () => {
     // Dora answers; the answer shows after it, once
     await dora.send(conversationId, "got it");
     await waitForBodies(page, [...expected, "got it"]);
-    expect((await shownBodies(page)).length).toBe(11);
+    expect((await shownBodies(page)).length).toBe(12);
   }, 90_000);
 });

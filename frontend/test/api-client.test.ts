@@ -1,0 +1,24 @@
+import { describe, expect, test } from "bun:test";
+import { ApiError, fieldErrors } from "../src/state/api-client.ts";
+
+describe("field errors from a 422 answer", () => {
+  test("the api's list of {path, message} maps to field names", () => {
+    expect(fieldErrors([{ path: "/username", message: "too short" }, { path: "/password", message: "too long" }])).toEqual({
+      username: "too short",
+      password: "too long",
+    });
+  });
+  test("the first message per field wins; other shapes are understood too", () => {
+    expect(fieldErrors([{ path: "/username", message: "a" }, { path: "/username", message: "b" }])).toEqual({ username: "a" });
+    expect(fieldErrors({ username: "taken" })).toEqual({ username: "taken" });
+    expect(fieldErrors({ fields: { password: ["weak"] } })).toEqual({ password: "weak" });
+    expect(fieldErrors(undefined)).toEqual({});
+    expect(fieldErrors("nonsense")).toEqual({});
+  });
+  test("only network failures and unavailable answers are worth retrying unchanged", () => {
+    expect(new ApiError(0, "network", "x").transient).toBe(true);
+    expect(new ApiError(503, "unavailable", "x").transient).toBe(true);
+    expect(new ApiError(422, "validation_failed", "x").transient).toBe(false);
+    expect(new ApiError(429, "rate_limited", "x").transient).toBe(false);
+  });
+});
