@@ -40,7 +40,7 @@ describe("send", () => {
     expect(all.body.messages.map((m: { seq: number }) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     const view = await api.call("GET", `/api/conversations/${conv.id}`, { token: a.token });
     expect(view.body.conversation.lastSeq).toBe(50);
-  });
+  }, 60_000);
 
   test("20 concurrent retries of one clientId give exactly one message", async () => {
     const { a, conv } = await pair();
@@ -49,7 +49,7 @@ describe("send", () => {
     expect(results.filter((r) => r.status === 201).length).toBe(1);
     expect(new Set(results.map((r) => r.body.message.id)).size).toBe(1);
     expect(await api.deps.db.Message.countDocuments({ conversationId: conv.id })).toBe(1);
-  });
+  }, 60_000);
 
   test("the same clientId from two senders is two messages", async () => {
     const { a, b, conv } = await pair();
@@ -152,7 +152,7 @@ describe("history", () => {
     expect(seqs(oldest)).toEqual([1, 2, 3]);
     expect(oldest.body.hasMore).toBe(false);
     expect((await page(b.token, conv.id, "?after=60")).body).toEqual({ messages: [], hasMore: false });
-  });
+  }, 60_000);
 
   test("invalid paging is 422 with the field path", async () => {
     const { a, conv } = await pair();
@@ -191,5 +191,5 @@ describe("read position", () => {
     await Promise.all(order.map((seq) => api.call("POST", `/api/conversations/${conv.id}/read`, { token: b.token, body: { seq } })));
     const stored = await api.deps.db.Read.findOne({ conversationId: conv.id, userId: b.user.id }).lean();
     expect(stored?.seq).toBe(20);
-  });
+  }, 60_000);
 });

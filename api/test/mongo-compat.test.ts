@@ -93,4 +93,4 @@ test("the api's unique-index seq allocation gives 1..50 under 50 concurrent send
     await deps.db.conn.dropDatabase().catch(() => {});
     await deps.close();
   }
-});
+}, 60_000);

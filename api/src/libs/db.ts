@@ -10,6 +10,7 @@
  * (FerretDB) does not make read-modify-write updates atomic.
  */
 import mongoose, { Schema, type Connection, type InferSchemaType, type Model, Types } from "mongoose";
+import { createHash } from "node:crypto";
 import type { Logger } from "@parley/kit/log";
 
 const userSchema = new Schema(
@@ -36,6 +37,8 @@ const conversationSchema = new Schema(
     directKey: { type: String, required: true },
     /** highest seq known to be committed; only ever raised (see raiseLastSeq) */
     lastSeq: { type: Number, required: true, default: 0 },
+    /** the message with seq = lastSeq, set together with it (a lookup by _id is cheap everywhere) */
+    lastMessageId: { type: Schema.Types.ObjectId, default: null },
     /** sort key of the conversation list: creation, then the newest message */
     lastActivityAt: { type: Date, required: true },
     createdAt: { type: Date, required: true },
@@ -63,6 +66,8 @@ messageSchema.index({ conversationId: 1, senderId: 1, clientId: 1 }, { unique: t
 
 const readSchema = new Schema(
   {
+    /** `${conversationId}:${userId}` (readId): the hot path reads and writes it by _id */
+    _id: { type: String, required: true },
     conversationId: { type: Schema.Types.ObjectId, required: true },
     userId: { type: Schema.Types.ObjectId, required: true },
     seq: { type: Number, required: true, default: 0 },
@@ -72,10 +77,22 @@ const readSchema = new Schema(
 readSchema.index({ conversationId: 1, userId: 1 }, { unique: true });
 readSchema.index({ userId: 1, conversationId: 1 });
 
+/**
+ * A message's id is derived from (conversation, sender, clientId), so an idempotent retry is a
+ * lookup by _id. FerretDB serves filters on _id alone from its primary key but scans the
+ * collection for anything else (measured: 3 ms vs 260 ms at 5000 messages), so the send path
+ * touches documents by _id only. It is still a 12-byte ObjectId as the contract requires.
+ */
+export function messageId(conversationId: string, senderId: string, clientId: string): Types.ObjectId {
+  const digest = createHash("sha256").update(`${conversationId}\u0000${senderId}\u0000${clientId}`).digest();
+  return new Types.ObjectId(digest.subarray(0, 12).toString("hex"));
+}
+export const readId = (conversationId: string, userId: string) => `${conversationId}:${userId}`;
+
 export type UserDoc = InferSchemaType<typeof userSchema> & { _id: Types.ObjectId };
 export type ConversationDoc = InferSchemaType<typeof conversationSchema> & { _id: Types.ObjectId };
 export type MessageDoc = InferSchemaType<typeof messageSchema> & { _id: Types.ObjectId };
-export type ReadDoc = InferSchemaType<typeof readSchema> & { _id: Types.ObjectId };
+export type ReadDoc = InferSchemaType<typeof readSchema>;
 
 export type Db = {
   conn: Connection;
@@ -142,7 +159,15 @@ export function connectDb(url: string, log: Logger, { retryMs = 1000 } = {}): Db
 export function isDbUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (/^Mongo(ose)?(ServerSelection|Network|NetworkTimeout|NotConnected|TopologyClosed|PoolCleared)Error$/.test(err.name)) return true;
-  return /before initial connection is complete|Client must be connected|connection .* closed|Topology is closed/i.test(err.message);
+  return /before initial connection is complete|Client must be connected|connection .* closed|Topology is closed|database is locked|SQLITE_BUSY/i.test(err.message);
+}
+
+/**
+ * A write the server refused for now and that can simply be tried again: FerretDB's SQLite
+ * handler answers "database is locked (SQLITE_BUSY)" under concurrent writers.
+ */
+export function isTransientWriteError(err: unknown): boolean {
+  return err instanceof Error && /database is locked|SQLITE_BUSY/i.test(err.message);
 }
 
 export const isDuplicateKey = (err: unknown): boolean => (err as { code?: number } | null)?.code === 11000;

@@ -11,8 +11,9 @@ import { sharedViews, viewsFor, withReadSeq } from "./views.ts";
 
 /** The conversation if `userId` is a member; otherwise 404, the same as when it does not exist. */
 export async function memberConversation({ db }: Pick<Deps, "db">, conversationId: string, userId: string): Promise<ConversationDoc> {
-  const conv = await db.Conversation.findOne({ _id: oid(conversationId), memberIds: oid(userId) }).lean();
-  if (!conv) throw notFound("no such conversation");
+  // by _id alone, then membership in code: FerretDB scans the collection for any other filter
+  const conv = await db.Conversation.findById(oid(conversationId)).lean();
+  if (!conv || !conv.memberIds.some((m) => m.toHexString() === userId)) throw notFound("no such conversation");
   return conv;
 }
 

@@ -1,6 +1,6 @@
 /** Database documents → the contract's Conversation and Message shapes, each member seeing their own read state. */
 import type { Conversation, Message } from "@parley/contract";
-import type { ConversationDoc, Db, MessageDoc } from "../../libs/db.ts";
+import { readId, type ConversationDoc, type Db, type MessageDoc } from "../../libs/db.ts";
 
 export const toMessage = (m: MessageDoc): Message => ({
   id: m._id.toHexString(),
@@ -23,15 +23,13 @@ export const withReadSeq = (shared: Shared, readSeq: number): Conversation => {
 export async function sharedViews(db: Db, convs: ConversationDoc[]): Promise<Shared[]> {
   if (convs.length === 0) return [];
   const memberIds = [...new Set(convs.flatMap((c) => c.memberIds.map((id) => id.toHexString())))];
-  const withMessages = convs.filter((c) => c.lastSeq > 0);
   const [users, lastMessages] = await Promise.all([
     db.User.find({ _id: { $in: memberIds } }).select({ username: 1 }).lean(),
-    withMessages.length === 0
-      ? Promise.resolve([] as MessageDoc[])
-      : db.Message.find({ $or: withMessages.map((c) => ({ conversationId: c._id, seq: c.lastSeq })) }).lean(),
+    // one lookup by _id each: cheap on MongoDB and on FerretDB alike
+    Promise.all(convs.map((c): Promise<MessageDoc | null> => (c.lastMessageId ? db.Message.findById(c.lastMessageId).lean<MessageDoc>() : Promise.resolve(null)))),
   ]);
   const names = new Map(users.map((u) => [u._id.toHexString(), u.username]));
-  const last = new Map(lastMessages.map((m) => [m.conversationId.toHexString(), m]));
+  const last = new Map(lastMessages.filter((m) => m !== null).map((m) => [m.conversationId.toHexString(), m]));
   return convs.map((c) => {
     const id = c._id.toHexString();
     const lastMessage = last.get(id);
@@ -51,8 +49,7 @@ export async function sharedViews(db: Db, convs: ConversationDoc[]): Promise<Sha
 export async function viewsFor(db: Db, convs: ConversationDoc[], viewerId: string): Promise<Conversation[]> {
   const [shared, reads] = await Promise.all([
     sharedViews(db, convs),
-    convs.length === 0 ? Promise.resolve([]) : db.Read.find({ userId: viewerId, conversationId: { $in: convs.map((c) => c._id) } }).lean(),
+    Promise.all(convs.map((c) => db.Read.findById(readId(c._id.toHexString(), viewerId)).select({ seq: 1 }).lean())),
   ]);
-  const readSeq = new Map(reads.map((r) => [r.conversationId.toHexString(), r.seq]));
-  return shared.map((s) => withReadSeq(s, readSeq.get(s.id) ?? 0));
+  return shared.map((s, i) => withReadSeq(s, reads[i]?.seq ?? 0));
 }

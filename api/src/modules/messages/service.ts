@@ -2,15 +2,15 @@
  * Messages: per-conversation seq 1, 2, 3… with no gap and no repeat under concurrent senders,
  * idempotent by clientId, and read positions that never move back.
  *
- * Seq allocation rests on unique indexes only (no atomic counter exists on FerretDB):
- * next = highest committed seq + 1; insert; a conflict on (conversationId, seq) means someone
- * else took it: retry with a fresh next; a conflict on (conversationId, senderId, clientId)
- * means this send already happened: return the original.
+ * Seq allocation rests on unique indexes only (no atomic counter exists on FerretDB): insert
+ * with the next seq; a conflict on (conversationId, seq) means someone else took it: retry with
+ * a fresh next; a conflict on (conversationId, senderId, clientId) means this send already
+ * happened: return the original.
  */
 import type { Message, MessagesPage, MessagesQuery, SendMessageBody } from "@parley/contract";
 import { MESSAGE_BODY_MAX, PAGE_DEFAULT } from "@parley/contract/limits";
 import type { Deps } from "../../libs/deps.ts";
-import { isDuplicateKey, oid } from "../../libs/db.ts";
+import { isDuplicateKey, isTransientWriteError, messageId, oid } from "../../libs/db.ts";
 import { ApiError, invalid, rateLimited } from "../../libs/errors.ts";
 import { memberConversation } from "../conversations/service.ts";
 import { toMessage } from "../conversations/views.ts";
@@ -31,27 +31,36 @@ export async function send(
   if (body.length > MESSAGE_BODY_MAX) throw new ApiError("payload_too_large", `a message is at most ${MESSAGE_BODY_MAX} characters`);
 
   const key = { conversationId: conv._id, senderId: oid(senderId), clientId: input.clientId };
-  const original = await db.Message.findOne(key).lean();
+  const _id = messageId(conversationId, senderId, input.clientId);
+  const original = await db.Message.findById(_id).lean();
   if (original) return { message: toMessage(original), created: false };
 
   // replays above are free; only new messages count against the sender's rate
   const [win] = (await deps.limiter.hit([`send:${senderId}`], deps.config.sendRateWindowSeconds)) ?? [];
   if (win && win.count > deps.config.sendRateMax) throw rateLimited(win.retryAfterSeconds);
 
+  // Start right above the conversation's lastSeq: it is only ever raised to seqs already
+  // committed, so every seq up to it exists. A conflict on seq s proves s exists too, so each
+  // retry moves to max(s + 1, fresh lastSeq + 1) and never leaves a gap.
+  let seq = conv.lastSeq + 1;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const top = await db.Message.findOne({ conversationId: conv._id }).sort({ seq: -1 }).select({ seq: 1 }).lean();
-    const seq = (top?.seq ?? 0) + 1;
     try {
-      const doc = await db.Message.create({ ...key, seq, body, createdAt: new Date() });
+      const doc = await db.Message.create({ _id, ...key, seq, body, createdAt: new Date() });
       const message = toMessage(doc.toObject());
       await afterCommit(deps, conv.memberIds.map((m) => m.toHexString()), message, doc.createdAt);
       return { message, created: true };
     } catch (err) {
+      if (isTransientWriteError(err)) {
+        await Bun.sleep(Math.random() * Math.min(2 + attempt, 15));
+        continue;
+      }
       if (!isDuplicateKey(err)) throw err;
-      const existing = await db.Message.findOne(key).lean();
+      const existing = await db.Message.findById(_id).lean();
       if (existing) return { message: toMessage(existing), created: false };
       deps.metrics.seqConflicts.inc();
-      await Bun.sleep(Math.random() * Math.min(2 + attempt, 15));
+      const fresh = await db.Conversation.findById(conv._id).select({ lastSeq: 1 }).lean();
+      seq = Math.max(seq + 1, (fresh?.lastSeq ?? 0) + 1);
+      if (attempt > 2) await Bun.sleep(Math.random() * Math.min(attempt, 10));
     }
   }
   throw new ApiError("unavailable", "the conversation is too busy right now, try again");
@@ -60,10 +69,13 @@ export async function send(
 async function afterCommit(deps: Pick<Deps, "db" | "publisher" | "metrics">, memberIds: string[], message: Message, at: Date) {
   const committedAt = Date.now();
   deps.metrics.messagesSent.inc();
-  const convId = oid(message.conversationId);
-  // the sender has read their own message; both only ever move forward
-  await Promise.all([raiseLastSeq(deps.db, convId, message.seq, at), raiseReadSeq(deps.db, convId, oid(message.senderId), message.seq)]);
+  // published first: members should not wait for the bookkeeping below
   await deps.publisher.toUsers(memberIds, { type: "message", message }, committedAt);
+  // the sender has read their own message; both only ever move forward
+  await Promise.all([
+    raiseLastSeq(deps.db, oid(message.conversationId), message.seq, oid(message.id), at),
+    raiseReadSeq(deps.db, message.conversationId, message.senderId, message.seq),
+  ]);
 }
 
 export async function history(deps: Pick<Deps, "db">, conversationId: string, userId: string, query: MessagesQuery): Promise<MessagesPage> {
@@ -90,8 +102,7 @@ export async function markRead(deps: Pick<Deps, "db" | "publisher">, conversatio
   const conv = await memberConversation(deps, conversationId, userId);
   const top = await deps.db.Message.findOne({ conversationId: conv._id }).sort({ seq: -1 }).select({ seq: 1 }).lean();
   const target = Math.min(seq, Math.max(conv.lastSeq, top?.seq ?? 0));
-  const me = oid(userId);
-  if (target <= (await readSeqOf(deps.db, conv._id, me))) return;
-  if (!(await raiseReadSeq(deps.db, conv._id, me, target))) return;
+  if (target <= (await readSeqOf(deps.db, conversationId, userId))) return;
+  if (!(await raiseReadSeq(deps.db, conversationId, userId, target))) return;
   await deps.publisher.toUsers(conv.memberIds.map((m) => m.toHexString()), { type: "read", conversationId, userId, seq: target });
 }
