@@ -10,7 +10,7 @@ import type { MessageFrame } from "@parley/contract/frames";
 import { startRedis, type Child } from "../../scripts/lib/infra.ts";
 import { freePort } from "../../scripts/lib/ports.ts";
 import { eventually, openSocket, type TestSocket } from "./helpers/socket.ts";
-import { createConversation, register, sendMessage, startTestStack, type TestUser } from "./helpers/stack.ts";
+import { createConversation, isOnline, register, sendMessage, startTestStack } from "./helpers/stack.ts";
 
 type TestStack = Awaited<ReturnType<typeof startTestStack>>;
 let stack: TestStack;
@@ -63,6 +63,9 @@ describe("Redis restart", () => {
     await a.next(isMsg(after.seq));
     await b.next(isMsg(after.seq));
     expect(a.of("message").map((f) => f.message.body)).toEqual(["before", "after"]);
+
+    // the restarted Redis is empty: the heartbeat puts both users back online
+    await eventually("alice and bob online again", async () => (await isOnline(r1, alice, bob)) === true && (await isOnline(r1, bob, alice)) === true, 20_000);
 
     const metrics = await (await fetch(`${r1}/metrics`)).text();
     const reconnects = [...metrics.matchAll(/^realtime_redis_reconnects_total\{[^}]*connection="subscriber"[^}]*\} (\d+)/gm)].map((m) => Number(m[1]));
