@@ -193,6 +193,7 @@ export class ChatThread extends LitElement {
           return html`${day}<message-bubble data-seq=${i.seq ?? nothing} data-client-id=${i.clientId} .body=${i.body} .time=${clock(i.createdAt)}
             .fullTime=${new Date(i.createdAt).toLocaleString()} ?own=${i.own} .status=${i.status} .error=${i.error ?? ""}
             .sender=${i.showSender ? st.senderName({ senderId: i.senderId, conversationId: c.id }) : ""} ?continued=${i.continued}
+            sender-id=${i.senderId} ?gutter=${c.kind === "group"}
             ?seen=${i.own && i.seq !== undefined && i.seq === lastOwnSeq && peerRead >= i.seq}
             @retry=${() => st.retry(c.id, i.clientId)}></message-bubble>`;
         })}

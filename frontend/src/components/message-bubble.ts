@@ -1,6 +1,8 @@
 import { LitElement, css, html, nothing } from "lit";
 import { customElement, property } from "lit/decorators.js";
 import { base } from "../styles/tokens.ts";
+import { hueOf } from "./user-avatar.ts";
+import "./user-avatar.ts";
 
 export type BubbleStatus = "sent" | "pending" | "failed";
 
@@ -19,6 +21,9 @@ export class MessageBubble extends LitElement {
   @property() sender = "";
   @property() error = "";
   @property({ type: Boolean }) seen = false;
+  /** in a group, others' messages sit beside their avatar (shown on the first of a run) */
+  @property({ attribute: "sender-id" }) senderId = "";
+  @property({ type: Boolean, reflect: true }) gutter = false;
   /** continues a run of the same sender: tighter spacing */
   @property({ type: Boolean, reflect: true }) continued = false;
 
@@ -28,9 +33,15 @@ export class MessageBubble extends LitElement {
       :host { display: flex; flex-direction: column; align-items: flex-start; padding: 0 var(--space-5); margin-top: 10px; }
       :host([continued]) { margin-top: 2px; }
       :host([own]) { align-items: flex-end; }
-      .sender { font-size: 12px; font-weight: 600; color: var(--text-2); margin: 0 0 3px 12px; }
+      .sender { font-size: 12px; font-weight: 650; margin: 0 0 3px 12px; }
+      .row { display: flex; align-items: flex-start; gap: 8px; max-width: 100%; }
+      :host([own]) .row { justify-content: flex-end; }
+      .col { display: flex; flex-direction: column; align-items: flex-start; min-width: 0; }
+      :host([own]) .col { align-items: flex-end; }
+      .gutter { width: 30px; flex: none; }
+      .gutter user-avatar { margin-top: 18px; }
       .bubble {
-        max-width: min(72ch, 78%); padding: 8px 12px 6px; border-radius: var(--radius-l);
+        max-width: min(72ch, 100%); padding: 8px 12px 6px; border-radius: var(--radius-l);
         background: var(--bubble-other); color: var(--bubble-other-text); box-shadow: var(--shadow-1);
         white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.4; font-size: 14.5px;
         border-bottom-left-radius: 6px;
@@ -64,9 +75,15 @@ export class MessageBubble extends LitElement {
           : this.own && this.seen
             ? html`<span>Seen</span>`
             : nothing;
-    return html`${this.sender && !this.own ? html`<div class="sender">${this.sender}</div>` : nothing}
+    const showSender = this.sender && !this.own;
+    const col = html`<div class="col">
+      ${showSender ? html`<div class="sender" style="color:hsl(${hueOf(this.senderId)} 45% 48%)">${this.sender}</div>` : nothing}
       <div class="bubble">${this.body}</div>
-      <div class="meta"><time title=${this.fullTime}>${this.time}</time>${state}</div>`;
+      <div class="meta"><time title=${this.fullTime}>${this.time}</time>${state}</div></div>`;
+    return html`<div class="row" style="max-width:${this.own ? "min(720px, 80%)" : "min(760px, 86%)"}">
+      ${this.gutter && !this.own
+        ? html`<div class="gutter">${showSender ? html`<user-avatar .name=${this.sender} user-id=${this.senderId} size="30"></user-avatar>` : nothing}</div>`
+        : nothing}${col}</div>`;
   }
 }
 

@@ -28,6 +28,7 @@ export class ParleyApp extends LitElement {
       .shell { display: grid; grid-template-columns: minmax(300px, 360px) 1fr; height: 100%; }
       .shell.narrow { grid-template-columns: 1fr; }
       conversation-list { border-right: 1px solid var(--border); height: 100%; overflow: hidden; }
+      .narrow conversation-list { border-right: none; }
       chat-thread, .placeholder { height: 100%; }
       /* the dialog lives in the top layer; it must not take a grid cell */
       new-chat-dialog { position: absolute; }
