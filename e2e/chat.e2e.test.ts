@@ -9,6 +9,8 @@ import { newContext, startWorld, type World } from "./helpers/stack.ts";
 import { openChat, register, sendFromComposer, shownBodies, startChat, uniqueName, until, waitForBodies } from "./helpers/app.ts";
 
 let world: World;
+const consoleErrors: string[] = [];
+const pageErrors: string[] = [];
 let ctxA: BrowserContext, ctxB: BrowserContext, ctxC: BrowserContext;
 let a: Page, b: Page, c: Page;
 const alice = uniqueName("alice");
@@ -19,7 +21,11 @@ beforeAll(async () => {
   world = await startWorld();
   [ctxA, ctxB, ctxC] = await Promise.all([newContext(world.browser), newContext(world.browser), newContext(world.browser)]);
   [a, b, c] = await Promise.all([ctxA.newPage(), ctxB.newPage(), ctxC.newPage()]);
-  for (const p of [a, b, c]) p.setDefaultTimeout(15_000);
+  for (const p of [a, b, c]) {
+    p.setDefaultTimeout(15_000);
+    p.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+    p.on("pageerror", (e) => pageErrors.push(e.message));
+  }
 }, 120_000);
 
 afterAll(async () => {
@@ -93,4 +99,11 @@ describe("chatting across replicas", () => {
     const names = await b.getByRole("list", { name: "Conversations" }).locator("conversation-item").evaluateAll((els) => els.map((e) => (e as HTMLElement & { name: string }).name));
     expect(names).toEqual(["Weekend plans", alice]);
   }, 60_000);
+
+  test("the page runs under the served Content-Security-Policy with no violation and no script error", async () => {
+    const res = await fetch(world.stack.realtimeUrls[0]!);
+    expect(res.headers.get("content-security-policy")).toContain("default-src 'self'");
+    expect(consoleErrors.filter((t) => /Content.Security.Policy|Refused to/i.test(t))).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
 });

@@ -147,14 +147,20 @@ export class Store extends EventTarget {
     return c;
   }
 
-  /** Presence of direct-chat peers, from the user search (which reports `online`). */
+  /**
+   * Presence of direct-chat peers the socket has not told us about yet (it sends contacts'
+   * presence after `ready`), from the user search, which reports `online`.
+   */
   private async refreshPresence() {
     const me = this.me?.id;
-    const peers = this.conversations.map((c) => directPeer(c, me)).filter((p) => p !== undefined).slice(0, 30);
+    const peers = this.conversations
+      .map((c) => directPeer(c, me))
+      .filter((p) => p !== undefined && !this.presence.has(p.id))
+      .slice(0, 30);
     await Promise.all(
       peers.map(async (p) => {
-        const found = (await api.users(p.username, 5).catch(() => [])).find((u) => u.id === p.id);
-        if (found) this.presence.set(found.id, found.online);
+        const found = (await api.users(p!.username, 5).catch(() => [])).find((u) => u.id === p!.id);
+        if (found && !this.presence.has(found.id)) this.presence.set(found.id, found.online);
       }),
     );
     this.changed();
