@@ -235,9 +235,10 @@ Reading the figures:
 - The histogram is realtime's \`now − committedAt\` at the socket write. Quantiles are interpolated
   within the Prometheus buckets (1 ms, 2.5 ms, 5 ms, 10 ms, 25 ms, 50 ms, 100 ms, …), like
   \`histogram_quantile\`: estimates at bucket resolution.
-- In the REST phase the api stamps \`committedAt\` right after inserting the message but publishes
-  only after two more database writes (conversation lastSeq, sender read position), so on this
-  FerretDB/SQLite setup that histogram includes those writes as well as Redis and realtime.
+- In the REST phase the api stamps \`committedAt\` right after inserting the message and then
+  publishes (its bookkeeping writes follow the publish), so that histogram covers api publish →
+  Redis → replica → socket write; the client-observed figure adds the HTTP request and the
+  database write (FerretDB on SQLite), which is where its tail comes from.
 - The direct phase shows realtime's own share: Redis publish → subscriber → local socket writes.
 
 Bucket counts of each phase (cumulative, both replicas merged):
