@@ -9,10 +9,8 @@ import { PAGE_MAX, TYPING_INTERVAL_MS } from "@parley/contract/limits";
 import { api, ApiError } from "./api-client.ts";
 import { applyMessage, applyRead, conversationName, directPeer, upsertConversation } from "./conversations.ts";
 import { SocketClient, type ConnectionStatus } from "./socket-client.ts";
-import {
-  addPending, confirmMessage, emptyThread, failPending, gapAfter, isGap, lastContiguousSeq, mergeMessages,
-  newClientId, retryPending, settlePending, type Thread,
-} from "./thread.ts";
+import { Outbox } from "./outbox.ts";
+import { confirmMessage, emptyThread, gapAfter, isGap, lastContiguousSeq, mergeMessages, settlePending, type Thread } from "./thread.ts";
 
 export type Session = { status: "loading" } | { status: "signed-out"; reason?: string } | { status: "signed-in"; user: User };
 
@@ -34,7 +32,13 @@ export class Store extends EventTarget {
   announcement = "";
 
   private socket: SocketClient | null = null;
-  private inFlight = new Set<string>();
+  private outbox = new Outbox({
+    thread: (id) => this.thread(id),
+    setThread: (id, t) => this.setThread(id, t),
+    threads: () => this.threads,
+    sent: (m) => this.updateSummary(m, true),
+    failed: (e) => this.handleAuthError(e),
+  });
   private catchingUp = new Map<Id, Promise<void>>();
   private lastTypingSent = new Map<Id, number>();
   private queued = false;
@@ -90,14 +94,15 @@ export class Store extends EventTarget {
       onRepeatedFailure: () => void this.checkSession(),
     });
     this.socket.start();
-    addEventListener("online", this.retryWaiting);
+    addEventListener("online", this.outbox.retryWaiting);
     void this.loadConversations();
   }
 
   private signedOut(reason?: string) {
     this.socket?.stop();
     this.socket = null;
-    removeEventListener("online", this.retryWaiting);
+    removeEventListener("online", this.outbox.retryWaiting);
+    this.outbox.stop();
     this.session = { status: "signed-out", reason };
     this.conversations = [];
     this.conversationsLoaded = false;
@@ -228,45 +233,12 @@ export class Store extends EventTarget {
 
   // ---------- sending ----------
   send(id: Id, body: string): void {
-    const me = this.me;
-    const text = body.trim();
-    if (!me || !text) return;
-    const clientId = newClientId();
-    const t = addPending(this.thread(id), {
-      clientId, conversationId: id, senderId: me.id, body: text, createdAt: new Date().toISOString(), status: "pending", attempts: 1,
-    });
-    this.setThread(id, t);
-    void this.attemptSend(id, clientId);
+    if (this.me) this.outbox.send(id, this.me.id, body);
   }
 
   retry(id: Id, clientId: string): void {
-    this.setThread(id, retryPending(this.thread(id), clientId));
-    void this.attemptSend(id, clientId);
+    this.outbox.retry(id, clientId);
   }
-
-  private async attemptSend(id: Id, clientId: string): Promise<void> {
-    const local = this.thread(id).pending.find((p) => p.clientId === clientId);
-    if (!local || this.inFlight.has(clientId)) return;
-    this.inFlight.add(clientId);
-    try {
-      const m = await api.send(id, local.body, clientId);
-      this.setThread(id, confirmMessage(this.thread(id), m));
-      this.updateSummary(m, true);
-    } catch (e) {
-      // Offline or no replica: it stays pending and goes again when the socket is back.
-      if (e instanceof ApiError && e.transient) return;
-      const why = e instanceof ApiError ? e.message : "Could not send.";
-      this.setThread(id, failPending(this.thread(id), clientId, why));
-      this.handleAuthError(e);
-    } finally {
-      this.inFlight.delete(clientId);
-    }
-  }
-
-  /** Sends again every message still pending (not failed): after a reconnect or when the browser is online again. */
-  retryWaiting = (): void => {
-    for (const [id, t] of this.threads) for (const p of t.pending) if (p.status === "pending") void this.attemptSend(id, p.clientId);
-  };
 
   // ---------- reading, typing ----------
   markRead(id: Id, seq: number): void {
@@ -298,7 +270,7 @@ export class Store extends EventTarget {
         // After every (re)connect: fetch what was missed, then send what is still waiting.
         void this.loadConversations();
         for (const id of this.threads.keys()) if (this.thread(id).loaded) void this.catchUp(id);
-        this.retryWaiting();
+        this.outbox.retryWaiting();
         break;
       case "message":
         this.onMessage(f.message);
