@@ -31,6 +31,17 @@ try {
     await ctx.close();
   }
 
+  // a brand-new account: the empty state, then the New chat dialog
+  {
+    const ctx0 = await newContext(world.browser);
+    const p0 = await ctx0.newPage();
+    await register(p0, origin, `zoe_${Math.random().toString(36).slice(2, 5)}`);
+    await p0.getByText("No conversations yet").waitFor();
+    await p0.getByRole("status").getByText("Connected").waitFor();
+    await shot(p0, "empty-desktop.png");
+    await ctx0.close();
+  }
+
   // a lived-in account: a group and a few direct chats
   const suffix = Math.random().toString(36).slice(2, 5);
   const [leo, sam, priya, noor] = await Promise.all(["leo", "sam", "priya", "noor"].map((n) => ApiUser.register(world.stack.apiUrl, `${n}_${suffix}`)));
@@ -64,6 +75,11 @@ try {
   await page.getByRole("status").getByText("Connected").waitFor();
   await page.getByRole("textbox", { name: "Message" }).fill("");
   await shot(page, "conversation-desktop.png");
+  await page.getByRole("button", { name: "New chat" }).first().click();
+  await page.getByRole("dialog", { name: "New chat" }).getByLabel("Find people by username").fill(leo!.username.slice(0, 2));
+  await page.getByRole("dialog", { name: "New chat" }).getByRole("button", { name: new RegExp(`^${leo!.username}`) }).waitFor();
+  await shot(page, "new-chat-desktop.png");
+  await page.keyboard.press("Escape");
 
   for (const [w, h, name, dark] of [[390, 844, "conversation-phone.png", false], [1280, 800, "conversation-desktop-dark.png", true], [390, 844, "list-phone.png", false]] as const) {
     const c2 = await newContext(world.browser, { width: w, height: h, dark });
