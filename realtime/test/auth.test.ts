@@ -3,11 +3,14 @@
  * plain HTTP 401/403 with the contract's error body. A socket whose token expires is closed
  * with 4001.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { CLOSE_CODES } from "@parley/contract/limits";
 import { connect, openSocket, upgradeRequest } from "./helpers/socket.ts";
 import { join } from "node:path";
 import { register, signToken, spawnRealtime, startTestStack, type TestUser } from "./helpers/stack.ts";
+
+// real processes on a shared 2-core machine: generous bounds (the harness passes 60 s too)
+setDefaultTimeout(60_000);
 
 type TestStack = Awaited<ReturnType<typeof startTestStack>>;
 let stack: TestStack;

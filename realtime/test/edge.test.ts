@@ -7,7 +7,7 @@
  * HTTP server standing in for the api where the api itself would not show a case (several
  * Set-Cookie headers at once, a streamed answer).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,9 @@ import { createRealtimeMetrics } from "../src/libs/metrics.ts";
 import { connectRedisPair } from "../src/libs/redis.ts";
 import { freePort } from "../../scripts/lib/ports.ts";
 import { JWT_SECRET, testRedisUrl } from "./helpers/env.ts";
+
+// real processes on a shared 2-core machine: generous bounds (the harness passes 60 s too)
+setDefaultTimeout(60_000);
 
 const dist = mkdtempSync(join(tmpdir(), "parley-dist-"));
 mkdirSync(join(dist, "assets"));

@@ -3,10 +3,13 @@
  * member's sockets once, in seq order, on both replicas, and never a non-member's; typing and
  * conversation frames cross replicas too.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import type { MessageFrame, TypingFrame } from "@parley/contract/frames";
 import { openSocket, type TestSocket } from "./helpers/socket.ts";
 import { createConversation, register, sendMessage, startTestStack, type TestUser } from "./helpers/stack.ts";
+
+// real processes on a shared 2-core machine: generous bounds (the harness passes 60 s too)
+setDefaultTimeout(60_000);
 
 type TestStack = Awaited<ReturnType<typeof startTestStack>>;
 let stack: TestStack;
@@ -58,6 +61,19 @@ describe("fan-out across replicas", () => {
       expect(seqs).toEqual(Array.from({ length: N }, (_, i) => i + 1));
     }
     for (const s of [carolR1, carolR2]) expect(s.of("message")).toHaveLength(0);
+
+    // read positions fan out the same way (alice has read up to her own last message, 19)
+    const read = await fetch(`${r1}/api/conversations/${conv.id}/read`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${alice.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ seq: N }),
+    });
+    expect(read.status).toBe(204);
+    const isRead = (f: { type: string }) => f.type === "read";
+    for (const s of [bobR2, bobR1, aliceR1]) {
+      expect(await s.next(isRead)).toEqual({ type: "read", conversationId: conv.id, userId: alice.id, seq: N });
+    }
+    for (const s of [carolR1, carolR2]) expect(s.of("read")).toHaveLength(0);
   });
 
   test("typing crosses replicas, only members may type, and it is rate-limited", async () => {

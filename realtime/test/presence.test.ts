@@ -3,11 +3,14 @@
  * within 30 s (swept by the surviving replica); SIGTERM closes sockets with 1012 and clears
  * presence at once.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { CLOSE_CODES } from "@parley/contract/limits";
 import type { PresenceFrame } from "@parley/contract/frames";
 import { eventually, openSocket, type TestSocket } from "./helpers/socket.ts";
 import { createConversation, isOnline, register, startTestStack, type TestUser } from "./helpers/stack.ts";
+
+// real processes on a shared 2-core machine: generous bounds (the harness passes 60 s too)
+setDefaultTimeout(60_000);
 
 type TestStack = Awaited<ReturnType<typeof startTestStack>>;
 let stack: TestStack;

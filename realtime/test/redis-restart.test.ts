@@ -2,7 +2,7 @@
  * Redis goes away and comes back on the same port: /readyz says 503 meanwhile, and delivery
  * resumes on the same sockets without restarting realtime (the subscriber re-subscribes).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,9 @@ import { startRedis, type Child } from "../../scripts/lib/infra.ts";
 import { freePort } from "../../scripts/lib/ports.ts";
 import { eventually, openSocket, type TestSocket } from "./helpers/socket.ts";
 import { createConversation, isOnline, register, sendMessage, startTestStack } from "./helpers/stack.ts";
+
+// real processes on a shared 2-core machine: generous bounds (the harness passes 60 s too)
+setDefaultTimeout(60_000);
 
 type TestStack = Awaited<ReturnType<typeof startTestStack>>;
 let stack: TestStack;

@@ -2,7 +2,7 @@
  * Once shutdown begins, the replica says so on /readyz (503, "accepting: no") and refuses new
  * socket upgrades, even while its Redis connections are still fine.
  */
-import { expect, test } from "bun:test";
+import { expect, test, setDefaultTimeout } from "bun:test";
 import { createLogger } from "@parley/kit/log";
 import { buildRealtime } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
@@ -11,6 +11,9 @@ import { connectRedisPair, redisPairReady } from "../src/libs/redis.ts";
 import { JWT_SECRET, testRedisUrl } from "./helpers/env.ts";
 import { eventually } from "./helpers/socket.ts";
 import { signToken } from "./helpers/stack.ts";
+
+// real processes on a shared 2-core machine: generous bounds (the harness passes 60 s too)
+setDefaultTimeout(60_000);
 
 test("during shutdown readyz is 503 and upgrades are refused before Redis is closed", async () => {
   const config = loadConfig({ REDIS_URL: testRedisUrl, JWT_SECRET, REPLICA_ID: "shutdown-test", STATIC_DIR: "/nonexistent" });

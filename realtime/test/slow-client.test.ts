@@ -3,7 +3,7 @@
  * dropped first; past the hard limit the socket is closed with 4002, so memory stays bounded.
  * A real realtime process on real Redis; the events are published as the api would.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { connect as tcpConnect, type Socket } from "node:net";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +15,9 @@ import { freePort } from "../../scripts/lib/ports.ts";
 import { testRedisUrl } from "./helpers/env.ts";
 import { eventually } from "./helpers/socket.ts";
 import { signToken, spawnRealtime } from "./helpers/stack.ts";
+
+// real processes on a shared 2-core machine: generous bounds (the harness passes 60 s too)
+setDefaultTimeout(60_000);
 
 let realtime: Awaited<ReturnType<typeof spawnRealtime>>;
 let port: number;
