@@ -171,7 +171,7 @@ What the rows mean:
 - **floor**: one bare \`Model.create\` per request with seq counted in memory: the database's own insert cost.
   It is not a competitor: it has no idempotency, no conflict handling, no conversation state and no fan-out,
   and it is only correct because it runs in one process. The gap to it is the price of the guarantees on a
-  database without atomic updates (about 8–10 database round trips per send instead of 1).
+  database without atomic updates (per send: conversation and message looked up by _id, the insert, lastSeq and the sender's read position raised with a read + conditional update each, plus a Redis rate-limit counter and the publish pipeline — about 7 database round trips instead of 1, and every update takes FerretDB-SQLite's single write lock).
 `;
 mkdirSync(join(ROOT, "bench/results"), { recursive: true });
 writeFileSync(join(ROOT, "bench/results/api-send.md"), md);

@@ -147,6 +147,24 @@ describe("documents", () => {
     expect(JSON.stringify(paths["/api/users"]!.get!.parameters)).toContain("limit");
   });
 
+  test("every protected route is 401 unauthorized without a session", async () => {
+    const id = "0123456789abcdef01234567";
+    const routes: [string, string, unknown?][] = [
+      ["GET", "/api/me"],
+      ["GET", "/api/users?q=a"],
+      ["GET", "/api/conversations"],
+      ["POST", "/api/conversations", { memberIds: [id] }],
+      ["GET", `/api/conversations/${id}`],
+      ["GET", `/api/conversations/${id}/messages`],
+      ["POST", `/api/conversations/${id}/messages`, { body: "hi", clientId: "x" }],
+      ["POST", `/api/conversations/${id}/read`, { seq: 1 }],
+    ];
+    for (const [method, path, body] of routes) {
+      const res = await api.call(method, path, body === undefined ? {} : { body });
+      expect({ method, path, status: res.status, code: res.body?.error?.code }).toEqual({ method, path, status: 401, code: "unauthorized" });
+    }
+  });
+
   test("unknown routes are 404 not_found in the contract's shape", async () => {
     const res = await api.call("GET", "/api/nope");
     expect(res.status).toBe(404);

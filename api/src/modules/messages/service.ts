@@ -18,6 +18,19 @@ import { raiseLastSeq, raiseReadSeq, readSeqOf } from "./seq.ts";
 
 const MAX_ATTEMPTS = 100;
 
+/**
+ * The highest seq this process has seen committed per conversation. Any committed seq is a
+ * safe place to start from (every seq below it exists), and this one is fresher than the
+ * conversation's lastSeq, which is raised only after the insert: fewer conflicts per send.
+ * Bounded; losing it costs only a conflict or two.
+ */
+const seqHints = new Map<string, number>();
+function noteCommitted(conversationId: string, seq: number) {
+  if ((seqHints.get(conversationId) ?? 0) >= seq) return;
+  if (seqHints.size >= 10_000) seqHints.clear();
+  seqHints.set(conversationId, seq);
+}
+
 export async function send(
   deps: Pick<Deps, "db" | "publisher" | "limiter" | "config" | "metrics">,
   conversationId: string,
@@ -42,11 +55,12 @@ export async function send(
   // Start right above the conversation's lastSeq: it is only ever raised to seqs already
   // committed, so every seq up to it exists. A conflict on seq s proves s exists too, so each
   // retry moves to max(s + 1, fresh lastSeq + 1) and never leaves a gap.
-  let seq = conv.lastSeq + 1;
+  let seq = Math.max(conv.lastSeq, seqHints.get(conversationId) ?? 0) + 1;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     try {
       const doc = await db.Message.create({ _id, ...key, seq, body, createdAt: new Date() });
       const message = toMessage(doc.toObject());
+      noteCommitted(conversationId, seq);
       await afterCommit(deps, conv.memberIds.map((m) => m.toHexString()), message, doc.createdAt);
       return { message, created: true };
     } catch (err) {
@@ -59,7 +73,8 @@ export async function send(
       if (existing) return { message: toMessage(existing), created: false };
       deps.metrics.seqConflicts.inc();
       const fresh = await db.Conversation.findById(conv._id).select({ lastSeq: 1 }).lean();
-      seq = Math.max(seq + 1, (fresh?.lastSeq ?? 0) + 1);
+      noteCommitted(conversationId, seq);
+      seq = Math.max(seq + 1, (fresh?.lastSeq ?? 0) + 1, (seqHints.get(conversationId) ?? 0) + 1);
       if (attempt > 2) await Bun.sleep(Math.random() * Math.min(attempt, 10));
     }
   }
@@ -100,7 +115,9 @@ export async function history(deps: Pick<Deps, "db">, conversationId: string, us
  */
 export async function markRead(deps: Pick<Deps, "db" | "publisher">, conversationId: string, userId: string, seq: number): Promise<void> {
   const conv = await memberConversation(deps, conversationId, userId);
-  const top = await deps.db.Message.findOne({ conversationId: conv._id }).sort({ seq: -1 }).select({ seq: 1 }).lean();
+  // lastSeq may lag a just-committed message for a moment (it is raised after the insert), so
+  // only a position above it needs the (costlier) look at the newest message
+  const top = seq > conv.lastSeq ? await deps.db.Message.findOne({ conversationId: conv._id }).sort({ seq: -1 }).select({ seq: 1 }).lean() : null;
   const target = Math.min(seq, Math.max(conv.lastSeq, top?.seq ?? 0));
   if (target <= (await readSeqOf(deps.db, conversationId, userId))) return;
   if (!(await raiseReadSeq(deps.db, conversationId, userId, target))) return;
