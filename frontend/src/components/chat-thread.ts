@@ -5,7 +5,7 @@ import type { Id } from "@parley/contract";
 import { directPeer } from "../state/conversations.ts";
 import { StoreController } from "../state/store-controller.ts";
 import { clock, dayLabel } from "../format.ts";
-import { threadItems } from "./thread-items.ts";
+import { threadItems } from "../thread-items.ts";
 import { base } from "../styles/tokens.ts";
 import "./connection-status.ts";
 import "./message-bubble.ts";
@@ -168,10 +168,10 @@ export class ChatThread extends LitElement {
     const me = st.me?.id ?? "";
     const t = st.thread(c.id);
     const peer = directPeer(c, me);
-    const online = peer ? (st.presence.get(peer.id) ?? false) : false;
+    const online = peer ? (st.live.presence.get(peer.id) ?? false) : false;
     const name = st.nameOf(c);
     const sub = peer ? (online ? "Online" : "Offline") : `${c.members.length} members: ${c.members.map((m) => (m.id === me ? "you" : m.username)).join(", ")}`;
-    const peerRead = peer ? (st.readBy.get(c.id)?.get(peer.id) ?? 0) : 0;
+    const peerRead = peer ? (st.live.readBy.get(c.id)?.get(peer.id) ?? 0) : 0;
     const items = threadItems(t, me, c.kind === "group");
     const lastOwnSeq = [...t.messages].reverse().find((m) => m.senderId === me)?.seq ?? 0;
     return html`<header>
@@ -199,7 +199,7 @@ export class ChatThread extends LitElement {
         })}
       </section>
       ${this.newBelow ? html`<button class="new-below" @click=${this.jumpToNew}>New messages ↓</button>` : nothing}
-      <typing-indicator .names=${st.typers(c.id)} aria-live="polite"></typing-indicator>
+      <typing-indicator .names=${st.live.typers(c)} aria-live="polite"></typing-indicator>
       <message-composer placeholder="Message ${name}" @send-message=${(e: CustomEvent<{ body: string }>) => {
           this.atBottom = true;
           st.send(c.id, e.detail.body);

@@ -69,7 +69,7 @@ export class ConversationList extends LitElement {
               const who = last && c.kind === "group" ? (last.senderId === me?.id ? "You: " : `${st.senderName(last)}: `) : last?.senderId === me?.id ? "You: " : "";
               return html`<li><conversation-item conversation-id=${c.id} .name=${st.nameOf(c)} avatar-id=${peer?.id ?? c.id}
                 ?group=${c.kind === "group"} .preview=${last ? who + last.body : ""} .time=${listTime(last?.createdAt ?? c.createdAt)}
-                .unread=${c.id === this.activeId ? 0 : c.unread} .online=${peer ? (st.presence.get(peer.id) ?? false) : undefined}
+                .unread=${c.id === this.activeId ? 0 : c.unread} .online=${peer ? (st.live.presence.get(peer.id) ?? false) : undefined}
                 ?active=${c.id === this.activeId}></conversation-item></li>`;
             })}
           </ul>`}`;

@@ -9,6 +9,7 @@ import { PAGE_MAX, TYPING_INTERVAL_MS } from "@parley/contract/limits";
 import { api, ApiError } from "./api-client.ts";
 import { applyMessage, applyRead, conversationName, directPeer, upsertConversation } from "./conversations.ts";
 import { SocketClient, type ConnectionStatus } from "./socket-client.ts";
+import { LiveSignals } from "./live.ts";
 import { Outbox } from "./outbox.ts";
 import { confirmMessage, emptyThread, gapAfter, isGap, lastContiguousSeq, mergeMessages, settlePending, type Thread } from "./thread.ts";
 
@@ -21,11 +22,8 @@ export class Store extends EventTarget {
   conversations: Conversation[] = [];
   conversationsLoaded = false;
   threads = new Map<Id, Thread>();
-  presence = new Map<Id, boolean>();
-  /** conversation → user → when their typing indicator expires (ms) */
-  typing = new Map<Id, Map<Id, number>>();
-  /** conversation → member → the seq they have read (learned live) */
-  readBy = new Map<Id, Map<Id, number>>();
+  /** presence, typing, others' read positions */
+  readonly live = new LiveSignals(() => this.changed());
   connection: ConnectionStatus = "offline";
   activeId: Id | null = null;
   /** the last line for screen readers (aria-live region) */
@@ -107,9 +105,7 @@ export class Store extends EventTarget {
     this.conversations = [];
     this.conversationsLoaded = false;
     this.threads.clear();
-    this.presence.clear();
-    this.typing.clear();
-    this.readBy.clear();
+    this.live.clear();
     this.activeId = null;
     this.changed();
   }
@@ -160,12 +156,12 @@ export class Store extends EventTarget {
     const me = this.me?.id;
     const peers = this.conversations
       .map((c) => directPeer(c, me))
-      .filter((p) => p !== undefined && !this.presence.has(p.id))
+      .filter((p) => p !== undefined && !this.live.presence.has(p.id))
       .slice(0, 30);
     await Promise.all(
       peers.map(async (p) => {
         const found = (await api.users(p!.username, 5).catch(() => [])).find((u) => u.id === p!.id);
-        if (found && !this.presence.has(found.id)) this.presence.set(found.id, found.online);
+        if (found && !this.live.presence.has(found.id)) this.live.presence.set(found.id, found.online);
       }),
     );
     this.changed();
@@ -255,14 +251,6 @@ export class Store extends EventTarget {
     if (this.socket?.send({ type: "typing", conversationId: id })) this.lastTypingSent.set(id, Date.now());
   }
 
-  typers(id: Id): string[] {
-    const now = Date.now();
-    const c = this.conversation(id);
-    return [...(this.typing.get(id) ?? new Map<Id, number>())]
-      .filter(([, until]) => until > now)
-      .map(([uid]) => c?.members.find((m) => m.id === uid)?.username ?? "Someone");
-  }
-
   // ---------- live frames ----------
   private onFrame(f: ServerFrame): void {
     switch (f.type) {
@@ -282,25 +270,14 @@ export class Store extends EventTarget {
       case "read":
         if (f.userId === this.me?.id) {
           this.conversations = this.conversations.map((c) => (c.id === f.conversationId ? applyRead(c, f.seq) : c));
-        } else {
-          const m = this.readBy.get(f.conversationId) ?? new Map<Id, number>();
-          m.set(f.userId, Math.max(m.get(f.userId) ?? 0, f.seq));
-          this.readBy.set(f.conversationId, m);
-        }
-        this.changed();
+          this.changed();
+        } else this.live.onOthersRead(f);
         break;
-      case "typing": {
-        if (f.userId === this.me?.id) break;
-        const m = this.typing.get(f.conversationId) ?? new Map<Id, number>();
-        m.set(f.userId, Date.now() + TYPING_INTERVAL_MS * 2);
-        this.typing.set(f.conversationId, m);
-        this.changed();
-        setTimeout(() => this.changed(), TYPING_INTERVAL_MS * 2 + 50);
+      case "typing":
+        if (f.userId !== this.me?.id) this.live.onTyping(f);
         break;
-      }
       case "presence":
-        this.presence.set(f.userId, f.online);
-        this.changed();
+        this.live.onPresence(f);
         break;
       case "error":
         console.warn("parley: server said", f.code, f.message);
@@ -325,7 +302,7 @@ export class Store extends EventTarget {
       if (gap || gapAfter(next.messages) !== null) void this.catchUp(m.conversationId);
     }
     this.updateSummary(m, false);
-    this.typing.get(m.conversationId)?.delete(m.senderId);
+    this.live.stoppedTyping(m.conversationId, m.senderId);
     if (m.senderId !== this.me?.id && known) this.announcement = `New message from ${this.senderName(m)}: ${m.body}`;
     this.changed();
   }

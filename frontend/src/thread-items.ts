@@ -1,8 +1,8 @@
 /** Turns a thread into the rows the chat shows: confirmed then pending, with day breaks and runs. */
 import type { Id } from "@parley/contract";
-import type { Thread } from "../state/thread.ts";
-import { dayKey } from "../format.ts";
-import type { BubbleStatus } from "./message-bubble.ts";
+import type { Thread } from "./state/thread.ts";
+import { dayKey } from "./format.ts";
+import type { BubbleStatus } from "./components/message-bubble.ts";
 
 export type ThreadItem = {
   key: string;
