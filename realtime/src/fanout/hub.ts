@@ -79,7 +79,7 @@ export class Hub {
     metrics.openSockets.inc();
     await user.subscribed;
     if (session.isClosed) return;
-    session.send({ type: "ready", userId: user.id });
+    session.ready({ type: "ready", userId: user.id });
     await this.ensureMembership(user, false);
     if (session.isClosed || this.users.get(user.id) !== user) return;
     await this.sendPresence([...user.contacts], [session]);

@@ -13,11 +13,15 @@ type FrameType = ServerFrame["type"];
 const DROPPABLE: ReadonlySet<FrameType> = new Set(["typing", "presence"]);
 
 let nextId = 1;
+const EARLY_MAX = 1000;
 
 export class Session {
   readonly id = nextId++;
   private closed = false;
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** frames that arrived before `ready` was sent (the SUBSCRIBE reply and the first event can
+   * come in one read from Redis); flushed right after `ready`, so `ready` is always first */
+  private early: { type: FrameType; text: string; committedAt?: number }[] | null = [];
 
   constructor(
     readonly userId: string,
@@ -36,6 +40,11 @@ export class Session {
   /** Writes an already serialized frame; `committedAt` (ms) feeds the fan-out latency histogram. */
   deliver(type: FrameType, text: string, committedAt?: number): void {
     if (this.closed) return;
+    if (this.early) {
+      if (this.early.length < EARLY_MAX) this.early.push({ type, text, committedAt });
+      else this.metrics.droppedFrames.inc({ type, reason: "before_ready" });
+      return;
+    }
     const buffered = this.raw.getBufferedAmount();
     if (buffered > BACKPRESSURE.hard) {
       this.metrics.slowClientCloses.inc();
@@ -54,6 +63,14 @@ export class Session {
     }
     this.metrics.delivered.inc({ type });
     if (committedAt !== undefined) this.metrics.fanoutLatency.observe({ type }, Math.max(0, Date.now() - committedAt) / 1000);
+  }
+
+  /** Sends `ready`, then whatever arrived meanwhile; from now on frames go straight out. */
+  ready(frame: ServerFrame): void {
+    const early = this.early ?? [];
+    this.early = null;
+    this.send(frame);
+    for (const f of early) this.deliver(f.type, f.text, f.committedAt);
   }
 
   send(frame: ServerFrame): void {
