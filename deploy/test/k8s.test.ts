@@ -91,7 +91,7 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     }
   });
 
-  test("every workload container: requests and limits, strict securityContext, writable /tmp only", () => {
+  test("every workload container: requests and limits, strict securityContext, read-only root with an emptyDir at /tmp", () => {
     const objs = rendered(overlay);
     expect(workloads(objs).length).toBeGreaterThanOrEqual(2);
     for (const w of workloads(objs)) {
