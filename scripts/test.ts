@@ -83,7 +83,7 @@ const suites: Suite[] = [
   commandCheck("frontend-build", [BUN, "frontend/scripts/build.ts"]),
   bunSuite("kit", "kit", "./test", 5 * 60_000, false),
   bunSuite("frontend", "frontend", "./test", 5 * 60_000, false),
-  bunSuite("deploy", ".", "./deploy/test", 10 * 60_000, false),
+  bunSuite("deploy", ".", "./deploy/test", 30 * 60_000, false),
   bunSuite("api", "api"),
   bunSuite("realtime", "realtime"),
   bunSuite("start", "scripts", "./test", 10 * 60_000, false),
