@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { BrowserContext, Page } from "playwright";
+import type { ConversationResponse } from "@parley/contract";
 import { newContext, startWorld, type World } from "./helpers/stack.ts";
 import { ApiUser, PASSWORD, openChat, register, sendFromComposer, shownBodies, uniqueName, until, waitForBodies } from "./helpers/app.ts";
 
@@ -114,7 +115,7 @@ describe("a long conversation", () => {
   test("what was seen is marked read on the server", async () => {
     const c = await until("the server to record the read position", async () => {
       const res = await fetch(`${origin}/api/conversations/${conversationId}`, { headers: { cookie: (await ctx.cookies()).map((k) => `${k.name}=${k.value}`).join("; ") } });
-      const { conversation } = (await res.json()) as { conversation: { readSeq: number; lastSeq: number; unread: number } };
+      const { conversation } = (await res.json()) as ConversationResponse;
       return conversation.readSeq === conversation.lastSeq ? conversation : false;
     });
     expect(c.unread).toBe(0);

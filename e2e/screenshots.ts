@@ -50,11 +50,7 @@ try {
   const maya = `maya_${suffix}`;
   await register(page, origin, maya);
   const mayaId = await leo!.userId(maya);
-  const group = (await (await fetch(`${world.stack.apiUrl}/api/conversations`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${leo!.token}`, "content-type": "application/json" },
-    body: JSON.stringify({ memberIds: [mayaId, sam!.id, priya!.id], title: "Design crew" }),
-  }).then((r) => r.json())) as { conversation: { id: string } }).conversation.id;
+  const group = (await leo!.createConversation([mayaId, sam!.id, priya!.id], "Design crew")).id;
   const dmNoor = (await noor!.createDirect(mayaId)).id;
   await noor!.send(dmNoor, "Are we still on for lunch tomorrow?");
   const dmSam = (await sam!.createDirect(mayaId)).id;

@@ -3,7 +3,7 @@
  * polling waits the scenarios need (generous bounds, never a fixed sleep deciding pass/fail).
  */
 import type { Page } from "playwright";
-import type { AuthResponse, Conversation, Message } from "@parley/contract";
+import type { AuthResponse, Conversation, ConversationResponse, ConversationsResponse, Message, MessageResponse, MessagesPage, UsersResponse } from "@parley/contract";
 
 export const uniqueName = (base: string) => `${base}_${Math.random().toString(36).slice(2, 8)}`;
 export const PASSWORD = "correct horse battery";
@@ -104,24 +104,27 @@ export class ApiUser {
   }
 
   async userId(username: string): Promise<string> {
-    const { users } = await this.call<{ users: { id: string; username: string }[] }>("GET", `/users?q=${username}`);
+    const { users } = await this.call<UsersResponse>("GET", `/users?q=${username}`);
     const u = users.find((x) => x.username === username);
     if (!u) throw new Error(`no user ${username}`);
     return u.id;
   }
+  async createConversation(memberIds: string[], title?: string): Promise<Conversation> {
+    return (await this.call<ConversationResponse>("POST", "/conversations", { memberIds, ...(title ? { title } : {}) })).conversation;
+  }
   async createDirect(otherId: string): Promise<Conversation> {
-    return (await this.call<{ conversation: Conversation }>("POST", "/conversations", { memberIds: [otherId] })).conversation;
+    return (await this.call<ConversationResponse>("POST", "/conversations", { memberIds: [otherId] })).conversation;
   }
   async conversations(): Promise<Conversation[]> {
-    return (await this.call<{ conversations: Conversation[] }>("GET", "/conversations")).conversations;
+    return (await this.call<ConversationsResponse>("GET", "/conversations")).conversations;
   }
   async send(conversationId: string, body: string): Promise<Message> {
-    return (await this.call<{ message: Message }>("POST", `/conversations/${conversationId}/messages`, { body, clientId: `e2e_${crypto.randomUUID()}` })).message;
+    return (await this.call<MessageResponse>("POST", `/conversations/${conversationId}/messages`, { body, clientId: `e2e_${crypto.randomUUID()}` })).message;
   }
   async messages(conversationId: string): Promise<Message[]> {
     const out: Message[] = [];
     for (let after = 0; ; ) {
-      const page = await this.call<{ messages: Message[]; hasMore: boolean }>("GET", `/conversations/${conversationId}/messages?after=${after}&limit=100`);
+      const page = await this.call<MessagesPage>("GET", `/conversations/${conversationId}/messages?after=${after}&limit=100`);
       out.push(...page.messages);
       if (!page.hasMore || !page.messages.length) return out;
       after = page.messages.at(-1)!.seq;

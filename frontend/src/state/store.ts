@@ -194,6 +194,8 @@ export class Store extends EventTarget {
       this.setThread(id, settlePending({ ...t, messages: mergeMessages(t.messages, page.messages, id), hasOlder: page.hasMore, loaded: true }));
       await this.catchUp(id);
     } catch (e) {
+      // not a member (or no such conversation): 404, the same answer either way
+      if (e instanceof ApiError && e.status === 404 && this.activeId === id) this.open(null);
       this.handleAuthError(e);
     }
   }
