@@ -1,0 +1,40 @@
+// Bench-side half of the Socket.IO peer, loaded by bench/peers/compare.ts into its own (Bun)
+// process after `npm install --prefix bench/peers/socketio`: the socket.io-client sockets and
+// the publisher (@socket.io/redis-emitter, as a separate api would publish).
+import { io } from "socket.io-client";
+import { Emitter } from "@socket.io/redis-emitter";
+import { Redis } from "ioredis";
+
+/**
+ * Opens one socket for `userId` on `url`; resolves with a close function once the server said
+ * `ready`. `onMessage(frame)` gets every "message" event.
+ */
+export function openSocket(url, userId, onMessage, timeoutMs = 10_000) {
+  return new Promise((resolve, reject) => {
+    const socket = io(url, { transports: ["websocket"], auth: { userId }, reconnection: false, timeout: timeoutMs });
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`socket.io socket for ${userId} not ready after ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on("message", onMessage);
+    socket.once("ready", () => {
+      clearTimeout(timer);
+      resolve({ close: () => socket.close() });
+    });
+    socket.once("connect_error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/** A publisher on its own Redis connection: `emit(userId, frame)` → room `user:<id>`. */
+export async function createPublisher(redisUrl) {
+  const redis = new Redis(redisUrl, { lazyConnect: true });
+  await redis.connect();
+  const emitter = new Emitter(redis);
+  return {
+    emit: (userId, frame) => emitter.to(`user:${userId}`).emit("message", frame),
+    close: () => redis.quit(),
+  };
+}

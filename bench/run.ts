@@ -1,0 +1,97 @@
+/**
+ * `npm run bench`: every benchmark in turn, with modest sizes (a few minutes in all on a 2-core
+ * machine), then where each wrote its results. Each benchmark starts and stops its own
+ * throwaway Redis / database / processes; nothing here depends on a running `npm start`.
+ *
+ *   node_modules/.bin/bun bench/run.ts [--only api-send,fanout,peers]
+ *
+ * Larger runs: call a benchmark directly (see bench/README.md for each one's options).
+ */
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { ROOT } from "../scripts/lib/infra.ts";
+
+type Bench = { name: string; what: string; cmd: string[]; env?: Record<string, string>; result: string; timeoutMs: number };
+
+const BUN = process.execPath;
+const BENCHES: Bench[] = [
+  {
+    name: "api-send",
+    what: "REST send latency of the api, with the in-process send function and a bare-mongoose floor",
+    cmd: [BUN, "bench/api-send.ts"],
+    env: { CLIENTS: "10", CONVERSATIONS: "5", REQUESTS: "600" },
+    result: "bench/results/api-send.md",
+    timeoutMs: 15 * 60_000,
+  },
+  {
+    name: "fanout",
+    what: "fan-out latency through two realtime replicas (REST end to end, and direct publish)",
+    cmd: [BUN, "bench/fanout.ts", "--users", "50", "--group", "5", "--rate", "5", "--direct-rate", "100", "--seconds", "10"],
+    result: "bench/results/fanout.md",
+    timeoutMs: 10 * 60_000,
+  },
+  {
+    name: "peers",
+    what: "Parley realtime side by side with Socket.IO 4 + redis-adapter (memory per socket, delivery latency, CPU)",
+    cmd: [BUN, "bench/peers/compare.ts", "--sockets", "1000", "--rate", "200", "--seconds", "15"],
+    result: "bench/results/peer-realtime.md",
+    timeoutMs: 10 * 60_000,
+  },
+];
+
+const { values } = parseArgs({ options: { only: { type: "string" } } });
+const only = values.only?.split(",").map((s) => s.trim()).filter(Boolean);
+const unknown = only?.filter((n) => !BENCHES.some((b) => b.name === n)) ?? [];
+if (unknown.length > 0) {
+  console.error(`unknown benchmark(s): ${unknown.join(", ")}; known: ${BENCHES.map((b) => b.name).join(", ")}`);
+  process.exit(2);
+}
+const selected = BENCHES.filter((b) => !only || only.includes(b.name));
+
+const mtime = (path: string) => {
+  try {
+    return statSync(join(ROOT, path)).mtimeMs;
+  } catch {
+    return 0;
+  }
+};
+
+const outcomes: { bench: Bench; code: number | null; seconds: number; wrote: boolean }[] = [];
+for (const bench of selected) {
+  console.log(`\n=== ${bench.name}: ${bench.what}\n    ${bench.cmd.slice(1).join(" ")}${bench.env ? `  (${Object.entries(bench.env).map(([k, v]) => `${k}=${v}`).join(" ")})` : ""}`);
+  const before = mtime(bench.result);
+  const t0 = performance.now();
+  // In its own process group (setsid), so a hung benchmark is stopped together with the
+  // throwaway servers it started, and Ctrl-C here stops them too.
+  const proc = Bun.spawn(["setsid", ...bench.cmd], { cwd: ROOT, env: { ...process.env, ...bench.env }, stdout: "inherit", stderr: "inherit" });
+  const stopGroup = () => {
+    try {
+      process.kill(-proc.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  };
+  const timer = setTimeout(() => {
+    console.error(`[bench] ${bench.name} exceeded ${bench.timeoutMs / 60_000} min: stopping it`);
+    stopGroup();
+  }, bench.timeoutMs);
+  const onSignal = () => {
+    stopGroup();
+    process.exit(130);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const code = await proc.exited;
+  clearTimeout(timer);
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  outcomes.push({ bench, code, seconds: (performance.now() - t0) / 1000, wrote: mtime(bench.result) > before });
+}
+
+console.log("\n=== results");
+for (const o of outcomes) {
+  const status = o.code === 0 ? "ok" : `FAILED (exit ${o.code})`;
+  console.log(`${o.bench.name.padEnd(9)} ${status.padEnd(16)} ${o.seconds.toFixed(0).padStart(4)} s  ${o.wrote ? `wrote ${o.bench.result}` : `no new results (${o.bench.result} unchanged)`}`);
+}
+process.exit(outcomes.every((o) => o.code === 0) ? 0 : 1);
