@@ -58,6 +58,7 @@ function summary(r: Result) {
 }
 
 const infra = await startTestInfra();
+const mongoKind = infra.mongoKind;
 const logs = mkdtempSync(join(tmpdir(), "parley-bench-"));
 console.log(`infra: ${infra.mongoKind} + redis; logs in ${logs}`);
 const results: ReturnType<typeof summary>[] = [];
@@ -156,7 +157,7 @@ const md = `# api send benchmark
 
 - date: ${new Date().toISOString()}
 - machine: ${cpu.length} cores (${cpu[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${process.platform}; Bun ${Bun.version}
-- database: ${"FerretDB/mongod as found by scripts/lib/infra.ts"} — this run: see \`infra:\` line of the output; Redis 7 local
+- database: ${mongoKind} (throwaway, scripts/lib/testinfra.ts), Redis 7 local; api, database and load generator share the 2 cores
 - load: ${CLIENTS} concurrent clients, ${CONVERSATIONS} conversations (client i → conversation i mod ${CONVERSATIONS}), ${REQUESTS} sends, each client sending its next message as soon as the previous answered
 - command: \`bun bench/api-send.ts\` (CLIENTS, CONVERSATIONS, REQUESTS env vars)
 

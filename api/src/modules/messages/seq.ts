@@ -1,7 +1,7 @@
 /**
  * "Raise to at least N" without atomic updates. The MongoDB-compatible server used here may
- * lose one of two concurrent conditional updates, so each writer reads (by _id), sets its value
- * if higher, re-reads, and repeats until the stored value is at least its own. A writer stops
+ * lose one of two concurrent conditional updates, so each writer sets its value if higher,
+ * re-reads (by _id), and repeats until the stored value is at least its own. A writer stops
  * only when the stored value is ≥ its own, so the stored value ends at the highest one written.
  */
 import { Types } from "mongoose";
@@ -9,14 +9,28 @@ import { isDuplicateKey, readId, type Db } from "../../libs/db.ts";
 
 const MAX_ROUNDS = 50;
 const jitter = () => Bun.sleep(Math.random() * 3);
+/**
+ * A lower writer that read the document before our write may still overwrite it a moment
+ * later (the server's update is read-then-write). So "stored ≥ mine" is confirmed twice, the
+ * second time after roughly one update's duration. This narrows the window rather than closing
+ * it: only an atomic conditional update (MongoDB) closes it; there the first check suffices.
+ */
+const SETTLE_MS = 25;
+const settled = async (read: () => Promise<number | undefined>, seq: number) => {
+  await Bun.sleep(SETTLE_MS + Math.random() * SETTLE_MS);
+  return ((await read()) ?? 0) >= seq;
+};
 
 /** Raises lastSeq (with lastMessageId and lastActivityAt, always set together). */
 export async function raiseLastSeq(db: Db, conversationId: Types.ObjectId, seq: number, messageId: Types.ObjectId, at: Date): Promise<void> {
+  // update first: after a send the value is almost always lower than ours
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const now = await db.Conversation.findById(conversationId).select({ lastSeq: 1 }).lean();
-    if (!now || now.lastSeq >= seq) return;
     await db.Conversation.updateOne({ _id: conversationId, lastSeq: { $lt: seq } }, { $set: { lastSeq: seq, lastMessageId: messageId, lastActivityAt: at } });
-    if (round > 0) await jitter();
+    const read = async () => (await db.Conversation.findById(conversationId).select({ lastSeq: 1 }).lean())?.lastSeq;
+    const now = await read();
+    if (now === undefined) return;
+    if (now >= seq && (await settled(read, seq))) return;
+    await jitter();
   }
 }
 
@@ -25,8 +39,6 @@ export async function raiseReadSeq(db: Db, conversationId: string, userId: strin
   const _id = readId(conversationId, userId);
   let advanced = false;
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const now = await db.Read.findById(_id).select({ seq: 1 }).lean();
-    if (now && now.seq >= seq) return advanced;
     try {
       const res = await db.Read.updateOne(
         { _id, seq: { $lt: seq } },
@@ -38,7 +50,9 @@ export async function raiseReadSeq(db: Db, conversationId: string, userId: strin
       // the upsert met an existing (higher) position: nothing to insert
       if (!isDuplicateKey(err)) throw err;
     }
-    if (round > 0) await jitter();
+    const read = async () => (await db.Read.findById(_id).select({ seq: 1 }).lean())?.seq;
+    if (((await read()) ?? 0) >= seq && (await settled(read, seq))) return advanced;
+    await jitter();
   }
   return advanced;
 }
