@@ -20,6 +20,7 @@ import { conversationRoutes } from "./modules/conversations/index.ts";
 import { healthRoutes } from "./modules/health/index.ts";
 import { messageRoutes } from "./modules/messages/index.ts";
 import { userRoutes } from "./modules/users/index.ts";
+import { settleBookkeeping } from "./modules/messages/seq.ts";
 
 export function openDeps(config: Config, log: Logger = createLogger("api", config.logLevel)): Deps & { close(): Promise<void> } {
   const metrics = apiMetrics();
@@ -34,6 +35,7 @@ export function openDeps(config: Config, log: Logger = createLogger("api", confi
     publisher: createPublisher(redis, log, metrics),
     limiter: createRateLimiter(redis, log, metrics),
     async close() {
+      await settleBookkeeping();
       await db.close();
       await redis.quit().catch(() => redis.disconnect());
     },

@@ -11,31 +11,47 @@ const MAX_ROUNDS = 50;
 const jitter = () => Bun.sleep(Math.random() * 3);
 /**
  * A lower writer that read the document before our write may still overwrite it a moment
- * later (the server's update is read-then-write). So "stored ≥ mine" is confirmed twice, the
- * second time after roughly one update's duration. This narrows the window rather than closing
- * it: only an atomic conditional update (MongoDB) closes it; there the first check suffices.
+ * later (the server's update is read-then-write). So "stored ≥ mine" is confirmed again after
+ * roughly one update's duration, in the background (the answer does not wait for it), and the
+ * raise is redone if the value was lowered. This narrows the window rather than closing it:
+ * only an atomic conditional update (MongoDB) closes it; there the first check suffices.
  */
 const SETTLE_MS = 25;
-const settled = async (read: () => Promise<number | undefined>, seq: number) => {
-  await Bun.sleep(SETTLE_MS + Math.random() * SETTLE_MS);
-  return ((await read()) ?? 0) >= seq;
-};
+const MAX_RECHECKS = 3;
+const pending = new Set<Promise<unknown>>();
+function recheckLater(read: () => Promise<number | undefined>, seq: number, redo: () => Promise<unknown>, depth: number) {
+  if (depth >= MAX_RECHECKS) return;
+  const task = (async () => {
+    await Bun.sleep(SETTLE_MS + Math.random() * SETTLE_MS);
+    if (((await read()) ?? 0) < seq) await redo();
+  })()
+    .catch(() => {}) // best effort: the next raise repairs it
+    .finally(() => pending.delete(task));
+  pending.add(task);
+}
+/** Waits for background re-checks (graceful shutdown, tests). */
+export async function settleBookkeeping(): Promise<void> {
+  while (pending.size > 0) await Promise.allSettled([...pending]);
+}
 
 /** Raises lastSeq (with lastMessageId and lastActivityAt, always set together). */
-export async function raiseLastSeq(db: Db, conversationId: Types.ObjectId, seq: number, messageId: Types.ObjectId, at: Date): Promise<void> {
+export async function raiseLastSeq(db: Db, conversationId: Types.ObjectId, seq: number, messageId: Types.ObjectId, at: Date, depth = 0): Promise<void> {
   // update first: after a send the value is almost always lower than ours
   for (let round = 0; round < MAX_ROUNDS; round++) {
     await db.Conversation.updateOne({ _id: conversationId, lastSeq: { $lt: seq } }, { $set: { lastSeq: seq, lastMessageId: messageId, lastActivityAt: at } });
     const read = async () => (await db.Conversation.findById(conversationId).select({ lastSeq: 1 }).lean())?.lastSeq;
     const now = await read();
     if (now === undefined) return;
-    if (now >= seq && (await settled(read, seq))) return;
+    if (now >= seq) {
+      recheckLater(read, seq, () => raiseLastSeq(db, conversationId, seq, messageId, at, depth + 1), depth);
+      return;
+    }
     await jitter();
   }
 }
 
 /** Returns true when this call moved the read position forward. */
-export async function raiseReadSeq(db: Db, conversationId: string, userId: string, seq: number): Promise<boolean> {
+export async function raiseReadSeq(db: Db, conversationId: string, userId: string, seq: number, depth = 0): Promise<boolean> {
   const _id = readId(conversationId, userId);
   let advanced = false;
   for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -51,7 +67,10 @@ export async function raiseReadSeq(db: Db, conversationId: string, userId: strin
       if (!isDuplicateKey(err)) throw err;
     }
     const read = async () => (await db.Read.findById(_id).select({ seq: 1 }).lean())?.seq;
-    if (((await read()) ?? 0) >= seq && (await settled(read, seq))) return advanced;
+    if (((await read()) ?? 0) >= seq) {
+      recheckLater(read, seq, () => raiseReadSeq(db, conversationId, userId, seq, depth + 1), depth);
+      return advanced;
+    }
     await jitter();
   }
   return advanced;
