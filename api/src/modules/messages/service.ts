@@ -32,7 +32,7 @@ function noteCommitted(conversationId: string, seq: number) {
 }
 
 export async function send(
-  deps: Pick<Deps, "db" | "publisher" | "limiter" | "config" | "metrics">,
+  deps: Pick<Deps, "db" | "publisher" | "limiter" | "config" | "metrics" | "log">,
   conversationId: string,
   senderId: string,
   input: SendMessageBody,
@@ -57,12 +57,9 @@ export async function send(
   // retry moves to max(s + 1, fresh lastSeq + 1) and never leaves a gap.
   let seq = Math.max(conv.lastSeq, seqHints.get(conversationId) ?? 0) + 1;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    let createdAt: Date;
     try {
-      const doc = await db.Message.create({ _id, ...key, seq, body, createdAt: new Date() });
-      const message = toMessage(doc.toObject());
-      noteCommitted(conversationId, seq);
-      await afterCommit(deps, conv.memberIds.map((m) => m.toHexString()), message, doc.createdAt);
-      return { message, created: true };
+      createdAt = (await db.Message.create({ _id, ...key, seq, body, createdAt: new Date() })).createdAt;
     } catch (err) {
       if (isTransientWriteError(err)) {
         await Bun.sleep(Math.random() * Math.min(2 + attempt, 15));
@@ -76,21 +73,29 @@ export async function send(
       noteCommitted(conversationId, seq);
       seq = Math.max(seq + 1, (fresh?.lastSeq ?? 0) + 1, (seqHints.get(conversationId) ?? 0) + 1);
       if (attempt > 2) await Bun.sleep(Math.random() * Math.min(attempt, 10));
+      continue;
     }
+    // committed: from here on nothing may turn this send into an error retried as a new one
+    noteCommitted(conversationId, seq);
+    const message = toMessage({ _id, ...key, seq, body, createdAt });
+    await afterCommit(deps, conv.memberIds.map((m) => m.toHexString()), message, createdAt);
+    return { message, created: true };
   }
   throw new ApiError("unavailable", "the conversation is too busy right now, try again");
 }
 
-async function afterCommit(deps: Pick<Deps, "db" | "publisher" | "metrics">, memberIds: string[], message: Message, at: Date) {
+async function afterCommit(deps: Pick<Deps, "db" | "publisher" | "metrics" | "log">, memberIds: string[], message: Message, at: Date) {
   const committedAt = Date.now();
   deps.metrics.messagesSent.inc();
   // published first: members should not wait for the bookkeeping below
   await deps.publisher.toUsers(memberIds, { type: "message", message }, committedAt);
   // the sender has read their own message; both only ever move forward
+  // (a failure here is logged, not answered: the message is committed and the next send or
+  // read raises these again)
   await Promise.all([
     raiseLastSeq(deps.db, oid(message.conversationId), message.seq, oid(message.id), at),
     raiseReadSeq(deps.db, message.conversationId, message.senderId, message.seq),
-  ]);
+  ]).catch((err: unknown) => deps.log.warn({ err: (err as Error).message, conversationId: message.conversationId }, "lastSeq/read bookkeeping failed"));
 }
 
 export async function history(deps: Pick<Deps, "db">, conversationId: string, userId: string, query: MessagesQuery): Promise<MessagesPage> {
