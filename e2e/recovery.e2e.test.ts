@@ -107,4 +107,21 @@ describe("recovery", () => {
     await waitForBodies(page, [...expected, "got it"]);
     expect((await shownBodies(page)).length).toBe(12);
   }, 90_000);
+
+  test("a message left pending when the tab closed is sent once by the next visit", async () => {
+    await ctx.setOffline(true);
+    await sendFromComposer(page, "written before closing");
+    const bubble = page.getByRole("region", { name: "Messages" }).locator("message-bubble", { hasText: "written before closing" });
+    await bubble.getByText("Sending…").waitFor();
+    await page.close();
+    expect((await dora.messages(conversationId)).map((m) => m.body)).not.toContain("written before closing");
+    await ctx.setOffline(false);
+    page = await ctx.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto(`${lb.url}/#/c/${conversationId}`);
+    await until("the server to have it", async () => (await dora.messages(conversationId)).some((m) => m.body === "written before closing"));
+    const bodies = (await dora.messages(conversationId)).map((m) => m.body);
+    expect(bodies.filter((b) => b === "written before closing")).toHaveLength(1);
+    await waitForBodies(page, bodies);
+  }, 60_000);
 });

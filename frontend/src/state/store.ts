@@ -11,7 +11,8 @@ import { applyMessage, applyRead, conversationName, directPeer, upsertConversati
 import { SocketClient, type ConnectionStatus } from "./socket-client.ts";
 import { LiveSignals } from "./live.ts";
 import { Outbox } from "./outbox.ts";
-import { confirmMessage, emptyThread, gapAfter, isGap, lastContiguousSeq, mergeMessages, settlePending, type Thread } from "./thread.ts";
+import { loadPending, savePending } from "./saved-pending.ts";
+import { addPending, confirmMessage, emptyThread, gapAfter, isGap, lastContiguousSeq, mergeMessages, settlePending, type Thread } from "./thread.ts";
 
 export type Session = { status: "loading" } | { status: "signed-out"; reason?: string } | { status: "signed-in"; user: User };
 
@@ -91,6 +92,8 @@ export class Store extends EventTarget {
       onSessionExpired: () => this.signedOut("Your session expired. Please sign in again."),
       onRepeatedFailure: () => void this.checkSession(),
     });
+    // messages still unconfirmed when the last tab closed go out again once the socket is ready
+    for (const p of loadPending(user.id)) this.setThread(p.conversationId, addPending(this.thread(p.conversationId), { ...p, status: "pending" }));
     this.socket.start();
     addEventListener("online", this.outbox.retryWaiting);
     void this.loadConversations();
@@ -173,8 +176,10 @@ export class Store extends EventTarget {
   }
 
   private setThread(id: Id, t: Thread) {
-    if (this.threads.get(id) === t) return;
+    const before = this.threads.get(id);
+    if (before === t) return;
     this.threads.set(id, t);
+    if (before?.pending !== t.pending && this.me) savePending(this.me.id, [...this.threads.values()].flatMap((x) => x.pending));
     this.changed();
   }
 
