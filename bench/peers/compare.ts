@@ -8,7 +8,7 @@
  *     processes' CPU time (and Redis's) per 1000 events.
  *
  *   node_modules/.bin/bun bench/peers/compare.ts [--sockets 1000] [--rate 200] [--seconds 15]
- *     [--warmup 2] [--idle 5] [--quiet-load 1.5] [--quiet-wait 60] [--out bench/results/peer-realtime.md]
+ *     [--warmup 2] [--idle 5] [--quiet-load 1.5] [--quiet-wait 60] [--peer-first] [--out bench/results/peer-realtime.md]
  */
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,6 +33,7 @@ const { values } = parseArgs({
     idle: { type: "string", default: "5" },
     "quiet-load": { type: "string", default: "1.5" },
     "quiet-wait": { type: "string", default: "60" },
+    "peer-first": { type: "boolean", default: false },
     out: { type: "string", default: join(ROOT, "bench/results/peer-realtime.md") },
   },
 });
@@ -96,13 +97,12 @@ async function subscriptionsOf(redis: Redis) {
 const infra = await startTestInfra();
 const redisPid = infra.children.find((c) => c.name === "redis")?.proc.pid;
 const logs = mkdtempSync(join(tmpdir(), "parley-bench-peers-"));
-const results: Result[] = [];
-const quietness: { name: string; load: number; waited: number }[] = [];
+const quietness: Record<string, { load: number; waited: number }> = {};
 console.error(`[bench] ${shape.sockets} sockets, ${shape.rate} events/s for ${shape.seconds} s; logs in ${logs}`);
 
-try {
-  // ---------- (a) Parley realtime: two replicas (+ the api they ask once per socket open) ----------
-  quietness.push({ name: "Parley", ...(await waitForQuietMachine(quiet.load, quiet.wait)) });
+/** (a) Parley realtime: two replicas (+ the api they ask once per socket open). */
+async function measureParley(): Promise<Result> {
+  quietness.parley = await waitForQuietMachine(quiet.load, quiet.wait);
   const stack = await startStack({
     mongoUrl: `${infra.mongoUrl.replace(/\/?$/, "/")}bench_peers`,
     redisUrl: infra.redisUrl,
@@ -142,17 +142,19 @@ try {
         publisher.publish(userChannel(userId), JSON.stringify({ frame: messageFrame(userId, seq, body), committedAt: Date.now() } satisfies FanoutEvent)),
       redisSubscriptions: () => subscriptionsOf(inspector),
     };
-    results.push(await runShape(parley, shape, "a1"));
+    return await runShape(parley, shape, "a1");
   } finally {
     publisher.disconnect();
     inspector.disconnect();
     await stack.stop();
   }
+}
 
-  // ---------- (b) Socket.IO 4 + redis adapter: two Node processes on the same Redis ----------
+/** (b) Socket.IO 4 + redis adapter: two Node processes on the same Redis. */
+async function measurePeer(): Promise<Result> {
   ensurePeerInstalled();
   const driver = (await import(join(PEER_DIR, "driver.mjs"))) as SocketIoDriver;
-  quietness.push({ name: "Socket.IO", ...(await waitForQuietMachine(quiet.load, quiet.wait)) });
+  quietness.peer = await waitForQuietMachine(quiet.load, quiet.wait);
   const peers: Child[] = [];
   const ports = [await freePort(), await freePort()];
   for (const [i, port] of ports.entries()) {
@@ -180,7 +182,7 @@ try {
       publish: async (userId, seq, body) => emitter.emit(userId, messageFrame(userId, seq, body)),
       redisSubscriptions: () => subscriptionsOf(inspector2),
     };
-    results.push(await runShape(peer, shape, "b2"));
+    return await runShape(peer, shape, "b2");
   } finally {
     inspector2.disconnect();
     await emitter.close();
@@ -188,8 +190,20 @@ try {
     await Promise.race([Promise.all(peers.map((c) => c.proc.exited)), Bun.sleep(5000)]);
     for (const c of peers) if (c.proc.exitCode === null) c.proc.kill("SIGKILL");
   }
+}
 
-  const report = renderReport({ shape, results, quietness, redisKind: "redis-server 7 (throwaway)", mongoKind: infra.mongoKind });
+try {
+  // Either order on request, so a drift in the machine's load can be told from a difference.
+  let parleyResult: Result;
+  let peerResult: Result;
+  if (values["peer-first"]) {
+    peerResult = await measurePeer();
+    parleyResult = await measureParley();
+  } else {
+    parleyResult = await measureParley();
+    peerResult = await measurePeer();
+  }
+  const report = renderReport({ shape, results: [parleyResult, peerResult], quietness: [quietness.parley!, quietness.peer!], order: values["peer-first"] ? "peer first" : "Parley first", redisKind: "redis-server 7 (throwaway)", mongoKind: infra.mongoKind });
   writeFileSync(values.out!, report);
   console.log(report);
   console.error(`[bench] results written to ${values.out}`);

@@ -68,6 +68,8 @@ export type Result = {
   max: number;
   serverCpuMsPer1000: number;
   redisCpuMsPer1000: number;
+  /** events addressed to users with no socket on any process */
+  offline: { published: number; serverCpuMsPer1000: number; redisCpuMsPer1000: number };
   subscriptions: { channels: number; patterns: number };
   load: { before: number; after: number };
 };
@@ -114,7 +116,7 @@ export async function runShape(target: Target, shape: Shape, runTag: string): Pr
 
   // Publish at a fixed rate: warm-up (not counted), then the measured run.
   let seq = 0;
-  const publishAt = async (rate: number, seconds: number) => {
+  const publishAt = async (rate: number, seconds: number, to: string[] = users) => {
     const total = Math.round(rate * seconds);
     const start = performance.now();
     const pending: Promise<unknown>[] = [];
@@ -122,7 +124,7 @@ export async function runShape(target: Target, shape: Shape, runTag: string): Pr
       const wait = start + (n * 1000) / rate - performance.now();
       if (wait > 0) await Bun.sleep(wait);
       // a stride co-prime with N spreads consecutive events over users and both processes
-      const user = users[(n * 7919) % users.length]!;
+      const user = to[(n * 7919) % to.length]!;
       pending.push(target.publish(user, ++seq, String(performance.now())));
     }
     await Promise.all(pending);
@@ -140,6 +142,16 @@ export async function runShape(target: Target, shape: Shape, runTag: string): Pr
   while (delivered < run.total && Date.now() < drainUntil) await Bun.sleep(20);
   const cpu1 = { s: cpuMs(pids), r: cpuMs(redis) };
   log(`${delivered}/${run.total} delivered`);
+
+  // Events for users with no socket anywhere (in a chat, most recipients are offline at any
+  // moment): what does each design spend on an event nobody here will receive?
+  const offline = Array.from({ length: shape.sockets }, (_, i) => userIdOf(`${runTag}ff`, i));
+  const offlineSeconds = Math.max(1, Math.round(shape.seconds / 3));
+  log(`offline recipients: ${shape.rate}/s for ${offlineSeconds} s`);
+  const off0 = { s: cpuMs(pids), r: cpuMs(redis) };
+  const offRun = await publishAt(shape.rate, offlineSeconds, offline);
+  await Bun.sleep(200);
+  const off1 = { s: cpuMs(pids), r: cpuMs(redis) };
 
   for (const close of closers) close();
   const sorted = latencies.sort((a, b) => a - b);
@@ -161,6 +173,7 @@ export async function runShape(target: Target, shape: Shape, runTag: string): Pr
     max: sorted.at(-1) ?? NaN,
     serverCpuMsPer1000: ((cpu1.s - cpu0.s) * 1000) / run.total,
     redisCpuMsPer1000: ((cpu1.r - cpu0.r) * 1000) / run.total,
+    offline: { published: offRun.total, serverCpuMsPer1000: ((off1.s - off0.s) * 1000) / offRun.total, redisCpuMsPer1000: ((off1.r - off0.r) * 1000) / offRun.total },
     subscriptions,
     load: { before: loadBefore, after: loadavg()[0]! },
   };

@@ -8,7 +8,9 @@ import type { Result, Shape } from "./load.ts";
 type ReportInput = {
   shape: Shape;
   results: Result[];
-  quietness: { name: string; load: number; waited: number }[];
+  /** per result, in the same order */
+  quietness: { load: number; waited: number }[];
+  order: string;
   redisKind: string;
   mongoKind: string;
 };
@@ -33,11 +35,11 @@ function debian(): string {
   }
 }
 
-export function renderReport({ shape, results, quietness, mongoKind }: ReportInput): string {
+export function renderReport({ shape, results, quietness, order, mongoKind }: ReportInput): string {
   const [a, b] = results as [Result, Result];
   const peerModules = join(ROOT, "bench/peers/socketio/node_modules");
   const node = Bun.spawnSync(["node", "--version"]).stdout.toString().trim();
-  const cmd = `node_modules/.bin/bun bench/peers/compare.ts --sockets ${shape.sockets} --rate ${shape.rate} --seconds ${shape.seconds} --warmup ${shape.warmupSeconds} --idle ${shape.idleSeconds}`;
+  const cmd = `node_modules/.bin/bun bench/peers/compare.ts --sockets ${shape.sockets} --rate ${shape.rate} --seconds ${shape.seconds} --warmup ${shape.warmupSeconds} --idle ${shape.idleSeconds}${order === "peer first" ? " --peer-first" : ""}`;
   const row = (label: string, fa: (r: Result) => string) => `| ${label} | ${fa(a)} | ${fa(b)} |`;
   const rss = (xs: number[]) => `${xs.map(mib).join(" + ")} MiB`;
 
@@ -48,7 +50,8 @@ export function renderReport({ shape, results, quietness, mongoKind }: ReportInp
 - runtimes: Parley realtime on Bun ${Bun.version}; the peer on Node ${node} (its native runtime: the peer is not part of the product, so it runs where its users run it) with socket.io ${versionOf(join(peerModules, "socket.io/package.json"))}, @socket.io/redis-adapter ${versionOf(join(peerModules, "@socket.io/redis-adapter/package.json"))}, @socket.io/redis-emitter ${versionOf(join(peerModules, "@socket.io/redis-emitter/package.json"))}, socket.io-client ${versionOf(join(peerModules, "socket.io-client/package.json"))}
 - infrastructure: one throwaway redis-server 7 on loopback shared by both runs (one after the other); Parley's api (+ ${mongoKind}) runs too, because realtime asks it for the user's conversations once per socket open; its CPU and memory are not counted
 - command: \`${cmd}\`
-- machine load (1-minute load average) at the start / end of each run: ${results.map((r, i) => `${r.name.split(" ")[0]} ${f2(r.load.before)} / ${f2(r.load.after)} (waited ${quietness[i]?.waited ?? 0} s for < 1.5)`).join("; ")}
+- order: ${order}, one after the other
+- machine load (1-minute load average) at the start / end of each run: ${results.map((r, i) => `${r.name.split(" ")[0]} ${f2(r.load.before)} / ${f2(r.load.after)} (waited ${quietness[i]?.waited ?? 0} s for it to fall below the threshold)`).join("; ")}
 
 ## Load shape (the same for both)
 - ${shape.sockets} idle client sockets, one per user, alternating between the two server processes, opened 50 at a time from the bench process
@@ -80,6 +83,9 @@ ${row("**delivery latency p99**", (r) => `**${f2(r.p99)} ms**`)}
 ${row("delivery latency max", (r) => `${f2(r.max)} ms`)}
 ${row("**server CPU per 1000 events** (both processes)", (r) => `**${f1(r.serverCpuMsPer1000)} ms**`)}
 ${row("Redis CPU per 1000 events", (r) => `${f1(r.redisCpuMsPer1000)} ms`)}
+${row(`events to users with no socket: published`, (r) => `${r.offline.published}`)}
+${row("… server CPU per 1000 such events (both processes)", (r) => `${f1(r.offline.serverCpuMsPer1000)} ms`)}
+${row("… Redis CPU per 1000 such events", (r) => `${f1(r.offline.redisCpuMsPer1000)} ms`)}
 
 CPU times come from clock ticks of 10 ms, so per-1000-event figures of a few ms carry ±10 ms / (events/1000) of rounding.
 
@@ -105,10 +111,18 @@ What differs in the designs:
   peer trusts a user id in the handshake (no JWT: its verification would add the same small cost to it, and it is outside what is
   compared here). Open times therefore favour the peer and say little; memory and delivery figures are unaffected.
 
-What the figures can and cannot say: both servers ran on the same 2 cores as the bench process (1000 client sockets, the publisher)
-and Redis, and on a machine other engineers' test runs were using too (see the load averages above); latency tails track that CPU
-contention more than either server. With 2 processes the adapter's broadcast design costs little; the difference in the
-"Redis CPU" and "server CPU per 1000 events" rows is where it shows, and it grows with the number of processes, which this bench
-does not vary.
+What the figures can and cannot say:
+- Both servers ran on the same 2 cores as the bench process (the client sockets and the publisher) and Redis, on a machine other
+  engineers' test runs were using too (see the load averages above): latency tails (p99, max) track that CPU contention more than
+  either server, and differ from run to run; p50 and the CPU-per-event figures are the steadier ones.
+- "Server CPU per 1000 events" mixes two things on the peer's side: Node + Socket.IO's per-event work (msgpack decode, packet
+  encoding, engine.io framing) and the adapter's broadcast design (each event reaches both processes). The "users with no socket"
+  rows separate the second: there no process has the room, so what the peer spends is pure receive-and-drop work, which every
+  process pays for every event in the system and which multiplies with the number of processes; Parley's replicas are not sent
+  such events at all (Redis drops a PUBLISH with no subscriber), so theirs stays at the idle level.
+- Memory per socket is an RSS delta, i.e. it includes garbage not yet collected and allocator slack; it is a rough figure
+  (±a few KiB per socket) in both columns. Parley's includes its per-user state (subscription, presence entry, membership).
+- This bench runs 2 processes only; it does not measure how either design behaves at 10 or 50 processes, where the broadcast
+  cost above grows linearly for the peer and Redis's per-channel bookkeeping grows with connected users for Parley.
 `;
 }
