@@ -13,7 +13,7 @@
  *   bun bench/api-send.ts            (env: CLIENTS=20 CONVERSATIONS=10 REQUESTS=3000)
  */
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import mongoose, { Schema } from "mongoose";
 import { createLogger } from "@parley/kit/log";
@@ -57,6 +57,7 @@ function summary(r: Result) {
   return { name: r.name, n: s.length, p50: pct(s, 50), p95: pct(s, 95), p99: pct(s, 99), max: s.at(-1) ?? 0, rps: (s.length / r.wallMs) * 1000, errors: r.errors };
 }
 
+const loadBefore = loadavg()[0]!;
 const infra = await startTestInfra();
 const mongoKind = infra.mongoKind;
 const logs = mkdtempSync(join(tmpdir(), "parley-bench-"));
@@ -158,6 +159,7 @@ const md = `# api send benchmark
 - date: ${new Date().toISOString()}
 - machine: ${cpu.length} cores (${cpu[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${process.platform}; Bun ${Bun.version}
 - database: ${mongoKind} (throwaway, scripts/lib/testinfra.ts), Redis 7 local; api, database and load generator share the 2 cores
+- 1-minute load average: ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after (other work on the machine shows up here; the figures move with it)
 - load: ${CLIENTS} concurrent clients, ${CONVERSATIONS} conversations (client i → conversation i mod ${CONVERSATIONS}), ${REQUESTS} sends, each client sending its next message as soon as the previous answered
 - command: \`bun bench/api-send.ts\` (CLIENTS, CONVERSATIONS, REQUESTS env vars)
 
