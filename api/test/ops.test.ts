@@ -45,9 +45,9 @@ describe("outages", () => {
     } finally {
       await down.deps.close();
     }
-  });
+  }, 60_000);
 
-  test("the api recovers by itself when MongoDB comes back (connect retried in the background)", async () => {
+  test("the api recovers by itself when MongoDB comes back (first connect retried; a drop while running)", async () => {
     // point at a port, then start a TCP forwarder to the real database on it
     const port = await closedPort();
     const target = new URL(process.env.TEST_MONGO_URL!);
@@ -59,11 +59,21 @@ describe("outages", () => {
       await until(async () => (await late.call("GET", "/readyz")).status === 200, 20_000, "readyz 200 after mongo returns");
       const u = await late.register("late");
       expect(u.user.username).toContain("late");
+
+      // and again when it drops out while running: 503 quickly, then back without a restart
+      proxy.stop(true);
+      const t0 = Date.now();
+      const during = await late.call("GET", "/api/conversations", { token: u.token });
+      expect(during.status).toBe(503);
+      expect(during.body.error.code).toBe("unavailable");
+      expect(Date.now() - t0).toBeLessThan(5000);
+      proxy = forward(port, target.hostname, Number(target.port));
+      await until(async () => (await late.call("GET", "/api/conversations", { token: u.token })).status === 200, 30_000, "conversations 200 after mongo returns again");
     } finally {
       await late.stop();
       proxy?.stop(true);
     }
-  });
+  }, 60_000);
 
   test("Redis down: a message is still committed (201), the publish failure is counted, rate limits fail open", async () => {
     const port = await closedPort();
@@ -81,7 +91,7 @@ describe("outages", () => {
     } finally {
       await noRedis.stop();
     }
-  });
+  }, 60_000);
 });
 
 function forward(listenPort: number, host: string, port: number) {
