@@ -8,7 +8,7 @@
  *     processes' CPU time (and Redis's) per 1000 events.
  *
  *   node_modules/.bin/bun bench/peers/compare.ts [--sockets 1000] [--rate 200] [--seconds 15]
- *     [--warmup 2] [--idle 5] [--quiet-load 1.5] [--quiet-wait 60] [--peer-first] [--out bench/results/peer-realtime.md]
+ *     [--warmup 2] [--idle 10] [--settle 10] [--quiet-load 1.5] [--quiet-wait 60] [--peer-first] [--out bench/results/peer-realtime.md]
  */
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,7 +30,8 @@ const { values } = parseArgs({
     rate: { type: "string", default: "200" },
     seconds: { type: "string", default: "15" },
     warmup: { type: "string", default: "2" },
-    idle: { type: "string", default: "5" },
+    idle: { type: "string", default: "10" },
+    settle: { type: "string", default: "10" },
     "quiet-load": { type: "string", default: "1.5" },
     "quiet-wait": { type: "string", default: "60" },
     "peer-first": { type: "boolean", default: false },
@@ -44,6 +45,7 @@ const shape: Shape = {
   seconds: Math.min(Math.max(1, Number(values.seconds)), 60),
   warmupSeconds: Math.min(Math.max(0, Number(values.warmup)), 10),
   idleSeconds: Math.min(Math.max(1, Number(values.idle)), 30),
+  settleSeconds: Math.min(Math.max(0, Number(values.settle)), 30),
 };
 const quiet = { load: Number(values["quiet-load"]), wait: Math.min(Number(values["quiet-wait"]), 600) };
 const PEER_DIR = join(ROOT, "bench/peers/socketio");

@@ -20,7 +20,7 @@ export type Target = {
   redisSubscriptions(): Promise<{ channels: number; patterns: number }>;
 };
 
-export type Shape = { sockets: number; rate: number; seconds: number; warmupSeconds: number; idleSeconds: number };
+export type Shape = { sockets: number; rate: number; seconds: number; warmupSeconds: number; idleSeconds: number; settleSeconds: number };
 
 export type ProcFigures = { rssKiB: number; cpuTicks: number };
 
@@ -81,7 +81,9 @@ export async function runShape(target: Target, shape: Shape, runTag: string): Pr
   const loadBefore = loadavg()[0]!;
   const log = (m: string) => console.error(`[${target.name}] ${m}`);
 
-  await Bun.sleep(2000); // let start-up work (JIT, first GC) settle before the baseline
+  // Let start-up garbage be collected before the baseline: V8 and JSC shrink the heap only some
+  // seconds after the last burst of allocation, and a baseline taken earlier is inflated.
+  await Bun.sleep(shape.settleSeconds * 1000);
   const rssBeforeKiB = pids.map((p) => procFigures(p).rssKiB);
 
   // Open N sockets, 50 at a time, alternating between the two server processes.
@@ -146,7 +148,7 @@ export async function runShape(target: Target, shape: Shape, runTag: string): Pr
   // Events for users with no socket anywhere (in a chat, most recipients are offline at any
   // moment): what does each design spend on an event nobody here will receive?
   const offline = Array.from({ length: shape.sockets }, (_, i) => userIdOf(`${runTag}ff`, i));
-  const offlineSeconds = Math.max(1, Math.round(shape.seconds / 3));
+  const offlineSeconds = shape.seconds;
   log(`offline recipients: ${shape.rate}/s for ${offlineSeconds} s`);
   const off0 = { s: cpuMs(pids), r: cpuMs(redis) };
   const offRun = await publishAt(shape.rate, offlineSeconds, offline);

@@ -39,7 +39,7 @@ export function renderReport({ shape, results, quietness, order, mongoKind }: Re
   const [a, b] = results as [Result, Result];
   const peerModules = join(ROOT, "bench/peers/socketio/node_modules");
   const node = Bun.spawnSync(["node", "--version"]).stdout.toString().trim();
-  const cmd = `node_modules/.bin/bun bench/peers/compare.ts --sockets ${shape.sockets} --rate ${shape.rate} --seconds ${shape.seconds} --warmup ${shape.warmupSeconds} --idle ${shape.idleSeconds}${order === "peer first" ? " --peer-first" : ""}`;
+  const cmd = `node_modules/.bin/bun bench/peers/compare.ts --sockets ${shape.sockets} --rate ${shape.rate} --seconds ${shape.seconds} --warmup ${shape.warmupSeconds} --idle ${shape.idleSeconds} --settle ${shape.settleSeconds}${order === "peer first" ? " --peer-first" : ""}`;
   const row = (label: string, fa: (r: Result) => string) => `| ${label} | ${fa(a)} | ${fa(b)} |`;
   const rss = (xs: number[]) => `${xs.map(mib).join(" + ")} MiB`;
 
@@ -57,7 +57,8 @@ export function renderReport({ shape, results, quietness, order, mongoKind }: Re
 - ${shape.sockets} idle client sockets, one per user, alternating between the two server processes, opened 50 at a time from the bench process
   (Bun's WebSocket for Parley with a session JWT signed with the replicas' secret; \`socket.io-client\` with \`transports: ["websocket"]\` for the peer).
   The bench process's own memory and CPU are not counted.
-- idle memory: VmRSS of the two server processes 2 s after start and 3 s after the last socket said ready; then ${shape.idleSeconds} s idle for the idle CPU figure.
+- idle memory: VmRSS of the two server processes ${shape.settleSeconds} s after they were ready (baseline), 3 s after the last socket said ready, and again
+  after ${shape.idleSeconds} s more idle (the figure per socket in bold: by then the garbage of the connection burst has mostly been collected); the idle CPU figure is over those ${shape.idleSeconds} s.
 - delivery: ${shape.warmupSeconds} s warm-up, then ${shape.rate} events/s for ${shape.seconds} s (${shape.rate * shape.seconds} events), event n to user (n·7919 mod ${shape.sockets}), i.e. to exactly one socket.
   Parley: a \`FanoutEvent\` \`{frame:{type:"message",message},committedAt}\` PUBLISHed on \`userChannel(userId)\` (as the api does after a commit);
   peer: the same \`message\` frame emitted to room \`user:<id>\` through @socket.io/redis-emitter (as a separate api would).
@@ -71,8 +72,8 @@ export function renderReport({ shape, results, quietness, order, mongoKind }: Re
 ${row("RSS of the 2 servers, before sockets", (r) => rss(r.rssBeforeKiB))}
 ${row(`RSS of the 2 servers, with ${shape.sockets} sockets`, (r) => rss(r.rssAfterKiB))}
 ${row(`RSS of the 2 servers, after ${shape.idleSeconds} s more idle`, (r) => rss(r.rssAfterIdleKiB))}
-${row("**memory per idle socket** (3 s after the last opened)", (r) => `**${f1(r.kibPerSocket)} KiB**`)}
-${row(`memory per idle socket (after ${shape.idleSeconds} s more idle)`, (r) => `${f1(r.kibPerSocketAfterIdle)} KiB`)}
+${row("memory per idle socket, 3 s after the last opened", (r) => `${f1(r.kibPerSocket)} KiB`)}
+${row(`**memory per idle socket** (after ${shape.idleSeconds} s more idle)`, (r) => `**${f1(r.kibPerSocketAfterIdle)} KiB**`)}
 ${row(`time to open ${shape.sockets} sockets (50 at a time)`, (r) => `${f1(r.openSeconds)} s`)}
 ${row("Redis subscriptions with the sockets open", (r) => `${r.subscriptions.channels} channels, ${r.subscriptions.patterns} patterns`)}
 ${row("idle server CPU (both processes)", (r) => `${f1(r.idleCpuMsPerSecond)} ms/s`)}
@@ -86,6 +87,7 @@ ${row("Redis CPU per 1000 events", (r) => `${f1(r.redisCpuMsPer1000)} ms`)}
 ${row(`events to users with no socket: published`, (r) => `${r.offline.published}`)}
 ${row("… server CPU per 1000 such events (both processes)", (r) => `${f1(r.offline.serverCpuMsPer1000)} ms`)}
 ${row("… Redis CPU per 1000 such events", (r) => `${f1(r.offline.redisCpuMsPer1000)} ms`)}
+${row("(idle server CPU over the same time, per 1000 events at this rate, for reference)", (r) => `${f1((r.idleCpuMsPerSecond * 1000) / shape.rate)} ms`)}
 
 CPU times come from clock ticks of 10 ms, so per-1000-event figures of a few ms carry ±10 ms / (events/1000) of rounding.
 
@@ -97,7 +99,8 @@ What differs in the designs:
   conversation). A PUBLISH reaches only the replica(s) that have the user: Redis does the routing, a replica never sees events for
   users it does not hold, and each replica's work grows with its own users' traffic. The price: one SUBSCRIBE per user at connect
   (the \`ready\` frame waits for Redis to confirm it), Redis keeps a channel per connected user (the subscriptions row), and Parley also
-  keeps a presence registry in Redis (heartbeats; the idle CPU rows).
+  keeps a presence registry in Redis: every replica refreshes its users' entries every 5 s (one pipeline per replica) and sweeps
+  for entries of crashed replicas every 2 s, which is the idle CPU it spends and the peer does not (the peer has no presence).
 - **Socket.IO's redis adapter** (default, non-sharded) has every process PSUBSCRIBE to one pattern \`socket.io#/#*\`; the emitter
   publishes to \`socket.io#/#user:<id>#\`, so **every process receives every event** and drops those for rooms it does not have
   (a string check before decoding). With 2 processes half of what each receives is thrown away; with P processes, (P−1)/P of it:
@@ -120,8 +123,11 @@ What the figures can and cannot say:
   rows separate the second: there no process has the room, so what the peer spends is pure receive-and-drop work, which every
   process pays for every event in the system and which multiplies with the number of processes; Parley's replicas are not sent
   such events at all (Redis drops a PUBLISH with no subscriber), so theirs stays at the idle level.
-- Memory per socket is an RSS delta, i.e. it includes garbage not yet collected and allocator slack; it is a rough figure
-  (±a few KiB per socket) in both columns. Parley's includes its per-user state (subscription, presence entry, membership).
+- Memory per socket is an RSS delta, i.e. it includes garbage not yet collected and allocator slack, and it moves whenever a
+  garbage collection happens to run (V8 shrinks its heap after a major GC: in one run a Socket.IO process lost 15 MiB of RSS in
+  the idle seconds, taking its figure from 27 to 11 KiB per socket, and with a baseline taken 2 s after start, when start-up
+  garbage was still counted, another run ended below its baseline). Read it as a rough figure. Parley's includes its per-user
+  state (the channel subscription, presence entry, conversations membership, the socket's session timer).
 - This bench runs 2 processes only; it does not measure how either design behaves at 10 or 50 processes, where the broadcast
   cost above grows linearly for the peer and Redis's per-channel bookkeeping grows with connected users for Parley.
 `;
