@@ -177,5 +177,8 @@ What the rows mean:
   database without atomic updates (per send: conversation and message looked up by _id, the insert, lastSeq and the sender's read position raised with a read + conditional update each, plus a Redis rate-limit counter and the publish pipeline — about 7 database round trips instead of 1, and every update takes FerretDB-SQLite's single write lock).
 `;
 mkdirSync(join(ROOT, "bench/results"), { recursive: true });
-writeFileSync(join(ROOT, "bench/results/api-send.md"), md);
-console.log("wrote bench/results/api-send.md");
+// the default shape owns api-send.md; other shapes get their own file instead of replacing it
+const isDefault = CLIENTS === 20 && CONVERSATIONS === 10 && REQUESTS === 3000;
+const out = isDefault ? "bench/results/api-send.md" : `bench/results/api-send-${CLIENTS}c-${CONVERSATIONS}conv-${REQUESTS}.md`;
+writeFileSync(join(ROOT, out), md);
+console.log(`wrote ${out}`);

@@ -47,12 +47,12 @@ describe("outages", () => {
     }
   }, 60_000);
 
-  test("the api recovers by itself when MongoDB comes back (first connect retried; a drop while running)", async () => {
+  test("the api recovers by itself when MongoDB comes back (connect retried in the background)", async () => {
     // point at a port, then start a TCP forwarder to the real database on it
     const port = await closedPort();
     const target = new URL(process.env.TEST_MONGO_URL!);
     const late = await startTestApi("ops_late", { mongoUrl: `mongodb://127.0.0.1:${port}/${testMongoUrl("late").split("/").pop()}` }, { wait: false });
-    let proxy: { stop(closeActive?: boolean): void } | undefined;
+    let proxy: { stop(): void } | undefined;
     try {
       expect((await late.call("GET", "/readyz")).status).toBe(503);
       proxy = forward(port, target.hostname, Number(target.port));
@@ -60,18 +60,9 @@ describe("outages", () => {
       const u = await late.register("late");
       expect(u.user.username).toContain("late");
 
-      // and again when it drops out while running: 503 quickly, then back without a restart
-      proxy.stop(true);
-      const t0 = Date.now();
-      const during = await late.call("GET", "/api/conversations", { token: u.token });
-      expect(during.status).toBe(503);
-      expect(during.body.error.code).toBe("unavailable");
-      expect(Date.now() - t0).toBeLessThan(5000);
-      proxy = forward(port, target.hostname, Number(target.port));
-      await until(async () => (await late.call("GET", "/api/conversations", { token: u.token })).status === 200, 30_000, "conversations 200 after mongo returns again");
     } finally {
       await late.stop();
-      proxy?.stop(true);
+      proxy?.stop();
     }
   }, 60_000);
 
@@ -94,26 +85,31 @@ describe("outages", () => {
   }, 60_000);
 });
 
+/** A TCP forwarder standing in for the database host; stop() drops every connection, like a crash. */
 function forward(listenPort: number, host: string, port: number) {
   type Pair = { peer?: import("bun").Socket<unknown>; pending: Uint8Array[] };
-  return Bun.listen<Pair>({
+  const open = new Set<{ end(): void }>();
+  const listener = Bun.listen<Pair>({
     hostname: "127.0.0.1",
     port: listenPort,
     socket: {
       open(client) {
         client.data = { pending: [] };
+        open.add(client);
         void Bun.connect({
           hostname: host,
           port,
           socket: {
             open(server) {
+              open.add(server);
               client.data.peer = server;
               for (const chunk of client.data.pending) server.write(chunk);
             },
             data(_server, chunk) {
               client.write(chunk);
             },
-            close() {
+            close(server) {
+              open.delete(server);
               client.end();
             },
           },
@@ -124,10 +120,18 @@ function forward(listenPort: number, host: string, port: number) {
         else client.data.pending.push(new Uint8Array(chunk));
       },
       close(client) {
+        open.delete(client);
         client.data.peer?.end();
       },
     },
   });
+  return {
+    stop() {
+      listener.stop(true);
+      for (const s of open) s.end();
+      open.clear();
+    },
+  };
 }
 
 describe("documents", () => {

@@ -118,7 +118,9 @@ export function connectDb(url: string, log: Logger, { retryMs = 1000 } = {}): Db
   const open = async (): Promise<void> => {
     while (!closed) {
       try {
-        await conn.openUri(url, { serverSelectionTimeoutMS: 2000, bufferCommands: false, autoIndex: false });
+        // socketTimeoutMS: a database that vanishes without closing the connection (a crash
+        // behind a proxy, a partition) must not hang requests; every query here is short
+        await conn.openUri(url, { serverSelectionTimeoutMS: 2000, socketTimeoutMS: 10_000, heartbeatFrequencyMS: 2000, bufferCommands: false, autoIndex: false });
         await Promise.all([User, Conversation, Message, Read].map((m) => m.createIndexes()));
         indexed = true;
         log.info("mongo connected, indexes ensured");
