@@ -99,6 +99,9 @@ async function main() {
       logs,
       staticDir: join(ROOT, "frontend/dist"),
       extraEnv: { NODE_ENV: "production" },
+      // The browser reaches the api only through realtime's /api proxy: keep the api on loopback,
+      // and let it take the client address from the proxy's X-Forwarded-For entry.
+      apiEnv: { HOST: "127.0.0.1", TRUST_PROXY: "true" },
     });
     children.push(...stack.children);
     for (const c of stack.children) {
@@ -113,7 +116,7 @@ async function main() {
 Parley is running.
   open:        http://localhost:${config.webPorts[0]}   (replica 1)
                http://localhost:${config.webPorts[1]}   (replica 2)
-  api:         ${stack.apiUrl}/api   (OpenAPI: ${stack.apiUrl}/api/openapi.json)
+  api:         ${stack.apiUrl}/api (loopback only; OpenAPI: ${stack.apiUrl}/api/openapi.json)
   health:      ${stack.apiUrl}/readyz, http://localhost:${config.webPorts[0]}/readyz
   data:        ${config.dataDir}
   logs:        ${logs}
