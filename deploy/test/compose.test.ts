@@ -157,7 +157,8 @@ describe("services", () => {
     expect(conf).toMatch(/location \/ws \{[^}]*proxy_pass http:\/\/realtime;[^}]*proxy_read_timeout 3600s;/);
     expect(conf).toMatch(/location \/api\/ \{[^}]*proxy_pass http:\/\/api;/);
     expect(conf).toMatch(/location \/ \{[^}]*proxy_pass http:\/\/realtime;/);
-    // the api trusts the first X-Forwarded-For entry: it must be set, not appended to
+    // the api takes the last X-Forwarded-For entry; setting it to the peer address (one entry)
+    // keeps that true however many entries the client sent
     expect(conf).toMatch(/proxy_set_header X-Forwarded-For \$remote_addr;/);
     expect(conf).not.toMatch(/proxy_add_x_forwarded_for/);
     // proxy_set_header inside a location would silently drop the server-level ones there
