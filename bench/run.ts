@@ -7,12 +7,12 @@
  *
  * Larger runs: call a benchmark directly (see bench/README.md for each one's options).
  */
-import { statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "../scripts/lib/infra.ts";
 
-type Bench = { name: string; what: string; cmd: string[]; env?: Record<string, string>; result: string; timeoutMs: number };
+type Bench = { name: string; what: string; cmd: string[]; env?: Record<string, string>; timeoutMs: number };
 
 const BUN = process.execPath;
 const BENCHES: Bench[] = [
@@ -20,22 +20,21 @@ const BENCHES: Bench[] = [
     name: "api-send",
     what: "REST send latency of the api, with the in-process send function and a bare-mongoose floor",
     cmd: [BUN, "bench/api-send.ts"],
+    // a non-default shape: api-send.ts writes it to its own file, next to the full-size api-send.md
     env: { CLIENTS: "10", CONVERSATIONS: "5", REQUESTS: "600" },
-    result: "bench/results/api-send.md",
     timeoutMs: 15 * 60_000,
   },
   {
     name: "fanout",
     what: "fan-out latency through two realtime replicas (REST end to end, and direct publish)",
-    cmd: [BUN, "bench/fanout.ts", "--users", "50", "--group", "5", "--rate", "5", "--direct-rate", "100", "--seconds", "10"],
-    result: "bench/results/fanout.md",
+    // shorter than fanout.ts's default, so written beside fanout.md rather than over it
+    cmd: [BUN, "bench/fanout.ts", "--users", "50", "--group", "5", "--rate", "5", "--direct-rate", "100", "--seconds", "10", "--out", join(ROOT, "bench/results/fanout-50u-5g-5r-100d-10s.md")],
     timeoutMs: 10 * 60_000,
   },
   {
     name: "peers",
     what: "Parley realtime side by side with Socket.IO 4 + redis-adapter (memory per socket, delivery latency, CPU)",
     cmd: [BUN, "bench/peers/compare.ts", "--sockets", "1000", "--rate", "200", "--seconds", "15"],
-    result: "bench/results/peer-realtime.md",
     timeoutMs: 10 * 60_000,
   },
 ];
@@ -49,18 +48,18 @@ if (unknown.length > 0) {
 }
 const selected = BENCHES.filter((b) => !only || only.includes(b.name));
 
-const mtime = (path: string) => {
-  try {
-    return statSync(join(ROOT, path)).mtimeMs;
-  } catch {
-    return 0;
-  }
-};
+const RESULTS = join(ROOT, "bench/results");
+/** result file → mtime, to tell afterwards which files a benchmark wrote (each names its own) */
+function snapshot(): Map<string, number> {
+  const files = new Map<string, number>();
+  for (const name of readdirSync(RESULTS)) files.set(name, statSync(join(RESULTS, name)).mtimeMs);
+  return files;
+}
 
-const outcomes: { bench: Bench; code: number | null; seconds: number; wrote: boolean }[] = [];
+const outcomes: { bench: Bench; code: number | null; seconds: number; wrote: string[] }[] = [];
 for (const bench of selected) {
   console.log(`\n=== ${bench.name}: ${bench.what}\n    ${bench.cmd.slice(1).join(" ")}${bench.env ? `  (${Object.entries(bench.env).map(([k, v]) => `${k}=${v}`).join(" ")})` : ""}`);
-  const before = mtime(bench.result);
+  const before = snapshot();
   const t0 = performance.now();
   // In its own process group (setsid), so a hung benchmark is stopped together with the
   // throwaway servers it started, and Ctrl-C here stops them too.
@@ -86,12 +85,13 @@ for (const bench of selected) {
   clearTimeout(timer);
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
-  outcomes.push({ bench, code, seconds: (performance.now() - t0) / 1000, wrote: mtime(bench.result) > before });
+  const wrote = [...snapshot()].filter(([name, t]) => t !== before.get(name)).map(([name]) => `bench/results/${name}`);
+  outcomes.push({ bench, code, seconds: (performance.now() - t0) / 1000, wrote });
 }
 
 console.log("\n=== results");
 for (const o of outcomes) {
   const status = o.code === 0 ? "ok" : `FAILED (exit ${o.code})`;
-  console.log(`${o.bench.name.padEnd(9)} ${status.padEnd(16)} ${o.seconds.toFixed(0).padStart(4)} s  ${o.wrote ? `wrote ${o.bench.result}` : `no new results (${o.bench.result} unchanged)`}`);
+  console.log(`${o.bench.name.padEnd(9)} ${status.padEnd(16)} ${o.seconds.toFixed(0).padStart(4)} s  ${o.wrote.length ? `wrote ${o.wrote.join(", ")}` : "wrote no result file"}`);
 }
 process.exit(outcomes.every((o) => o.code === 0) ? 0 : 1);
