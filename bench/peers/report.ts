@@ -104,8 +104,8 @@ What differs in the designs:
 - **Socket.IO's redis adapter** (default, non-sharded) has every process PSUBSCRIBE to one pattern \`socket.io#/#*\`; the emitter
   publishes to \`socket.io#/#user:<id>#\`, so **every process receives every event** and drops those for rooms it does not have
   (a string check before decoding). With 2 processes half of what each receives is thrown away; with P processes, (P−1)/P of it:
-  total receive work grows with events × processes, so adding processes adds sockets capacity but not fan-out capacity, and Redis
-  pattern matching costs grow with every publish. Rooms cost no Redis state at all, and joining a room is local and instant.
+  total receive work grows with events × processes, so adding processes adds sockets capacity but not fan-out capacity; Redis also
+  matches every PUBLISH against each process's pattern and sends it once per process. Rooms cost no Redis state at all, and joining a room is local and instant.
   (@socket.io/redis-adapter also ships a *sharded* adapter for Redis 7 sharded pub/sub with \`subscriptionMode: "dynamic"\`, which
   subscribes per room like Parley does; it is not what this bench runs, and not the adapter's default.)
 - Socket.IO frames carry its own protocol (engine.io + socket.io packet framing, msgpack between the emitter and the servers,
