@@ -2,12 +2,12 @@
  * Parley realtime side by side with the peer a team would pick instead: Socket.IO 4 with
  * @socket.io/redis-adapter (on Node, its native runtime). Same Redis, same load shape, loopback
  * only, bounded in count and time (see load.ts):
- *   - idle memory: RSS of the two server processes before/after N idle sockets → KiB per socket;
+ *   - idle memory: RSS of the server processes (2 of each by default) before/after N idle sockets → KiB per socket;
  *   - delivery: events published at a fixed rate, each to one user's channel/room, one socket
  *     per user; client-observed latency (publish time in the payload → receipt) and the server
  *     processes' CPU time (and Redis's) per 1000 events.
  *
- *   node_modules/.bin/bun bench/peers/compare.ts [--sockets 1000] [--rate 200] [--seconds 15]
+ *   node_modules/.bin/bun bench/peers/compare.ts [--processes 2] [--sockets 1000] [--rate 200] [--seconds 15]
  *     [--warmup 2] [--idle 10] [--settle 10] [--quiet-load 1.5] [--quiet-wait 60] [--peer-first] [--out bench/results/peer-realtime.md]
  */
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -26,6 +26,7 @@ import { renderReport } from "./report.ts";
 
 const { values } = parseArgs({
   options: {
+    processes: { type: "string", default: "2" },
     sockets: { type: "string", default: "1000" },
     rate: { type: "string", default: "200" },
     seconds: { type: "string", default: "15" },
@@ -40,6 +41,7 @@ const { values } = parseArgs({
 });
 // Bounds: whatever is asked, the run stays small enough for a shared 2-core machine.
 const shape: Shape = {
+  processes: Math.min(Math.max(1, Number(values.processes)), 8),
   sockets: Math.min(Math.max(2, Number(values.sockets)), 5000),
   rate: Math.min(Math.max(1, Number(values.rate)), 2000),
   seconds: Math.min(Math.max(1, Number(values.seconds)), 60),
@@ -102,14 +104,14 @@ const logs = mkdtempSync(join(tmpdir(), "parley-bench-peers-"));
 const quietness: Record<string, { load: number; waited: number }> = {};
 console.error(`[bench] ${shape.sockets} sockets, ${shape.rate} events/s for ${shape.seconds} s; logs in ${logs}`);
 
-/** (a) Parley realtime: two replicas (+ the api they ask once per socket open). */
+/** (a) Parley realtime: P replicas (+ the api they ask once per socket open). */
 async function measureParley(): Promise<Result> {
   quietness.parley = await waitForQuietMachine(quiet.load, quiet.wait);
   const stack = await startStack({
     mongoUrl: `${infra.mongoUrl.replace(/\/?$/, "/")}bench_peers`,
     redisUrl: infra.redisUrl,
     jwtSecret: JWT_SECRET,
-    replicas: 2,
+    replicas: shape.processes,
     logs,
     apiEnv: { LOG_LEVEL: "warn" },
     realtimeEnv: { LOG_LEVEL: "warn", STATIC_DIR: join(logs, "none") },
@@ -152,13 +154,14 @@ async function measureParley(): Promise<Result> {
   }
 }
 
-/** (b) Socket.IO 4 + redis adapter: two Node processes on the same Redis. */
+/** (b) Socket.IO 4 + redis adapter: P Node processes on the same Redis. */
 async function measurePeer(): Promise<Result> {
   ensurePeerInstalled();
   const driver = (await import(join(PEER_DIR, "driver.mjs"))) as SocketIoDriver;
   quietness.peer = await waitForQuietMachine(quiet.load, quiet.wait);
   const peers: Child[] = [];
-  const ports = [await freePort(), await freePort()];
+  const ports: number[] = [];
+  for (let i = 0; i < shape.processes; i++) ports.push(await freePort());
   for (const [i, port] of ports.entries()) {
     const proc = Bun.spawn(["node", join(PEER_DIR, "server.mjs")], {
       env: { ...process.env, PORT: String(port), REDIS_URL: infra.redisUrl },

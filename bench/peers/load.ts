@@ -20,7 +20,7 @@ export type Target = {
   redisSubscriptions(): Promise<{ channels: number; patterns: number }>;
 };
 
-export type Shape = { sockets: number; rate: number; seconds: number; warmupSeconds: number; idleSeconds: number; settleSeconds: number };
+export type Shape = { processes: number; sockets: number; rate: number; seconds: number; warmupSeconds: number; idleSeconds: number; settleSeconds: number };
 
 export type ProcFigures = { rssKiB: number; cpuTicks: number };
 
@@ -86,7 +86,7 @@ export async function runShape(target: Target, shape: Shape, runTag: string): Pr
   await Bun.sleep(shape.settleSeconds * 1000);
   const rssBeforeKiB = pids.map((p) => procFigures(p).rssKiB);
 
-  // Open N sockets, 50 at a time, alternating between the two server processes.
+  // Open N sockets, 50 at a time, round-robin over the server processes.
   const users = Array.from({ length: shape.sockets }, (_, i) => userIdOf(runTag, i));
   const latencies: number[] = [];
   let countFromSeq = Infinity; // warm-up events are delivered but not counted
@@ -125,7 +125,7 @@ export async function runShape(target: Target, shape: Shape, runTag: string): Pr
     for (let n = 0; n < total; n++) {
       const wait = start + (n * 1000) / rate - performance.now();
       if (wait > 0) await Bun.sleep(wait);
-      // a stride co-prime with N spreads consecutive events over users and both processes
+      // a stride co-prime with N spreads consecutive events over users and processes
       const user = to[(n * 7919) % to.length]!;
       pending.push(target.publish(user, ++seq, String(performance.now())));
     }

@@ -39,9 +39,12 @@ export function renderReport({ shape, results, quietness, order, mongoKind }: Re
   const [a, b] = results as [Result, Result];
   const peerModules = join(ROOT, "bench/peers/socketio/node_modules");
   const node = Bun.spawnSync(["node", "--version"]).stdout.toString().trim();
-  const cmd = `node_modules/.bin/bun bench/peers/compare.ts --sockets ${shape.sockets} --rate ${shape.rate} --seconds ${shape.seconds} --warmup ${shape.warmupSeconds} --idle ${shape.idleSeconds} --settle ${shape.settleSeconds}${order === "peer first" ? " --peer-first" : ""}`;
+  const cmd = `node_modules/.bin/bun bench/peers/compare.ts${shape.processes !== 2 ? ` --processes ${shape.processes}` : ""} --sockets ${shape.sockets} --rate ${shape.rate} --seconds ${shape.seconds} --warmup ${shape.warmupSeconds} --idle ${shape.idleSeconds} --settle ${shape.settleSeconds}${order === "peer first" ? " --peer-first" : ""}`;
   const row = (label: string, fa: (r: Result) => string) => `| ${label} | ${fa(a)} | ${fa(b)} |`;
   const rss = (xs: number[]) => `${xs.map(mib).join(" + ")} MiB`;
+  const P = shape.processes;
+  const servers = P === 2 ? "the two server processes" : `the ${P} server processes`;
+  const all = P === 2 ? "both processes" : `all ${P} processes`;
 
   return `# Realtime fan-out side by side with Socket.IO 4 + redis-adapter
 
@@ -54,38 +57,38 @@ export function renderReport({ shape, results, quietness, order, mongoKind }: Re
 - machine load (1-minute load average) at the start / end of each run: ${results.map((r, i) => `${r.name.split(" ")[0]} ${f2(r.load.before)} / ${f2(r.load.after)} (waited ${quietness[i]?.waited ?? 0} s for it to fall below the threshold)`).join("; ")}
 
 ## Load shape (the same for both)
-- ${shape.sockets} idle client sockets, one per user, alternating between the two server processes, opened 50 at a time from the bench process
+- ${shape.sockets} idle client sockets, one per user, round-robin over ${servers} (of each service), opened 50 at a time from the bench process
   (Bun's WebSocket for Parley with a session JWT signed with the replicas' secret; \`socket.io-client\` with \`transports: ["websocket"]\` for the peer).
   The bench process's own memory and CPU are not counted.
-- idle memory: VmRSS of the two server processes ${shape.settleSeconds} s after they were ready (baseline), 3 s after the last socket said ready, and again
+- idle memory: VmRSS of ${servers} ${shape.settleSeconds} s after they were ready (baseline), 3 s after the last socket said ready, and again
   after ${shape.idleSeconds} s more idle (the figure per socket in bold: by then the garbage of the connection burst has mostly been collected); the idle CPU figure is over those ${shape.idleSeconds} s.
 - delivery: ${shape.warmupSeconds} s warm-up, then ${shape.rate} events/s for ${shape.seconds} s (${shape.rate * shape.seconds} events), event n to user (n·7919 mod ${shape.sockets}), i.e. to exactly one socket.
   Parley: a \`FanoutEvent\` \`{frame:{type:"message",message},committedAt}\` PUBLISHed on \`userChannel(userId)\` (as the api does after a commit);
   peer: the same \`message\` frame emitted to room \`user:<id>\` through @socket.io/redis-emitter (as a separate api would).
   Latency = receipt in the client − publish time (performance.now() carried in the message body; same process, same clock).
-  CPU = utime+stime (/proc/<pid>/stat) of the two server processes, and separately of redis-server, from the first measured publish to the last delivery.
+  CPU = utime+stime (/proc/<pid>/stat) of ${servers}, and separately of redis-server, from the first measured publish to the last delivery.
 
 ## Results
 
 | measure | ${a.name} | ${b.name} |
 |---|---|---|
-${row("RSS of the 2 servers, before sockets", (r) => rss(r.rssBeforeKiB))}
-${row(`RSS of the 2 servers, with ${shape.sockets} sockets`, (r) => rss(r.rssAfterKiB))}
-${row(`RSS of the 2 servers, after ${shape.idleSeconds} s more idle`, (r) => rss(r.rssAfterIdleKiB))}
+${row(`RSS of the ${P} servers, before sockets`, (r) => rss(r.rssBeforeKiB))}
+${row(`RSS of the ${P} servers, with ${shape.sockets} sockets`, (r) => rss(r.rssAfterKiB))}
+${row(`RSS of the ${P} servers, after ${shape.idleSeconds} s more idle`, (r) => rss(r.rssAfterIdleKiB))}
 ${row("memory per idle socket, 3 s after the last opened", (r) => `${f1(r.kibPerSocket)} KiB`)}
 ${row(`**memory per idle socket** (after ${shape.idleSeconds} s more idle)`, (r) => `**${f1(r.kibPerSocketAfterIdle)} KiB**`)}
 ${row(`time to open ${shape.sockets} sockets (50 at a time)`, (r) => `${f1(r.openSeconds)} s`)}
-${row("Redis subscriptions with the sockets open", (r) => `${r.subscriptions.channels} channels, ${r.subscriptions.patterns} patterns`)}
-${row("idle server CPU (both processes)", (r) => `${f1(r.idleCpuMsPerSecond)} ms/s`)}
+${row("Redis subscriptions with the sockets open", (r) => `${r.subscriptions.channels} channels, ${r.subscriptions.patterns} pattern${r.subscriptions.patterns === 1 ? "" : "s"}`)}
+${row(`idle server CPU (${all})`, (r) => `${f1(r.idleCpuMsPerSecond)} ms/s`)}
 ${row("idle Redis CPU", (r) => `${f1(r.idleRedisCpuMsPerSecond)} ms/s`)}
 ${row("events published / delivered", (r) => `${r.published} / ${r.delivered} (publishing took ${f1(r.publishSeconds)} s)`)}
 ${row("**delivery latency p50**", (r) => `**${f2(r.p50)} ms**`)}
 ${row("**delivery latency p99**", (r) => `**${f2(r.p99)} ms**`)}
 ${row("delivery latency max", (r) => `${f2(r.max)} ms`)}
-${row("**server CPU per 1000 events** (both processes)", (r) => `**${f1(r.serverCpuMsPer1000)} ms**`)}
+${row(`**server CPU per 1000 events** (${all})`, (r) => `**${f1(r.serverCpuMsPer1000)} ms**`)}
 ${row("Redis CPU per 1000 events", (r) => `${f1(r.redisCpuMsPer1000)} ms`)}
 ${row(`events to users with no socket: published`, (r) => `${r.offline.published}`)}
-${row("… server CPU per 1000 such events (both processes)", (r) => `${f1(r.offline.serverCpuMsPer1000)} ms`)}
+${row(`… server CPU per 1000 such events (${all})`, (r) => `${f1(r.offline.serverCpuMsPer1000)} ms`)}
 ${row("… Redis CPU per 1000 such events", (r) => `${f1(r.offline.redisCpuMsPer1000)} ms`)}
 ${row("(idle server CPU over the same time, per 1000 events at this rate, for reference)", (r) => `${f1((r.idleCpuMsPerSecond * 1000) / shape.rate)} ms`)}
 
@@ -119,7 +122,7 @@ What the figures can and cannot say:
   engineers' test runs were using too (see the load averages above): latency tails (p99, max) track that CPU contention more than
   either server, and differ from run to run; p50 and the CPU-per-event figures are the steadier ones.
 - "Server CPU per 1000 events" mixes two things on the peer's side: Node + Socket.IO's per-event work (msgpack decode, packet
-  encoding, engine.io framing) and the adapter's broadcast design (each event reaches both processes). The "users with no socket"
+  encoding, engine.io framing) and the adapter's broadcast design (each event reaches every process). The "users with no socket"
   rows separate the second: there no process has the room, so what the peer spends is pure receive-and-drop work, which every
   process pays for every event in the system and which multiplies with the number of processes; Parley's replicas are not sent
   such events at all (Redis drops a PUBLISH with no subscriber), so theirs stays at the idle level.
@@ -128,7 +131,7 @@ What the figures can and cannot say:
   the idle seconds, taking its figure from 27 to 11 KiB per socket, and with a baseline taken 2 s after start, when start-up
   garbage was still counted, another run ended below its baseline). Read it as a rough figure. Parley's includes its per-user
   state (the channel subscription, presence entry, conversations membership, the socket's session timer).
-- This bench runs 2 processes only; it does not measure how either design behaves at 10 or 50 processes, where the broadcast
+- This run used ${P} processes of each (\`--processes\` changes it, up to 8 on these 2 cores); it does not measure 10 or 50 processes, where the broadcast
   cost above grows linearly for the peer and Redis's per-channel bookkeeping grows with connected users for Parley.
 `;
 }
