@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { Conversation, Message } from "@parley/contract";
-import { applyMessage, applyRead, conversationName, sortConversations, upsertConversation } from "../src/state/conversations.ts";
+import { applyMessage, applyRead, conversationName, mergeServerConversation, sortConversations, upsertConversation } from "../src/state/conversations.ts";
 
 const ME = "b".repeat(24);
 const OTHER = "c".repeat(24);
@@ -41,5 +41,38 @@ describe("conversation list", () => {
   test("names: title, else the other members", () => {
     expect(conversationName(conv("a", "2026-01-01T10:00:00.000Z"), ME)).toBe("olga");
     expect(conversationName(conv("a", "2026-01-01T10:00:00.000Z", { title: "Team", kind: "group" }), ME)).toBe("Team");
+  });
+});
+
+describe("merging the server's conversation list into the local one", () => {
+  const at = (min: number) => `2026-01-01T10:${String(min).padStart(2, "0")}:00.000Z`;
+  test("a live message that arrived while the list request was in flight is not rolled back", () => {
+    const server = conv("a", at(0), { readSeq: 2, lastSeq: 3, unread: 1 });
+    const s3 = { ...server, lastMessage: msg(server, 3, OTHER, at(3)) };
+    const local = applyMessage(s3, msg(s3, 4, OTHER, at(4)), ME, false);
+    expect(local.unread).toBe(2);
+    const merged = mergeServerConversation(local, s3);
+    expect(merged.lastSeq).toBe(4);
+    expect(merged.lastMessage?.seq).toBe(4);
+    expect(merged.unread).toBe(2);
+  });
+  test("the server copy wins when it is as new or newer; a local copy that does not exist yet takes the server's", () => {
+    const local = conv("a", at(0), { lastSeq: 2, readSeq: 1, unread: 1 });
+    const server = { ...conv("a", at(0), { lastSeq: 5, readSeq: 1, unread: 4 }), title: "renamed" };
+    const s5 = { ...server, lastMessage: msg(server, 5, OTHER, at(5)) };
+    expect(mergeServerConversation(local, s5)).toEqual(s5);
+    expect(mergeServerConversation(undefined, s5)).toBe(s5);
+  });
+  test("the read position never moves back and unread is recomputed from it", () => {
+    // read locally up to 4 (the read request may not have reached the server yet)
+    const local = conv("a", at(0), { lastSeq: 4, readSeq: 4, unread: 0 });
+    const server = conv("a", at(0), { lastSeq: 4, readSeq: 1, unread: 3 });
+    const merged = mergeServerConversation(local, server);
+    expect(merged.readSeq).toBe(4);
+    expect(merged.unread).toBe(0);
+    // read elsewhere up to 5 while a sixth message arrived here
+    const here = conv("a", at(0), { lastSeq: 6, readSeq: 0, unread: 6 });
+    const there = conv("a", at(0), { lastSeq: 5, readSeq: 5, unread: 0 });
+    expect(mergeServerConversation(here, there)).toMatchObject({ lastSeq: 6, readSeq: 5, unread: 1 });
   });
 });

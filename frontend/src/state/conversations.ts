@@ -48,3 +48,24 @@ export function conversationName(c: Conversation, me: Id | undefined): string {
 export function directPeer(c: Conversation, me: Id | undefined) {
   return c.kind === "direct" ? c.members.find((m) => m.id !== me) : undefined;
 }
+
+/**
+ * Merges the server's copy of a conversation (from a list request) into the local one. A live
+ * message that arrived while the request was in flight is newer than the server's copy, so the
+ * local lastSeq/lastMessage win when ahead; the read position never moves back, and unread is
+ * recomputed from the two.
+ */
+export function mergeServerConversation(local: Conversation | undefined, server: Conversation): Conversation {
+  if (!local) return server;
+  const localAhead = local.lastSeq > server.lastSeq;
+  const lastSeq = localAhead ? local.lastSeq : server.lastSeq;
+  const readSeq = Math.max(local.readSeq, server.readSeq);
+  const counted = localAhead ? Math.max(server.unread, local.unread) : server.unread;
+  return {
+    ...server,
+    lastSeq,
+    lastMessage: localAhead ? local.lastMessage : server.lastMessage,
+    readSeq,
+    unread: readSeq >= lastSeq ? 0 : Math.min(counted, lastSeq - readSeq),
+  };
+}

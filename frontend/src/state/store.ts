@@ -7,7 +7,7 @@ import type { Conversation, Credentials, Id, Message, User } from "@parley/contr
 import type { ServerFrame } from "@parley/contract/frames";
 import { PAGE_MAX, TYPING_INTERVAL_MS } from "@parley/contract/limits";
 import { api, ApiError } from "./api-client.ts";
-import { applyMessage, applyRead, conversationName, directPeer, upsertConversation } from "./conversations.ts";
+import { applyMessage, applyRead, conversationName, directPeer, mergeServerConversation, upsertConversation } from "./conversations.ts";
 import { SocketClient, type ConnectionStatus } from "./socket-client.ts";
 import { LiveSignals } from "./live.ts";
 import { Outbox } from "./outbox.ts";
@@ -126,7 +126,7 @@ export class Store extends EventTarget {
     try {
       const list = await api.conversations();
       let next = this.conversations.filter((c) => !list.some((l) => l.id === c.id));
-      for (const c of list) next = upsertConversation(next, c);
+      for (const c of list) next = upsertConversation(next, mergeServerConversation(this.conversation(c.id), c));
       this.conversations = next;
       this.conversationsLoaded = true;
       this.changed();
