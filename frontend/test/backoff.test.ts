@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { backoffCeiling, backoffDelay, DEFAULT_BACKOFF } from "../src/state/backoff.ts";
+import { backoffCeiling, backoffDelay, DEFAULT_BACKOFF, reconnectPlan, RESTART_JITTER_MS } from "../src/state/backoff.ts";
+import { CLOSE_CODES } from "@parley/contract/limits";
 
 describe("reconnect backoff with full jitter", () => {
   test("the ceiling doubles per attempt up to the cap", () => {
@@ -22,5 +23,34 @@ describe("reconnect backoff with full jitter", () => {
     // full jitter: both halves of the range get used
     expect(samples.some((s) => s < DEFAULT_BACKOFF.capMs / 2)).toBe(true);
     expect(samples.some((s) => s > DEFAULT_BACKOFF.capMs / 2)).toBe(true);
+  });
+});
+
+describe("what to do when the socket closes", () => {
+  const top = () => 0.999999;
+  test("a replica restart (1012) on a healthy connection comes back within the restart jitter", () => {
+    const plan = reconnectPlan(CLOSE_CODES.serviceRestart, 0, DEFAULT_BACKOFF, top);
+    expect(plan.delay).toBeLessThan(RESTART_JITTER_MS);
+    expect(plan.attempt).toBe(1);
+  });
+  test("4002 too slow, 1011 and 1006 back off, and the backoff grows while the client keeps failing", () => {
+    for (const code of [CLOSE_CODES.tooSlow, 1011, 1006]) {
+      let attempt = 0;
+      const ceilings: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const plan = reconnectPlan(code, attempt, DEFAULT_BACKOFF, top);
+        ceilings.push(plan.delay + 1);
+        attempt = plan.attempt;
+      }
+      expect(attempt).toBe(6);
+      expect(ceilings).toEqual([0, 1, 2, 3, 4, 5].map((n) => backoffCeiling(n)));
+      // not the old 0–400 ms loop
+      expect(reconnectPlan(code, 3, DEFAULT_BACKOFF, top).delay).toBeGreaterThan(RESTART_JITTER_MS);
+    }
+  });
+  test("repeated 1012s on connections that never became stable back off too", () => {
+    const plan = reconnectPlan(CLOSE_CODES.serviceRestart, 3, DEFAULT_BACKOFF, top);
+    expect(plan.delay).toBe(backoffCeiling(3) - 1);
+    expect(plan.attempt).toBe(4);
   });
 });

@@ -18,3 +18,27 @@ export function backoffDelay(attempt: number, opts: BackoffOptions = DEFAULT_BAC
 
 /** After a replica restart (close 1012) another replica is ready: come back soon, still spread out. */
 export const RESTART_JITTER_MS = 400;
+
+/** A connection that stayed open this long after `ready` is healthy: the backoff starts over. */
+export const STABLE_AFTER_MS = 10_000;
+
+/** The close code of a replica restarting (CLOSE_CODES.serviceRestart). */
+const SERVICE_RESTART = 1012;
+
+/**
+ * The socket closed (other than 4001, which signs out): how long to wait before reconnecting,
+ * and the attempt count after this one. Only a replica restart (1012) on a healthy connection
+ * (attempt 0) comes back within RESTART_JITTER_MS; every other close — 4002 too slow, 1011,
+ * 1006 — and every close of a connection that did not stay up backs off exponentially, so a
+ * persistently failing client slows down instead of reconnecting (and reloading) in a loop.
+ */
+export function reconnectPlan(
+  code: number,
+  attempt: number,
+  opts: BackoffOptions = DEFAULT_BACKOFF,
+  random: () => number = Math.random,
+): { delay: number; attempt: number } {
+  const delay =
+    code === SERVICE_RESTART && attempt === 0 ? Math.floor(random() * RESTART_JITTER_MS) : backoffDelay(attempt, opts, random);
+  return { delay, attempt: attempt + 1 };
+}

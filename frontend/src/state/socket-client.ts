@@ -1,12 +1,13 @@
 /**
  * The `/ws` connection: authenticated by the session cookie at the upgrade, reconnecting with
  * exponential backoff and full jitter. Close 1012 (replica restarting) comes back promptly;
+ * the backoff starts over only once a connection has stayed open STABLE_AFTER_MS after `ready`;
  * 4001 (session expired) stops and reports it. What was missed meanwhile is the store's job,
  * triggered by every `ready` frame.
  */
 import type { ClientFrame, ServerFrame } from "@parley/contract/frames";
 import { CLOSE_CODES } from "@parley/contract/limits";
-import { backoffDelay, RESTART_JITTER_MS } from "./backoff.ts";
+import { reconnectPlan, STABLE_AFTER_MS } from "./backoff.ts";
 
 export type ConnectionStatus = "connecting" | "online" | "reconnecting" | "offline";
 
@@ -22,6 +23,7 @@ export class SocketClient {
   private ws: WebSocket | null = null;
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private stableTimer: ReturnType<typeof setTimeout> | undefined;
   private running = false;
   status: ConnectionStatus = "offline";
 
@@ -41,6 +43,7 @@ export class SocketClient {
   stop(): void {
     this.running = false;
     clearTimeout(this.timer);
+    clearTimeout(this.stableTimer);
     removeEventListener("online", this.onOnline);
     removeEventListener("offline", this.onOffline);
     const ws = this.ws;
@@ -73,7 +76,10 @@ export class SocketClient {
       }
       if (frame.type === "ready") {
         ready = true;
-        this.attempt = 0;
+        clearTimeout(this.stableTimer);
+        this.stableTimer = setTimeout(() => {
+          if (this.ws === ws) this.attempt = 0;
+        }, STABLE_AFTER_MS);
         this.setStatus("online");
       }
       this.handlers.onFrame(frame);
@@ -81,19 +87,17 @@ export class SocketClient {
     ws.onclose = (ev) => {
       if (this.ws !== ws || !this.running) return;
       this.ws = null;
+      clearTimeout(this.stableTimer);
       if (ev.code === CLOSE_CODES.sessionExpired) {
         this.stop();
         this.handlers.onSessionExpired();
         return;
       }
-      if (!ready) this.attempt++;
-      if (this.attempt >= 3 && this.attempt % 3 === 0) this.handlers.onRepeatedFailure();
-      const delay =
-        ev.code === CLOSE_CODES.serviceRestart || (ready && this.attempt === 0)
-          ? Math.floor(Math.random() * RESTART_JITTER_MS)
-          : backoffDelay(this.attempt);
+      const plan = reconnectPlan(ev.code, this.attempt);
+      this.attempt = plan.attempt;
+      if (!ready && this.attempt >= 3 && this.attempt % 3 === 0) this.handlers.onRepeatedFailure();
       this.setStatus(navigator.onLine === false ? "offline" : "reconnecting");
-      this.timer = setTimeout(() => this.connect(), delay);
+      this.timer = setTimeout(() => this.connect(), plan.delay);
     };
   }
 
