@@ -127,6 +127,36 @@ describe("login", () => {
     expect(other.status).toBe(401);
   });
 
+  test("concurrent wrong-password logins: at most the limit are 401, the rest 429", async () => {
+    const limited = await startTestApi("auth_burst", { loginMaxFailures: 3, loginWindowSeconds: 60 });
+    try {
+      const username = `burst_${run}`;
+      await limited.call("POST", "/api/auth/register", { body: { username, password: "password123" } });
+      const statuses = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => limited.call("POST", "/api/auth/login", { body: { username, password: `wrong-${i}-password` } })),
+      ).then((all) => all.map((r) => r.status));
+      expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(3);
+      expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(27);
+      expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  test("successful logins do not count as failures for their address", async () => {
+    const limited = await startTestApi("auth_success", { loginMaxFailures: 1, loginWindowSeconds: 60 });
+    try {
+      const username = `ok_${run}`;
+      await limited.call("POST", "/api/auth/register", { body: { username, password: "password123" } });
+      const headers = { "x-forwarded-for": `2001:db8::2:${run}` };
+      for (let i = 0; i < 8; i++) {
+        expect((await limited.call("POST", "/api/auth/login", { body: { username, password: "password123" }, headers })).status).toBe(200);
+      }
+    } finally {
+      await limited.stop();
+    }
+  });
+
   test("the limit is kept in Redis, so a second api replica sees it", async () => {
     const replica = await startTestApi("auth_replica", { loginMaxFailures: 2, loginWindowSeconds: 60 });
     try {

@@ -15,7 +15,12 @@ export type RateLimiter = {
   /** current counts without counting */
   peek(keys: string[]): Promise<Window[] | null>;
   clear(keys: string[]): Promise<void>;
+  /** take back one counted event for each key (never creates a key or goes below zero) */
+  release(keys: string[]): Promise<void>;
 };
+
+/** DECR only a counter that still exists and is above zero, so an expired window is not revived without a TTL. */
+const RELEASE = "local n = tonumber(redis.call('GET', KEYS[1]) or '0') if n > 0 then return redis.call('DECR', KEYS[1]) end return 0";
 
 const PREFIX = "parley:rl:";
 
@@ -50,6 +55,13 @@ export function createRateLimiter(redis: Redis, log: Logger, metrics: ApiMetrics
     async clear(keys) {
       try {
         await redis.del(...keys.map((k) => PREFIX + k));
+      } catch (err) {
+        failOpen(err);
+      }
+    },
+    async release(keys) {
+      try {
+        await Promise.all(keys.map((k) => redis.eval(RELEASE, 1, PREFIX + k)));
       } catch (err) {
         failOpen(err);
       }

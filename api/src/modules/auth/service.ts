@@ -39,16 +39,16 @@ export async function login(
   const lower = username.toLowerCase();
   const keys = [`login:user:${lower}`, `login:addr:${clientAddress}`];
   const limits = [config.loginMaxFailures, config.loginMaxFailures * ADDRESS_FACTOR];
-  const before = await limiter.peek(keys);
-  const blocked = before?.map((w, i) => (w.count >= limits[i]! ? w.retryAfterSeconds : 0)).filter((s) => s > 0) ?? [];
+  // Count the attempt before verifying it: concurrent guesses then each see the others' hits,
+  // so at most the limit of them get as far as the password check.
+  const counted = await limiter.hit(keys, config.loginWindowSeconds);
+  const blocked = counted?.map((w, i) => (w.count > limits[i]! ? w.retryAfterSeconds : 0)).filter((s) => s > 0) ?? [];
   if (blocked.length > 0) throw rateLimited(Math.max(...blocked));
 
   const user = await db.User.findOne({ usernameLower: lower }).lean();
   const ok = await Bun.password.verify(password, user?.passwordHash ?? (await dummy()));
-  if (!user || !ok) {
-    await limiter.hit(keys, config.loginWindowSeconds);
-    throw new ApiError("unauthorized", "wrong username or password");
-  }
-  await limiter.clear([keys[0]!]);
+  if (!user || !ok) throw new ApiError("unauthorized", "wrong username or password");
+  // a correct password: the username starts afresh and the address gets its hit back
+  await Promise.all([limiter.clear([keys[0]!]), limiter.release([keys[1]!])]);
   return toUser(user);
 }
