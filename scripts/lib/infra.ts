@@ -4,7 +4,7 @@
  * MONGO_URL if given, else `mongod` on PATH, else FerretDB built from the Go module proxy into
  * .tools/bin.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Socket } from "node:net";
@@ -113,6 +113,16 @@ function spawnLogged(name: string, cmd: string[], opts: StartOpts): Child {
   return { name, proc };
 }
 
+/** Waits for a just-started child to answer; if it never does, stops it before failing. */
+async function waitOrStop(child: Child, what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  try {
+    await waitFor(what, check, timeoutMs);
+  } catch (err) {
+    await stopAll([child], 2000);
+    throw err;
+  }
+}
+
 export async function startRedis(opts: StartOpts & { persist: boolean }): Promise<Child> {
   const bin = ensureRedisServer();
   mkdirSync(opts.dataDir, { recursive: true });
@@ -120,7 +130,7 @@ export async function startRedis(opts: StartOpts & { persist: boolean }): Promis
     ? ["--appendonly", "yes", "--save", "60 1"]
     : ["--save", "", "--appendonly", "no"];
   const child = spawnLogged("redis", [bin, "--port", String(opts.port), "--bind", "127.0.0.1", "--dir", opts.dataDir, "--protected-mode", "yes", ...persistence], opts);
-  await waitFor(`redis on port ${opts.port}`, () => redisPing(opts.port), 15_000);
+  await waitOrStop(child, `redis on port ${opts.port}`, () => redisPing(opts.port), 15_000);
   return child;
 }
 
@@ -141,21 +151,22 @@ export async function startMongoCompatible(opts: StartOpts): Promise<Child & { k
         "--debug-addr=127.0.0.1:0",
       ];
   const child = spawnLogged(server.kind, cmd, opts);
-  await waitFor(`${server.kind} on port ${opts.port}`, () => tcpOpen(opts.port), 30_000);
+  await waitOrStop(child, `${server.kind} on port ${opts.port}`, () => tcpOpen(opts.port), 30_000);
   return { ...child, kind: server.kind };
 }
 
-/** SIGTERM each child (last started first), then SIGKILL whatever is still alive after `graceMs`. */
+/**
+ * Stops children one at a time, last started first (realtime, then the api, then the database
+ * and Redis), so each can finish its in-flight work against dependencies that are still up.
+ * Each gets SIGTERM, then SIGKILL if it is still alive after `graceMs`.
+ */
 export async function stopAll(children: Child[], graceMs = 10_000): Promise<void> {
   for (const c of [...children].reverse()) {
-    if (c.proc.exitCode === null && !c.proc.killed) c.proc.kill("SIGTERM");
+    if (c.proc.exitCode !== null || c.proc.signalCode !== null) continue;
+    c.proc.kill("SIGTERM");
+    const exited = await Promise.race([c.proc.exited.then(() => true), Bun.sleep(graceMs).then(() => false)]);
+    if (!exited) c.proc.kill("SIGKILL");
+    await c.proc.exited;
   }
-  await Promise.race([
-    Promise.all(children.map((c) => c.proc.exited)),
-    Bun.sleep(graceMs),
-  ]);
-  for (const c of children) if (c.proc.exitCode === null) c.proc.kill("SIGKILL");
-  await Promise.all(children.map((c) => c.proc.exited));
 }
 
-export const dataDirExists = (dir: string) => existsSync(dir);

@@ -5,7 +5,7 @@
  * exercise the production start path.
  */
 import { join } from "node:path";
-import { ROOT, type Child } from "./infra.ts";
+import { ROOT, stopAll, type Child } from "./infra.ts";
 import { freePort, httpOk, waitFor } from "./ports.ts";
 
 export const BUN = process.execPath;
@@ -23,6 +23,8 @@ export type StackOptions = {
   extraEnv?: Record<string, string>;
   apiEnv?: Record<string, string>;
   realtimeEnv?: Record<string, string>;
+  /** how long each process may take to report ready (default 30 s) */
+  readyTimeoutMs?: number;
 };
 
 export type Stack = {
@@ -57,7 +59,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     stderr: out("api"),
   });
   children.push({ name: "api", proc: api });
-  await waitFor(`api /readyz on port ${apiPort}`, () => httpOk(`${apiUrl}/readyz`), 30_000);
 
   const startReplica = async (i: number) => {
     const port = realtimePorts[i]!;
@@ -76,9 +77,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const child = { name: `realtime-${i + 1}`, proc };
     replicaProcs[i] = child;
     children.push(child);
-    await waitFor(`realtime-${i + 1} /readyz on port ${port}`, () => httpOk(`http://127.0.0.1:${port}/readyz`), 30_000);
+    await waitFor(`realtime-${i + 1} /readyz on port ${port}`, () => httpOk(`http://127.0.0.1:${port}/readyz`), opts.readyTimeoutMs ?? 30_000);
   };
-  await Promise.all(realtimePorts.map((_, i) => startReplica(i)));
+  try {
+    await waitFor(`api /readyz on port ${apiPort}`, () => httpOk(`${apiUrl}/readyz`), opts.readyTimeoutMs ?? 30_000);
+    await Promise.all(realtimePorts.map((_, i) => startReplica(i)));
+  } catch (err) {
+    // the caller never gets these processes if we throw: stop them here, or they keep the ports
+    await stopAll(children);
+    throw err;
+  }
 
   return {
     apiUrl,
@@ -91,11 +99,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       c.proc.kill(signal);
       await c.proc.exited;
     },
-    async stop() {
-      for (const c of [...children].reverse()) if (c.proc.exitCode === null) c.proc.kill("SIGTERM");
-      await Promise.race([Promise.all(children.map((c) => c.proc.exited)), Bun.sleep(10_000)]);
-      for (const c of children) if (c.proc.exitCode === null) c.proc.kill("SIGKILL");
-      await Promise.all(children.map((c) => c.proc.exited));
-    },
+    stop: () => stopAll(children),
   };
 }
