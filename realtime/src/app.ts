@@ -31,6 +31,18 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
   const hub = new Hub({ apiUrl: config.apiUrl, commands: redis.commands, subscriptions, presence, metrics, log });
   users.ids = () => hub.localUserIds();
   redis.subscriber.on("message", (channel: string, message: string) => hub.onRedisMessage(channel, message));
+  // After a Redis outage, events and presence changes published while the subscriber was down
+  // are lost. On a reconnect, close every local socket with 1012: clients reconnect with jitter,
+  // get a fresh `ready`, catch up over REST and get a fresh presence snapshot.
+  let subscriberWasReady = redis.subscriber.status === "ready";
+  redis.subscriber.on("ready", () => {
+    if (subscriberWasReady && !shuttingDown) {
+      const open = hub.sessions();
+      for (const s of open) s.close(CLOSE_CODES.serviceRestart, "resync");
+      log.warn({ sockets: open.length }, "Redis subscriber reconnected: closed sockets to resync");
+    }
+    subscriberWasReady = true;
+  });
 
   const site = await frontend(config.staticDir);
 

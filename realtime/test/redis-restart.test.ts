@@ -1,8 +1,10 @@
 /**
- * Redis goes away and comes back on the same port: /readyz says 503 meanwhile, and delivery
- * resumes on the same sockets without restarting realtime (the subscriber re-subscribes).
+ * Redis goes away and comes back on the same port: /readyz says 503 meanwhile; once the
+ * subscriber is back, realtime (same process, not restarted) closes its sockets with 1012
+ * "resync" so clients catch up over REST, and new sockets get `ready` and live delivery again.
  */
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
+import { CLOSE_CODES } from "@parley/contract/limits";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,8 +39,9 @@ afterAll(async () => {
 });
 
 describe("Redis restart", () => {
-  test("readyz reports the outage, and delivery resumes on the same sockets afterwards", async () => {
+  test("readyz reports the outage; afterwards the sockets are closed with 1012 and new sockets get live delivery", async () => {
     const [r1, r2] = stack.realtimeUrls as [string, string];
+    const pids = stack.children.filter((c) => c.name.startsWith("realtime")).map((c) => c.proc.pid);
     const [alice, bob] = [await register(r1, "ralice"), await register(r1, "rbob")];
     const conv = await createConversation(r1, alice, [bob]);
     const a = await openSocket(r1, { token: alice.token });
@@ -59,15 +62,30 @@ describe("Redis restart", () => {
     redis = await startOwnRedis();
     for (const url of [r1, r2, stack.apiUrl]) await eventually(`${url} /readyz 200`, async () => (await readyStatus(url)) === 200, 30_000);
 
-    // the sockets stayed open through the outage
-    expect(a.ws.readyState).toBe(WebSocket.OPEN);
-    expect(b.ws.readyState).toBe(WebSocket.OPEN);
-    const after = await sendMessage(r2, bob, conv.id, "after");
-    await a.next(isMsg(after.seq));
-    await b.next(isMsg(after.seq));
-    expect(a.of("message").map((f) => f.message.body)).toEqual(["before", "after"]);
+    // what was published during the outage is lost: the sockets are closed so clients resync
+    const resync = { code: CLOSE_CODES.serviceRestart, reason: "resync" };
+    expect(await a.closed).toEqual(resync);
+    expect(await b.closed).toEqual(resync);
+    // exactly one `ready` on each old socket (no second one on reconnect)
+    expect(a.of("ready").length).toBe(1);
+    expect(b.of("ready").length).toBe(1);
 
-    // the restarted Redis is empty: the heartbeat puts both users back online
+    // realtime was not restarted
+    expect(stack.children.filter((c) => c.name.startsWith("realtime")).map((c) => c.proc.pid)).toEqual(pids);
+    for (const c of stack.children) expect(c.proc.exitCode).toBeNull();
+
+    const a2 = await openSocket(r1, { token: alice.token });
+    const b2 = await openSocket(r2, { token: bob.token });
+    sockets.push(a2, b2);
+    // openSocket waited for `ready` on each new socket
+    expect(a2.of("ready").length).toBe(1);
+    expect(b2.of("ready").length).toBe(1);
+    const after = await sendMessage(r2, bob, conv.id, "after");
+    await a2.next(isMsg(after.seq));
+    await b2.next(isMsg(after.seq));
+    expect(a2.of("message").map((f) => f.message.body)).toEqual(["after"]);
+
+    // the restarted Redis is empty: the new sockets / heartbeat put both users back online
     await eventually("alice and bob online again", async () => (await isOnline(r1, alice, bob)) === true && (await isOnline(r1, bob, alice)) === true, 20_000);
 
     const metrics = await (await fetch(`${r1}/metrics`)).text();
