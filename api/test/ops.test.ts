@@ -83,6 +83,33 @@ describe("outages", () => {
       await noRedis.stop();
     }
   }, 60_000);
+
+  test("Redis down: login and user search answer within a second (no offline queue); the api becomes ready once Redis listens", async () => {
+    const port = await closedPort();
+    const noRedis = await startTestApi("ops_redis_fast", { redisUrl: `redis://127.0.0.1:${port}` }, { wait: false });
+    let proxy: ReturnType<typeof forward> | undefined;
+    try {
+      await until(() => noRedis.deps.db.ready(), 20_000, "mongo ready");
+      const a = await noRedis.register("rf");
+      let t0 = Date.now();
+      const login = await noRedis.call("POST", "/api/auth/login", { body: { username: a.user.username, password: "correct horse battery" } });
+      expect(login.status).toBe(200);
+      expect(Date.now() - t0).toBeLessThan(1000);
+      t0 = Date.now();
+      const search = await noRedis.call("GET", `/api/users?q=rf`, { token: a.token });
+      expect(search.status).toBe(200);
+      expect(Date.now() - t0).toBeLessThan(1000);
+      expect((await noRedis.call("GET", "/readyz")).body).toEqual({ mongo: "up", redis: "down" });
+      // Redis appears on that port: the connection heals and /readyz follows
+      const redis = new URL(testRedisUrl);
+      proxy = forward(port, redis.hostname, Number(redis.port));
+      await until(async () => (await noRedis.call("GET", "/readyz")).status === 200, 20_000, "readyz up");
+      expect((await noRedis.call("GET", "/readyz")).body).toEqual({ mongo: "up", redis: "up" });
+    } finally {
+      proxy?.stop();
+      await noRedis.stop();
+    }
+  }, 60_000);
 });
 
 /** A TCP forwarder standing in for the database host; stop() drops every connection, like a crash. */

@@ -1,7 +1,10 @@
 /**
- * Redis connections that fail fast and heal by themselves: commands issued while Redis is down
- * are rejected at once (no unbounded offline queue), and ioredis keeps reconnecting with a
- * capped backoff. `redisReady` is what /readyz reports.
+ * Redis connections that heal by themselves: ioredis keeps reconnecting with a capped backoff.
+ * By default commands issued while Redis is down wait in the offline queue: they run once the
+ * connection is back, or are rejected when a reconnection attempt fails (maxRetriesPerRequest
+ * 1, i.e. after seconds, not at once; the realtime subscriber sets no such limit). A caller
+ * that must not wait passes `{ enableOfflineQueue: false }`: its commands are then rejected at
+ * once while Redis is not ready (the api does this). `redisReady` is what /readyz reports.
  */
 import Redis, { type RedisOptions } from "ioredis";
 import type { Logger } from "./log.ts";

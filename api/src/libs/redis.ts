@@ -5,8 +5,13 @@ import type { Logger } from "@parley/kit/log";
 
 export type { Redis };
 
+/**
+ * No offline queue: while Redis is down every command is rejected at once, so rate limits
+ * fail open and presence reads say "offline" without holding the request. Readiness is
+ * reported by status (see redisUp), and ioredis keeps reconnecting in the background.
+ */
 export function openRedis(url: string, log: Logger): Redis {
-  return connectRedis(url, log, "api");
+  return connectRedis(url, log, "api", { enableOfflineQueue: false });
 }
 
 /** Ready and answering a PING within a second. */
