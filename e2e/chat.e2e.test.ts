@@ -100,6 +100,26 @@ describe("chatting across replicas", () => {
     expect(names).toEqual(["Weekend plans", alice]);
   }, 60_000);
 
+  test("a draft stays with its conversation: switching conversations empties the box and Enter sends nothing", async () => {
+    const box = b.getByRole("textbox", { name: "Message" });
+    await openChat(b, new RegExp(`^${alice}`));
+    await b.getByRole("heading", { name: alice }).waitFor();
+    await box.fill("meant for Alice only");
+    await openChat(b, /^Weekend plans/);
+    await b.getByRole("heading", { name: "Weekend plans" }).waitFor();
+    await until("the group thread to show", async () => (await shownBodies(b))[0] === "Who is in for a hike?");
+    expect(await box.inputValue()).toBe("");
+    await box.press("Enter");
+    await b.waitForTimeout(500);
+    expect(await shownBodies(b)).not.toContain("meant for Alice only");
+    expect(await shownBodies(c)).not.toContain("meant for Alice only");
+    // back in the first conversation: nothing left over there either, nothing was sent
+    await openChat(b, new RegExp(`^${alice}`));
+    await b.getByRole("heading", { name: alice }).waitFor();
+    expect(await box.inputValue()).toBe("");
+    expect(await shownBodies(b)).not.toContain("meant for Alice only");
+  }, 60_000);
+
   test("the page runs under the served Content-Security-Policy with no violation and no script error", async () => {
     const res = await fetch(world.stack.realtimeUrls[0]!);
     expect(res.headers.get("content-security-policy")).toContain("default-src 'self'");

@@ -1,5 +1,6 @@
 import { LitElement, css, html, nothing, type PropertyValues } from "lit";
 import { customElement, property, query, state } from "lit/decorators.js";
+import { keyed } from "lit/directives/keyed.js";
 import { repeat } from "lit/directives/repeat.js";
 import type { Id } from "@parley/contract";
 import { directPeer } from "../state/conversations.ts";
@@ -200,10 +201,10 @@ export class ChatThread extends LitElement {
       </section>
       ${this.newBelow ? html`<button class="new-below" @click=${this.jumpToNew}>New messages ↓</button>` : nothing}
       <typing-indicator .names=${st.live.typers(c)} aria-live="polite"></typing-indicator>
-      <message-composer placeholder="Message ${name}" @send-message=${(e: CustomEvent<{ body: string }>) => {
+      ${keyed(c.id, html`<message-composer placeholder="Message ${name}" @send-message=${(e: CustomEvent<{ body: string }>) => {
           this.atBottom = true;
           st.send(c.id, e.detail.body);
-        }} @typing=${() => st.typingNow(c.id)} @keydown=${this.onKey}></message-composer>`;
+        }} @typing=${() => st.typingNow(c.id)} @keydown=${this.onKey}></message-composer>`)}`;
   }
 }
 
