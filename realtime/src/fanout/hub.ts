@@ -17,7 +17,10 @@ import type { ChannelSubscriptions } from "./subscriptions.ts";
 type LocalUser = {
   id: string;
   sessions: Set<Session>;
+  /** conversations known so far: the api's full list once `loaded`, plus those from frames */
   membership: Membership | null;
+  /** the full list was fetched from the api (frames alone never set this) */
+  loaded: boolean;
   loading: Promise<void> | null;
   lastLoadAttempt: number;
   /** most recent token, only to ask the api for this user's conversations; never logged */
@@ -67,7 +70,7 @@ export class Hub {
     const { subscriptions, presence, metrics } = this.deps;
     let user = this.users.get(session.userId);
     if (!user) {
-      user = { id: session.userId, sessions: new Set(), membership: null, loading: null, lastLoadAttempt: 0, token, contacts: new Set(), lastTyping: new Map(), subscribed: Promise.resolve() };
+      user = { id: session.userId, sessions: new Set(), membership: null, loaded: false, loading: null, lastLoadAttempt: 0, token, contacts: new Set(), lastTyping: new Map(), subscribed: Promise.resolve() };
       this.users.set(user.id, user);
       metrics.connectedUsers.set(this.users.size);
       // Both issued before any await, so a quick close's "offline"/UNSUBSCRIBE is ordered after them.
@@ -87,7 +90,7 @@ export class Hub {
 
   /** Retries users whose conversations could not be loaded (api down at their socket's open). */
   repairMemberships(): void {
-    for (const user of this.users.values()) if (!user.membership) void this.ensureMembership(user, true);
+    for (const user of this.users.values()) if (!user.loaded) void this.ensureMembership(user, true);
   }
 
   /** A socket closed: forget it; when it was the user's last here, stop following the user. */
@@ -105,7 +108,7 @@ export class Hub {
   }
 
   private ensureMembership(user: LocalUser, announce: boolean): Promise<void> {
-    if (user.membership) return Promise.resolve();
+    if (user.loaded) return Promise.resolve();
     if (user.loading) return user.loading;
     if (Date.now() - user.lastLoadAttempt < MEMBERSHIP_RETRY_MS) return Promise.resolve();
     user.lastLoadAttempt = Date.now();
@@ -114,6 +117,7 @@ export class Hub {
         // Conversations learnt from frames meanwhile are newer than this answer: keep them.
         for (const [id, members] of user.membership ?? []) membership.set(id, members);
         user.membership = membership;
+        user.loaded = true;
         await this.updateContacts(user, announce);
       })
       .catch((err: Error) => this.deps.log.warn({ userId: user.id, err: err.message }, "could not load the user's conversations"))
