@@ -51,6 +51,27 @@ describe("create", () => {
     expect(untitled.body.conversation.id).not.toBe(res.body.conversation.id);
   });
 
+  test("a body without a JSON Content-Type (a cross-origin Blob or text/plain fetch with the cookie) is 422, nothing created", async () => {
+    const a = await api.register("ct");
+    const b = await api.register("ct");
+    const cookie = `session=${a.token}`;
+    const json = JSON.stringify({ memberIds: [b.user.id] });
+    const noType = await api.app.handle(new Request("http://localhost/api/conversations", { method: "POST", headers: { cookie }, body: new Blob([json]) }));
+    expect(noType.headers.get("content-type") ?? "").toContain("json");
+    const noTypeBody = (await noType.json()) as { error: { code: string; message: string } };
+    expect({ status: noType.status, code: noTypeBody.error.code }).toEqual({ status: 422, code: "validation_failed" });
+    expect(noTypeBody.error.message).toMatch(/content-type/i);
+    const plain = await api.call("POST", "/api/conversations", { raw: json, headers: { cookie, "content-type": "text/plain" } });
+    expect({ status: plain.status, code: plain.body.error.code }).toEqual({ status: 422, code: "validation_failed" });
+    const form = await api.call("POST", "/api/conversations", { raw: new URLSearchParams({ memberIds: b.user.id }), headers: { cookie } });
+    expect(form.status).toBe(422);
+    const list = await api.call("GET", "/api/conversations", { token: a.token });
+    expect(list.body.conversations).toEqual([]);
+    // JSON media types with parameters or a +json suffix are fine
+    const ok = await api.call("POST", "/api/conversations", { raw: json, headers: { cookie, "content-type": "application/json; charset=utf-8" } });
+    expect(ok.status).toBe(201);
+  });
+
   test("errors: yourself only 422, unknown member 404, bad id / empty / long title 422, no token 401", async () => {
     const a = await api.register("ea");
     const b = await api.register("eb");
