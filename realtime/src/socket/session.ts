@@ -12,6 +12,12 @@ type FrameType = ServerFrame["type"];
 /** Ephemeral frames a lagging client loses first; everything else can be refetched over REST. */
 const DROPPABLE: ReadonlySet<FrameType> = new Set(["typing", "presence"]);
 
+/** The longest delay setTimeout holds (2^31-1 ms, ~24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Milliseconds to wait before checking the token's expiry (`exp` in seconds) again; 0 = expired now. */
+export const expiryDelay = (tokenExp: number, nowMs: number): number => Math.min(Math.max(tokenExp * 1000 - nowMs, 0), MAX_TIMER_MS);
+
 let nextId = 1;
 const EARLY_MAX = 1000;
 
@@ -30,11 +36,17 @@ export class Session {
     /** token expiry, seconds since epoch */
     tokenExp: number | undefined,
   ) {
-    if (tokenExp !== undefined) {
-      // setTimeout holds at most ~24.8 days; a token living longer is re-checked then.
-      const ms = Math.min(Math.max(tokenExp * 1000 - Date.now(), 0), 2 ** 31 - 1);
-      this.expiryTimer = setTimeout(() => this.close(CLOSE_CODES.sessionExpired, "session expired"), ms);
-    }
+    if (tokenExp !== undefined) this.armExpiry(tokenExp);
+  }
+
+  /** setTimeout holds at most ~24.8 days; a token living longer is re-checked then (re-armed). */
+  private armExpiry(tokenExp: number): void {
+    const ms = expiryDelay(tokenExp, Date.now());
+    this.expiryTimer = setTimeout(() => {
+      if (this.closed) return;
+      if (expiryDelay(tokenExp, Date.now()) > 0) this.armExpiry(tokenExp);
+      else this.close(CLOSE_CODES.sessionExpired, "session expired");
+    }, ms);
   }
 
   /** Writes an already serialized frame; `committedAt` (ms) feeds the fan-out latency histogram. */
