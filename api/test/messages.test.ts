@@ -73,6 +73,18 @@ describe("send", () => {
     expect(await api.deps.db.Message.countDocuments({ conversationId: conv.id })).toBe(1);
   });
 
+  test("length counts characters (code points), not UTF-16 units: 3000 emoji 201, 4001 code points 413", async () => {
+    const { a, conv } = await pair();
+    const emoji = "\u{1F600}".repeat(3000);
+    const ok = await send(a.token, conv.id, emoji, "emoji1");
+    expect(ok.status).toBe(201);
+    expect(ok.body.message.body).toBe(emoji);
+    expect((await send(a.token, conv.id, "\u{1F600}".repeat(MESSAGE_BODY_MAX), "emoji2")).status).toBe(201);
+    const over = await send(a.token, conv.id, `${"\u{1F600}".repeat(MESSAGE_BODY_MAX)}x`, "emoji3");
+    expect(over.status).toBe(413);
+    expect(over.body.error.code).toBe("payload_too_large");
+  });
+
   test("HTTP bodies over 64 KiB are 413: by Content-Length and by the bytes actually sent (chunked)", async () => {
     const { a, conv } = await pair();
     const big = JSON.stringify({ body: "x".repeat(HTTP_BODY_MAX_BYTES), clientId: "big" });

@@ -3,6 +3,9 @@ import { customElement, property, query, state } from "lit/decorators.js";
 import { MESSAGE_BODY_MAX } from "@parley/contract/limits";
 import { base } from "../styles/tokens.ts";
 
+/** Characters as the api counts them: code points (an emoji is one). */
+const chars = (s: string) => [...s].length;
+
 /**
  * Where messages are written. Enter sends, Shift+Enter breaks the line.
  * @fires send-message - detail `{body}`: the user sent a message
@@ -60,7 +63,7 @@ export class MessageComposer extends LitElement {
   private submit(e?: Event) {
     e?.preventDefault();
     const body = this.value.trim();
-    if (!body || body.length > MESSAGE_BODY_MAX) return;
+    if (!body || chars(body) > MESSAGE_BODY_MAX) return;
     this.dispatchEvent(new CustomEvent("send-message", { detail: { body }, bubbles: true, composed: true }));
     this.value = "";
     this.field.value = "";
@@ -68,7 +71,8 @@ export class MessageComposer extends LitElement {
   }
 
   override render() {
-    const tooLong = this.value.trim().length > MESSAGE_BODY_MAX;
+    const length = chars(this.value.trim());
+    const tooLong = length > MESSAGE_BODY_MAX;
     return html`<form @submit=${this.submit}>
         <textarea rows="1" aria-label="Message" placeholder=${this.placeholder} .value=${this.value}
           @input=${this.onInput} @keydown=${this.onKey}></textarea>
@@ -76,7 +80,7 @@ export class MessageComposer extends LitElement {
           <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M3.4 20.4 21 12 3.4 3.6l-.01 6.53L15 12 3.39 13.87z"/></svg>
         </button>
       </form>
-      ${tooLong ? html`<div class="count" role="alert">${this.value.trim().length} / ${MESSAGE_BODY_MAX} characters: too long</div>` : ""}`;
+      ${tooLong ? html`<div class="count" role="alert">${length} / ${MESSAGE_BODY_MAX} characters: too long</div>` : ""}`;
   }
 }
 

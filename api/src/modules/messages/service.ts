@@ -41,7 +41,8 @@ export async function send(
   const conv = await memberConversation(deps, conversationId, senderId);
   const body = input.body.trim();
   if (body.length === 0) throw invalid("the message is empty", [{ path: "/body", message: "empty after trimming" }]);
-  if (body.length > MESSAGE_BODY_MAX) throw new ApiError("payload_too_large", `a message is at most ${MESSAGE_BODY_MAX} characters`);
+  // the contract counts characters: code points, so an emoji is one, not two UTF-16 units
+  if (body.length > MESSAGE_BODY_MAX && [...body].length > MESSAGE_BODY_MAX) throw new ApiError("payload_too_large", `a message is at most ${MESSAGE_BODY_MAX} characters`);
 
   const key = { conversationId: conv._id, senderId: oid(senderId), clientId: input.clientId };
   const _id = messageId(conversationId, senderId, input.clientId);
