@@ -91,6 +91,9 @@ afterAll(async () => {
 const expectSecurityHeaders = (res: Response) => {
   expect(res.headers.get("content-security-policy")).toContain("default-src 'self'");
   expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+  // sockets only to our own origin ('self' covers same-origin ws:/wss:), never to any host
+  expect(res.headers.get("content-security-policy")).toContain("connect-src 'self';");
+  expect(res.headers.get("content-security-policy")).not.toMatch(/\bwss?:/);
   expect(res.headers.get("x-content-type-options")).toBe("nosniff");
   expect(res.headers.get("referrer-policy")).toBe("no-referrer");
   expect(res.headers.get("x-frame-options")).toBe("DENY");
