@@ -12,8 +12,6 @@ export type Window = { count: number; retryAfterSeconds: number };
 export type RateLimiter = {
   /** count one event for each key; returns each key's count in its window */
   hit(keys: string[], windowSeconds: number): Promise<Window[] | null>;
-  /** current counts without counting */
-  peek(keys: string[]): Promise<Window[] | null>;
   clear(keys: string[]): Promise<void>;
   /** take back one counted event for each key (never creates a key or goes below zero) */
   release(keys: string[]): Promise<void>;
@@ -38,16 +36,6 @@ export function createRateLimiter(redis: Redis, log: Logger, metrics: ApiMetrics
         for (const k of keys) pipe.incr(PREFIX + k).expire(PREFIX + k, windowSeconds, "NX").pttl(PREFIX + k);
         const res = (await pipe.exec()) ?? [];
         return keys.map((_, i) => ({ count: Number(res[i * 3]?.[1] ?? 0), retryAfterSeconds: ttl(res[i * 3 + 2]?.[1], windowSeconds) }));
-      } catch (err) {
-        return failOpen(err);
-      }
-    },
-    async peek(keys) {
-      try {
-        const pipe = redis.pipeline();
-        for (const k of keys) pipe.get(PREFIX + k).pttl(PREFIX + k);
-        const res = (await pipe.exec()) ?? [];
-        return keys.map((_, i) => ({ count: Number(res[i * 2]?.[1] ?? 0), retryAfterSeconds: ttl(res[i * 2 + 1]?.[1], 1) }));
       } catch (err) {
         return failOpen(err);
       }
