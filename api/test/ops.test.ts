@@ -84,21 +84,25 @@ describe("outages", () => {
     }
   }, 60_000);
 
-  test("Redis down: login and user search answer within a second (no offline queue); the api becomes ready once Redis listens", async () => {
+  test("Redis down: login and user search answer without waiting for Redis (no offline queue); the api becomes ready once Redis listens", async () => {
     const port = await closedPort();
     const noRedis = await startTestApi("ops_redis_fast", { redisUrl: `redis://127.0.0.1:${port}` }, { wait: false });
     let proxy: ReturnType<typeof forward> | undefined;
     try {
       await until(() => noRedis.deps.db.ready(), 20_000, "mongo ready");
       const a = await noRedis.register("rf");
+      // With the offline queue on, each Redis call waited for a reconnect attempt: 4.7–4.9 s
+      // measured. The bound sits well below that and well above a login's argon2 check on a
+      // busy 2-core machine, so machine load cannot decide the outcome.
+      const bound = 2500;
       let t0 = Date.now();
       const login = await noRedis.call("POST", "/api/auth/login", { body: { username: a.user.username, password: "correct horse battery" } });
       expect(login.status).toBe(200);
-      expect(Date.now() - t0).toBeLessThan(1000);
+      expect(Date.now() - t0).toBeLessThan(bound);
       t0 = Date.now();
       const search = await noRedis.call("GET", `/api/users?q=rf`, { token: a.token });
       expect(search.status).toBe(200);
-      expect(Date.now() - t0).toBeLessThan(1000);
+      expect(Date.now() - t0).toBeLessThan(bound);
       expect((await noRedis.call("GET", "/readyz")).body).toEqual({ mongo: "up", redis: "down" });
       // Redis appears on that port: the connection heals and /readyz follows
       const redis = new URL(testRedisUrl);
