@@ -43,7 +43,8 @@ async function drive(name: string, one: (client: number, n: number) => Promise<s
         const s = performance.now();
         const err = await one(client, n).catch((e: unknown) => String((e as Error).message ?? e).slice(0, 60));
         ms.push(performance.now() - s);
-        if (ms.length % Math.max(1, Math.floor(REQUESTS / 5)) === 0) console.log(`  ${name}: ${ms.length}/${REQUESTS} after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        if (ms.length % Math.max(1, Math.floor(REQUESTS / 5)) === 0)
+          console.log(`  ${name}: ${ms.length}/${REQUESTS} after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
         if (err) errors[err] = (errors[err] ?? 0) + 1;
       }
     }),
@@ -51,10 +52,20 @@ async function drive(name: string, one: (client: number, n: number) => Promise<s
   return { name, ms, wallMs: performance.now() - t0, errors };
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 function summary(r: Result) {
   const s = [...r.ms].sort((a, b) => a - b);
-  return { name: r.name, n: s.length, p50: pct(s, 50), p95: pct(s, 95), p99: pct(s, 99), max: s.at(-1) ?? 0, rps: (s.length / r.wallMs) * 1000, errors: r.errors };
+  return {
+    name: r.name,
+    n: s.length,
+    p50: pct(s, 50),
+    p95: pct(s, 95),
+    p99: pct(s, 99),
+    max: s.at(-1) ?? 0,
+    rps: (s.length / r.wallMs) * 1000,
+    errors: r.errors,
+  };
 }
 
 const loadBefore = loadavg()[0]!;
@@ -90,35 +101,78 @@ try {
     const convIds: string[] = [];
     for (let c = 0; c < CONVERSATIONS; c++) {
       const members = users.filter((_, i) => i % CONVERSATIONS === c);
-      const res = await post("/api/conversations", { memberIds: members.slice(1).map((u) => u.id).concat(members.length === 1 ? [users[(c + 1) % users.length]!.id] : []), title: `bench ${c}` }, members[0]!.token);
+      const res = await post(
+        "/api/conversations",
+        {
+          memberIds: members
+            .slice(1)
+            .map((u) => u.id)
+            .concat(members.length === 1 ? [users[(c + 1) % users.length]!.id] : []),
+          title: `bench ${c}`,
+        },
+        members[0]!.token,
+      );
       convIds.push(((await res.json()) as { conversation: { id: string } }).conversation.id);
     }
     const http = await drive("api over HTTP (real process)", async (client, n) => {
-      const res = await post(`/api/conversations/${convIds[client % CONVERSATIONS]}/messages`, { body: `message ${n}`, clientId: `h${n}` }, users[client]!.token);
+      const res = await post(
+        `/api/conversations/${convIds[client % CONVERSATIONS]}/messages`,
+        { body: `message ${n}`, clientId: `h${n}` },
+        users[client]!.token,
+      );
       await res.arrayBuffer();
       return res.status === 201 ? null : `HTTP ${res.status}`;
     });
     results.push(summary(http));
     const metrics = await (await fetch(`${stack.apiUrl}/metrics`)).text();
-    console.log(metrics.split("\n").filter((l) => /^parley_(messages_sent|seq_conflicts|publish_failures)/.test(l)).join("\n"));
+    console.log(
+      metrics
+        .split("\n")
+        .filter((l) => /^parley_(messages_sent|seq_conflicts|publish_failures)/.test(l))
+        .join("\n"),
+    );
   } finally {
     await stack.stop();
   }
 
   // ---------- the same send function in-process (no HTTP) ----------
   const deps = openDeps(
-    loadConfig({ JWT_SECRET, MONGO_URL: `${infra.mongoUrl}bench_service`, REDIS_URL: infra.redisUrl, SEND_RATE_MAX: "1000000", LOG_LEVEL: "silent" }),
+    loadConfig({
+      JWT_SECRET,
+      MONGO_URL: `${infra.mongoUrl}bench_service`,
+      REDIS_URL: infra.redisUrl,
+      SEND_RATE_MAX: "1000000",
+      LOG_LEVEL: "silent",
+    }),
     createLogger("bench", "silent"),
   );
   try {
     while (!(await deps.db.ready())) await Bun.sleep(50);
     const now = new Date();
-    const users = await deps.db.User.create(Array.from({ length: CLIENTS }, (_, i) => ({ username: `s${i}`, usernameLower: `s${i}`, passwordHash: "x", createdAt: now })));
+    const users = await deps.db.User.create(
+      Array.from({ length: CLIENTS }, (_, i) => ({
+        username: `s${i}`,
+        usernameLower: `s${i}`,
+        passwordHash: "x",
+        createdAt: now,
+      })),
+    );
     const convs = await deps.db.Conversation.create(
-      Array.from({ length: CONVERSATIONS }, (_, c) => ({ kind: "group", title: null, memberIds: users.filter((_, i) => i % CONVERSATIONS === c).map((u) => u._id), directKey: `group:bench${c}`, lastSeq: 0, lastActivityAt: now, createdAt: now })),
+      Array.from({ length: CONVERSATIONS }, (_, c) => ({
+        kind: "group",
+        title: null,
+        memberIds: users.filter((_, i) => i % CONVERSATIONS === c).map((u) => u._id),
+        directKey: `group:bench${c}`,
+        lastSeq: 0,
+        lastActivityAt: now,
+        createdAt: now,
+      })),
     );
     const service = await drive("api send function in-process (no HTTP)", async (client, n) => {
-      await messages.send(deps, convs[client % CONVERSATIONS]!._id.toHexString(), users[client]!._id.toHexString(), { body: `message ${n}`, clientId: `s${n}` });
+      await messages.send(deps, convs[client % CONVERSATIONS]!._id.toHexString(), users[client]!._id.toHexString(), {
+        body: `message ${n}`,
+        clientId: `s${n}`,
+      });
       return null;
     });
     results.push(summary(service));
@@ -127,14 +181,33 @@ try {
   }
 
   // ---------- floor: bare mongoose inserts ----------
-  const conn = await mongoose.createConnection(`${infra.mongoUrl}bench_floor`, { serverSelectionTimeoutMS: 5000 }).asPromise();
+  const conn = await mongoose
+    .createConnection(`${infra.mongoUrl}bench_floor`, { serverSelectionTimeoutMS: 5000 })
+    .asPromise();
   try {
-    const Msg = conn.model("Msg", new Schema({ conversationId: String, seq: Number, senderId: String, body: String, clientId: String, createdAt: Date }).index({ conversationId: 1, seq: 1 }, { unique: true }));
+    const Msg = conn.model(
+      "Msg",
+      new Schema({
+        conversationId: String,
+        seq: Number,
+        senderId: String,
+        body: String,
+        clientId: String,
+        createdAt: Date,
+      }).index({ conversationId: 1, seq: 1 }, { unique: true }),
+    );
     await Msg.init();
     const seqs = new Array<number>(CONVERSATIONS).fill(0);
     const floor = await drive("floor: bare mongoose insert (no HTTP, seq counted in memory)", async (client, n) => {
       const c = client % CONVERSATIONS;
-      await Msg.create({ conversationId: `c${c}`, seq: ++seqs[c]!, senderId: `u${client}`, body: `message ${n}`, clientId: `f${n}`, createdAt: new Date() });
+      await Msg.create({
+        conversationId: `c${c}`,
+        seq: ++seqs[c]!,
+        senderId: `u${client}`,
+        body: `message ${n}`,
+        clientId: `f${n}`,
+        createdAt: new Date(),
+      });
       return null;
     });
     results.push(summary(floor));
@@ -149,7 +222,10 @@ const f = (x: number) => x.toFixed(1);
 const table = [
   "| run | requests | p50 ms | p95 ms | p99 ms | max ms | throughput /s | errors |",
   "|---|---|---|---|---|---|---|---|",
-  ...results.map((r) => `| ${r.name} | ${r.n} | ${f(r.p50)} | ${f(r.p95)} | ${f(r.p99)} | ${f(r.max)} | ${f(r.rps)} | ${Object.keys(r.errors).length ? JSON.stringify(r.errors) : "none"} |`),
+  ...results.map(
+    (r) =>
+      `| ${r.name} | ${r.n} | ${f(r.p50)} | ${f(r.p95)} | ${f(r.p99)} | ${f(r.max)} | ${f(r.rps)} | ${Object.keys(r.errors).length ? JSON.stringify(r.errors) : "none"} |`,
+  ),
 ].join("\n");
 console.log(table);
 
@@ -179,6 +255,8 @@ What the rows mean:
 mkdirSync(join(ROOT, "bench/results"), { recursive: true });
 // the default shape owns api-send.md; other shapes get their own file instead of replacing it
 const isDefault = CLIENTS === 20 && CONVERSATIONS === 10 && REQUESTS === 3000;
-const out = isDefault ? "bench/results/api-send.md" : `bench/results/api-send-${CLIENTS}c-${CONVERSATIONS}conv-${REQUESTS}.md`;
+const out = isDefault
+  ? "bench/results/api-send.md"
+  : `bench/results/api-send-${CLIENTS}c-${CONVERSATIONS}conv-${REQUESTS}.md`;
 writeFileSync(join(ROOT, out), md);
 console.log(`wrote ${out}`);

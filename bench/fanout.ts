@@ -46,7 +46,11 @@ type User = { id: string; token: string };
 const json = { "content-type": "application/json" };
 
 async function post<T>(url: string, body: unknown, token?: string): Promise<T> {
-  const res = await fetch(url, { method: "POST", headers: { ...json, ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { ...json, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as T;
 }
@@ -104,14 +108,21 @@ try {
   console.error(`[bench] ${USERS} users, groups of ${GROUP}, ${RATE} msg/s for ${SECONDS} s (${TOTAL} messages)`);
   const users: User[] = [];
   for (let i = 0; i < USERS; i++) {
-    const r = await post<AuthResponse>(`${stack.apiUrl}/api/auth/register`, { username: `bench_${i}_${Date.now() % 100000}`, password: "bench-password-1" });
+    const r = await post<AuthResponse>(`${stack.apiUrl}/api/auth/register`, {
+      username: `bench_${i}_${Date.now() % 100000}`,
+      password: "bench-password-1",
+    });
     users.push({ id: r.user.id, token: r.token });
   }
   const groups: { conv: Conversation; members: User[] }[] = [];
   for (let g = 0; g * GROUP < USERS; g++) {
     const members = users.slice(g * GROUP, (g + 1) * GROUP);
     if (members.length < 2) break;
-    const { conversation } = await post<{ conversation: Conversation }>(`${stack.apiUrl}/api/conversations`, { memberIds: members.slice(1).map((m) => m.id), title: `g${g}` }, members[0]!.token);
+    const { conversation } = await post<{ conversation: Conversation }>(
+      `${stack.apiUrl}/api/conversations`,
+      { memberIds: members.slice(1).map((m) => m.id), title: `g${g}` },
+      members[0]!.token,
+    );
     groups.push({ conv: conversation, members });
   }
 
@@ -119,24 +130,34 @@ try {
   let clientLatencies: number[] = [];
   let received = 0;
   const sockets: WebSocket[] = [];
-  await Promise.all(users.map((u, i) => new Promise<void>((resolve, reject) => {
-    const ws = new WebSocket(`${(i % 2 ? r2 : r1).replace("http", "ws")}/ws?token=${u.token}`);
-    ws.onmessage = (e) => {
-      const f = JSON.parse(String(e.data)) as ServerFrame;
-      if (f.type === "ready") resolve();
-      if (f.type === "message") {
-        received++;
-        const t0 = sentAt.get(f.message.clientId);
-        if (t0 !== undefined) clientLatencies.push(performance.now() - t0);
-      }
-    };
-    ws.onerror = () => reject(new Error("socket failed"));
-    sockets.push(ws);
-  })));
+  await Promise.all(
+    users.map(
+      (u, i) =>
+        new Promise<void>((resolve, reject) => {
+          const ws = new WebSocket(`${(i % 2 ? r2 : r1).replace("http", "ws")}/ws?token=${u.token}`);
+          ws.onmessage = (e) => {
+            const f = JSON.parse(String(e.data)) as ServerFrame;
+            if (f.type === "ready") resolve();
+            if (f.type === "message") {
+              received++;
+              const t0 = sentAt.get(f.message.clientId);
+              if (t0 !== undefined) clientLatencies.push(performance.now() - t0);
+            }
+          };
+          ws.onerror = () => reject(new Error("socket failed"));
+          sockets.push(ws);
+        }),
+    ),
+  );
   console.error(`[bench] ${sockets.length} sockets open`);
 
   /** Sends `total` messages at `rate`/s through `send`, then waits (bounded) for every delivery. */
-  async function phase(name: string, rate: number, total: number, send: (n: number, group: (typeof groups)[number]) => Promise<boolean>) {
+  async function phase(
+    name: string,
+    rate: number,
+    total: number,
+    send: (n: number, group: (typeof groups)[number]) => Promise<boolean>,
+  ) {
     console.error(`[bench] ${name}: ${total} messages at ${rate}/s`);
     const before = await scrapeBuckets([r1, r2]);
     received = 0;
@@ -157,7 +178,16 @@ try {
     while (received < expected && Date.now() < drainUntil) await Bun.sleep(100);
     const after = await scrapeBuckets([r1, r2]);
     const buckets = after.map(([le, c], i) => [le, c - (before[i]?.[1] ?? 0)] as [number, number]);
-    return { name, rate, total, seconds, expected, received, buckets, client: [...clientLatencies].sort((a, b) => a - b) };
+    return {
+      name,
+      rate,
+      total,
+      seconds,
+      expected,
+      received,
+      buckets,
+      client: [...clientLatencies].sort((a, b) => a - b),
+    };
   }
 
   const sendStats = { retries: 0, failed: 0 };
@@ -167,7 +197,11 @@ try {
     const sender = group.members[n % group.members.length]!;
     for (let attempt = 1; attempt <= 5; attempt++) {
       try {
-        await post<{ message: Message }>(`${stack.apiUrl}/api/conversations/${group.conv.id}/messages`, { body: `m${n}`, clientId: `rest${n}` }, sender.token);
+        await post<{ message: Message }>(
+          `${stack.apiUrl}/api/conversations/${group.conv.id}/messages`,
+          { body: `m${n}`, clientId: `rest${n}` },
+          sender.token,
+        );
         return true;
       } catch {
         if (attempt < 5) {
@@ -192,7 +226,10 @@ try {
       clientId: `direct${n}`,
       createdAt: now.toISOString(),
     };
-    const event = JSON.stringify({ frame: { type: "message", message }, committedAt: Date.now() } satisfies FanoutEvent);
+    const event = JSON.stringify({
+      frame: { type: "message", message },
+      committedAt: Date.now(),
+    } satisfies FanoutEvent);
     const pipe = publisher.pipeline();
     for (const m of group.members) pipe.publish(userChannel(m.id), event);
     await pipe.exec();

@@ -28,7 +28,22 @@ const BENCHES: Bench[] = [
     name: "fanout",
     what: "fan-out latency through two realtime replicas (REST end to end, and direct publish)",
     // shorter than fanout.ts's default, so written beside fanout.md rather than over it
-    cmd: [BUN, "bench/fanout.ts", "--users", "50", "--group", "5", "--rate", "5", "--direct-rate", "100", "--seconds", "10", "--out", join(ROOT, "bench/results/fanout-50u-5g-5r-100d-10s.md")],
+    cmd: [
+      BUN,
+      "bench/fanout.ts",
+      "--users",
+      "50",
+      "--group",
+      "5",
+      "--rate",
+      "5",
+      "--direct-rate",
+      "100",
+      "--seconds",
+      "10",
+      "--out",
+      join(ROOT, "bench/results/fanout-50u-5g-5r-100d-10s.md"),
+    ],
     timeoutMs: 10 * 60_000,
   },
   {
@@ -40,7 +55,10 @@ const BENCHES: Bench[] = [
 ];
 
 const { values } = parseArgs({ options: { only: { type: "string" } } });
-const only = values.only?.split(",").map((s) => s.trim()).filter(Boolean);
+const only = values.only
+  ?.split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
 const unknown = only?.filter((n) => !BENCHES.some((b) => b.name === n)) ?? [];
 if (unknown.length > 0) {
   console.error(`unknown benchmark(s): ${unknown.join(", ")}; known: ${BENCHES.map((b) => b.name).join(", ")}`);
@@ -58,12 +76,25 @@ function snapshot(): Map<string, number> {
 
 const outcomes: { bench: Bench; code: number | null; seconds: number; wrote: string[] }[] = [];
 for (const bench of selected) {
-  console.log(`\n=== ${bench.name}: ${bench.what}\n    ${bench.cmd.slice(1).join(" ")}${bench.env ? `  (${Object.entries(bench.env).map(([k, v]) => `${k}=${v}`).join(" ")})` : ""}`);
+  console.log(
+    `\n=== ${bench.name}: ${bench.what}\n    ${bench.cmd.slice(1).join(" ")}${
+      bench.env
+        ? `  (${Object.entries(bench.env)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(" ")})`
+        : ""
+    }`,
+  );
   const before = snapshot();
   const t0 = performance.now();
   // In its own process group (setsid), so a hung benchmark is stopped together with the
   // throwaway servers it started, and Ctrl-C here stops them too.
-  const proc = Bun.spawn(["setsid", ...bench.cmd], { cwd: ROOT, env: { ...process.env, ...bench.env }, stdout: "inherit", stderr: "inherit" });
+  const proc = Bun.spawn(["setsid", ...bench.cmd], {
+    cwd: ROOT,
+    env: { ...process.env, ...bench.env },
+    stdout: "inherit",
+    stderr: "inherit",
+  });
   const stopGroup = () => {
     try {
       process.kill(-proc.pid, "SIGTERM");
@@ -92,6 +123,8 @@ for (const bench of selected) {
 console.log("\n=== results");
 for (const o of outcomes) {
   const status = o.code === 0 ? "ok" : `FAILED (exit ${o.code})`;
-  console.log(`${o.bench.name.padEnd(9)} ${status.padEnd(16)} ${o.seconds.toFixed(0).padStart(4)} s  ${o.wrote.length ? `wrote ${o.wrote.join(", ")}` : "wrote no result file"}`);
+  console.log(
+    `${o.bench.name.padEnd(9)} ${status.padEnd(16)} ${o.seconds.toFixed(0).padStart(4)} s  ${o.wrote.length ? `wrote ${o.wrote.join(", ")}` : "wrote no result file"}`,
+  );
 }
 process.exit(outcomes.every((o) => o.code === 0) ? 0 : 1);

@@ -6,7 +6,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { BrowserContext, Page } from "playwright";
 import { newContext, startWorld, type World } from "./helpers/stack.ts";
-import { openChat, register, sendFromComposer, shownBodies, startChat, uniqueName, until, waitForBodies } from "./helpers/app.ts";
+import {
+  openChat,
+  register,
+  sendFromComposer,
+  shownBodies,
+  startChat,
+  uniqueName,
+  until,
+  waitForBodies,
+} from "./helpers/app.ts";
 
 let world: World;
 const consoleErrors: string[] = [];
@@ -19,7 +28,11 @@ const carol = uniqueName("carol");
 
 beforeAll(async () => {
   world = await startWorld();
-  [ctxA, ctxB, ctxC] = await Promise.all([newContext(world.browser), newContext(world.browser), newContext(world.browser)]);
+  [ctxA, ctxB, ctxC] = await Promise.all([
+    newContext(world.browser),
+    newContext(world.browser),
+    newContext(world.browser),
+  ]);
   [a, b, c] = await Promise.all([ctxA.newPage(), ctxB.newPage(), ctxC.newPage()]);
   for (const p of [a, b, c]) {
     p.setDefaultTimeout(15_000);
@@ -69,7 +82,13 @@ describe("chatting across replicas", () => {
     await box.press("Shift+Enter");
     await box.pressSequentially("second line");
     await box.press("Enter");
-    await waitForBodies(b, ["Hi Bob! <b>not bold</b>", "Hello Alice", "line one", "Great to see you", "first line\nsecond line"]);
+    await waitForBodies(b, [
+      "Hi Bob! <b>not bold</b>",
+      "Hello Alice",
+      "line one",
+      "Great to see you",
+      "first line\nsecond line",
+    ]);
   }, 30_000);
 
   test("a three-member group chat works", async () => {
@@ -94,9 +113,18 @@ describe("chatting across replicas", () => {
   test("reloading the page keeps the history and the open conversation", async () => {
     await openChat(b, new RegExp(`^${alice}`));
     await b.reload();
-    await waitForBodies(b, ["Hi Bob! <b>not bold</b>", "Hello Alice", "line one", "Great to see you", "first line\nsecond line"]);
+    await waitForBodies(b, [
+      "Hi Bob! <b>not bold</b>",
+      "Hello Alice",
+      "line one",
+      "Great to see you",
+      "first line\nsecond line",
+    ]);
     // the list still has both conversations, newest activity first
-    const names = await b.getByRole("list", { name: "Conversations" }).locator("conversation-item").evaluateAll((els) => els.map((e) => (e as HTMLElement & { name: string }).name));
+    const names = await b
+      .getByRole("list", { name: "Conversations" })
+      .locator("conversation-item")
+      .evaluateAll((els) => els.map((e) => (e as HTMLElement & { name: string }).name));
     expect(names).toEqual(["Weekend plans", alice]);
   }, 60_000);
 

@@ -29,20 +29,31 @@ test("a refused message is marked failed, and Retry sends it once with the same 
   const bubbles = page.getByRole("region", { name: "Messages" }).locator("message-bubble");
   const failed = page.getByRole("region", { name: "Messages" }).locator('message-bubble[status="failed"]');
   await failed.first().waitFor();
-  await failed.first().getByRole("alert").getByText(/Not sent/).waitFor();
+  await failed
+    .first()
+    .getByRole("alert")
+    .getByText(/Not sent/)
+    .waitFor();
   const failedIds = await failed.evaluateAll((els) => els.map((e) => e.getAttribute("data-client-id")));
   expect(failedIds.length).toBeGreaterThanOrEqual(1);
 
   // the window passes; Retry (pressed until the server takes them) sends the same messages again
-  await until("every retry to go through", async () => {
-    const stillFailed = await failed.count();
-    if (stillFailed) await failed.first().getByRole("button", { name: "Retry" }).click();
-    const statuses = await bubbles.evaluateAll((els) => els.map((e) => e.getAttribute("status")));
-    return statuses.length === 5 && statuses.every((s) => s === "sent");
-  }, 30_000);
+  await until(
+    "every retry to go through",
+    async () => {
+      const stillFailed = await failed.count();
+      if (stillFailed) await failed.first().getByRole("button", { name: "Retry" }).click();
+      const statuses = await bubbles.evaluateAll((els) => els.map((e) => e.getAttribute("status")));
+      return statuses.length === 5 && statuses.every((s) => s === "sent");
+    },
+    30_000,
+  );
   const stored = await jo.messages(conversationId);
   expect(stored.map((m) => m.body).sort()).toEqual([...texts].sort());
-  await waitForBodies(page, stored.map((m) => m.body));
+  await waitForBodies(
+    page,
+    stored.map((m) => m.body),
+  );
   // the retried ones kept their clientId
   const storedIds = new Set(stored.map((m) => m.clientId));
   for (const id of failedIds) expect(storedIds.has(id!)).toBe(true);

@@ -7,7 +7,17 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { BrowserContext, Page } from "playwright";
 import type { ConversationResponse } from "@parley/contract";
 import { newContext, startWorld, type World } from "./helpers/stack.ts";
-import { ApiUser, PASSWORD, openChat, register, sendFromComposer, shownBodies, uniqueName, until, waitForBodies } from "./helpers/app.ts";
+import {
+  ApiUser,
+  PASSWORD,
+  openChat,
+  register,
+  sendFromComposer,
+  shownBodies,
+  uniqueName,
+  until,
+  waitForBodies,
+} from "./helpers/app.ts";
 
 let world: World;
 let ctx: BrowserContext;
@@ -62,10 +72,14 @@ describe("signing in", () => {
     for (let i = 0; i < 8; i++) {
       await page.getByRole("button", { name: "Sign in" }).click();
       // submitting clears the previous answer, so this waits for this attempt's answer
-      const answer = await formError(page).getByText(/Wrong username or password\.|Too many attempts/).textContent();
+      const answer = await formError(page)
+        .getByText(/Wrong username or password\.|Too many attempts/)
+        .textContent();
       if (answer?.includes("Too many")) break;
     }
-    await formError(page).getByText(/Too many attempts\. Try again in \d+ s\./).waitFor();
+    await formError(page)
+      .getByText(/Too many attempts\. Try again in \d+ s\./)
+      .waitFor();
     expect(await page.getByRole("button", { name: "Sign in" }).isDisabled()).toBe(true);
   }, 60_000);
 
@@ -86,10 +100,14 @@ describe("a long conversation", () => {
     expect((await shownBodies(page)).length).toBeLessThan(130);
     const all = Array.from({ length: 130 }, (_, i) => `h${i + 1}`);
     const region = page.getByRole("region", { name: "Messages" });
-    await until("all 130 messages after scrolling up", async () => {
-      await region.evaluate((el) => (el.scrollTop = 0));
-      return (await shownBodies(page)).length >= 130;
-    }, 30_000).catch(async (e) => {
+    await until(
+      "all 130 messages after scrolling up",
+      async () => {
+        await region.evaluate((el) => (el.scrollTop = 0));
+        return (await shownBodies(page)).length >= 130;
+      },
+      30_000,
+    ).catch(async (e) => {
       const b = await shownBodies(page);
       throw new Error(`${(e as Error).message}: ${b.length} shown, ${b.slice(0, 3)} … ${b.slice(-3)}`);
     });
@@ -114,7 +132,9 @@ describe("a long conversation", () => {
 
   test("what was seen is marked read on the server", async () => {
     const c = await until("the server to record the read position", async () => {
-      const res = await fetch(`${origin}/api/conversations/${conversationId}`, { headers: { cookie: (await ctx.cookies()).map((k) => `${k.name}=${k.value}`).join("; ") } });
+      const res = await fetch(`${origin}/api/conversations/${conversationId}`, {
+        headers: { cookie: (await ctx.cookies()).map((k) => `${k.name}=${k.value}`).join("; ") },
+      });
       const { conversation } = (await res.json()) as ConversationResponse;
       return conversation.readSeq === conversation.lastSeq ? conversation : false;
     });
@@ -164,7 +184,11 @@ describe("live signals, phone layout, keyboard", () => {
     await page.keyboard.press("Enter");
     const dialog = page.getByRole("dialog", { name: "New chat" });
     await dialog.waitFor();
-    expect(await dialog.getByLabel("Find people by username").evaluate((el) => el === (el.getRootNode() as ShadowRoot).activeElement)).toBe(true);
+    expect(
+      await dialog
+        .getByLabel("Find people by username")
+        .evaluate((el) => el === (el.getRootNode() as ShadowRoot).activeElement),
+    ).toBe(true);
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "hidden" });
     // Tab reaches the conversation and shows a focus ring

@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { BrowserContext, Page } from "playwright";
 import { startBalancer, type Balancer } from "./helpers/balancer.ts";
 import { newContext, startWorld, type World } from "./helpers/stack.ts";
-import { ApiUser, openChat, register, sendFromComposer, shownBodies, uniqueName, until, waitForBodies } from "./helpers/app.ts";
+import {
+  ApiUser,
+  openChat,
+  register,
+  sendFromComposer,
+  shownBodies,
+  uniqueName,
+  until,
+  waitForBodies,
+} from "./helpers/app.ts";
 
 let world: World;
 let lb: Balancer;
@@ -45,11 +54,17 @@ describe("recovery", () => {
   }, 30_000);
 
   test("messages sent while the user's replica is killed appear once and in order after reconnecting", async () => {
-    const [replica] = await until("the page's socket to be on a replica", () => lb.backendsOf("GET /ws").length === 1 && lb.backendsOf("GET /ws"));
+    const [replica] = await until(
+      "the page's socket to be on a replica",
+      () => lb.backendsOf("GET /ws").length === 1 && lb.backendsOf("GET /ws"),
+    );
     // nothing can reconnect until the messages are committed, so they can only arrive through the catch-up
     lb.hold(true);
     await world.stack.stopReplica(replica!, "SIGKILL");
-    await page.getByRole("status").getByText(/Reconnecting|Offline/).waitFor();
+    await page
+      .getByRole("status")
+      .getByText(/Reconnecting|Offline/)
+      .waitFor();
     const sent: string[] = [];
     for (let i = 2; i <= 8; i++) {
       sent.push(`m${i}`);
@@ -58,13 +73,19 @@ describe("recovery", () => {
     const t0 = performance.now();
     lb.hold(false);
     // the page reconnects through the balancer to the surviving replica and fetches the gap
-    await until("the socket to move to the other replica", () => {
-      const on = lb.backendsOf("GET /ws");
-      return on.length === 1 && on[0] !== replica;
-    }, 30_000);
+    await until(
+      "the socket to move to the other replica",
+      () => {
+        const on = lb.backendsOf("GET /ws");
+        return on.length === 1 && on[0] !== replica;
+      },
+      30_000,
+    );
     await connected();
     await waitForBodies(page, ["m1", ...sent], 30_000);
-    console.log(`after the crash: reconnected and caught up ${sent.length} messages ${Math.round(performance.now() - t0)} ms after the ingress had a backend again`);
+    console.log(
+      `after the crash: reconnected and caught up ${sent.length} messages ${Math.round(performance.now() - t0)} ms after the ingress had a backend again`,
+    );
     // and stays so: nothing arrives twice later (e.g. a late live frame after the catch-up)
     await dora.send(conversationId, "m9");
     await waitForBodies(page, ["m1", ...sent, "m9"]);
@@ -73,14 +94,21 @@ describe("recovery", () => {
 
   test("a replica shutting down gracefully (close 1012): the page moves to the other one promptly and misses nothing", async () => {
     await connected();
-    const [replica] = await until("the page's socket to be on a replica", () => lb.backendsOf("GET /ws").length === 1 && lb.backendsOf("GET /ws"));
+    const [replica] = await until(
+      "the page's socket to be on a replica",
+      () => lb.backendsOf("GET /ws").length === 1 && lb.backendsOf("GET /ws"),
+    );
     const t0 = performance.now();
     const stopping = world.stack.stopReplica(replica!, "SIGTERM");
     await dora.send(conversationId, "during the restart");
-    await until("the socket to move to the other replica", () => {
-      const on = lb.backendsOf("GET /ws");
-      return on.length === 1 && on[0] !== replica;
-    }, 30_000);
+    await until(
+      "the socket to move to the other replica",
+      () => {
+        const on = lb.backendsOf("GET /ws");
+        return on.length === 1 && on[0] !== replica;
+      },
+      30_000,
+    );
     await connected();
     console.log(`reconnected after a graceful shutdown in ${Math.round(performance.now() - t0)} ms`);
     await stopping;
@@ -92,7 +120,9 @@ describe("recovery", () => {
     await connected();
     await ctx.setOffline(true);
     await sendFromComposer(page, "sent while offline");
-    const bubble = page.getByRole("region", { name: "Messages" }).locator("message-bubble", { hasText: "sent while offline" });
+    const bubble = page
+      .getByRole("region", { name: "Messages" })
+      .locator("message-bubble", { hasText: "sent while offline" });
     await bubble.getByText("Sending…").waitFor();
     expect(await bubble.getAttribute("status")).toBe("pending");
     await ctx.setOffline(false);
@@ -111,7 +141,9 @@ describe("recovery", () => {
   test("a message left pending when the tab closed is sent once by the next visit", async () => {
     await ctx.setOffline(true);
     await sendFromComposer(page, "written before closing");
-    const bubble = page.getByRole("region", { name: "Messages" }).locator("message-bubble", { hasText: "written before closing" });
+    const bubble = page
+      .getByRole("region", { name: "Messages" })
+      .locator("message-bubble", { hasText: "written before closing" });
     await bubble.getByText("Sending…").waitFor();
     await page.close();
     expect((await dora.messages(conversationId)).map((m) => m.body)).not.toContain("written before closing");
@@ -119,7 +151,9 @@ describe("recovery", () => {
     page = await ctx.newPage();
     page.setDefaultTimeout(15_000);
     await page.goto(`${lb.url}/#/c/${conversationId}`);
-    await until("the server to have it", async () => (await dora.messages(conversationId)).some((m) => m.body === "written before closing"));
+    await until("the server to have it", async () =>
+      (await dora.messages(conversationId)).some((m) => m.body === "written before closing"),
+    );
     const bodies = (await dora.messages(conversationId)).map((m) => m.body);
     expect(bodies.filter((b) => b === "written before closing")).toHaveLength(1);
     await waitForBodies(page, bodies);

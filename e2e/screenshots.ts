@@ -22,7 +22,11 @@ try {
   };
 
   // sign-in screens
-  for (const [w, h, name, dark] of [[1280, 800, "signin-desktop.png", false], [390, 844, "signin-phone.png", false], [1280, 800, "signin-desktop-dark.png", true]] as const) {
+  for (const [w, h, name, dark] of [
+    [1280, 800, "signin-desktop.png", false],
+    [390, 844, "signin-phone.png", false],
+    [1280, 800, "signin-desktop-dark.png", true],
+  ] as const) {
     const ctx = await newContext(world.browser, { width: w, height: h, dark });
     const p = await ctx.newPage();
     await p.goto(origin);
@@ -44,7 +48,9 @@ try {
 
   // a lived-in account: a group and a few direct chats
   const suffix = Math.random().toString(36).slice(2, 5);
-  const [leo, sam, priya, noor] = await Promise.all(["leo", "sam", "priya", "noor"].map((n) => ApiUser.register(world.stack.apiUrl, `${n}_${suffix}`)));
+  const [leo, sam, priya, noor] = await Promise.all(
+    ["leo", "sam", "priya", "noor"].map((n) => ApiUser.register(world.stack.apiUrl, `${n}_${suffix}`)),
+  );
   const ctx = await newContext(world.browser);
   const page = await ctx.newPage();
   const maya = `maya_${suffix}`;
@@ -72,12 +78,22 @@ try {
   await page.getByRole("textbox", { name: "Message" }).fill("");
   await shot(page, "conversation-desktop.png");
   await page.getByRole("button", { name: "New chat" }).first().click();
-  await page.getByRole("dialog", { name: "New chat" }).getByLabel("Find people by username").fill(leo!.username.slice(0, 2));
-  await page.getByRole("dialog", { name: "New chat" }).getByRole("button", { name: new RegExp(`^${leo!.username}`) }).waitFor();
+  await page
+    .getByRole("dialog", { name: "New chat" })
+    .getByLabel("Find people by username")
+    .fill(leo!.username.slice(0, 2));
+  await page
+    .getByRole("dialog", { name: "New chat" })
+    .getByRole("button", { name: new RegExp(`^${leo!.username}`) })
+    .waitFor();
   await shot(page, "new-chat-desktop.png");
   await page.keyboard.press("Escape");
 
-  for (const [w, h, name, dark] of [[390, 844, "conversation-phone.png", false], [1280, 800, "conversation-desktop-dark.png", true], [390, 844, "list-phone.png", false]] as const) {
+  for (const [w, h, name, dark] of [
+    [390, 844, "conversation-phone.png", false],
+    [1280, 800, "conversation-desktop-dark.png", true],
+    [390, 844, "list-phone.png", false],
+  ] as const) {
     const c2 = await newContext(world.browser, { width: w, height: h, dark });
     await c2.addCookies(await ctx.cookies());
     const p2 = await c2.newPage();

@@ -53,9 +53,12 @@ async function main() {
   if (!config.redisUrl) wanted.push([config.redisPort, "Redis (REDIS_PORT)"]);
   if (!config.mongoUrl) wanted.push([config.mongoPort, "the MongoDB-compatible server (MONGO_PORT)"]);
   const busy: string[] = [];
-  for (const [port, what] of wanted) if (!(await isPortFree(port))) busy.push(`port ${port} for ${what} is already in use`);
+  for (const [port, what] of wanted)
+    if (!(await isPortFree(port))) busy.push(`port ${port} for ${what} is already in use`);
   if (busy.length) {
-    console.error(`Cannot start Parley:\n  - ${busy.join("\n  - ")}\nStop whatever uses it, or choose another port with the variable named.`);
+    console.error(
+      `Cannot start Parley:\n  - ${busy.join("\n  - ")}\nStop whatever uses it, or choose another port with the variable named.`,
+    );
     process.exit(1);
   }
 
@@ -76,16 +79,30 @@ async function main() {
 
   try {
     console.log("building the frontend…");
-    const build = Bun.spawnSync([BUN, join(ROOT, "frontend/scripts/build.ts")], { stdout: "inherit", stderr: "inherit" });
+    const build = Bun.spawnSync([BUN, join(ROOT, "frontend/scripts/build.ts")], {
+      stdout: "inherit",
+      stderr: "inherit",
+    });
     if (build.exitCode !== 0) throw new Error("the frontend build failed (see above)");
 
     const redisUrl = config.redisUrl ?? `redis://127.0.0.1:${config.redisPort}`;
     if (!config.redisUrl) {
-      children.push(await startRedis({ port: config.redisPort, dataDir: join(config.dataDir, "redis"), persist: true, logFile: join(logs, "redis.log") }));
+      children.push(
+        await startRedis({
+          port: config.redisPort,
+          dataDir: join(config.dataDir, "redis"),
+          persist: true,
+          logFile: join(logs, "redis.log"),
+        }),
+      );
     }
     let mongoUrl = config.mongoUrl;
     if (!mongoUrl) {
-      const m = await startMongoCompatible({ port: config.mongoPort, dataDir: join(config.dataDir, "mongo"), logFile: join(logs, "mongo.log") });
+      const m = await startMongoCompatible({
+        port: config.mongoPort,
+        dataDir: join(config.dataDir, "mongo"),
+        logFile: join(logs, "mongo.log"),
+      });
       children.push(m);
       mongoUrl = `mongodb://127.0.0.1:${config.mongoPort}/parley`;
       console.log(`database: ${m.kind} on port ${config.mongoPort}`);

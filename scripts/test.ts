@@ -57,7 +57,12 @@ function bunSuite(name: string, dir: string, folder = "./test", timeoutMs = 20 *
     name,
     needsInfra,
     async run(env) {
-      const { code, output } = await runStreaming([BUN, "test", folder, "--timeout", "60000"], join(ROOT, dir), env, timeoutMs);
+      const { code, output } = await runStreaming(
+        [BUN, "test", folder, "--timeout", "60000"],
+        join(ROOT, dir),
+        env,
+        timeoutMs,
+      );
       const count = parseBunSummary(output);
       if (!count) return { passed: 0, failed: 1, skipped: 0 }; // crashed before any summary
       // A non-zero exit with no failing test (e.g. an error outside tests) still counts as a failure.
@@ -99,17 +104,27 @@ async function main() {
   }
   const started = Date.now();
   let infra: TestInfra | undefined;
-  const stopInfra = async () => { await infra?.stop(); infra = undefined; };
+  const stopInfra = async () => {
+    await infra?.stop();
+    infra = undefined;
+  };
   process.on("SIGINT", () => void stopInfra().then(() => process.exit(130)));
   process.on("SIGTERM", () => void stopInfra().then(() => process.exit(143)));
 
   const results: { name: string; count: Count; seconds: number }[] = [];
   try {
     for (const suite of selected) {
-      const env: Record<string, string> = { PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1", LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" };
+      const env: Record<string, string> = {
+        PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1",
+        LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+      };
       if (suite.needsInfra) {
         infra ??= await startTestInfra();
-        Object.assign(env, { TEST_MONGO_URL: infra.mongoUrl, TEST_REDIS_URL: infra.redisUrl, TEST_MONGO_KIND: infra.mongoKind });
+        Object.assign(env, {
+          TEST_MONGO_URL: infra.mongoUrl,
+          TEST_REDIS_URL: infra.redisUrl,
+          TEST_MONGO_KIND: infra.mongoKind,
+        });
       }
       console.log(`\n===== ${suite.name} =====`);
       const t0 = Date.now();
@@ -125,7 +140,9 @@ async function main() {
 
   console.log("\n===== summary =====");
   for (const r of results) {
-    console.log(`${r.name.padEnd(16)} ${String(r.count.passed).padStart(4)} passed ${String(r.count.failed).padStart(3)} failed ${String(r.count.skipped).padStart(3)} skipped  ${r.seconds.toFixed(1)} s`);
+    console.log(
+      `${r.name.padEnd(16)} ${String(r.count.passed).padStart(4)} passed ${String(r.count.failed).padStart(3)} failed ${String(r.count.skipped).padStart(3)} skipped  ${r.seconds.toFixed(1)} s`,
+    );
   }
   const passed = results.reduce((n, r) => n + r.count.passed, 0);
   const failed = results.reduce((n, r) => n + r.count.failed, 0);

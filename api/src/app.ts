@@ -22,7 +22,10 @@ import { messageRoutes } from "./modules/messages/index.ts";
 import { userRoutes } from "./modules/users/index.ts";
 import { settleBookkeeping } from "./modules/messages/seq.ts";
 
-export function openDeps(config: Config, log: Logger = createLogger("api", config.logLevel)): Deps & { close(): Promise<void> } {
+export function openDeps(
+  config: Config,
+  log: Logger = createLogger("api", config.logLevel),
+): Deps & { close(): Promise<void> } {
   const metrics = apiMetrics();
   const db = connectDb(config.mongoUrl, log);
   const redis = openRedis(config.redisUrl, log);
@@ -52,8 +55,17 @@ export function buildApp(deps: Deps) {
         provider: null,
         specPath: "/api/openapi.json",
         documentation: {
-          info: { title: "Parley api", version: "0.1.0", description: "Accounts, conversations, messages and read state of the Parley chat." },
-          components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" }, session: { type: "apiKey", in: "cookie", name: "session" } } },
+          info: {
+            title: "Parley api",
+            version: "0.1.0",
+            description: "Accounts, conversations, messages and read state of the Parley chat.",
+          },
+          components: {
+            securitySchemes: {
+              bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+              session: { type: "apiKey", in: "cookie", name: "session" },
+            },
+          },
           security: [{ bearer: [] }, { session: [] }],
         },
         exclude: { paths: ["/api/openapi.json"] },

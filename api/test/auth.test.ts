@@ -10,7 +10,11 @@ beforeAll(async () => {
 afterAll(() => api.stop());
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
-function hs256(payload: Record<string, unknown>, header: Record<string, unknown> = { alg: "HS256", typ: "JWT" }, secret = JWT_SECRET) {
+function hs256(
+  payload: Record<string, unknown>,
+  header: Record<string, unknown> = { alg: "HS256", typ: "JWT" },
+  secret = JWT_SECRET,
+) {
   const head = `${b64(header)}.${b64(payload)}`;
   return `${head}.${createHmac("sha256", secret).update(head).digest("base64url")}`;
 }
@@ -20,7 +24,9 @@ const run = Date.now().toString(36).slice(-6);
 
 describe("register", () => {
   test("201 with user, token and an HttpOnly SameSite=Lax session cookie; the password is stored as argon2id", async () => {
-    const res = await api.call("POST", "/api/auth/register", { body: { username: "Alice_reg", password: "password123" } });
+    const res = await api.call("POST", "/api/auth/register", {
+      body: { username: "Alice_reg", password: "password123" },
+    });
     expect(res.status).toBe(201);
     expect(res.body.user).toMatchObject({ username: "Alice_reg" });
     expect(res.body.user.id).toMatch(/^[0-9a-f]{24}$/);
@@ -37,14 +43,19 @@ describe("register", () => {
   });
 
   test("Secure cookie when the request came through https (X-Forwarded-Proto)", async () => {
-    const res = await api.call("POST", "/api/auth/register", { body: { username: "secure_one", password: "password123" }, headers: { "x-forwarded-proto": "https" } });
+    const res = await api.call("POST", "/api/auth/register", {
+      body: { username: "secure_one", password: "password123" },
+      headers: { "x-forwarded-proto": "https" },
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get("set-cookie") ?? "").toMatch(/Secure/);
   });
 
   test("409 conflict for a username taken in another case", async () => {
     await api.call("POST", "/api/auth/register", { body: { username: "bob_case", password: "password123" } });
-    const res = await api.call("POST", "/api/auth/register", { body: { username: "BOB_Case", password: "password456" } });
+    const res = await api.call("POST", "/api/auth/register", {
+      body: { username: "BOB_Case", password: "password456" },
+    });
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe("conflict");
   });
@@ -59,9 +70,14 @@ describe("register", () => {
   });
 
   test("unknown fields are dropped (Elysia normalizes bodies), never stored", async () => {
-    const res = await api.call("POST", "/api/auth/register", { body: { username: "carol_x", password: "password123", admin: true } });
+    const res = await api.call("POST", "/api/auth/register", {
+      body: { username: "carol_x", password: "password123", admin: true },
+    });
     expect(res.status).toBe(201);
-    const stored = (await api.deps.db.User.findOne({ usernameLower: "carol_x" }).lean()) as Record<string, unknown> | null;
+    const stored = (await api.deps.db.User.findOne({ usernameLower: "carol_x" }).lean()) as Record<
+      string,
+      unknown
+    > | null;
     expect(stored).not.toBeNull();
     expect(stored).not.toHaveProperty("admin");
   });
@@ -70,7 +86,10 @@ describe("register", () => {
     const before = await api.deps.db.User.countDocuments();
     const none = await api.call("POST", "/api/auth/register");
     expect(none.status).toBe(422);
-    const broken = await api.call("POST", "/api/auth/register", { raw: '{"username":', headers: { "content-type": "application/json" } });
+    const broken = await api.call("POST", "/api/auth/register", {
+      raw: '{"username":',
+      headers: { "content-type": "application/json" },
+    });
     expect(broken.status).toBe(422);
     expect(broken.body.error.code).toBe("validation_failed");
     expect(await api.deps.db.User.countDocuments()).toBe(before);
@@ -80,7 +99,9 @@ describe("register", () => {
 describe("login", () => {
   test("200 with token and cookie; case-insensitive username", async () => {
     await api.call("POST", "/api/auth/register", { body: { username: "Dave_login", password: "password123" } });
-    const res = await api.call("POST", "/api/auth/login", { body: { username: "dave_LOGIN", password: "password123" } });
+    const res = await api.call("POST", "/api/auth/login", {
+      body: { username: "dave_LOGIN", password: "password123" },
+    });
     expect(res.status).toBe(200);
     expect(res.body.user.username).toBe("Dave_login");
     expect(res.headers.get("set-cookie") ?? "").toContain(`session=${res.body.token}`);
@@ -88,8 +109,12 @@ describe("login", () => {
 
   test("unknown user and wrong password get the same 401", async () => {
     await api.call("POST", "/api/auth/register", { body: { username: "erin_pw", password: "password123" } });
-    const wrong = await api.call("POST", "/api/auth/login", { body: { username: "erin_pw", password: "not-the-password" } });
-    const unknown = await api.call("POST", "/api/auth/login", { body: { username: "nobody_here", password: "not-the-password" } });
+    const wrong = await api.call("POST", "/api/auth/login", {
+      body: { username: "erin_pw", password: "not-the-password" },
+    });
+    const unknown = await api.call("POST", "/api/auth/login", {
+      body: { username: "nobody_here", password: "not-the-password" },
+    });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     expect(unknown.body).toEqual(wrong.body);
@@ -99,10 +124,14 @@ describe("login", () => {
   test("the 6th failed login for one username inside the window is 429 with Retry-After, even with the right password", async () => {
     await api.call("POST", "/api/auth/register", { body: { username: `frank_${run}`, password: "password123" } });
     for (let i = 1; i <= 5; i++) {
-      const res = await api.call("POST", "/api/auth/login", { body: { username: `frank_${run}`, password: `wrong-${i}-password` } });
+      const res = await api.call("POST", "/api/auth/login", {
+        body: { username: `frank_${run}`, password: `wrong-${i}-password` },
+      });
       expect(res.status).toBe(401);
     }
-    const sixth = await api.call("POST", "/api/auth/login", { body: { username: `FRANK_${run}`, password: "password123" } });
+    const sixth = await api.call("POST", "/api/auth/login", {
+      body: { username: `FRANK_${run}`, password: "password123" },
+    });
     expect(sixth.status).toBe(429);
     expect(sixth.body.error.code).toBe("rate_limited");
     const retry = Number(sixth.headers.get("retry-after"));
@@ -115,15 +144,28 @@ describe("login", () => {
     const headers = { "x-forwarded-for": `10.0.0.1, 2001:db8::${run}` };
     const statuses: number[] = [];
     for (let i = 0; i < 21; i++) {
-      statuses.push((await api.call("POST", "/api/auth/login", { body: { username: `ghost_${run}_${i}`, password: "whatever1" }, headers })).status);
+      statuses.push(
+        (
+          await api.call("POST", "/api/auth/login", {
+            body: { username: `ghost_${run}_${i}`, password: "whatever1" },
+            headers,
+          })
+        ).status,
+      );
     }
     expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
     expect(statuses[20]).toBe(429);
     // a client cannot walk around the limit by forging earlier entries
-    const forged = await api.call("POST", "/api/auth/login", { body: { username: `ghost_${run}_y`, password: "whatever1" }, headers: { "x-forwarded-for": `203.0.113.9, 2001:db8::${run}` } });
+    const forged = await api.call("POST", "/api/auth/login", {
+      body: { username: `ghost_${run}_y`, password: "whatever1" },
+      headers: { "x-forwarded-for": `203.0.113.9, 2001:db8::${run}` },
+    });
     expect(forged.status).toBe(429);
     // another address is not affected
-    const other = await api.call("POST", "/api/auth/login", { body: { username: `ghost_${run}_x`, password: "whatever1" }, headers: { "x-forwarded-for": `2001:db8::1:${run}` } });
+    const other = await api.call("POST", "/api/auth/login", {
+      body: { username: `ghost_${run}_x`, password: "whatever1" },
+      headers: { "x-forwarded-for": `2001:db8::1:${run}` },
+    });
     expect(other.status).toBe(401);
   });
 
@@ -133,7 +175,9 @@ describe("login", () => {
       const username = `burst_${run}`;
       await limited.call("POST", "/api/auth/register", { body: { username, password: "password123" } });
       const statuses = await Promise.all(
-        Array.from({ length: 30 }, (_, i) => limited.call("POST", "/api/auth/login", { body: { username, password: `wrong-${i}-password` } })),
+        Array.from({ length: 30 }, (_, i) =>
+          limited.call("POST", "/api/auth/login", { body: { username, password: `wrong-${i}-password` } }),
+        ),
       ).then((all) => all.map((r) => r.status));
       expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(3);
       expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(27);
@@ -150,7 +194,10 @@ describe("login", () => {
       await limited.call("POST", "/api/auth/register", { body: { username, password: "password123" } });
       const headers = { "x-forwarded-for": `2001:db8::2:${run}` };
       for (let i = 0; i < 8; i++) {
-        expect((await limited.call("POST", "/api/auth/login", { body: { username, password: "password123" }, headers })).status).toBe(200);
+        expect(
+          (await limited.call("POST", "/api/auth/login", { body: { username, password: "password123" }, headers }))
+            .status,
+        ).toBe(200);
       }
     } finally {
       await limited.stop();

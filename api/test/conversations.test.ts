@@ -31,7 +31,11 @@ describe("create", () => {
   test("10 concurrent creates of one direct chat give one conversation", async () => {
     const a = await api.register("ra");
     const b = await api.register("rb");
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => create(i % 2 ? a.token : b.token, { memberIds: [i % 2 ? b.user.id : a.user.id] })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        create(i % 2 ? a.token : b.token, { memberIds: [i % 2 ? b.user.id : a.user.id] }),
+      ),
+    );
     const ids = new Set(results.map((r) => r.body.conversation.id));
     expect(ids.size).toBe(1);
     expect(results.filter((r) => r.status === 201).length).toBeLessThanOrEqual(1);
@@ -56,19 +60,34 @@ describe("create", () => {
     const b = await api.register("ct");
     const cookie = `session=${a.token}`;
     const json = JSON.stringify({ memberIds: [b.user.id] });
-    const noType = await api.app.handle(new Request("http://localhost/api/conversations", { method: "POST", headers: { cookie }, body: new Blob([json]) }));
+    const noType = await api.app.handle(
+      new Request("http://localhost/api/conversations", {
+        method: "POST",
+        headers: { cookie },
+        body: new Blob([json]),
+      }),
+    );
     expect(noType.headers.get("content-type") ?? "").toContain("json");
     const noTypeBody = (await noType.json()) as { error: { code: string; message: string } };
     expect({ status: noType.status, code: noTypeBody.error.code }).toEqual({ status: 422, code: "validation_failed" });
     expect(noTypeBody.error.message).toMatch(/content-type/i);
-    const plain = await api.call("POST", "/api/conversations", { raw: json, headers: { cookie, "content-type": "text/plain" } });
+    const plain = await api.call("POST", "/api/conversations", {
+      raw: json,
+      headers: { cookie, "content-type": "text/plain" },
+    });
     expect({ status: plain.status, code: plain.body.error.code }).toEqual({ status: 422, code: "validation_failed" });
-    const form = await api.call("POST", "/api/conversations", { raw: new URLSearchParams({ memberIds: b.user.id }), headers: { cookie } });
+    const form = await api.call("POST", "/api/conversations", {
+      raw: new URLSearchParams({ memberIds: b.user.id }),
+      headers: { cookie },
+    });
     expect(form.status).toBe(422);
     const list = await api.call("GET", "/api/conversations", { token: a.token });
     expect(list.body.conversations).toEqual([]);
     // JSON media types with parameters or a +json suffix are fine
-    const ok = await api.call("POST", "/api/conversations", { raw: json, headers: { cookie, "content-type": "application/json; charset=utf-8" } });
+    const ok = await api.call("POST", "/api/conversations", {
+      raw: json,
+      headers: { cookie, "content-type": "application/json; charset=utf-8" },
+    });
     expect(ok.status).toBe(201);
   });
 
@@ -95,13 +114,24 @@ describe("create", () => {
 
 describe("read", () => {
   test("list: members, lastMessage, lastSeq, readSeq, unread; newest activity first; only my conversations", async () => {
-    const [a, b, c, outsider] = [await api.register("la"), await api.register("lb"), await api.register("lc"), await api.register("lo")];
+    const [a, b, c, outsider] = [
+      await api.register("la"),
+      await api.register("lb"),
+      await api.register("lc"),
+      await api.register("lo"),
+    ];
     const ab = (await create(a.token, { memberIds: [b.user.id] })).body.conversation;
     const ac = (await create(a.token, { memberIds: [c.user.id] })).body.conversation;
     const group = (await create(b.token, { memberIds: [a.user.id, c.user.id], title: "g" })).body.conversation;
     // newest activity first: a message in ab makes it the newest
-    await api.call("POST", `/api/conversations/${ab.id}/messages`, { token: b.token, body: { body: "one", clientId: "m1" } });
-    await api.call("POST", `/api/conversations/${ab.id}/messages`, { token: b.token, body: { body: "two", clientId: "m2" } });
+    await api.call("POST", `/api/conversations/${ab.id}/messages`, {
+      token: b.token,
+      body: { body: "one", clientId: "m1" },
+    });
+    await api.call("POST", `/api/conversations/${ab.id}/messages`, {
+      token: b.token,
+      body: { body: "two", clientId: "m2" },
+    });
     const list = await api.call("GET", "/api/conversations", { token: a.token });
     expect(list.status).toBe(200);
     expect(list.body.conversations.map((x: { id: string }) => x.id)).toEqual([ab.id, group.id, ac.id]);
@@ -110,7 +140,11 @@ describe("read", () => {
     expect(first.lastMessage).toMatchObject({ seq: 2, body: "two", senderId: b.user.id });
     // the sender has read their own messages
     const bList = await api.call("GET", "/api/conversations", { token: b.token });
-    expect(bList.body.conversations.find((x: { id: string }) => x.id === ab.id)).toMatchObject({ lastSeq: 2, readSeq: 2, unread: 0 });
+    expect(bList.body.conversations.find((x: { id: string }) => x.id === ab.id)).toMatchObject({
+      lastSeq: 2,
+      readSeq: 2,
+      unread: 0,
+    });
     const other = await api.call("GET", "/api/conversations", { token: outsider.token });
     expect(other.body.conversations).toEqual([]);
     const one = await api.call("GET", `/api/conversations/${ab.id}`, { token: a.token });
@@ -121,14 +155,20 @@ describe("read", () => {
   test("a non-member gets 404 on every conversation route, same as a conversation that does not exist", async () => {
     const [a, b, outsider] = [await api.register("pa"), await api.register("pb"), await api.register("po")];
     const conv = (await create(a.token, { memberIds: [b.user.id] })).body.conversation;
-    await api.call("POST", `/api/conversations/${conv.id}/messages`, { token: a.token, body: { body: "secret", clientId: "s1" } });
+    await api.call("POST", `/api/conversations/${conv.id}/messages`, {
+      token: a.token,
+      body: { body: "secret", clientId: "s1" },
+    });
     const missing = "0123456789abcdef01234567";
     for (const id of [conv.id, missing]) {
       const routes = [
         await api.call("GET", `/api/conversations/${id}`, { token: outsider.token }),
         await api.call("GET", `/api/conversations/${id}/messages`, { token: outsider.token }),
         await api.call("GET", `/api/conversations/${id}/messages?after=0`, { token: outsider.token }),
-        await api.call("POST", `/api/conversations/${id}/messages`, { token: outsider.token, body: { body: "hi", clientId: "x1" } }),
+        await api.call("POST", `/api/conversations/${id}/messages`, {
+          token: outsider.token,
+          body: { body: "hi", clientId: "x1" },
+        }),
         await api.call("POST", `/api/conversations/${id}/read`, { token: outsider.token, body: { seq: 1 } }),
       ];
       for (const r of routes) {

@@ -13,14 +13,31 @@ beforeAll(async () => {
 afterAll(() => api.stop());
 
 test("conversation, message and read events arrive on every member's channel and not on a non-member's", async () => {
-  const [a, b, c, outsider] = [await api.register("ea"), await api.register("eb"), await api.register("ec"), await api.register("eo")];
+  const [a, b, c, outsider] = [
+    await api.register("ea"),
+    await api.register("eb"),
+    await api.register("ec"),
+    await api.register("eo"),
+  ];
   const members = [a, b, c];
   const sub = await subscriber([...members, outsider].map((u) => userChannel(u.user.id)));
   try {
     const started = Date.now();
-    const conv = (await api.call("POST", "/api/conversations", { token: a.token, body: { memberIds: [b.user.id, c.user.id], title: "events" } })).body.conversation;
-    const sent = (await api.call("POST", `/api/conversations/${conv.id}/messages`, { token: b.token, body: { body: "hello all", clientId: "ev1" } })).body.message;
-    expect((await api.call("POST", `/api/conversations/${conv.id}/read`, { token: c.token, body: { seq: 1 } })).status).toBe(204);
+    const conv = (
+      await api.call("POST", "/api/conversations", {
+        token: a.token,
+        body: { memberIds: [b.user.id, c.user.id], title: "events" },
+      })
+    ).body.conversation;
+    const sent = (
+      await api.call("POST", `/api/conversations/${conv.id}/messages`, {
+        token: b.token,
+        body: { body: "hello all", clientId: "ev1" },
+      })
+    ).body.message;
+    expect(
+      (await api.call("POST", `/api/conversations/${conv.id}/read`, { token: c.token, body: { seq: 1 } })).status,
+    ).toBe(204);
 
     const ofType = (id: string, type: string) => sub.events(userChannel(id)).filter((e) => e.frame.type === type);
     await until(() => members.every((m) => ofType(m.user.id, "read").length === 1), 5000, "read events");
@@ -28,16 +45,30 @@ test("conversation, message and read events arrive on every member's channel and
     for (const m of members) {
       const conversation = ofType(m.user.id, "conversation");
       expect(conversation).toHaveLength(1);
-      expect(conversation[0].frame.conversation).toMatchObject({ id: conv.id, kind: "group", title: "events", readSeq: 0, unread: 0 });
+      expect(conversation[0].frame.conversation).toMatchObject({
+        id: conv.id,
+        kind: "group",
+        title: "events",
+        readSeq: 0,
+        unread: 0,
+      });
       const message = ofType(m.user.id, "message");
       expect(message).toHaveLength(1); // the sender too: their other tabs
       expect(message[0].frame.message).toEqual(sent);
       expect(message[0].committedAt).toBeGreaterThanOrEqual(started);
       expect(message[0].committedAt).toBeLessThanOrEqual(Date.now());
-      expect(ofType(m.user.id, "read")[0].frame).toEqual({ type: "read", conversationId: conv.id, userId: c.user.id, seq: 1 });
+      expect(ofType(m.user.id, "read")[0].frame).toEqual({
+        type: "read",
+        conversationId: conv.id,
+        userId: c.user.id,
+        seq: 1,
+      });
     }
     // an idempotent replay and a read that does not advance publish nothing new
-    await api.call("POST", `/api/conversations/${conv.id}/messages`, { token: b.token, body: { body: "hello all", clientId: "ev1" } });
+    await api.call("POST", `/api/conversations/${conv.id}/messages`, {
+      token: b.token,
+      body: { body: "hello all", clientId: "ev1" },
+    });
     await api.call("POST", `/api/conversations/${conv.id}/read`, { token: c.token, body: { seq: 1 } });
     await Bun.sleep(300);
     expect(ofType(a.user.id, "message")).toHaveLength(1);

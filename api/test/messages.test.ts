@@ -13,19 +13,27 @@ afterAll(() => api.stop());
 async function pair() {
   const a = await api.register("ma");
   const b = await api.register("mb");
-  const conv = (await api.call("POST", "/api/conversations", { token: a.token, body: { memberIds: [b.user.id] } })).body.conversation;
+  const conv = (await api.call("POST", "/api/conversations", { token: a.token, body: { memberIds: [b.user.id] } })).body
+    .conversation;
   return { a, b, conv };
 }
 const send = (token: string, convId: string, body: string, clientId: string) =>
   api.call("POST", `/api/conversations/${convId}/messages`, { token, body: { body, clientId } });
-const page = (token: string, convId: string, query = "") => api.call("GET", `/api/conversations/${convId}/messages${query}`, { token });
+const page = (token: string, convId: string, query = "") =>
+  api.call("GET", `/api/conversations/${convId}/messages${query}`, { token });
 
 describe("send", () => {
   test("201 with the message (body trimmed); the same clientId again is 200 with the original", async () => {
     const { a, conv } = await pair();
     const first = await send(a.token, conv.id, "  hello  ", "c-1");
     expect(first.status).toBe(201);
-    expect(first.body.message).toMatchObject({ conversationId: conv.id, seq: 1, senderId: a.user.id, body: "hello", clientId: "c-1" });
+    expect(first.body.message).toMatchObject({
+      conversationId: conv.id,
+      seq: 1,
+      senderId: a.user.id,
+      body: "hello",
+      clientId: "c-1",
+    });
     const again = await send(a.token, conv.id, "different text", "c-1");
     expect(again.status).toBe(200);
     expect(again.body.message).toEqual(first.body.message);
@@ -34,9 +42,13 @@ describe("send", () => {
 
   test("50 concurrent sends from both members give seq 1..50 exactly", async () => {
     const { a, b, conv } = await pair();
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => send(i % 2 ? a.token : b.token, conv.id, `m${i}`, `k${i}`)));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => send(i % 2 ? a.token : b.token, conv.id, `m${i}`, `k${i}`)),
+    );
     expect(results.map((r) => r.status)).toEqual(Array(50).fill(201));
-    expect(results.map((r) => r.body.message.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(results.map((r) => r.body.message.seq).sort((x, y) => x - y)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
     const all = await page(a.token, conv.id, "?after=0&limit=100");
     expect(all.body.messages.map((m: { seq: number }) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     // lastSeq is bookkeeping raised after each insert; on FerretDB (no atomic update) its last
@@ -91,7 +103,11 @@ describe("send", () => {
   test("HTTP bodies over 64 KiB are 413: by Content-Length and by the bytes actually sent (chunked)", async () => {
     const { a, conv } = await pair();
     const big = JSON.stringify({ body: "x".repeat(HTTP_BODY_MAX_BYTES), clientId: "big" });
-    const byLength = await api.call("POST", `/api/conversations/${conv.id}/messages`, { token: a.token, raw: big, headers: { "content-type": "application/json" } });
+    const byLength = await api.call("POST", `/api/conversations/${conv.id}/messages`, {
+      token: a.token,
+      raw: big,
+      headers: { "content-type": "application/json" },
+    });
     expect(byLength.status).toBe(413);
     expect(byLength.body.error.code).toBe("payload_too_large");
     const bytes = new TextEncoder().encode(big);
@@ -116,7 +132,11 @@ describe("send", () => {
 
   test("malformed JSON is 422 validation_failed", async () => {
     const { a, conv } = await pair();
-    const res = await api.call("POST", `/api/conversations/${conv.id}/messages`, { token: a.token, raw: "{body:", headers: { "content-type": "application/json" } });
+    const res = await api.call("POST", `/api/conversations/${conv.id}/messages`, {
+      token: a.token,
+      raw: "{body:",
+      headers: { "content-type": "application/json" },
+    });
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe("validation_failed");
   });
@@ -126,8 +146,14 @@ describe("send", () => {
     try {
       const a = await limited.register("rl");
       const b = await limited.register("rl");
-      const conv = (await limited.call("POST", "/api/conversations", { token: a.token, body: { memberIds: [b.user.id] } })).body.conversation;
-      const go = (clientId: string) => limited.call("POST", `/api/conversations/${conv.id}/messages`, { token: a.token, body: { body: "hi", clientId } });
+      const conv = (
+        await limited.call("POST", "/api/conversations", { token: a.token, body: { memberIds: [b.user.id] } })
+      ).body.conversation;
+      const go = (clientId: string) =>
+        limited.call("POST", `/api/conversations/${conv.id}/messages`, {
+          token: a.token,
+          body: { body: "hi", clientId },
+        });
       expect([(await go("1")).status, (await go("2")).status, (await go("3")).status]).toEqual([201, 201, 201]);
       expect((await go("1")).status).toBe(200);
       const fourth = await go("4");
@@ -135,7 +161,14 @@ describe("send", () => {
       expect(fourth.body.error.code).toBe("rate_limited");
       expect(Number(fourth.headers.get("retry-after"))).toBeGreaterThan(0);
       // another user is not affected
-      expect((await limited.call("POST", `/api/conversations/${conv.id}/messages`, { token: b.token, body: { body: "hi", clientId: "b1" } })).status).toBe(201);
+      expect(
+        (
+          await limited.call("POST", `/api/conversations/${conv.id}/messages`, {
+            token: b.token,
+            body: { body: "hi", clientId: "b1" },
+          })
+        ).status,
+      ).toBe(201);
     } finally {
       await limited.stop();
     }
@@ -172,7 +205,13 @@ describe("history", () => {
 
   test("invalid paging is 422 with the field path", async () => {
     const { a, conv } = await pair();
-    for (const [q, path] of [["?limit=0", "/limit"], ["?limit=101", "/limit"], ["?limit=abc", "/limit"], ["?after=-1", "/after"], ["?before=0", "/before"]] as const) {
+    for (const [q, path] of [
+      ["?limit=0", "/limit"],
+      ["?limit=101", "/limit"],
+      ["?limit=abc", "/limit"],
+      ["?after=-1", "/after"],
+      ["?before=0", "/before"],
+    ] as const) {
       const res = await page(a.token, conv.id, q);
       expect({ q, status: res.status }).toEqual({ q, status: 422 });
       expect(res.body.error.details.map((d: { path: string }) => d.path)).toContain(path);
@@ -185,9 +224,11 @@ describe("read position", () => {
   test("advances, never moves back (204, unchanged), and is clamped to lastSeq", async () => {
     const { a, b, conv } = await pair();
     for (let i = 1; i <= 3; i++) await send(a.token, conv.id, `r${i}`, `r${i}`);
-    const read = (seq: number) => api.call("POST", `/api/conversations/${conv.id}/read`, { token: b.token, body: { seq } });
-    const state = async () => (await api.call("GET", `/api/conversations/${conv.id}`, { token: b.token })).body.conversation;
-    expect((await state())).toMatchObject({ lastSeq: 3, readSeq: 0, unread: 3 });
+    const read = (seq: number) =>
+      api.call("POST", `/api/conversations/${conv.id}/read`, { token: b.token, body: { seq } });
+    const state = async () =>
+      (await api.call("GET", `/api/conversations/${conv.id}`, { token: b.token })).body.conversation;
+    expect(await state()).toMatchObject({ lastSeq: 3, readSeq: 0, unread: 3 });
     expect((await read(2)).status).toBe(204);
     expect(await state()).toMatchObject({ readSeq: 2, unread: 1 });
     expect((await read(1)).status).toBe(204);
@@ -196,8 +237,12 @@ describe("read position", () => {
     expect(await state()).toMatchObject({ readSeq: 3, unread: 0 });
     const stored = await api.deps.db.Read.findOne({ conversationId: conv.id, userId: b.user.id }).lean();
     expect(stored?.seq).toBe(3);
-    expect((await api.call("POST", `/api/conversations/${conv.id}/read`, { token: b.token, body: { seq: -1 } })).status).toBe(422);
-    expect((await api.call("POST", `/api/conversations/${conv.id}/read`, { token: b.token, body: { seq: 1.5 } })).status).toBe(422);
+    expect(
+      (await api.call("POST", `/api/conversations/${conv.id}/read`, { token: b.token, body: { seq: -1 } })).status,
+    ).toBe(422);
+    expect(
+      (await api.call("POST", `/api/conversations/${conv.id}/read`, { token: b.token, body: { seq: 1.5 } })).status,
+    ).toBe(422);
   });
 
   test("concurrent read updates end at the highest one (3 rounds, 20 racing positions each)", async () => {
@@ -205,7 +250,9 @@ describe("read position", () => {
       const { a, b, conv } = await pair();
       for (let i = 1; i <= 20; i++) await send(a.token, conv.id, `c${i}`, `c${i}`);
       const order = Array.from({ length: 20 }, (_, i) => i + 1).sort(() => Math.random() - 0.5);
-      await Promise.all(order.map((seq) => api.call("POST", `/api/conversations/${conv.id}/read`, { token: b.token, body: { seq } })));
+      await Promise.all(
+        order.map((seq) => api.call("POST", `/api/conversations/${conv.id}/read`, { token: b.token, body: { seq } })),
+      );
       await settleBookkeeping(); // the background re-checks that repair a lowered position
       const stored = await api.deps.db.Read.findOne({ conversationId: conv.id, userId: b.user.id }).lean();
       expect({ round, seq: stored?.seq }).toEqual({ round, seq: 20 });

@@ -41,34 +41,49 @@ test("a unique index refuses a duplicate", async () => {
 // here with this exact test body, three runs: the counter ended at 1, 2 and 8 instead of 50
 // (6–12 distinct values returned). The api therefore never relies on $inc for seq; the next
 // test proves its unique-index allocation instead. On real MongoDB this one must pass.
-test.skipIf(process.env.TEST_MONGO_KIND === "ferretdb")("findOneAndUpdate with $inc is atomic under 50 concurrent calls", async () => {
-  // The api increments a counter on a document that exists (the conversation), so do the same;
-  // concurrent *upserts* may race into a duplicate key on MongoDB too.
-  await Counter.create({ _id: "seq", value: 0 });
-  const results = await Promise.all(
-    Array.from({ length: 50 }, () =>
-      Counter.findOneAndUpdate({ _id: "seq" }, { $inc: { value: 1 } }, { new: true }).lean(),
-    ),
-  );
-  const values = results.map((r) => r?.value).sort((a, b) => (a ?? 0) - (b ?? 0));
-  expect(values).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-  expect((await Counter.findById("seq").lean())?.value).toBe(50);
-});
+test.skipIf(process.env.TEST_MONGO_KIND === "ferretdb")(
+  "findOneAndUpdate with $inc is atomic under 50 concurrent calls",
+  async () => {
+    // The api increments a counter on a document that exists (the conversation), so do the same;
+    // concurrent *upserts* may race into a duplicate key on MongoDB too.
+    await Counter.create({ _id: "seq", value: 0 });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        Counter.findOneAndUpdate({ _id: "seq" }, { $inc: { value: 1 } }, { new: true }).lean(),
+      ),
+    );
+    const values = results.map((r) => r?.value).sort((a, b) => (a ?? 0) - (b ?? 0));
+    expect(values).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect((await Counter.findById("seq").lean())?.value).toBe(50);
+  },
+);
 
 test("a query by an indexed field with sort and limit returns the right documents", async () => {
   await Post.insertMany([
     ...Array.from({ length: 30 }, (_, i) => ({ room: "a", n: i + 1 })),
     ...Array.from({ length: 10 }, (_, i) => ({ room: "b", n: i + 1 })),
   ]);
-  const newest = await Post.find({ room: "a", n: { $lt: 25 } }).sort({ n: -1 }).limit(5).lean();
+  const newest = await Post.find({ room: "a", n: { $lt: 25 } })
+    .sort({ n: -1 })
+    .limit(5)
+    .lean();
   expect(newest.map((p) => p.n)).toEqual([24, 23, 22, 21, 20]);
-  const oldest = await Post.find({ room: "b", n: { $gt: 3 } }).sort({ n: 1 }).limit(3).lean();
+  const oldest = await Post.find({ room: "b", n: { $gt: 3 } })
+    .sort({ n: 1 })
+    .limit(3)
+    .lean();
   expect(oldest.map((p) => p.n)).toEqual([4, 5, 6]);
 });
 
 test("the api's unique-index seq allocation gives 1..50 under 50 concurrent sends (service level, no HTTP)", async () => {
   const deps = openDeps(
-    loadConfig({ JWT_SECRET: "compat-secret-0123456789-abcdefghijkl", MONGO_URL: testMongoUrl("compat_seq"), REDIS_URL: testRedisUrl, LOG_LEVEL: "silent", SEND_RATE_MAX: "1000" }),
+    loadConfig({
+      JWT_SECRET: "compat-secret-0123456789-abcdefghijkl",
+      MONGO_URL: testMongoUrl("compat_seq"),
+      REDIS_URL: testRedisUrl,
+      LOG_LEVEL: "silent",
+      SEND_RATE_MAX: "1000",
+    }),
     createLogger("compat", "silent"),
   );
   try {
@@ -79,13 +94,24 @@ test("the api's unique-index seq allocation gives 1..50 under 50 concurrent send
       { username: "seq_a", usernameLower: "seq_a", passwordHash: "x", createdAt: now },
       { username: "seq_b", usernameLower: "seq_b", passwordHash: "x", createdAt: now },
     ]);
-    const conv = await deps.db.Conversation.create({ kind: "direct", memberIds: [a!._id, b!._id], directKey: "seq_a:seq_b", lastSeq: 0, lastActivityAt: now, createdAt: now });
+    const conv = await deps.db.Conversation.create({
+      kind: "direct",
+      memberIds: [a!._id, b!._id],
+      directKey: "seq_a:seq_b",
+      lastSeq: 0,
+      lastActivityAt: now,
+      createdAt: now,
+    });
     const convId = conv._id.toHexString();
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => messages.send(deps, convId, (i % 2 ? a! : b!)._id.toHexString(), { body: `m${i}`, clientId: `c${i}` })),
+      Array.from({ length: 50 }, (_, i) =>
+        messages.send(deps, convId, (i % 2 ? a! : b!)._id.toHexString(), { body: `m${i}`, clientId: `c${i}` }),
+      ),
     );
     expect(results.every((r) => r.created)).toBe(true);
-    expect(results.map((r) => r.message.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(results.map((r) => r.message.seq).sort((x, y) => x - y)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
     const stored = await deps.db.Message.find({ conversationId: conv._id }).sort({ seq: 1 }).lean();
     expect(stored.map((m) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expect((await deps.db.Conversation.findById(conv._id).lean())?.lastSeq).toBe(50);

@@ -36,7 +36,9 @@ describe("outages", () => {
       expect(res.status).toBe(503);
       expect(res.body.error.code).toBe("unavailable");
       expect(Date.now() - t0).toBeLessThan(3000);
-      const reg = await down.call("POST", "/api/auth/register", { body: { username: "nobody_db", password: "password123" } });
+      const reg = await down.call("POST", "/api/auth/register", {
+        body: { username: "nobody_db", password: "password123" },
+      });
       expect(reg.status).toBe(503);
       const ready = await down.call("GET", "/readyz");
       expect(ready.status).toBe(503);
@@ -51,15 +53,22 @@ describe("outages", () => {
     // point at a port, then start a TCP forwarder to the real database on it
     const port = await closedPort();
     const target = new URL(process.env.TEST_MONGO_URL!);
-    const late = await startTestApi("ops_late", { mongoUrl: `mongodb://127.0.0.1:${port}/${testMongoUrl("late").split("/").pop()}` }, { wait: false });
+    const late = await startTestApi(
+      "ops_late",
+      { mongoUrl: `mongodb://127.0.0.1:${port}/${testMongoUrl("late").split("/").pop()}` },
+      { wait: false },
+    );
     let proxy: { stop(): void } | undefined;
     try {
       expect((await late.call("GET", "/readyz")).status).toBe(503);
       proxy = forward(port, target.hostname, Number(target.port));
-      await until(async () => (await late.call("GET", "/readyz")).status === 200, 20_000, "readyz 200 after mongo returns");
+      await until(
+        async () => (await late.call("GET", "/readyz")).status === 200,
+        20_000,
+        "readyz 200 after mongo returns",
+      );
       const u = await late.register("late");
       expect(u.user.username).toContain("late");
-
     } finally {
       await late.stop();
       proxy?.stop();
@@ -73,8 +82,13 @@ describe("outages", () => {
       await until(() => noRedis.deps.db.ready(), 20_000, "mongo ready");
       const a = await noRedis.register("nr");
       const b = await noRedis.register("nr");
-      const conv = (await noRedis.call("POST", "/api/conversations", { token: a.token, body: { memberIds: [b.user.id] } })).body.conversation;
-      const sent = await noRedis.call("POST", `/api/conversations/${conv.id}/messages`, { token: a.token, body: { body: "still here", clientId: "r1" } });
+      const conv = (
+        await noRedis.call("POST", "/api/conversations", { token: a.token, body: { memberIds: [b.user.id] } })
+      ).body.conversation;
+      const sent = await noRedis.call("POST", `/api/conversations/${conv.id}/messages`, {
+        token: a.token,
+        body: { body: "still here", clientId: "r1" },
+      });
       expect(sent.status).toBe(201);
       const metrics = await noRedis.deps.metrics.text();
       expect(metrics).toMatch(/parley_publish_failures_total\{[^}]*type="message"[^}]*\} 1/);
@@ -96,7 +110,9 @@ describe("outages", () => {
       // busy 2-core machine, so machine load cannot decide the outcome.
       const bound = 2500;
       let t0 = Date.now();
-      const login = await noRedis.call("POST", "/api/auth/login", { body: { username: a.user.username, password: "correct horse battery" } });
+      const login = await noRedis.call("POST", "/api/auth/login", {
+        body: { username: a.user.username, password: "correct horse battery" },
+      });
       expect(login.status).toBe(200);
       expect(Date.now() - t0).toBeLessThan(bound);
       t0 = Date.now();
@@ -169,7 +185,10 @@ describe("documents", () => {
   test("OpenAPI JSON describes every route with its schemas", async () => {
     const res = await api.call("GET", "/api/openapi.json");
     expect(res.status).toBe(200);
-    const paths = res.body.paths as Record<string, Record<string, { requestBody?: unknown; parameters?: unknown[]; responses?: Record<string, unknown> }>>;
+    const paths = res.body.paths as Record<
+      string,
+      Record<string, { requestBody?: unknown; parameters?: unknown[]; responses?: Record<string, unknown> }>
+    >;
     const expected: [string, string][] = [
       ["/api/auth/register", "post"],
       ["/api/auth/login", "post"],
@@ -186,7 +205,8 @@ describe("documents", () => {
       ["/readyz", "get"],
       ["/metrics", "get"],
     ];
-    for (const [path, method] of expected) expect({ path, method, found: Boolean(paths[path]?.[method]) }).toEqual({ path, method, found: true });
+    for (const [path, method] of expected)
+      expect({ path, method, found: Boolean(paths[path]?.[method]) }).toEqual({ path, method, found: true });
     expect(paths["/api/conversations/{id}/messages"]!.post!.requestBody).toBeDefined();
     expect(JSON.stringify(paths["/api/conversations/{id}/messages"]!.post!.responses)).toContain("clientId");
     expect(JSON.stringify(paths["/api/users"]!.get!.parameters)).toContain("limit");
@@ -206,7 +226,12 @@ describe("documents", () => {
     ];
     for (const [method, path, body] of routes) {
       const res = await api.call(method, path, body === undefined ? {} : { body });
-      expect({ method, path, status: res.status, code: res.body?.error?.code }).toEqual({ method, path, status: 401, code: "unauthorized" });
+      expect({ method, path, status: res.status, code: res.body?.error?.code }).toEqual({
+        method,
+        path,
+        status: 401,
+        code: "unauthorized",
+      });
     }
   });
 
@@ -219,15 +244,23 @@ describe("documents", () => {
   test("/metrics: HTTP durations by route pattern, messages sent, publish failures", async () => {
     const a = await api.register("mx");
     const b = await api.register("mx");
-    const conv = (await api.call("POST", "/api/conversations", { token: a.token, body: { memberIds: [b.user.id] } })).body.conversation;
-    await api.call("POST", `/api/conversations/${conv.id}/messages`, { token: a.token, body: { body: "count me", clientId: "m1" } });
+    const conv = (await api.call("POST", "/api/conversations", { token: a.token, body: { memberIds: [b.user.id] } }))
+      .body.conversation;
+    await api.call("POST", `/api/conversations/${conv.id}/messages`, {
+      token: a.token,
+      body: { body: "count me", clientId: "m1" },
+    });
     let text = "";
     // the duration is recorded after the response has been sent
-    await until(async () => {
-      const res = await api.app.handle(new Request("http://localhost/metrics"));
-      text = await res.text();
-      return res.status === 200 && text.includes('route="/api/conversations/:id/messages"');
-    }, 5000, "the send route in /metrics");
+    await until(
+      async () => {
+        const res = await api.app.handle(new Request("http://localhost/metrics"));
+        text = await res.text();
+        return res.status === 200 && text.includes('route="/api/conversations/:id/messages"');
+      },
+      5000,
+      "the send route in /metrics",
+    );
     expect(text).not.toContain(conv.id);
     expect(text).toMatch(/parley_messages_sent_total\{[^}]*\} [1-9]/);
     expect(text).toContain("parley_publish_failures_total");
@@ -272,22 +305,45 @@ describe("the process", () => {
     const base = `http://127.0.0.1:${port}`;
     try {
       await until(async () => (await fetch(`${base}/readyz`)).ok, 20_000, "api ready");
-      const big = await fetch(`${base}/api/auth/register`, { method: "POST", headers: { "content-type": "application/json" }, body: "x".repeat(HTTP_BODY_MAX_BYTES + 1) });
+      const big = await fetch(`${base}/api/auth/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "x".repeat(HTTP_BODY_MAX_BYTES + 1),
+      });
       expect(big.status).toBe(413);
       expect(((await big.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
 
       // registrations take a while (argon2id): SIGTERM while they run, all must still answer 201
       const inflight = Array.from({ length: 6 }, (_, i) =>
-        fetch(`${base}/api/auth/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: `term_${process.pid}_${i}`, password: "secret-password-1" }) }),
+        fetch(`${base}/api/auth/register`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ username: `term_${process.pid}_${i}`, password: "secret-password-1" }),
+        }),
       );
       await Bun.sleep(30);
       proc.kill("SIGTERM");
-      const statuses = await Promise.all(inflight.map((p) => p.then((r) => r.status, () => 0)));
+      const statuses = await Promise.all(
+        inflight.map((p) =>
+          p.then(
+            (r) => r.status,
+            () => 0,
+          ),
+        ),
+      );
       expect(statuses).toEqual(Array(6).fill(201));
       expect(await Promise.race([proc.exited, Bun.sleep(15_000).then(() => "timeout")])).toBe(0);
       const logs = await new Response(proc.stdout).text();
-      const lines = logs.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-      expect(lines.some((l) => l.method === "POST" && l.route === "/api/auth/register" && l.status === 201 && typeof l.ms === "number")).toBe(true);
+      const lines = logs
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(
+        lines.some(
+          (l) =>
+            l.method === "POST" && l.route === "/api/auth/register" && l.status === 201 && typeof l.ms === "number",
+        ),
+      ).toBe(true);
       expect(logs).not.toContain("secret-password-1");
       expect(logs).not.toMatch(/eyJ[\w-]+\.[\w-]+\./); // no JWT
     } finally {

@@ -56,7 +56,9 @@ const JWT_SECRET = `bench-${crypto.randomUUID()}-${crypto.randomUUID()}`;
 /** What bench/peers/socketio/driver.mjs exports (plain JS: it runs on the peer's own deps). */
 type SocketIoDriver = {
   openSocket(url: string, userId: string, onMessage: (frame: ServerFrame) => void): Promise<{ close(): void }>;
-  createPublisher(redisUrl: string): Promise<{ emit(userId: string, frame: ServerFrame): void; close(): Promise<unknown> }>;
+  createPublisher(
+    redisUrl: string,
+  ): Promise<{ emit(userId: string, frame: ServerFrame): void; close(): Promise<unknown> }>;
 };
 
 /** The peer's own packages, installed on first use (they are not part of the product). */
@@ -64,11 +66,15 @@ function ensurePeerInstalled(): void {
   if (existsSync(join(PEER_DIR, "node_modules/socket.io/package.json"))) return;
   console.error("[bench] installing the Socket.IO peer's packages into bench/peers/socketio/node_modules…");
   const cmd = existsSync(join(PEER_DIR, "package-lock.json")) ? "ci" : "install";
-  const r = Bun.spawnSync(["npm", cmd, "--prefix", PEER_DIR, "--no-audit", "--no-fund"], { stdout: "inherit", stderr: "inherit" });
+  const r = Bun.spawnSync(["npm", cmd, "--prefix", PEER_DIR, "--no-audit", "--no-fund"], {
+    stdout: "inherit",
+    stderr: "inherit",
+  });
   if (r.exitCode !== 0) throw new Error(`npm ${cmd} --prefix bench/peers/socketio failed`);
 }
 
-const b64url = (bytes: ArrayBuffer | Uint8Array) => Buffer.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).toString("base64url");
+const b64url = (bytes: ArrayBuffer | Uint8Array) =>
+  Buffer.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).toString("base64url");
 
 /** An HS256 session token as the api issues it (same secret, issuer, audience, claims). */
 async function sessionToken(userId: string, key: CryptoKey): Promise<string> {
@@ -119,7 +125,13 @@ async function measureParley(): Promise<Result> {
   const publisher = new Redis(infra.redisUrl);
   const inspector = new Redis(infra.redisUrl);
   try {
-    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(JWT_SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const key = await crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(JWT_SECRET),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
     const wsUrls = stack.realtimeUrls.map((u) => u.replace(/^http/, "ws"));
     const parley: Target = {
       name: "Parley realtime (Bun)",
@@ -143,7 +155,10 @@ async function measureParley(): Promise<Result> {
       },
       // exactly what the api does after a commit: a FanoutEvent on the user's channel
       publish: (userId, seq, body) =>
-        publisher.publish(userChannel(userId), JSON.stringify({ frame: messageFrame(userId, seq, body), committedAt: Date.now() } satisfies FanoutEvent)),
+        publisher.publish(
+          userChannel(userId),
+          JSON.stringify({ frame: messageFrame(userId, seq, body), committedAt: Date.now() } satisfies FanoutEvent),
+        ),
       redisSubscriptions: () => subscriptionsOf(inspector),
     };
     return await runShape(parley, shape, "a1");
@@ -173,7 +188,8 @@ async function measurePeer(): Promise<Result> {
   const inspector2 = new Redis(infra.redisUrl);
   const emitter = await driver.createPublisher(infra.redisUrl);
   try {
-    for (const port of ports) await waitFor(`socket.io peer on ${port}`, () => httpOk(`http://127.0.0.1:${port}/readyz`), 15_000);
+    for (const port of ports)
+      await waitFor(`socket.io peer on ${port}`, () => httpOk(`http://127.0.0.1:${port}/readyz`), 15_000);
     const peer: Target = {
       name: "Socket.IO 4 + redis-adapter (Node 20)",
       serverPids: peers.map((c) => c.proc.pid),
@@ -208,7 +224,14 @@ try {
     parleyResult = await measureParley();
     peerResult = await measurePeer();
   }
-  const report = renderReport({ shape, results: [parleyResult, peerResult], quietness: [quietness.parley!, quietness.peer!], order: values["peer-first"] ? "peer first" : "Parley first", redisKind: "redis-server 7 (throwaway)", mongoKind: infra.mongoKind });
+  const report = renderReport({
+    shape,
+    results: [parleyResult, peerResult],
+    quietness: [quietness.parley!, quietness.peer!],
+    order: values["peer-first"] ? "peer first" : "Parley first",
+    redisKind: "redis-server 7 (throwaway)",
+    mongoKind: infra.mongoKind,
+  });
   writeFileSync(values.out!, report);
   console.log(report);
   console.error(`[bench] results written to ${values.out}`);

@@ -20,7 +20,15 @@ export type Target = {
   redisSubscriptions(): Promise<{ channels: number; patterns: number }>;
 };
 
-export type Shape = { processes: number; sockets: number; rate: number; seconds: number; warmupSeconds: number; idleSeconds: number; settleSeconds: number };
+export type Shape = {
+  processes: number;
+  sockets: number;
+  rate: number;
+  seconds: number;
+  warmupSeconds: number;
+  idleSeconds: number;
+  settleSeconds: number;
+};
 
 export type ProcFigures = { rssKiB: number; cpuTicks: number };
 
@@ -48,7 +56,8 @@ export function quantile(sorted: number[], q: number): number {
 }
 
 /** Deterministic user ids (24 hex digits, like Parley's ObjectIds) for socket i. */
-export const userIdOf = (run: string, i: number) => (run + i.toString(16).padStart(8, "0")).padStart(24, "0").slice(-24);
+export const userIdOf = (run: string, i: number) =>
+  (run + i.toString(16).padStart(8, "0")).padStart(24, "0").slice(-24);
 
 export type Result = {
   name: string;
@@ -175,14 +184,21 @@ export async function runShape(target: Target, shape: Shape, runTag: string): Pr
     max: sorted.at(-1) ?? NaN,
     serverCpuMsPer1000: ((cpu1.s - cpu0.s) * 1000) / run.total,
     redisCpuMsPer1000: ((cpu1.r - cpu0.r) * 1000) / run.total,
-    offline: { published: offRun.total, serverCpuMsPer1000: ((off1.s - off0.s) * 1000) / offRun.total, redisCpuMsPer1000: ((off1.r - off0.r) * 1000) / offRun.total },
+    offline: {
+      published: offRun.total,
+      serverCpuMsPer1000: ((off1.s - off0.s) * 1000) / offRun.total,
+      redisCpuMsPer1000: ((off1.r - off0.r) * 1000) / offRun.total,
+    },
     subscriptions,
     load: { before: loadBefore, after: loadavg()[0]! },
   };
 }
 
 /** Waits (at most `maxSeconds`) for the 1-minute load average to fall below `threshold`. */
-export async function waitForQuietMachine(threshold: number, maxSeconds: number): Promise<{ load: number; waited: number }> {
+export async function waitForQuietMachine(
+  threshold: number,
+  maxSeconds: number,
+): Promise<{ load: number; waited: number }> {
   const start = Date.now();
   while (loadavg()[0]! >= threshold && Date.now() - start < maxSeconds * 1000) await Bun.sleep(5000);
   return { load: loadavg()[0]!, waited: Math.round((Date.now() - start) / 1000) };

@@ -38,7 +38,12 @@ describe("compose-go (the library inside docker compose), like `docker compose c
   const scratch = mkdtempSync(join(tmpdir(), "parley-compose-"));
   const envFile = (vars: Record<string, string>) => {
     const f = join(scratch, `env-${Object.keys(vars).join("-") || "none"}`);
-    writeFileSync(f, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n") + "\n");
+    writeFileSync(
+      f,
+      Object.entries(vars)
+        .map(([k, v]) => `${k}=${v}`)
+        .join("\n") + "\n",
+    );
     return f;
   };
 
@@ -50,7 +55,8 @@ describe("compose-go (the library inside docker compose), like `docker compose c
     for (const [name, s] of Object.entries<any>(project.services)) {
       // compose-go and our reader agree on every variable after interpolation
       expect({ name, env: s.environment ?? {} }).toEqual({ name, env: services[name].environment ?? {} });
-      for (const [dep, d] of Object.entries<any>(s.depends_on ?? {})) expect(`${name} → ${dep}: ${d.condition}`).toBe(`${name} → ${dep}: service_healthy`);
+      for (const [dep, d] of Object.entries<any>(s.depends_on ?? {}))
+        expect(`${name} → ${dep}: ${d.condition}`).toBe(`${name} → ${dep}: service_healthy`);
     }
     expect(project.networks.back.internal).toBe(true);
     expect(project.services.lb.ports).toEqual([{ mode: "ingress", target: 8080, published: "8080", protocol: "tcp" }]);
@@ -59,12 +65,20 @@ describe("compose-go (the library inside docker compose), like `docker compose c
   test("refuses to start without JWT_SECRET, with the message pointing at .env.example", () => {
     const r = runTool("compose-config", [join(ROOT, "docker-compose.yml"), join(ROOT, ".env.example")]);
     expect(r.code).toBe(1);
-    expect(r.err).toContain("required variable JWT_SECRET is missing a value: set JWT_SECRET in .env — see .env.example");
+    expect(r.err).toContain(
+      "required variable JWT_SECRET is missing a value: set JWT_SECRET in .env — see .env.example",
+    );
   });
 
   test("would catch a dependency on a service that does not exist (the check can fail)", () => {
     const file = join(scratch, "docker-compose.yml");
-    writeFileSync(file, read("docker-compose.yml").replace("      mongo:\n        condition: service_healthy", "      mongodb:\n        condition: service_healthy"));
+    writeFileSync(
+      file,
+      read("docker-compose.yml").replace(
+        "      mongo:\n        condition: service_healthy",
+        "      mongodb:\n        condition: service_healthy",
+      ),
+    );
     const r = runTool("compose-config", [file, envFile({ JWT_SECRET: env.JWT_SECRET })]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/mongodb/);
@@ -73,7 +87,9 @@ describe("compose-go (the library inside docker compose), like `docker compose c
 
 describe("the JWT secret", () => {
   test("comes only from .env: without it compose stops with a clear message", () => {
-    expect(() => loadCompose({ ...example, JWT_SECRET: "" })).toThrow(/JWT_SECRET.*set JWT_SECRET in \.env — see \.env\.example/);
+    expect(() => loadCompose({ ...example, JWT_SECRET: "" })).toThrow(
+      /JWT_SECRET.*set JWT_SECRET in \.env — see \.env\.example/,
+    );
     expect(() => loadCompose({})).toThrow(/JWT_SECRET/);
     expect(services.api.environment.JWT_SECRET).toBe(env.JWT_SECRET);
   });
@@ -82,7 +98,8 @@ describe("the JWT secret", () => {
     const raw = read("docker-compose.yml");
     const lines = raw.split("\n").filter((l) => /^\s*JWT_SECRET:/.test(l));
     expect(lines.length).toBeGreaterThanOrEqual(2);
-    for (const l of lines) expect(l.trim()).toBe("JWT_SECRET: ${JWT_SECRET:?set JWT_SECRET in .env — see .env.example}");
+    for (const l of lines)
+      expect(l.trim()).toBe("JWT_SECRET: ${JWT_SECRET:?set JWT_SECRET in .env — see .env.example}");
   });
 
   test(".env is ignored by git, .env.example is committed with no value", () => {
@@ -100,7 +117,10 @@ describe("the JWT secret", () => {
 
 describe("services", () => {
   test("mongo:7 and redis:7 with healthchecks and named volumes, only on the back network", () => {
-    for (const [name, image, mount] of [["mongo", "mongo:7", "/data/db"], ["redis", "redis:7", "/data"]] as const) {
+    for (const [name, image, mount] of [
+      ["mongo", "mongo:7", "/data/db"],
+      ["redis", "redis:7", "/data"],
+    ] as const) {
       const s = services[name];
       expect(s.image).toBe(image);
       expect(s.healthcheck.test[0]).toBe("CMD");
@@ -149,7 +169,11 @@ describe("services", () => {
     expect(mountTarget).toBe("/etc/nginx/nginx.conf");
     const conf = read(mountSource.replace(/^\.\//, ""));
     const upstream = nginxUpstream(conf, "realtime");
-    expect(upstream.map((u) => u.host).sort()).toEqual(composeServicesOf(compose, "parley-realtime").map(([n]) => n).sort());
+    expect(upstream.map((u) => u.host).sort()).toEqual(
+      composeServicesOf(compose, "parley-realtime")
+        .map(([n]) => n)
+        .sort(),
+    );
     expect(new Set(upstream.map((u) => u.port))).toEqual(new Set([8080]));
     expect(nginxUpstream(conf, "api")).toEqual([{ host: "api", port: 3000 }]);
     expect(conf).toMatch(/proxy_set_header Upgrade \$http_upgrade;/);
@@ -167,7 +191,10 @@ describe("services", () => {
   });
 
   test("api and realtime: hardened, on front+back, stopped slower than the socket grace", () => {
-    for (const [name, s] of [["api", services.api], ...composeServicesOf(compose, "parley-realtime")] as [string, any][]) {
+    for (const [name, s] of [["api", services.api], ...composeServicesOf(compose, "parley-realtime")] as [
+      string,
+      any,
+    ][]) {
       expect(s.read_only).toBe(true);
       expect(s.cap_drop).toEqual(["ALL"]);
       expect(s.security_opt).toContain("no-new-privileges:true");

@@ -7,8 +7,22 @@
 import { describe, expect, test } from "bun:test";
 import { loadCompose, readEnvFile } from "./lib/compose.ts";
 import {
-  OVERLAYS, SERVICES, composeServicesOf, configEnvNames, configPortDefault, dockerEnvNames, generated, named,
-  nginxUpstream, read, readDockerfile, render, serviceSource, skaffoldConfig, type K8sObject, type Service,
+  OVERLAYS,
+  SERVICES,
+  composeServicesOf,
+  configEnvNames,
+  configPortDefault,
+  dockerEnvNames,
+  generated,
+  named,
+  nginxUpstream,
+  read,
+  readDockerfile,
+  render,
+  serviceSource,
+  skaffoldConfig,
+  type K8sObject,
+  type Service,
 } from "./lib/repo.ts";
 
 const compose = loadCompose({ ...readEnvFile(read(".env.example")), JWT_SECRET: "x".repeat(48) });
@@ -35,11 +49,22 @@ function k8sEnv(objs: K8sObject[], svc: Service): Map<string, string | undefined
  * documents it: a row naming `NAME` in a table with a "default" column that is filled in.
  */
 function documentedDefault(name: string): boolean {
-  const cells = (l: string) => l.trim().replace(/^\||\|$/g, "").split("|").map((c) => c.trim());
+  const cells = (l: string) =>
+    l
+      .trim()
+      .replace(/^\||\|$/g, "")
+      .split("|")
+      .map((c) => c.trim());
   let column = -1;
   for (const line of read("deploy/README.md").split("\n")) {
-    if (!line.startsWith("|")) { column = -1; continue; }
-    if (column < 0) { column = cells(line).findIndex((c) => /^default/i.test(c)); continue; }
+    if (!line.startsWith("|")) {
+      column = -1;
+      continue;
+    }
+    if (column < 0) {
+      column = cells(line).findIndex((c) => /^default/i.test(c));
+      continue;
+    }
     const row = cells(line);
     if (row.some((c) => c.includes(`\`${name}\``)) && row[column] && !/^[-—–]*$/.test(row[column]!)) return true;
   }
@@ -47,29 +72,38 @@ function documentedDefault(name: string): boolean {
 }
 
 describe("images", () => {
-  const artifactSets = [skaffold.build.artifacts, ...skaffold.profiles.filter((p: any) => p.build).map((p: any) => p.build.artifacts)];
+  const artifactSets = [
+    skaffold.build.artifacts,
+    ...skaffold.profiles.filter((p: any) => p.build).map((p: any) => p.build.artifacts),
+  ];
 
   test("skaffold builds exactly the two service images, from the repo root, with their Dockerfiles", () => {
     for (const artifacts of artifactSets)
-      expect(artifacts).toEqual(SERVICES.map((s) => ({ image: imageOf(s), context: ".", docker: { dockerfile: `${s}/Dockerfile` } })));
+      expect(artifacts).toEqual(
+        SERVICES.map((s) => ({ image: imageOf(s), context: ".", docker: { dockerfile: `${s}/Dockerfile` } })),
+      );
   });
 
-  test.each(SERVICES)("%s: the image skaffold builds runs in every overlay and in compose, built the same way", (svc) => {
-    for (const overlay of OVERLAYS) {
-      const images = renders[overlay]!.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet")
-        .flatMap((o) => o.spec.template.spec.containers.map((c: any) => c.image as string));
-      const names = images.map((i) => i.split(":")[0]!);
-      expect(names).toContain(imageOf(svc));
-      // Parley's own images are the ones skaffold builds; third-party ones carry a tag (mongo:7)
-      for (const [i, image] of images.entries()) {
-        if (names[i]!.startsWith("parley-")) expect(SERVICES.map(imageOf)).toContain(names[i]!);
-        else expect(image).toMatch(/^[\w./-]+:[\w.-]+$/);
+  test.each(SERVICES)(
+    "%s: the image skaffold builds runs in every overlay and in compose, built the same way",
+    (svc) => {
+      for (const overlay of OVERLAYS) {
+        const images = renders[overlay]!.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet").flatMap(
+          (o) => o.spec.template.spec.containers.map((c: any) => c.image as string),
+        );
+        const names = images.map((i) => i.split(":")[0]!);
+        expect(names).toContain(imageOf(svc));
+        // Parley's own images are the ones skaffold builds; third-party ones carry a tag (mongo:7)
+        for (const [i, image] of images.entries()) {
+          if (names[i]!.startsWith("parley-")) expect(SERVICES.map(imageOf)).toContain(names[i]!);
+          else expect(image).toMatch(/^[\w./-]+:[\w.-]+$/);
+        }
       }
-    }
-    const users = composeServicesOf(compose, imageOf(svc));
-    expect(users.length).toBeGreaterThanOrEqual(1);
-    for (const [, s] of users) expect(s.build).toEqual({ context: ".", dockerfile: `${svc}/Dockerfile` });
-  });
+      const users = composeServicesOf(compose, imageOf(svc));
+      expect(users.length).toBeGreaterThanOrEqual(1);
+      for (const [, s] of users) expect(s.build).toEqual({ context: ".", dockerfile: `${svc}/Dockerfile` });
+    },
+  );
 });
 
 describe.each(SERVICES)("%s environment", (svc) => {
@@ -77,9 +111,22 @@ describe.each(SERVICES)("%s environment", (svc) => {
   const imageEnv = dockerEnvNames(readDockerfile(`${svc}/Dockerfile`));
 
   test("config.ts reads the variables the common ground names", () => {
-    const core = svc === "api"
-      ? ["PORT", "HOST", "MONGO_URL", "REDIS_URL", "JWT_SECRET", "JWT_ISSUER", "JWT_AUDIENCE", "LOG_LEVEL"]
-      : ["PORT", "HOST", "API_URL", "REDIS_URL", "JWT_SECRET", "JWT_ISSUER", "JWT_AUDIENCE", "STATIC_DIR", "REPLICA_ID", "SHUTDOWN_GRACE_MS", "LOG_LEVEL"];
+    const core =
+      svc === "api"
+        ? ["PORT", "HOST", "MONGO_URL", "REDIS_URL", "JWT_SECRET", "JWT_ISSUER", "JWT_AUDIENCE", "LOG_LEVEL"]
+        : [
+            "PORT",
+            "HOST",
+            "API_URL",
+            "REDIS_URL",
+            "JWT_SECRET",
+            "JWT_ISSUER",
+            "JWT_AUDIENCE",
+            "STATIC_DIR",
+            "REPLICA_ID",
+            "SHUTDOWN_GRACE_MS",
+            "LOG_LEVEL",
+          ];
     for (const n of core) expect(names).toContain(n);
   });
 
@@ -93,24 +140,33 @@ describe.each(SERVICES)("%s environment", (svc) => {
     }
   });
 
-  test.each(OVERLAYS)("k8s overlay %s sets every variable it reads (or the default is documented), and nothing else", (overlay) => {
-    const env = k8sEnv(renders[overlay]!, svc);
-    const set = new Set([...env.keys(), ...imageEnv]);
-    const missing = names.filter((n) => !set.has(n) && !documentedDefault(n));
-    expect(`lacks: ${missing.join(", ")}`).toBe("lacks: ");
-    const unknown = [...env.keys()].filter((n) => !names.includes(n));
-    expect(`sets unread: ${unknown.join(", ")}`).toBe("sets unread: ");
-  });
+  test.each(OVERLAYS)(
+    "k8s overlay %s sets every variable it reads (or the default is documented), and nothing else",
+    (overlay) => {
+      const env = k8sEnv(renders[overlay]!, svc);
+      const set = new Set([...env.keys(), ...imageEnv]);
+      const missing = names.filter((n) => !set.has(n) && !documentedDefault(n));
+      expect(`lacks: ${missing.join(", ")}`).toBe("lacks: ");
+      const unknown = [...env.keys()].filter((n) => !names.includes(n));
+      expect(`sets unread: ${unknown.join(", ")}`).toBe("sets unread: ");
+    },
+  );
 
   test("the JWT issuer and audience agree between compose, k8s and the other service", () => {
     for (const overlay of OVERLAYS) {
       const env = k8sEnv(renders[overlay]!, svc);
       const other = k8sEnv(renders[overlay]!, svc === "api" ? "realtime" : "api");
-      expect([env.get("JWT_ISSUER"), env.get("JWT_AUDIENCE")]).toEqual([other.get("JWT_ISSUER"), other.get("JWT_AUDIENCE")]);
+      expect([env.get("JWT_ISSUER"), env.get("JWT_AUDIENCE")]).toEqual([
+        other.get("JWT_ISSUER"),
+        other.get("JWT_AUDIENCE"),
+      ]);
     }
     const [api] = composeServicesOf(compose, "parley-api");
     for (const [, s] of composeServicesOf(compose, imageOf(svc)))
-      expect([s.environment.JWT_ISSUER, s.environment.JWT_AUDIENCE]).toEqual([api![1].environment.JWT_ISSUER, api![1].environment.JWT_AUDIENCE]);
+      expect([s.environment.JWT_ISSUER, s.environment.JWT_AUDIENCE]).toEqual([
+        api![1].environment.JWT_ISSUER,
+        api![1].environment.JWT_AUDIENCE,
+      ]);
   });
 });
 
@@ -161,6 +217,8 @@ test("SHUTDOWN_GRACE_MS in k8s fits the realtime pod's termination grace period"
     const objs = renders[overlay]!;
     const grace = Number(generated(objs, "ConfigMap", "realtime-config")!.data!.SHUTDOWN_GRACE_MS);
     expect(grace).toBeGreaterThanOrEqual(1000);
-    expect(named(objs, "Deployment", "realtime").spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(grace);
+    expect(
+      named(objs, "Deployment", "realtime").spec.template.spec.terminationGracePeriodSeconds * 1000,
+    ).toBeGreaterThan(grace);
   }
 });

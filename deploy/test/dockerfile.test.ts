@@ -9,24 +9,46 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildGoTools, runTool } from "./lib/tools.ts";
 import {
-  SERVICES, configPortDefault, exists, finalStage, inStage, read, readDockerfile, type Service,
+  SERVICES,
+  configPortDefault,
+  exists,
+  finalStage,
+  inStage,
+  read,
+  readDockerfile,
+  type Service,
 } from "./lib/repo.ts";
 
 /** BuildKit's own Dockerfile front end: parser, stage checks, `docker build --check` lint rules. */
-type LintReport = { file: string; stages: { name: string; base: string }[]; warnings: { rule: string; detail: string; line: number }[]; error?: string };
+type LintReport = {
+  file: string;
+  stages: { name: string; base: string }[];
+  warnings: { rule: string; detail: string; line: number }[];
+  error?: string;
+};
 function buildkitCheck(...files: string[]): LintReport[] {
   const r = runTool("dockerfile-lint", files);
   if (r.code !== 0) throw new Error(`dockerfile-lint failed: ${r.err}`);
-  return r.out.trim().split("\n").map((l) => JSON.parse(l));
+  return r.out
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
 }
 
 beforeAll(buildGoTools, 15 * 60_000);
 
 test("BuildKit accepts both Dockerfiles with no lint warning, and rejects a broken one", () => {
   const reports = buildkitCheck(...SERVICES.map((s) => `${s}/Dockerfile`));
-  for (const r of reports) expect({ file: r.file, error: r.error, warnings: r.warnings }).toEqual({ file: r.file, error: undefined, warnings: [] });
+  for (const r of reports)
+    expect({ file: r.file, error: r.error, warnings: r.warnings }).toEqual({
+      file: r.file,
+      error: undefined,
+      warnings: [],
+    });
   for (const [i, svc] of SERVICES.entries())
-    expect(reports[i]!.stages.map((s) => s.name)).toEqual(readDockerfile(`${svc}/Dockerfile`).stages.map((s) => s.name!));
+    expect(reports[i]!.stages.map((s) => s.name)).toEqual(
+      readDockerfile(`${svc}/Dockerfile`).stages.map((s) => s.name!),
+    );
   const dir = mkdtempSync(join(tmpdir(), "parley-dockerfile-"));
   writeFileSync(join(dir, "typo"), read("api/Dockerfile").replace("COPY api/src api/src", "COPPY api/src api/src"));
   writeFileSync(join(dir, "order"), read("api/Dockerfile").replace("--from=deps", "--from=runtime"));
@@ -39,7 +61,9 @@ test("BuildKit accepts both Dockerfiles with no lint warning, and rejects a brok
 
 const rootPkg = JSON.parse(read("package.json"));
 const workspaces: string[] = rootPkg.workspaces;
-const workspaceName = Object.fromEntries(workspaces.map((w) => [JSON.parse(read(`${w}/package.json`)).name as string, w]));
+const workspaceName = Object.fromEntries(
+  workspaces.map((w) => [JSON.parse(read(`${w}/package.json`)).name as string, w]),
+);
 
 /** The .dockerignore patterns as globs, plus their "!" exceptions. */
 function ignored(path: string): boolean {
@@ -57,9 +81,24 @@ function ignored(path: string): boolean {
 }
 
 test(".dockerignore keeps secrets, dependencies and build output out of the context", () => {
-  for (const p of [".env", "node_modules", "api/node_modules/x", ".git", ".tools/bin/skaffold", "frontend/dist/index.html",
-    "k8s/overlays/dev/jwt-secret.txt", "api/test/x.test.ts"]) expect(`${p}: ${ignored(p)}`).toBe(`${p}: true`);
-  for (const p of ["package.json", "package-lock.json", "api/src/index.ts", "frontend/scripts/build.ts", "contract/src/index.ts"])
+  for (const p of [
+    ".env",
+    "node_modules",
+    "api/node_modules/x",
+    ".git",
+    ".tools/bin/skaffold",
+    "frontend/dist/index.html",
+    "k8s/overlays/dev/jwt-secret.txt",
+    "api/test/x.test.ts",
+  ])
+    expect(`${p}: ${ignored(p)}`).toBe(`${p}: true`);
+  for (const p of [
+    "package.json",
+    "package-lock.json",
+    "api/src/index.ts",
+    "frontend/scripts/build.ts",
+    "contract/src/index.ts",
+  ])
     expect(`${p}: ${ignored(p)}`).toBe(`${p}: false`);
 });
 
@@ -96,7 +135,12 @@ describe.each(SERVICES)("%s/Dockerfile", (svc: Service) => {
     expect(copies).toContain("--from=deps /app/node_modules ./node_modules");
     const sources = copies.filter((c) => !c.startsWith("--from")).map((c) => c.split(" ")[0]!);
     const pkg = JSON.parse(read(`${svc}/package.json`));
-    const needed = [svc, ...Object.keys(pkg.dependencies).filter((d) => workspaceName[d]).map((d) => workspaceName[d]!)];
+    const needed = [
+      svc,
+      ...Object.keys(pkg.dependencies)
+        .filter((d) => workspaceName[d])
+        .map((d) => workspaceName[d]!),
+    ];
     expect(needed).toContain("contract");
     expect(needed).toContain("kit");
     for (const w of needed) {

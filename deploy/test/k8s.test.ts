@@ -26,9 +26,10 @@ async function schemaProblems(obj: K8sObject): Promise<string[]> {
   if (typeof Model !== "function") return [`${obj.apiVersion} ${obj.kind}/${obj.metadata?.name}: unknown kind`];
   // kustomize folds long base64 values over several lines; the API server's decoder (Go's
   // encoding/base64) skips newlines, the schema's "byte" format does not: compare unfolded.
-  const unfolded = obj.kind === "Secret" && obj.data
-    ? { ...obj, data: Object.fromEntries(Object.entries(obj.data).map(([k, v]) => [k, v.replace(/\n/g, "")])) }
-    : obj;
+  const unfolded =
+    obj.kind === "Secret" && obj.data
+      ? { ...obj, data: Object.fromEntries(Object.entries(obj.data).map(([k, v]) => [k, v.replace(/\n/g, "")])) }
+      : obj;
   try {
     new Model(unfolded).validate();
   } catch (e) {
@@ -39,7 +40,8 @@ async function schemaProblems(obj: K8sObject): Promise<string[]> {
 
 const workloads = (objs: K8sObject[]) => objs.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet");
 const podOf = (w: K8sObject) => w.spec.template.spec;
-const containerPorts = (c: any): Record<string, number> => Object.fromEntries((c.ports ?? []).map((p: any) => [p.name, p.containerPort]));
+const containerPorts = (c: any): Record<string, number> =>
+  Object.fromEntries((c.ports ?? []).map((p: any) => [p.name, p.containerPort]));
 
 test("the overlays are dev and prod", () => {
   expect(OVERLAYS).toEqual(["dev", "prod"]);
@@ -48,12 +50,25 @@ test("the overlays are dev and prod", () => {
 test("the schema check itself rejects a typo, a wrong type and an unknown kind", async () => {
   const ok: K8sObject = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "x" } };
   expect(await schemaProblems(ok)).toEqual([]);
-  const typo = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x" },
-    spec: { selector: {}, template: { spec: { containers: [{ name: "a", image: "b", readinesProbe: {} }] } } } } as K8sObject;
-  expect(await schemaProblems(typo)).toEqual(["Deployment/x: Deployment.spec.template.spec.containers[0].readinesProbe: unknown field"]);
-  const wrongType = { apiVersion: "v1", kind: "Service", metadata: { name: "x" }, spec: { ports: [{ port: "eighty" }] } } as K8sObject;
+  const typo = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "x" },
+    spec: { selector: {}, template: { spec: { containers: [{ name: "a", image: "b", readinesProbe: {} }] } } },
+  } as K8sObject;
+  expect(await schemaProblems(typo)).toEqual([
+    "Deployment/x: Deployment.spec.template.spec.containers[0].readinesProbe: unknown field",
+  ]);
+  const wrongType = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "x" },
+    spec: { ports: [{ port: "eighty" }] },
+  } as K8sObject;
   expect((await schemaProblems(wrongType)).length).toBeGreaterThan(0);
-  expect(await schemaProblems({ apiVersion: "v1", kind: "Gadget", metadata: { name: "x" } })).toEqual(["v1 Gadget/x: unknown kind"]);
+  expect(await schemaProblems({ apiVersion: "v1", kind: "Gadget", metadata: { name: "x" } })).toEqual([
+    "v1 Gadget/x: unknown kind",
+  ]);
 });
 
 describe.each(OVERLAYS)("overlay %s", (overlay) => {
@@ -67,12 +82,16 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
   test("every namespaced object is in the overlay's namespace", () => {
     const objs = rendered(overlay);
     const ns = named(objs, "Namespace", overlay === "prod" ? "parley" : "parley-dev").metadata.name;
-    for (const o of objs.filter((o) => o.kind !== "Namespace")) expect(`${o.kind}/${o.metadata.name} in ${o.metadata.namespace}`).toBe(`${o.kind}/${o.metadata.name} in ${ns}`);
+    for (const o of objs.filter((o) => o.kind !== "Namespace"))
+      expect(`${o.kind}/${o.metadata.name} in ${o.metadata.namespace}`).toBe(`${o.kind}/${o.metadata.name} in ${ns}`);
   });
 
   test("api and realtime: Deployment + Service + ServiceAccount, probes on the real endpoints and named ports", () => {
     const objs = rendered(overlay);
-    for (const [svc, port] of [["api", 3000], ["realtime", 8080]] as const) {
+    for (const [svc, port] of [
+      ["api", 3000],
+      ["realtime", 8080],
+    ] as const) {
       const d = named(objs, "Deployment", svc);
       const pod = podOf(d);
       expect(pod.serviceAccountName).toBe(svc);
@@ -86,7 +105,9 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
       expect(c.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "http" });
       const s = named(objs, "Service", svc);
       expect(s.spec.selector).toEqual(d.spec.selector.matchLabels);
-      expect(Object.entries(s.spec.selector).every(([k, v]) => pod && d.spec.template.metadata.labels[k] === v)).toBe(true);
+      expect(Object.entries(s.spec.selector).every(([k, v]) => pod && d.spec.template.metadata.labels[k] === v)).toBe(
+        true,
+      );
       expect(s.spec.ports).toEqual([{ name: "http", port, targetPort: "http" }]);
     }
   });
@@ -97,12 +118,22 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     for (const w of workloads(objs)) {
       const pod = podOf(w);
       const where = `${w.kind}/${w.metadata.name}`;
-      expect({ where, ...pod.securityContext }).toMatchObject({ where, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+      expect({ where, ...pod.securityContext }).toMatchObject({
+        where,
+        runAsNonRoot: true,
+        seccompProfile: { type: "RuntimeDefault" },
+      });
       expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
       expect(pod.automountServiceAccountToken).toBe(false);
       for (const c of pod.containers) {
-        expect({ where, ...c.securityContext }).toEqual({ where, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
-        for (const kind of ["requests", "limits"]) expect(Object.keys(c.resources[kind]).sort()).toEqual(["cpu", "memory"]);
+        expect({ where, ...c.securityContext }).toEqual({
+          where,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ["ALL"] },
+        });
+        for (const kind of ["requests", "limits"])
+          expect(Object.keys(c.resources[kind]).sort()).toEqual(["cpu", "memory"]);
         expect(c.livenessProbe).toBeDefined();
         expect(c.readinessProbe).toBeDefined();
         const tmp = c.volumeMounts.find((m: any) => m.mountPath === "/tmp");
@@ -153,7 +184,11 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     const routes = Object.fromEntries(
       ing[0]!.spec.rules.flatMap((r: any) => r.http.paths.map((p: any) => [p.path, p.backend.service])),
     );
-    expect(routes).toEqual({ "/api": { name: "api", port: { name: "http" } }, "/ws": { name: "realtime", port: { name: "http" } }, "/": { name: "realtime", port: { name: "http" } } });
+    expect(routes).toEqual({
+      "/api": { name: "api", port: { name: "http" } },
+      "/ws": { name: "realtime", port: { name: "http" } },
+      "/": { name: "realtime", port: { name: "http" } },
+    });
     for (const svc of Object.values<any>(routes))
       expect(named(objs, "Service", svc.name).spec.ports.map((p: any) => p.name)).toContain(svc.port.name);
   });
@@ -165,17 +200,29 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
       const w = objs.find((o) => (o.kind === "Deployment" || o.kind === "StatefulSet") && o.metadata.name === name)!;
       return { namespace: ns, labels: w.spec.template.metadata.labels, ports: containerPorts(podOf(w).containers[0]) };
     };
-    const ingressController: Endpoint = { namespace: "ingress-nginx", labels: { "app.kubernetes.io/name": "ingress-nginx" } };
+    const ingressController: Endpoint = {
+      namespace: "ingress-nginx",
+      labels: { "app.kubernetes.io/name": "ingress-nginx" },
+    };
     const dns: Endpoint = { namespace: "kube-system", labels: { "k8s-app": "kube-dns" } };
     const stranger: Endpoint = { namespace: ns, labels: { app: "something-else" } };
     const otherNs: Endpoint = { namespace: "elsewhere", labels: { "app.kubernetes.io/name": "realtime" } };
-    const api = pod("api"), realtime = pod("realtime");
+    const api = pod("api"),
+      realtime = pod("realtime");
     const inCluster = overlay === "dev";
     const mongo: Endpoint = inCluster ? pod("mongo") : { ip: "203.0.113.10" };
     const redis: Endpoint = inCluster ? pod("redis") : { ip: "203.0.113.11" };
 
-    expect(objs.some((o) => o.kind === "NetworkPolicy" && Object.keys(o.spec.podSelector).length === 0
-      && !o.spec.ingress && !o.spec.egress && o.spec.policyTypes.join() === "Ingress,Egress")).toBe(true);
+    expect(
+      objs.some(
+        (o) =>
+          o.kind === "NetworkPolicy" &&
+          Object.keys(o.spec.podSelector).length === 0 &&
+          !o.spec.ingress &&
+          !o.spec.egress &&
+          o.spec.policyTypes.join() === "Ingress,Egress",
+      ),
+    ).toBe(true);
     const open: [string, Endpoint, Endpoint, number][] = [
       ["ingress controller → realtime", ingressController, realtime, 8080],
       ["ingress controller → api", ingressController, api, 3000],
@@ -193,7 +240,11 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
       ["api → the internet on 443", api, { ip: "198.51.100.7" }, 443],
       ["realtime → the internet on 443", realtime, { ip: "198.51.100.7" }, 443],
     ];
-    if (inCluster) closed.push(["ingress controller → mongo", ingressController, mongo, 27017], ["another pod → redis", stranger, redis, 6379]);
+    if (inCluster)
+      closed.push(
+        ["ingress controller → mongo", ingressController, mongo, 27017],
+        ["another pod → redis", stranger, redis, 6379],
+      );
     const verdict = (rows: typeof open) => rows.map(([what, a, b, port]) => `${what}: ${allowed(objs, a, b, port)}`);
     expect(verdict(open)).toEqual(open.map(([w]) => `${w}: true`));
     expect(verdict(closed)).toEqual(closed.map(([w]) => `${w}: false`));
@@ -233,7 +284,10 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
 test("dev runs MongoDB and Redis in the cluster: StatefulSets, headless Services, volume claims", () => {
   const objs = rendered("dev");
   const urls = generated(objs, "Secret", "parley-datastores")!.data!;
-  for (const [name, image, port, key] of [["mongo", "mongo:7", 27017, "MONGO_URL"], ["redis", "redis:7", 6379, "REDIS_URL"]] as const) {
+  for (const [name, image, port, key] of [
+    ["mongo", "mongo:7", 27017, "MONGO_URL"],
+    ["redis", "redis:7", 6379, "REDIS_URL"],
+  ] as const) {
     const sts = named(objs, "StatefulSet", name);
     const svc = named(objs, "Service", name);
     expect(svc.spec.clusterIP).toBe("None");
@@ -250,12 +304,18 @@ test("dev runs MongoDB and Redis in the cluster: StatefulSets, headless Services
 });
 
 test("prod: external datastores, more replicas than dev", () => {
-  const prod = rendered("prod"), dev = rendered("dev");
+  const prod = rendered("prod"),
+    dev = rendered("dev");
   expect(prod.filter((o) => o.kind === "StatefulSet")).toEqual([]);
   for (const svc of ["api", "realtime"]) {
     const env = podOf(named(prod, "Deployment", svc)).containers[0].env;
     expect(env.find((e: any) => e.name === "REDIS_URL").valueFrom.secretKeyRef.name).toBe("parley-datastores");
-    expect(named(prod, "HorizontalPodAutoscaler", svc).spec.minReplicas).toBeGreaterThan(named(dev, "HorizontalPodAutoscaler", svc).spec.minReplicas);
+    expect(named(prod, "HorizontalPodAutoscaler", svc).spec.minReplicas).toBeGreaterThan(
+      named(dev, "HorizontalPodAutoscaler", svc).spec.minReplicas,
+    );
   }
-  expect(podOf(named(prod, "Deployment", "api")).containers[0].env.find((e: any) => e.name === "MONGO_URL").valueFrom.secretKeyRef.name).toBe("parley-datastores");
+  expect(
+    podOf(named(prod, "Deployment", "api")).containers[0].env.find((e: any) => e.name === "MONGO_URL").valueFrom
+      .secretKeyRef.name,
+  ).toBe("parley-datastores");
 });

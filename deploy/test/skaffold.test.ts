@@ -30,7 +30,11 @@ function skaffold(args: string[]) {
 
 beforeAll(() => {
   // no-op when the pinned version is already built; otherwise a few minutes of `go build`
-  const r = Bun.spawnSync(["sh", join(ROOT, "deploy/scripts/install-skaffold.sh")], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const r = Bun.spawnSync(["sh", join(ROOT, "deploy/scripts/install-skaffold.sh")], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   if (r.exitCode !== 0) throw new Error(`could not build skaffold:\n${r.stderr.toString()}`);
 }, 25 * 60_000);
 
@@ -70,18 +74,30 @@ describe.each(PROFILES)("skaffold profile $name", ({ flag, overlay, namespace })
     const objs = render(overlay);
     const port = named(objs, "Service", "realtime").spec.ports[0].port;
     expect(config.portForward.length).toBe(1);
-    expect(config.portForward[0]).toMatchObject({ resourceType: "service", resourceName: "realtime", namespace, port, localPort: 8080 });
+    expect(config.portForward[0]).toMatchObject({
+      resourceType: "service",
+      resourceName: "realtime",
+      namespace,
+      port,
+      localPort: 8080,
+    });
   });
 
   test("render --offline: the overlay's objects, with both built images substituted", () => {
     const builds = join(scratch, "builds.json");
-    writeFileSync(builds, JSON.stringify({ builds: SERVICES.map((s) => ({ imageName: `parley-${s}`, tag: `parley-${s}:${BUILT_TAG}` })) }));
+    writeFileSync(
+      builds,
+      JSON.stringify({ builds: SERVICES.map((s) => ({ imageName: `parley-${s}`, tag: `parley-${s}:${BUILT_TAG}` })) }),
+    );
     const r = skaffold(["render", "--offline", "--digest-source=tag", "-a", builds, ...flag]);
     expect(r.code === 0 ? "" : r.err).toBe("");
-    const objs = parseAllDocuments(r.out).map((d) => d.toJS() as K8sObject).filter(Boolean);
+    const objs = parseAllDocuments(r.out)
+      .map((d) => d.toJS() as K8sObject)
+      .filter(Boolean);
     const ids = (list: K8sObject[]) => list.map((o) => `${o.kind}/${o.metadata.name}`).sort();
     expect(ids(objs)).toEqual(ids(render(overlay)));
-    const images = objs.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet")
+    const images = objs
+      .filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet")
       .flatMap((o) => o.spec.template.spec.containers.map((c: any) => c.image as string));
     for (const s of SERVICES) expect(images).toContain(`parley-${s}:${BUILT_TAG}`);
     expect(images.filter((i) => i.startsWith("parley-") && !i.endsWith(`:${BUILT_TAG}`))).toEqual([]);

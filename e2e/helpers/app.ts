@@ -3,13 +3,26 @@
  * polling waits the scenarios need (generous bounds, never a fixed sleep deciding pass/fail).
  */
 import type { Page } from "playwright";
-import type { AuthResponse, Conversation, ConversationResponse, ConversationsResponse, Message, MessageResponse, MessagesPage, UsersResponse } from "@parley/contract";
+import type {
+  AuthResponse,
+  Conversation,
+  ConversationResponse,
+  ConversationsResponse,
+  Message,
+  MessageResponse,
+  MessagesPage,
+  UsersResponse,
+} from "@parley/contract";
 
 export const uniqueName = (base: string) => `${base}_${Math.random().toString(36).slice(2, 8)}`;
 export const PASSWORD = "correct horse battery";
 
 /** Polls `check` until it returns a truthy value; fails with `what` and the last value after `timeoutMs`. */
-export async function until<T>(what: string, check: () => Promise<T | false | null | undefined> | T | false | null | undefined, timeoutMs = 15_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | false | null | undefined> | T | false | null | undefined,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -22,7 +35,9 @@ export async function until<T>(what: string, check: () => Promise<T | false | nu
     }
     await Bun.sleep(100);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
+  );
 }
 
 export async function register(page: Page, origin: string, username: string): Promise<void> {
@@ -40,7 +55,10 @@ export async function startChat(page: Page, names: string[], title?: string): Pr
   const dialog = page.getByRole("dialog", { name: "New chat" });
   for (const name of names) {
     await dialog.getByLabel("Find people by username").fill(name);
-    await dialog.getByRole("list", { name: "People" }).getByRole("button", { name: new RegExp(`^${name}\\b`) }).click();
+    await dialog
+      .getByRole("list", { name: "People" })
+      .getByRole("button", { name: new RegExp(`^${name}\\b`) })
+      .click();
   }
   if (title) await dialog.getByLabel("Group name (optional)").fill(title);
   await dialog.getByRole("button", { name: names.length > 1 ? "Create group" : "Start chat" }).click();
@@ -80,7 +98,12 @@ export async function waitForBodies(page: Page, expected: string[], timeoutMs = 
 
 /** A user who talks to the api directly (bearer token), as another device or a script would. */
 export class ApiUser {
-  constructor(readonly apiUrl: string, readonly token: string, readonly id: string, readonly username: string) {}
+  constructor(
+    readonly apiUrl: string,
+    readonly token: string,
+    readonly id: string,
+    readonly username: string,
+  ) {}
 
   static async register(apiUrl: string, username: string): Promise<ApiUser> {
     const res = await fetch(`${apiUrl}/api/auth/register`, {
@@ -110,7 +133,8 @@ export class ApiUser {
     return u.id;
   }
   async createConversation(memberIds: string[], title?: string): Promise<Conversation> {
-    return (await this.call<ConversationResponse>("POST", "/conversations", { memberIds, ...(title ? { title } : {}) })).conversation;
+    return (await this.call<ConversationResponse>("POST", "/conversations", { memberIds, ...(title ? { title } : {}) }))
+      .conversation;
   }
   async createDirect(otherId: string): Promise<Conversation> {
     return (await this.call<ConversationResponse>("POST", "/conversations", { memberIds: [otherId] })).conversation;
@@ -119,12 +143,20 @@ export class ApiUser {
     return (await this.call<ConversationsResponse>("GET", "/conversations")).conversations;
   }
   async send(conversationId: string, body: string): Promise<Message> {
-    return (await this.call<MessageResponse>("POST", `/conversations/${conversationId}/messages`, { body, clientId: `e2e_${crypto.randomUUID()}` })).message;
+    return (
+      await this.call<MessageResponse>("POST", `/conversations/${conversationId}/messages`, {
+        body,
+        clientId: `e2e_${crypto.randomUUID()}`,
+      })
+    ).message;
   }
   async messages(conversationId: string): Promise<Message[]> {
     const out: Message[] = [];
     for (let after = 0; ; ) {
-      const page = await this.call<MessagesPage>("GET", `/conversations/${conversationId}/messages?after=${after}&limit=100`);
+      const page = await this.call<MessagesPage>(
+        "GET",
+        `/conversations/${conversationId}/messages?after=${after}&limit=100`,
+      );
       out.push(...page.messages);
       if (!page.hasMore || !page.messages.length) return out;
       after = page.messages.at(-1)!.seq;

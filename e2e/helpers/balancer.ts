@@ -7,7 +7,14 @@
 import type { Socket } from "bun";
 
 type Backend = { host: string; port: number };
-type Pipe = { upstream?: Socket<Pipe>; peer?: Socket<Pipe>; queue: Uint8Array[]; pending: Uint8Array[]; backend: number; firstLine: string };
+type Pipe = {
+  upstream?: Socket<Pipe>;
+  peer?: Socket<Pipe>;
+  queue: Uint8Array[];
+  pending: Uint8Array[];
+  backend: number;
+  firstLine: string;
+};
 
 export type Balancer = {
   url: string;
@@ -79,7 +86,8 @@ export function startBalancer(backends: Backend[]): Balancer {
         client.end();
       },
       data(client, chunk) {
-        if (!client.data.firstLine) client.data.firstLine = new TextDecoder().decode(chunk.subarray(0, 64)).split("\r\n")[0] ?? "";
+        if (!client.data.firstLine)
+          client.data.firstLine = new TextDecoder().decode(chunk.subarray(0, 64)).split("\r\n")[0] ?? "";
         if (client.data.upstream) send(client.data.upstream, chunk);
         else client.data.pending.push(chunk.slice());
       },

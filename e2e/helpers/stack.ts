@@ -11,8 +11,14 @@ import { startStack, type Stack } from "../../scripts/lib/stack.ts";
 import { startTestInfra, type TestInfra } from "../../scripts/lib/testinfra.ts";
 
 export const CHROMIUM_ARGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
 ];
 
 export type World = { infra: TestInfra; stack: Stack; browser: Browser; logs: string; stop(): Promise<void> };
@@ -22,7 +28,10 @@ let built = false;
 export async function buildFrontend(): Promise<string> {
   const dist = join(ROOT, "frontend/dist");
   if (!built) {
-    const p = Bun.spawnSync([process.execPath, join(ROOT, "frontend/scripts/build.ts")], { stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawnSync([process.execPath, join(ROOT, "frontend/scripts/build.ts")], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     if (p.exitCode !== 0) throw new Error(`frontend build failed:\n${p.stderr.toString()}`);
     built = true;
   }
@@ -46,7 +55,10 @@ export async function startWorld(opts: { apiEnv?: Record<string, string> } = {})
   });
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
   return {
-    infra, stack, browser, logs,
+    infra,
+    stack,
+    browser,
+    logs,
     async stop() {
       await browser.close().catch(() => undefined);
       await stack.stop();
@@ -56,7 +68,10 @@ export async function startWorld(opts: { apiEnv?: Record<string, string> } = {})
 }
 
 /** A fresh browser profile (its own cookies), light or dark, desktop or phone size. */
-export function newContext(browser: Browser, opts: { width?: number; height?: number; dark?: boolean } = {}): Promise<BrowserContext> {
+export function newContext(
+  browser: Browser,
+  opts: { width?: number; height?: number; dark?: boolean } = {},
+): Promise<BrowserContext> {
   return browser.newContext({
     viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 },
     colorScheme: opts.dark ? "dark" : "light",

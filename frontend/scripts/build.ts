@@ -35,10 +35,14 @@ const css = readFileSync(join(root, "src/page.css"));
 const cssName = `page-${new Bun.CryptoHasher("sha256").update(css).digest("hex").slice(0, 10)}.css`;
 writeFileSync(join(dist, cssName), css);
 
-const html = readFileSync(join(root, "src/index.html"), "utf8").replace("%MAIN%", mainName).replace("%STYLES%", cssName);
+const html = readFileSync(join(root, "src/index.html"), "utf8")
+  .replace("%MAIN%", mainName)
+  .replace("%STYLES%", cssName);
 writeFileSync(join(dist, "index.html"), html);
 cpSync(join(root, "public"), dist, { recursive: true });
 
 const bytes = main.size;
 const gz = Bun.gzipSync(await Bun.file(main.path).arrayBuffer()).length;
-console.log(`frontend/dist: ${mainName} ${(bytes / 1024).toFixed(1)} KiB (${(gz / 1024).toFixed(1)} KiB gzip), ${cssName}, index.html`);
+console.log(
+  `frontend/dist: ${mainName} ${(bytes / 1024).toFixed(1)} KiB (${(gz / 1024).toFixed(1)} KiB gzip), ${cssName}, index.html`,
+);

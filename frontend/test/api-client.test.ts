@@ -3,13 +3,23 @@ import { ApiError, fieldErrors } from "../src/state/api-client.ts";
 
 describe("field errors from a 422 answer", () => {
   test("the api's list of {path, message} maps to field names", () => {
-    expect(fieldErrors([{ path: "/username", message: "too short" }, { path: "/password", message: "too long" }])).toEqual({
+    expect(
+      fieldErrors([
+        { path: "/username", message: "too short" },
+        { path: "/password", message: "too long" },
+      ]),
+    ).toEqual({
       username: "too short",
       password: "too long",
     });
   });
   test("the first message per field wins; other shapes are understood too", () => {
-    expect(fieldErrors([{ path: "/username", message: "a" }, { path: "/username", message: "b" }])).toEqual({ username: "a" });
+    expect(
+      fieldErrors([
+        { path: "/username", message: "a" },
+        { path: "/username", message: "b" },
+      ]),
+    ).toEqual({ username: "a" });
     expect(fieldErrors({ username: "taken" })).toEqual({ username: "taken" });
     expect(fieldErrors({ fields: { password: ["weak"] } })).toEqual({ password: "weak" });
     expect(fieldErrors(undefined)).toEqual({});

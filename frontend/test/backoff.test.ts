@@ -1,5 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { backoffCeiling, backoffDelay, DEFAULT_BACKOFF, reconnectPlan, RESTART_JITTER_MS } from "../src/state/backoff.ts";
+import {
+  backoffCeiling,
+  backoffDelay,
+  DEFAULT_BACKOFF,
+  reconnectPlan,
+  RESTART_JITTER_MS,
+} from "../src/state/backoff.ts";
 import { CLOSE_CODES } from "@parley/contract/limits";
 
 describe("reconnect backoff with full jitter", () => {

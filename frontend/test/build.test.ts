@@ -14,7 +14,11 @@ let js = "";
 let html = "";
 
 beforeAll(() => {
-  const p = Bun.spawnSync([process.execPath, join(root, "scripts/build.ts")], { stdout: "pipe", stderr: "pipe", cwd: mkdtempSync(join(tmpdir(), "fe-build-")) });
+  const p = Bun.spawnSync([process.execPath, join(root, "scripts/build.ts")], {
+    stdout: "pipe",
+    stderr: "pipe",
+    cwd: mkdtempSync(join(tmpdir(), "fe-build-")),
+  });
   expect(p.exitCode).toBe(0);
   html = readFileSync(join(dist, "index.html"), "utf8");
   const main = readdirSync(dist).find((f) => /^main-[a-z0-9]+\.js$/.test(f));

@@ -1,16 +1,39 @@
 import { describe, expect, test } from "bun:test";
 import type { Conversation, Message } from "@parley/contract";
-import { applyMessage, applyRead, conversationName, mergeServerConversation, sortConversations, upsertConversation } from "../src/state/conversations.ts";
+import {
+  applyMessage,
+  applyRead,
+  conversationName,
+  mergeServerConversation,
+  sortConversations,
+  upsertConversation,
+} from "../src/state/conversations.ts";
 
 const ME = "b".repeat(24);
 const OTHER = "c".repeat(24);
 const conv = (id: string, createdAt: string, over: Partial<Conversation> = {}): Conversation => ({
-  id: id.padStart(24, "0"), kind: "direct", title: null,
-  members: [{ id: ME, username: "me" }, { id: OTHER, username: "olga" }],
-  lastMessage: null, lastSeq: 0, readSeq: 0, unread: 0, createdAt, ...over,
+  id: id.padStart(24, "0"),
+  kind: "direct",
+  title: null,
+  members: [
+    { id: ME, username: "me" },
+    { id: OTHER, username: "olga" },
+  ],
+  lastMessage: null,
+  lastSeq: 0,
+  readSeq: 0,
+  unread: 0,
+  createdAt,
+  ...over,
 });
 const msg = (c: Conversation, seq: number, senderId: string, at: string): Message => ({
-  id: `${seq}`.padStart(24, "e"), conversationId: c.id, seq, senderId, body: `m${seq}`, clientId: `k${seq}`, createdAt: at,
+  id: `${seq}`.padStart(24, "e"),
+  conversationId: c.id,
+  seq,
+  senderId,
+  body: `m${seq}`,
+  clientId: `k${seq}`,
+  createdAt: at,
 });
 
 describe("conversation list", () => {

@@ -8,14 +8,26 @@ const ME = "b".repeat(24);
 const OTHER = "c".repeat(24);
 const at = (day: number, hour: number, min = 0) => new Date(2026, 0, day, hour, min).toISOString();
 const msg = (seq: number, senderId: string, createdAt: string, clientId = `k${seq}`): Message => ({
-  id: `${seq}`.padStart(24, "0"), conversationId: CONV, seq, senderId, body: `m${seq}`, clientId, createdAt,
+  id: `${seq}`.padStart(24, "0"),
+  conversationId: CONV,
+  seq,
+  senderId,
+  body: `m${seq}`,
+  clientId,
+  createdAt,
 });
 
 test("a day separator before the first message of each local day; runs of one sender within 5 minutes", () => {
   const t: Thread = {
     ...emptyThread(),
     loaded: true,
-    messages: [msg(1, OTHER, at(1, 9)), msg(2, OTHER, at(1, 9, 2)), msg(3, ME, at(1, 9, 3)), msg(4, ME, at(1, 9, 30)), msg(5, OTHER, at(2, 8))],
+    messages: [
+      msg(1, OTHER, at(1, 9)),
+      msg(2, OTHER, at(1, 9, 2)),
+      msg(3, ME, at(1, 9, 3)),
+      msg(4, ME, at(1, 9, 30)),
+      msg(5, OTHER, at(2, 8)),
+    ],
   };
   const rows = threadItems(t, ME, true);
   expect(rows.map((r) => r.newDay)).toEqual([true, false, false, false, true]);
@@ -27,8 +39,27 @@ test("a day separator before the first message of each local day; runs of one se
 
 test("a pending message whose confirmed copy is already there shows once, as sent", () => {
   let t: Thread = { ...emptyThread(), loaded: true, messages: [msg(1, ME, at(1, 9), "x1")] };
-  t = addPending(t, { clientId: "x1", conversationId: CONV, senderId: ME, body: "m1", createdAt: at(1, 9), status: "pending", attempts: 1 });
-  t = addPending(t, { clientId: "x2", conversationId: CONV, senderId: ME, body: "later", createdAt: at(1, 9, 1), status: "failed", attempts: 1 });
+  t = addPending(t, {
+    clientId: "x1",
+    conversationId: CONV,
+    senderId: ME,
+    body: "m1",
+    createdAt: at(1, 9),
+    status: "pending",
+    attempts: 1,
+  });
+  t = addPending(t, {
+    clientId: "x2",
+    conversationId: CONV,
+    senderId: ME,
+    body: "later",
+    createdAt: at(1, 9, 1),
+    status: "failed",
+    attempts: 1,
+  });
   const rows = threadItems(t, ME, false);
-  expect(rows.map((r) => [r.body, r.status])).toEqual([["m1", "sent"], ["later", "failed"]]);
+  expect(rows.map((r) => [r.body, r.status])).toEqual([
+    ["m1", "sent"],
+    ["later", "failed"],
+  ]);
 });

@@ -1,8 +1,19 @@
 import { describe, expect, test } from "bun:test";
 import type { Message } from "@parley/contract";
 import {
-  addPending, confirmMessage, emptyThread, failPending, gapAfter, isGap, lastContiguousSeq, mergeMessages,
-  newClientId, retryPending, settlePending, type LocalMessage, type Thread,
+  addPending,
+  confirmMessage,
+  emptyThread,
+  failPending,
+  gapAfter,
+  isGap,
+  lastContiguousSeq,
+  mergeMessages,
+  newClientId,
+  retryPending,
+  settlePending,
+  type LocalMessage,
+  type Thread,
 } from "../src/state/thread.ts";
 
 const CONV = "a".repeat(24);
@@ -19,7 +30,14 @@ const msg = (seq: number, over: Partial<Message> = {}): Message => ({
   ...over,
 });
 const local = (clientId: string, over: Partial<LocalMessage> = {}): LocalMessage => ({
-  clientId, conversationId: CONV, senderId: ME, body: "hi", createdAt: new Date().toISOString(), status: "pending", attempts: 1, ...over,
+  clientId,
+  conversationId: CONV,
+  senderId: ME,
+  body: "hi",
+  createdAt: new Date().toISOString(),
+  status: "pending",
+  attempts: 1,
+  ...over,
 });
 const seqs = (ms: readonly Message[]) => ms.map((m) => m.seq);
 

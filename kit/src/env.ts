@@ -30,7 +30,8 @@ export function envReader(source: Source = process.env) {
     secret(name: string, minLength: number): string {
       const v = raw(name);
       if (v === undefined) problems.push(`${name} is required (a random string of at least ${minLength} characters)`);
-      else if (v.length < minLength) problems.push(`${name} must be at least ${minLength} characters long (it has ${v.length})`);
+      else if (v.length < minLength)
+        problems.push(`${name} must be at least ${minLength} characters long (it has ${v.length})`);
       return v ?? "";
     },
     int(name: string, fallback: number, { min = -Infinity, max = Infinity } = {}): number {
@@ -68,7 +69,8 @@ export function envReader(source: Source = process.env) {
       const v = raw(name) ?? fallback;
       try {
         const u = new URL(v);
-        if (!protocols.includes(u.protocol)) problems.push(`${name} must start with ${protocols.map((p) => p + "//").join(" or ")}`);
+        if (!protocols.includes(u.protocol))
+          problems.push(`${name} must start with ${protocols.map((p) => p + "//").join(" or ")}`);
       } catch {
         problems.push(`${name} is not a valid URL`);
       }
@@ -77,7 +79,10 @@ export function envReader(source: Source = process.env) {
     list(name: string, fallback: string[]): string[] {
       const v = raw(name);
       if (v === undefined) return fallback;
-      return v.split(",").map((s) => s.trim()).filter(Boolean);
+      return v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
     },
     /** Throws one ConfigError listing every problem found so far. */
     done(): void {

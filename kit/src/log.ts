@@ -12,7 +12,16 @@ export function createLogger(service: string, level = "info"): Logger {
     base: { service, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
-      paths: ["token", "*.token", "password", "*.password", "headers.authorization", "headers.cookie", "*.headers.authorization", "*.headers.cookie"],
+      paths: [
+        "token",
+        "*.token",
+        "password",
+        "*.password",
+        "headers.authorization",
+        "headers.cookie",
+        "*.headers.authorization",
+        "*.headers.cookie",
+      ],
       censor: "[redacted]",
     },
     formatters: { level: (label) => ({ level: label }) },

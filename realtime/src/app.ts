@@ -65,8 +65,12 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
         }
         return jsonError(404, "not_found", "no such path");
       }
-      if (code === "VALIDATION" || code === "PARSE") return jsonError(422, "validation_failed", "the request is not valid");
-      log.error({ path: new URL(request.url).pathname, err: error instanceof Error ? error.message : String(error) }, "unhandled error");
+      if (code === "VALIDATION" || code === "PARSE")
+        return jsonError(422, "validation_failed", "the request is not valid");
+      log.error(
+        { path: new URL(request.url).pathname, err: error instanceof Error ? error.message : String(error) },
+        "unhandled error",
+      );
       return jsonError(500, "unavailable", "something went wrong; try again");
     })
     .use(health({ redis, metrics, shuttingDown: isShuttingDown, replicaId: config.replicaId }))

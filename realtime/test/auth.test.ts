@@ -26,7 +26,11 @@ beforeAll(async () => {
   stack = await startTestStack("auth", { replicas: 1 });
   rt = stack.realtimeUrls[0]!;
   allowlisted = await spawnRealtime(
-    { API_URL: stack.apiUrl, REPLICA_ID: "realtime-allowlist", ALLOWED_ORIGINS: `${ALLOWED}, https://other.example.org` },
+    {
+      API_URL: stack.apiUrl,
+      REPLICA_ID: "realtime-allowlist",
+      ALLOWED_ORIGINS: `${ALLOWED}, https://other.example.org`,
+    },
     join(stack.logDir, "realtime-allowlist.log"),
   );
   rtAllow = allowlisted.url;
@@ -76,7 +80,10 @@ describe("authentication at the upgrade", () => {
 
   test("a foreign Origin is refused with 403; the same origin (any scheme) passes", async () => {
     const host = new URL(rt).host;
-    const foreign = await upgradeRequest(rt, { query: `?token=${user.token}`, headers: { origin: "https://evil.example.com" } });
+    const foreign = await upgradeRequest(rt, {
+      query: `?token=${user.token}`,
+      headers: { origin: "https://evil.example.com" },
+    });
     expect(foreign.status).toBe(403);
     expect(((await foreign.json()) as { error: { code: string } }).error.code).toBe("forbidden");
     for (const origin of [`http://${host}`, `https://${host}`]) {
@@ -86,7 +93,10 @@ describe("authentication at the upgrade", () => {
   });
 
   test("with ALLOWED_ORIGINS only the listed origins pass", async () => {
-    const sameHost = await upgradeRequest(rtAllow, { query: `?token=${user.token}`, headers: { origin: `http://${new URL(rtAllow).host}` } });
+    const sameHost = await upgradeRequest(rtAllow, {
+      query: `?token=${user.token}`,
+      headers: { origin: `http://${new URL(rtAllow).host}` },
+    });
     expect(sameHost.status).toBe(403);
     const s = await openSocket(rtAllow, { token: user.token, origin: ALLOWED });
     s.close();
@@ -101,7 +111,10 @@ describe("authentication at the upgrade", () => {
 
   test("tokens never reach the logs", async () => {
     const { readdirSync, readFileSync } = await import("node:fs");
-    const logs = readdirSync(stack.logDir).filter((f) => f.startsWith("realtime")).map((f) => readFileSync(join(stack.logDir, f), "utf8")).join("\n");
+    const logs = readdirSync(stack.logDir)
+      .filter((f) => f.startsWith("realtime"))
+      .map((f) => readFileSync(join(stack.logDir, f), "utf8"))
+      .join("\n");
     expect(logs.length).toBeGreaterThan(0);
     expect(logs).not.toContain(user.token);
     expect(logs).not.toContain(user.token.split(".")[2]!);

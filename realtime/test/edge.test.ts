@@ -24,7 +24,10 @@ setDefaultTimeout(60_000);
 
 const dist = mkdtempSync(join(tmpdir(), "parley-dist-"));
 mkdirSync(join(dist, "assets"));
-writeFileSync(join(dist, "index.html"), "<!doctype html><title>Parley</title><script type=module src=/assets/app-1a2b3c4d.js></script>");
+writeFileSync(
+  join(dist, "index.html"),
+  "<!doctype html><title>Parley</title><script type=module src=/assets/app-1a2b3c4d.js></script>",
+);
 writeFileSync(join(dist, "assets/app-1a2b3c4d.js"), "console.log('parley')");
 writeFileSync(join(dist, "assets/app-1a2b3c4d.js.map"), "{}");
 writeFileSync(join(dist, "assets/my-component.js"), "export {}");
@@ -36,10 +39,22 @@ const running: { realtime: Realtime; url: string }[] = [];
 
 async function startRealtime(env: Record<string, string>) {
   const port = await freePort();
-  const config = loadConfig({ PORT: String(port), HOST: "127.0.0.1", REDIS_URL: testRedisUrl, JWT_SECRET, REPLICA_ID: `edge-${port}`, ...env });
+  const config = loadConfig({
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    REDIS_URL: testRedisUrl,
+    JWT_SECRET,
+    REPLICA_ID: `edge-${port}`,
+    ...env,
+  });
   const log = createLogger("realtime", "silent");
   const metrics = createRealtimeMetrics();
-  const realtime = await buildRealtime({ config, log, metrics, redis: connectRedisPair(config.redisUrl, log, metrics, config.replicaId) });
+  const realtime = await buildRealtime({
+    config,
+    log,
+    metrics,
+    redis: connectRedisPair(config.redisUrl, log, metrics, config.replicaId),
+  });
   realtime.app.listen({ port, hostname: "127.0.0.1", reusePort: false });
   const entry = { realtime, url: `http://127.0.0.1:${port}` };
   running.push(entry);
@@ -58,11 +73,18 @@ beforeAll(async () => {
       const url = new URL(req.url);
       if (url.pathname === "/api/echo") {
         const body = await req.text();
-        const seen = Object.fromEntries(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "authorization", "connection", "keep-alive"].map((h) => [h, req.headers.get(h)]));
+        const seen = Object.fromEntries(
+          ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "authorization", "connection", "keep-alive"].map(
+            (h) => [h, req.headers.get(h)],
+          ),
+        );
         const headers = new Headers({ "content-type": "application/json" });
         headers.append("set-cookie", "session=abc; HttpOnly; Path=/; SameSite=Lax");
         headers.append("set-cookie", "theme=dark; Path=/");
-        return new Response(JSON.stringify({ method: req.method, path: url.pathname, search: url.search, body, seen }), { status: 418, headers });
+        return new Response(
+          JSON.stringify({ method: req.method, path: url.pathname, search: url.search, body, seen }),
+          { status: 418, headers },
+        );
       }
       if (url.pathname === "/api/stream") {
         // the rest is held back until the test has read the first chunk: a buffering proxy deadlocks
@@ -148,7 +170,13 @@ describe("frontend", () => {
     expect(ready.status).toBe(200);
     expectSecurityHeaders(ready);
     const metrics = await (await fetch(`${site}/metrics`)).text();
-    for (const name of ["realtime_open_sockets", "realtime_connected_users", "realtime_fanout_latency_seconds", "realtime_redis_subscribed_channels", "realtime_slow_client_closes_total"]) {
+    for (const name of [
+      "realtime_open_sockets",
+      "realtime_connected_users",
+      "realtime_fanout_latency_seconds",
+      "realtime_redis_subscribed_channels",
+      "realtime_slow_client_closes_total",
+    ]) {
       expect(metrics).toContain(name);
     }
   });
@@ -158,14 +186,30 @@ describe("/api proxy", () => {
   test("keeps method, path, query, body, status and every Set-Cookie; adds X-Forwarded-*; drops hop-by-hop", async () => {
     const res = await fetch(`${site}/api/echo?x=1&y=2`, {
       method: "POST",
-      headers: { authorization: "Bearer t0ken", "content-type": "application/json", "keep-alive": "timeout=5", "x-forwarded-proto": "https" },
+      headers: {
+        authorization: "Bearer t0ken",
+        "content-type": "application/json",
+        "keep-alive": "timeout=5",
+        "x-forwarded-proto": "https",
+      },
       body: JSON.stringify({ hello: "world" }),
     });
     expect(res.status).toBe(418);
     expect(res.headers.getSetCookie()).toEqual(["session=abc; HttpOnly; Path=/; SameSite=Lax", "theme=dark; Path=/"]);
     expectSecurityHeaders(res);
-    const echo = (await res.json()) as { method: string; path: string; search: string; body: string; seen: Record<string, string | null> };
-    expect(echo).toMatchObject({ method: "POST", path: "/api/echo", search: "?x=1&y=2", body: JSON.stringify({ hello: "world" }) });
+    const echo = (await res.json()) as {
+      method: string;
+      path: string;
+      search: string;
+      body: string;
+      seen: Record<string, string | null>;
+    };
+    expect(echo).toMatchObject({
+      method: "POST",
+      path: "/api/echo",
+      search: "?x=1&y=2",
+      body: JSON.stringify({ hello: "world" }),
+    });
     expect(echo.seen["x-forwarded-for"]).toBe("127.0.0.1");
     expect(echo.seen["x-forwarded-proto"]).toBe("https");
     expect(echo.seen["x-forwarded-host"]).toBe(new URL(site).host);

@@ -45,7 +45,8 @@ describe("fan-out across replicas", () => {
     const sent = [];
     for (let i = 1; i <= N; i++) sent.push(await sendMessage(r2, i % 2 ? alice : bob, conv.id, `hello ${i}`));
 
-    const forConv = (f: { type: string }) => f.type === "message" && (f as MessageFrame).message.conversationId === conv.id;
+    const forConv = (f: { type: string }) =>
+      f.type === "message" && (f as MessageFrame).message.conversationId === conv.id;
     for (const s of [aliceR1, bobR2, bobR1]) {
       await s.collectUntil((frames) => frames.filter(forConv).length >= N);
     }
@@ -56,7 +57,10 @@ describe("fan-out across replicas", () => {
     await aliceR1.next((f) => f.type === "conversation" && f.conversation.id === other.id);
 
     for (const s of [aliceR1, bobR2, bobR1]) {
-      const seqs = s.of("message").filter((f) => f.message.conversationId === conv.id).map((f) => f.message.seq);
+      const seqs = s
+        .of("message")
+        .filter((f) => f.message.conversationId === conv.id)
+        .map((f) => f.message.seq);
       expect(seqs).toEqual(sent.map((m) => m.seq));
       expect(seqs).toEqual(Array.from({ length: N }, (_, i) => i + 1));
     }
@@ -112,7 +116,11 @@ describe("fan-out across replicas", () => {
     const frame = await hankR2.next((f) => f.type === "conversation");
     expect(frame).toMatchObject({ type: "conversation", conversation: { id: conv.id } });
     hankR2.send({ type: "typing", conversationId: conv.id });
-    expect(await ginaR1.next((f) => f.type === "typing")).toEqual({ type: "typing", conversationId: conv.id, userId: hank.id });
+    expect(await ginaR1.next((f) => f.type === "typing")).toEqual({
+      type: "typing",
+      conversationId: conv.id,
+      userId: hank.id,
+    });
   });
 
   test("bad client frames get validation_failed and change nothing", async () => {

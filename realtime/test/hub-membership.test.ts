@@ -48,7 +48,11 @@ afterAll(async () => {
 });
 
 const fakeSocket = (frames: string[]) =>
-  ({ send: (t: string) => (frames.push(t), t.length), getBufferedAmount: () => 0, close: () => undefined }) as unknown as ServerWebSocket<unknown>;
+  ({
+    send: (t: string) => (frames.push(t), t.length),
+    getBufferedAmount: () => 0,
+    close: () => undefined,
+  }) as unknown as ServerWebSocket<unknown>;
 
 describe("Hub membership", () => {
   test("a conversation frame during a failing load is kept, and the full list is still fetched later", async () => {
@@ -66,7 +70,11 @@ describe("Hub membership", () => {
     await Bun.sleep(5100);
     hub.repairMemberships();
     const deadline = Date.now() + 10_000;
-    while (!(subscriptions.has(presenceChannel(bob)) && subscriptions.has(presenceChannel(carol))) && Date.now() < deadline) await Bun.sleep(50);
+    while (
+      !(subscriptions.has(presenceChannel(bob)) && subscriptions.has(presenceChannel(carol))) &&
+      Date.now() < deadline
+    )
+      await Bun.sleep(50);
     expect(calls).toBe(2);
     expect(await hub.typing(session, c1)).toBe("ok");
     expect(await hub.typing(session, c2)).toBe("ok");

@@ -36,7 +36,11 @@ afterAll(async () => {
 
 describe("presence", () => {
   test("contacts on another replica: snapshot at open, then online and offline as they come and go", async () => {
-    const [alice, bob, stranger] = [await register(r1, "palice"), await register(r1, "pbob"), await register(r1, "pstr")];
+    const [alice, bob, stranger] = [
+      await register(r1, "palice"),
+      await register(r1, "pbob"),
+      await register(r1, "pstr"),
+    ];
     await createConversation(r1, alice, [bob]);
     const aliceR1 = await open(r1, alice);
     await aliceR1.next(presenceOf(bob, false));
@@ -52,7 +56,12 @@ describe("presence", () => {
     await bobR1.closed;
     bobR2.close();
     await aliceR1.next(presenceOf(bob, false));
-    expect(aliceR1.of("presence").filter((f) => f.userId === bob.id).map((f) => f.online)).toEqual([false, true, false]);
+    expect(
+      aliceR1
+        .of("presence")
+        .filter((f) => f.userId === bob.id)
+        .map((f) => f.online),
+    ).toEqual([false, true, false]);
     expect(await isOnline(r1, alice, bob)).toBe(false);
 
     // someone sharing no conversation is never announced
@@ -87,7 +96,11 @@ describe("presence", () => {
     const killedAt = Date.now();
     await stack.stopReplica(1, "SIGKILL");
     await w.next(presenceOf(victim, false), 35_000);
-    await eventually("victim offline in GET /api/users", async () => (await isOnline(r1, watcher, victim)) === false, 35_000);
+    await eventually(
+      "victim offline in GET /api/users",
+      async () => (await isOnline(r1, watcher, victim)) === false,
+      35_000,
+    );
     const took = Date.now() - killedAt;
     console.log(`offline after SIGKILL seen in ${took} ms`);
     expect(took).toBeLessThan(30_000);

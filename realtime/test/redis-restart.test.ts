@@ -24,7 +24,8 @@ let redisPort: number;
 const dir = mkdtempSync(join(tmpdir(), "parley-rt-redis-"));
 const sockets: TestSocket[] = [];
 
-const startOwnRedis = () => startRedis({ port: redisPort, dataDir: dir, persist: false, logFile: join(dir, `redis-${Date.now()}.log`) });
+const startOwnRedis = () =>
+  startRedis({ port: redisPort, dataDir: dir, persist: false, logFile: join(dir, `redis-${Date.now()}.log`) });
 const readyStatus = async (url: string) => (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) })).status;
 
 beforeAll(async () => {
@@ -47,7 +48,8 @@ describe("Redis restart", () => {
     const a = await openSocket(r1, { token: alice.token });
     const b = await openSocket(r2, { token: bob.token });
     sockets.push(a, b);
-    const isMsg = (seq: number) => (f: { type: string }) => f.type === "message" && (f as MessageFrame).message.seq === seq;
+    const isMsg = (seq: number) => (f: { type: string }) =>
+      f.type === "message" && (f as MessageFrame).message.seq === seq;
 
     await sendMessage(r1, alice, conv.id, "before");
     await a.next(isMsg(1));
@@ -60,7 +62,8 @@ describe("Redis restart", () => {
     expect(body.checks.redisSubscriber).toBe("down");
 
     redis = await startOwnRedis();
-    for (const url of [r1, r2, stack.apiUrl]) await eventually(`${url} /readyz 200`, async () => (await readyStatus(url)) === 200, 30_000);
+    for (const url of [r1, r2, stack.apiUrl])
+      await eventually(`${url} /readyz 200`, async () => (await readyStatus(url)) === 200, 30_000);
 
     // what was published during the outage is lost: the sockets are closed so clients resync
     const resync = { code: CLOSE_CODES.serviceRestart, reason: "resync" };
@@ -86,10 +89,16 @@ describe("Redis restart", () => {
     expect(a2.of("message").map((f) => f.message.body)).toEqual(["after"]);
 
     // the restarted Redis is empty: the new sockets / heartbeat put both users back online
-    await eventually("alice and bob online again", async () => (await isOnline(r1, alice, bob)) === true && (await isOnline(r1, bob, alice)) === true, 20_000);
+    await eventually(
+      "alice and bob online again",
+      async () => (await isOnline(r1, alice, bob)) === true && (await isOnline(r1, bob, alice)) === true,
+      20_000,
+    );
 
     const metrics = await (await fetch(`${r1}/metrics`)).text();
-    const reconnects = [...metrics.matchAll(/^realtime_redis_reconnects_total\{[^}]*connection="subscriber"[^}]*\} (\d+)/gm)].map((m) => Number(m[1]));
+    const reconnects = [
+      ...metrics.matchAll(/^realtime_redis_reconnects_total\{[^}]*connection="subscriber"[^}]*\} (\d+)/gm),
+    ].map((m) => Number(m[1]));
     expect(reconnects[0]).toBeGreaterThanOrEqual(1);
   }, 90_000);
 });

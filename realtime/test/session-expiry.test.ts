@@ -28,7 +28,11 @@ describe("Session expiry timer", () => {
   test("a token valid for 30 days is not closed when the capped timer fires, only at its expiry", () => {
     jest.useFakeTimers();
     const closes: { code: number; reason: string }[] = [];
-    const raw = { send: () => 1, getBufferedAmount: () => 0, close: (code: number, reason: string) => closes.push({ code, reason }) } as unknown as ServerWebSocket<unknown>;
+    const raw = {
+      send: () => 1,
+      getBufferedAmount: () => 0,
+      close: (code: number, reason: string) => closes.push({ code, reason }),
+    } as unknown as ServerWebSocket<unknown>;
     const exp = Math.floor((Date.now() + 30 * DAY) / 1000);
     const session = new Session("u", raw, createRealtimeMetrics(), exp);
 

@@ -16,13 +16,19 @@ import { signToken } from "./helpers/stack.ts";
 setDefaultTimeout(60_000);
 
 test("during shutdown readyz is 503 and upgrades are refused before Redis is closed", async () => {
-  const config = loadConfig({ REDIS_URL: testRedisUrl, JWT_SECRET, REPLICA_ID: "shutdown-test", STATIC_DIR: "/nonexistent" });
+  const config = loadConfig({
+    REDIS_URL: testRedisUrl,
+    JWT_SECRET,
+    REPLICA_ID: "shutdown-test",
+    STATIC_DIR: "/nonexistent",
+  });
   const log = createLogger("realtime", "silent");
   const metrics = createRealtimeMetrics();
   const redis = connectRedisPair(config.redisUrl, log, metrics, config.replicaId);
   const realtime = await buildRealtime({ config, log, metrics, redis });
   await eventually("redis ready", async () => redisPairReady(redis));
-  const get = (path: string, headers: Record<string, string> = {}) => realtime.app.handle(new Request(`http://localhost${path}`, { headers }));
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    realtime.app.handle(new Request(`http://localhost${path}`, { headers }));
 
   expect((await get("/readyz")).status).toBe(200);
 
@@ -34,10 +40,19 @@ test("during shutdown readyz is 503 and upgrades are refused before Redis is clo
   const checks = ((await ready.json()) as { checks: Record<string, string> }).checks;
   expect(checks).toEqual({ redisCommands: "up", redisSubscriber: "up", accepting: "no (shutting down)" });
   const token = signToken({ sub: "a".repeat(24) });
-  const upgrade = await get(`/ws?token=${token}`, { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" });
+  const upgrade = await get(`/ws?token=${token}`, {
+    upgrade: "websocket",
+    connection: "Upgrade",
+    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "sec-websocket-version": "13",
+  });
   expect(upgrade.status).toBe(503);
   expect(((await upgrade.json()) as { error: { code: string } }).error.code).toBe("unavailable");
 
   await stopping;
-  await eventually("redis connections closed", async () => redis.commands.status === "end" && redis.subscriber.status === "end", 5000);
+  await eventually(
+    "redis connections closed",
+    async () => redis.commands.status === "end" && redis.subscriber.status === "end",
+    5000,
+  );
 });

@@ -41,18 +41,21 @@ afterAll(async () => {
 async function stalledClient(token: string): Promise<{ sock: Socket; rest: () => Promise<Buffer> }> {
   const sock = tcpConnect(port, "127.0.0.1");
   await new Promise<void>((resolve) => sock.once("connect", () => resolve()));
-  sock.write(`GET /ws?token=${token} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  sock.write(
+    `GET /ws?token=${token} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  );
   const head = await new Promise<Buffer>((resolve) => sock.once("data", (d: Buffer) => resolve(d)));
   expect(head.toString("latin1")).toStartWith("HTTP/1.1 101");
   sock.pause();
   return {
     sock,
-    rest: () => new Promise<Buffer>((resolve) => {
-      const chunks: Buffer[] = [];
-      sock.on("data", (d: Buffer) => chunks.push(d));
-      sock.once("close", () => resolve(Buffer.concat(chunks)));
-      sock.resume();
-    }),
+    rest: () =>
+      new Promise<Buffer>((resolve) => {
+        const chunks: Buffer[] = [];
+        sock.on("data", (d: Buffer) => chunks.push(d));
+        sock.once("close", () => resolve(Buffer.concat(chunks)));
+        sock.resume();
+      }),
   };
 }
 
@@ -64,8 +67,13 @@ function lastCloseCode(data: Buffer): number | undefined {
     const opcode = data[i]! & 0x0f;
     let len = data[i + 1]! & 0x7f;
     let off = i + 2;
-    if (len === 126) { len = data.readUInt16BE(off); off += 2; }
-    else if (len === 127) { len = Number(data.readBigUInt64BE(off)); off += 8; }
+    if (len === 126) {
+      len = data.readUInt16BE(off);
+      off += 2;
+    } else if (len === 127) {
+      len = Number(data.readBigUInt64BE(off));
+      off += 8;
+    }
     if (off + len > data.length) break;
     if (opcode === 8 && len >= 2) code = data.readUInt16BE(off);
     i = off + len;
@@ -76,7 +84,12 @@ function lastCloseCode(data: Buffer): number | undefined {
 const metric = async (name: string, labels = "") => {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   return [...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} ([0-9.e+]+)$`, "gm"))]
-    .filter((m) => labels.split(",").filter(Boolean).every((l) => m[1]!.includes(l)))
+    .filter((m) =>
+      labels
+        .split(",")
+        .filter(Boolean)
+        .every((l) => m[1]!.includes(l)),
+    )
     .reduce((sum, m) => sum + Number(m[2]), 0);
 };
 
@@ -87,22 +100,38 @@ describe("slow clients", () => {
     await eventually("user subscribed", async () => (await metric("realtime_connected_users")) === 1);
 
     const body = "x".repeat(60_000);
-    const typing = JSON.stringify({ frame: { type: "typing", conversationId: "c".repeat(24), userId: "d".repeat(24) }, committedAt: Date.now() } satisfies FanoutEvent);
+    const typing = JSON.stringify({
+      frame: { type: "typing", conversationId: "c".repeat(24), userId: "d".repeat(24) },
+      committedAt: Date.now(),
+    } satisfies FanoutEvent);
     // up to ~120 MB (more than the kernel buffers of a loopback socket) in batches of ~300 KB
     // with a typing frame after each, until the socket is closed
     for (let batch = 0; batch < 400; batch++) {
       const pipe = publisher.pipeline();
       for (let i = 0; i < 5; i++) {
         const seq = batch * 5 + i + 1;
-        const message = { id: seq.toString(16).padStart(24, "0"), conversationId: "c".repeat(24), seq, senderId: "d".repeat(24), body, clientId: `s${seq}`, createdAt: new Date().toISOString() };
-        pipe.publish(userChannel(userId), JSON.stringify({ frame: { type: "message", message }, committedAt: Date.now() } satisfies FanoutEvent));
+        const message = {
+          id: seq.toString(16).padStart(24, "0"),
+          conversationId: "c".repeat(24),
+          seq,
+          senderId: "d".repeat(24),
+          body,
+          clientId: `s${seq}`,
+          createdAt: new Date().toISOString(),
+        };
+        pipe.publish(
+          userChannel(userId),
+          JSON.stringify({ frame: { type: "message", message }, committedAt: Date.now() } satisfies FanoutEvent),
+        );
       }
       pipe.publish(userChannel(userId), typing);
       await pipe.exec();
       if ((await metric("realtime_slow_client_closes_total")) >= 1) break;
     }
     await eventually("slow-client close", async () => (await metric("realtime_slow_client_closes_total")) >= 1, 20_000);
-    expect(await metric("realtime_dropped_frames_total", 'type="typing",reason="backpressure"')).toBeGreaterThanOrEqual(1);
+    expect(await metric("realtime_dropped_frames_total", 'type="typing",reason="backpressure"')).toBeGreaterThanOrEqual(
+      1,
+    );
     await eventually("socket gone", async () => (await metric("realtime_open_sockets")) === 0);
 
     const rest = await client.rest();

@@ -52,7 +52,9 @@ export function ensureMongoServer(): { kind: "mongod" | "ferretdb"; bin: string 
   if (ferret) return { kind: "ferretdb", bin: ferret };
   const go = which("go");
   if (!go) {
-    throw new Error("No MongoDB-compatible server: set MONGO_URL, put mongod on PATH, or install Go (https://go.dev/dl) so FerretDB can be built.");
+    throw new Error(
+      "No MongoDB-compatible server: set MONGO_URL, put mongod on PATH, or install Go (https://go.dev/dl) so FerretDB can be built.",
+    );
   }
   buildFerretDB(go);
   return { kind: "ferretdb", bin: join(TOOLS_BIN, "ferretdb") };
@@ -92,8 +94,14 @@ function buildFerretDB(go: string): void {
 function tcpOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {
     const s = new Socket();
-    s.once("connect", () => { s.destroy(); resolve(true); });
-    s.once("error", () => { s.destroy(); resolve(false); });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => {
+      s.destroy();
+      resolve(false);
+    });
     s.connect(port, host);
   });
 }
@@ -126,10 +134,23 @@ async function waitOrStop(child: Child, what: string, check: () => Promise<boole
 export async function startRedis(opts: StartOpts & { persist: boolean }): Promise<Child> {
   const bin = ensureRedisServer();
   mkdirSync(opts.dataDir, { recursive: true });
-  const persistence = opts.persist
-    ? ["--appendonly", "yes", "--save", "60 1"]
-    : ["--save", "", "--appendonly", "no"];
-  const child = spawnLogged("redis", [bin, "--port", String(opts.port), "--bind", "127.0.0.1", "--dir", opts.dataDir, "--protected-mode", "yes", ...persistence], opts);
+  const persistence = opts.persist ? ["--appendonly", "yes", "--save", "60 1"] : ["--save", "", "--appendonly", "no"];
+  const child = spawnLogged(
+    "redis",
+    [
+      bin,
+      "--port",
+      String(opts.port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      opts.dataDir,
+      "--protected-mode",
+      "yes",
+      ...persistence,
+    ],
+    opts,
+  );
   await waitOrStop(child, `redis on port ${opts.port}`, () => redisPing(opts.port), 15_000);
   return child;
 }
@@ -137,19 +158,20 @@ export async function startRedis(opts: StartOpts & { persist: boolean }): Promis
 export async function startMongoCompatible(opts: StartOpts): Promise<Child & { kind: string }> {
   const server = ensureMongoServer();
   mkdirSync(opts.dataDir, { recursive: true });
-  const cmd = server.kind === "mongod"
-    ? [server.bin, "--port", String(opts.port), "--bind_ip", "127.0.0.1", "--dbpath", opts.dataDir, "--quiet"]
-    : [
-        server.bin,
-        "--handler=sqlite",
-        `--sqlite-url=file:${opts.dataDir}/`,
-        `--state-dir=${opts.dataDir}`,
-        `--listen-addr=127.0.0.1:${opts.port}`,
-        "--telemetry=disable",
-        "--log-level=warn",
-        // FerretDB serves debug/metrics on 127.0.0.1:8088 by default; a second instance would fail.
-        "--debug-addr=127.0.0.1:0",
-      ];
+  const cmd =
+    server.kind === "mongod"
+      ? [server.bin, "--port", String(opts.port), "--bind_ip", "127.0.0.1", "--dbpath", opts.dataDir, "--quiet"]
+      : [
+          server.bin,
+          "--handler=sqlite",
+          `--sqlite-url=file:${opts.dataDir}/`,
+          `--state-dir=${opts.dataDir}`,
+          `--listen-addr=127.0.0.1:${opts.port}`,
+          "--telemetry=disable",
+          "--log-level=warn",
+          // FerretDB serves debug/metrics on 127.0.0.1:8088 by default; a second instance would fail.
+          "--debug-addr=127.0.0.1:0",
+        ];
   const child = spawnLogged(server.kind, cmd, opts);
   await waitOrStop(child, `${server.kind} on port ${opts.port}`, () => tcpOpen(opts.port), 30_000);
   return { ...child, kind: server.kind };
@@ -169,4 +191,3 @@ export async function stopAll(children: Child[], graceMs = 10_000): Promise<void
     await c.proc.exited;
   }
 }
-

@@ -77,7 +77,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const child = { name: `realtime-${i + 1}`, proc };
     replicaProcs[i] = child;
     children.push(child);
-    await waitFor(`realtime-${i + 1} /readyz on port ${port}`, () => httpOk(`http://127.0.0.1:${port}/readyz`), opts.readyTimeoutMs ?? 30_000);
+    await waitFor(
+      `realtime-${i + 1} /readyz on port ${port}`,
+      () => httpOk(`http://127.0.0.1:${port}/readyz`),
+      opts.readyTimeoutMs ?? 30_000,
+    );
   };
   try {
     await waitFor(`api /readyz on port ${apiPort}`, () => httpOk(`${apiUrl}/readyz`), opts.readyTimeoutMs ?? 30_000);

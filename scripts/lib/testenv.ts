@@ -6,7 +6,9 @@
 const mongoBase = process.env.TEST_MONGO_URL;
 const redisUrl = process.env.TEST_REDIS_URL;
 if (!mongoBase || !redisUrl) {
-  throw new Error("TEST_MONGO_URL and TEST_REDIS_URL are not set: run the tests with `npm test` (scripts/test.ts starts both).");
+  throw new Error(
+    "TEST_MONGO_URL and TEST_REDIS_URL are not set: run the tests with `npm test` (scripts/test.ts starts both).",
+  );
 }
 
 /** A fresh database URL on the test server; `name` shows up in the database name for debugging. */

@@ -8,7 +8,15 @@ import { join } from "node:path";
 import { startMongoCompatible, startRedis, stopAll, type Child } from "./infra.ts";
 import { freePort } from "./ports.ts";
 
-export type TestInfra = { mongoUrl: string; redisUrl: string; redisPort: number; mongoKind: string; dir: string; children: Child[]; stop(): Promise<void> };
+export type TestInfra = {
+  mongoUrl: string;
+  redisUrl: string;
+  redisPort: number;
+  mongoKind: string;
+  dir: string;
+  children: Child[];
+  stop(): Promise<void>;
+};
 
 export async function startTestInfra(): Promise<TestInfra> {
   const dir = mkdtempSync(join(tmpdir(), "parley-test-"));
@@ -16,9 +24,15 @@ export async function startTestInfra(): Promise<TestInfra> {
   const children: Child[] = [];
   let mongoUrl = process.env.MONGO_URL ?? "";
   let mongoKind = "external";
-  children.push(await startRedis({ port: redisPort, dataDir: join(dir, "redis"), persist: false, logFile: join(dir, "redis.log") }));
+  children.push(
+    await startRedis({ port: redisPort, dataDir: join(dir, "redis"), persist: false, logFile: join(dir, "redis.log") }),
+  );
   if (!mongoUrl) {
-    const m = await startMongoCompatible({ port: mongoPort, dataDir: join(dir, "mongo"), logFile: join(dir, "mongo.log") });
+    const m = await startMongoCompatible({
+      port: mongoPort,
+      dataDir: join(dir, "mongo"),
+      logFile: join(dir, "mongo.log"),
+    });
     children.push(m);
     mongoKind = m.kind;
     mongoUrl = `mongodb://127.0.0.1:${mongoPort}/`;

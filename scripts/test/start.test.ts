@@ -16,11 +16,20 @@ const dataDir = mkdtempSync(join(tmpdir(), "parley-start-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 async function ports() {
-  return { API_PORT: await freePort(), WEB_PORT: await freePort(), WEB_PORT_2: await freePort(), REDIS_PORT: await freePort(), MONGO_PORT: await freePort() };
+  return {
+    API_PORT: await freePort(),
+    WEB_PORT: await freePort(),
+    WEB_PORT_2: await freePort(),
+    REDIS_PORT: await freePort(),
+    MONGO_PORT: await freePort(),
+  };
 }
 
 function startParley(p: Record<string, number>) {
-  const env: Record<string, string> = { ...process.env, PARLEY_DATA_DIR: dataDir, LOG_LEVEL: "warn" } as Record<string, string>;
+  const env: Record<string, string> = { ...process.env, PARLEY_DATA_DIR: dataDir, LOG_LEVEL: "warn" } as Record<
+    string,
+    string
+  >;
   for (const [k, v] of Object.entries(p)) env[k] = String(v);
   delete env.MONGO_URL;
   delete env.REDIS_URL;
@@ -49,13 +58,21 @@ test("starts everything, answers health checks, stops cleanly and keeps data acr
   expect((await fetch(`${web}/`)).status).toBe(200);
 
   const credentials = { username: `keeper${Date.now() % 100000}`, password: "correct horse battery" };
-  const reg = await fetch(`${web}/api/auth/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(credentials) });
+  const reg = await fetch(`${web}/api/auth/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(credentials),
+  });
   expect(reg.status).toBe(201);
   await stopParley(first, p);
 
   const second = startParley(p);
   await waitFor("realtime replica 1 to be ready again", () => httpOk(`${web}/readyz`), 120_000);
-  const login = await fetch(`${web}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(credentials) });
+  const login = await fetch(`${web}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(credentials),
+  });
   expect(login.status).toBe(200);
   await stopParley(second, p);
 }, 300_000);

@@ -8,7 +8,12 @@ import type { Config } from "../config.ts";
 
 type ServerLike = { requestIP(req: Request): { address: string } | null } | null;
 
-export function clientAddress(config: Config, request: Request, server: ServerLike, headers: Record<string, string | undefined>): string {
+export function clientAddress(
+  config: Config,
+  request: Request,
+  server: ServerLike,
+  headers: Record<string, string | undefined>,
+): string {
   if (config.trustProxy) {
     const last = headers["x-forwarded-for"]?.split(",").at(-1)?.trim();
     if (last) return last;

@@ -120,7 +120,13 @@ export function connectDb(url: string, log: Logger, { retryMs = 1000 } = {}): Db
       try {
         // socketTimeoutMS: a database that vanishes without closing the connection (a crash
         // behind a proxy, a partition) must not hang requests; every query here is short
-        await conn.openUri(url, { serverSelectionTimeoutMS: 2000, socketTimeoutMS: 10_000, heartbeatFrequencyMS: 2000, bufferCommands: false, autoIndex: false });
+        await conn.openUri(url, {
+          serverSelectionTimeoutMS: 2000,
+          socketTimeoutMS: 10_000,
+          heartbeatFrequencyMS: 2000,
+          bufferCommands: false,
+          autoIndex: false,
+        });
         await Promise.all([User, Conversation, Message, Read].map((m) => m.createIndexes()));
         indexed = true;
         log.info("mongo connected, indexes ensured");
@@ -144,7 +150,10 @@ export function connectDb(url: string, log: Logger, { retryMs = 1000 } = {}): Db
     async ready() {
       if (!indexed || conn.readyState !== 1 || !conn.db) return false;
       try {
-        await Promise.race([conn.db.admin().ping(), Bun.sleep(1500).then(() => Promise.reject(new Error("ping timeout")))]);
+        await Promise.race([
+          conn.db.admin().ping(),
+          Bun.sleep(1500).then(() => Promise.reject(new Error("ping timeout"))),
+        ]);
         return true;
       } catch {
         return false;
@@ -160,8 +169,13 @@ export function connectDb(url: string, log: Logger, { retryMs = 1000 } = {}): Db
 /** Errors that mean "the database is not answering" rather than "the request is wrong". */
 export function isDbUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  if (/^Mongo(ose)?(ServerSelection|Network|NetworkTimeout|NotConnected|TopologyClosed|PoolCleared)Error$/.test(err.name)) return true;
-  return /before initial connection is complete|Client must be connected|connection .* closed|Topology is closed|database is locked|SQLITE_BUSY/i.test(err.message);
+  if (
+    /^Mongo(ose)?(ServerSelection|Network|NetworkTimeout|NotConnected|TopologyClosed|PoolCleared)Error$/.test(err.name)
+  )
+    return true;
+  return /before initial connection is complete|Client must be connected|connection .* closed|Topology is closed|database is locked|SQLITE_BUSY/i.test(
+    err.message,
+  );
 }
 
 /**

@@ -40,7 +40,9 @@ export const notFound = (what = "not found") => new ApiError("not_found", what);
 export const unauthorized = () => new ApiError("unauthorized", "sign in first");
 export const invalid = (message: string, details?: unknown) => new ApiError("validation_failed", message, details);
 export const rateLimited = (retryAfterSeconds: number) =>
-  new ApiError("rate_limited", "too many attempts, try again later", undefined, { "retry-after": String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+  new ApiError("rate_limited", "too many attempts, try again later", undefined, {
+    "retry-after": String(Math.max(1, Math.ceil(retryAfterSeconds))),
+  });
 
 const body = (code: ErrorCode, message: string, details?: unknown): ErrorBody => ({
   error: details === undefined ? { code, message } : { code, message, details },
@@ -74,7 +76,9 @@ function coercedQueryDetails(err: unknown, request: Request): { path: string; me
   const names = [...new URL(request.url).searchParams.entries()]
     .filter(([, v]) => v === String(value) || Number(v) === value)
     .map(([k]) => k);
-  return names.length > 0 ? [...new Set(names)].map((name) => ({ path: `/${name}`, message })) : [{ path: "/", message }];
+  return names.length > 0
+    ? [...new Set(names)].map((name) => ({ path: `/${name}`, message }))
+    : [{ path: "/", message }];
 }
 
 export const errors = (log: Logger) =>
@@ -86,7 +90,12 @@ export const errors = (log: Logger) =>
       return payload;
     };
     // errors thrown by our body parser arrive wrapped in Elysia's ParseError
-    const own = error instanceof ApiError ? error : (error as { cause?: unknown }).cause instanceof ApiError ? ((error as { cause: ApiError }).cause) : undefined;
+    const own =
+      error instanceof ApiError
+        ? error
+        : (error as { cause?: unknown }).cause instanceof ApiError
+          ? (error as { cause: ApiError }).cause
+          : undefined;
     if (own) return reply(own.status, body(own.code, own.message, own.details), own.headers);
     switch (code) {
       case "VALIDATION": {
@@ -95,7 +104,10 @@ export const errors = (log: Logger) =>
         return reply(422, body("validation_failed", `invalid ${where === "property" ? "query" : where}`, details));
       }
       case "PARSE":
-        return reply(422, body("validation_failed", "the body is not valid JSON", [{ path: "/", message: "malformed JSON" }]));
+        return reply(
+          422,
+          body("validation_failed", "the body is not valid JSON", [{ path: "/", message: "malformed JSON" }]),
+        );
       case "NOT_FOUND":
         return reply(404, body("not_found", "no such route"));
       case "INVALID_COOKIE_SIGNATURE":
@@ -103,8 +115,16 @@ export const errors = (log: Logger) =>
     }
     if (isDbUnavailable(error)) {
       log.warn({ err: (error as Error).message }, "database unavailable");
-      return reply(503, body("unavailable", "the database is not available, try again shortly"), { "retry-after": "2" });
+      return reply(503, body("unavailable", "the database is not available, try again shortly"), {
+        "retry-after": "2",
+      });
     }
-    log.error({ err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error), path: new URL(request.url).pathname }, "unexpected error");
+    log.error(
+      {
+        err: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+        path: new URL(request.url).pathname,
+      },
+      "unexpected error",
+    );
     return reply(500, body("unavailable", "internal error"));
   });

@@ -5,10 +5,23 @@ export function apiMetrics() {
   const m = createMetrics("api");
   return {
     ...m,
-    messagesSent: m.counter({ name: "parley_messages_sent_total", help: "Messages committed (new, not idempotent replays)" }),
-    publishFailures: m.counter({ name: "parley_publish_failures_total", help: "Fan-out events that could not be published to Redis", labelNames: ["type"] as const }),
-    seqConflicts: m.counter({ name: "parley_seq_conflicts_total", help: "Sends that lost a seq race and retried with a fresh seq" }),
-    rateLimitErrors: m.counter({ name: "parley_rate_limit_errors_total", help: "Rate-limit checks skipped because Redis did not answer (fail open)" }),
+    messagesSent: m.counter({
+      name: "parley_messages_sent_total",
+      help: "Messages committed (new, not idempotent replays)",
+    }),
+    publishFailures: m.counter({
+      name: "parley_publish_failures_total",
+      help: "Fan-out events that could not be published to Redis",
+      labelNames: ["type"] as const,
+    }),
+    seqConflicts: m.counter({
+      name: "parley_seq_conflicts_total",
+      help: "Sends that lost a seq race and retried with a fresh seq",
+    }),
+    rateLimitErrors: m.counter({
+      name: "parley_rate_limit_errors_total",
+      help: "Rate-limit checks skipped because Redis did not answer (fail open)",
+    }),
   };
 }
 export type ApiMetrics = ReturnType<typeof apiMetrics>;

@@ -32,11 +32,18 @@ export function createPublisher(redis: Redis, log: Logger, metrics: ApiMetrics):
       if (failed > 0) throw new Error(`${failed} of ${frames.length} publishes failed`);
     } catch (err) {
       metrics.publishFailures.inc({ type });
-      log.warn({ type, recipients: frames.length, err: (err as Error).message }, "fan-out publish failed; clients will repair via REST");
+      log.warn(
+        { type, recipients: frames.length, err: (err as Error).message },
+        "fan-out publish failed; clients will repair via REST",
+      );
     }
   };
   return {
-    toUsers: (userIds, frame, committedAt = Date.now()) => send(userIds.map((userId) => ({ userId, frame })), committedAt),
+    toUsers: (userIds, frame, committedAt = Date.now()) =>
+      send(
+        userIds.map((userId) => ({ userId, frame })),
+        committedAt,
+      ),
     each: (frames, committedAt = Date.now()) => send(frames, committedAt),
   };
 }

@@ -18,7 +18,8 @@ export type RateLimiter = {
 };
 
 /** DECR only a counter that still exists and is above zero, so an expired window is not revived without a TTL. */
-const RELEASE = "local n = tonumber(redis.call('GET', KEYS[1]) or '0') if n > 0 then return redis.call('DECR', KEYS[1]) end return 0";
+const RELEASE =
+  "local n = tonumber(redis.call('GET', KEYS[1]) or '0') if n > 0 then return redis.call('DECR', KEYS[1]) end return 0";
 
 const PREFIX = "parley:rl:";
 
@@ -33,9 +34,16 @@ export function createRateLimiter(redis: Redis, log: Logger, metrics: ApiMetrics
     async hit(keys, windowSeconds) {
       try {
         const pipe = redis.multi();
-        for (const k of keys) pipe.incr(PREFIX + k).expire(PREFIX + k, windowSeconds, "NX").pttl(PREFIX + k);
+        for (const k of keys)
+          pipe
+            .incr(PREFIX + k)
+            .expire(PREFIX + k, windowSeconds, "NX")
+            .pttl(PREFIX + k);
         const res = (await pipe.exec()) ?? [];
-        return keys.map((_, i) => ({ count: Number(res[i * 3]?.[1] ?? 0), retryAfterSeconds: ttl(res[i * 3 + 2]?.[1], windowSeconds) }));
+        return keys.map((_, i) => ({
+          count: Number(res[i * 3]?.[1] ?? 0),
+          retryAfterSeconds: ttl(res[i * 3 + 2]?.[1], windowSeconds),
+        }));
       } catch (err) {
         return failOpen(err);
       }

@@ -17,7 +17,8 @@ export const auth = ({ config }: Pick<Deps, "config">) =>
     .use(sessionJwt(config))
     .resolve({ as: "scoped" }, async ({ sessionJwt: tokens, headers, cookie }) => {
       const fromCookie = cookie[SESSION_COOKIE]?.value;
-      const token = bearerToken(headers.authorization) ?? (typeof fromCookie === "string" && fromCookie ? fromCookie : undefined);
+      const token =
+        bearerToken(headers.authorization) ?? (typeof fromCookie === "string" && fromCookie ? fromCookie : undefined);
       if (!token) throw unauthorized();
       const claims = await tokens.verify(token, verifyOptions(config));
       if (!claims || typeof claims.sub !== "string" || !ID.test(claims.sub)) throw unauthorized();

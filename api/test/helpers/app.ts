@@ -13,7 +13,13 @@ export const JWT_SECRET = "test-secret-0123456789-abcdefghijklmnop";
 
 export function testConfig(name: string, overrides: Partial<Config> = {}): Config {
   return {
-    ...loadConfig({ JWT_SECRET, MONGO_URL: testMongoUrl(name), REDIS_URL: testRedisUrl, TRUST_PROXY: "true", LOG_LEVEL: "silent" }),
+    ...loadConfig({
+      JWT_SECRET,
+      MONGO_URL: testMongoUrl(name),
+      REDIS_URL: testRedisUrl,
+      TRUST_PROXY: "true",
+      LOG_LEVEL: "silent",
+    }),
     ...overrides,
   };
 }
@@ -25,7 +31,8 @@ export async function startTestApi(name: string, overrides: Partial<Config> = {}
   const config = testConfig(name, overrides);
   const deps = openDeps(config, createLogger("api-test", "silent"));
   const app = buildApp(deps);
-  if (wait) await until(async () => (await deps.db.ready()) && deps.redis.status === "ready", 20_000, "mongo and redis ready");
+  if (wait)
+    await until(async () => (await deps.db.ready()) && deps.redis.status === "ready", 20_000, "mongo and redis ready");
 
   type Opts = { token?: string; body?: unknown; raw?: BodyInit; headers?: Record<string, string> };
   const call = async (method: string, path: string, opts: Opts = {}) => {
@@ -70,7 +77,11 @@ export async function startTestApi(name: string, overrides: Partial<Config> = {}
 
 const rnd = () => Math.floor(Math.random() * 250) + 1;
 
-export async function until(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
+export async function until(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await Promise.resolve(check()).catch(() => false)) return;

@@ -9,24 +9,28 @@ import { read } from "./repo.ts";
 
 /** Compose's interpolation: $$, ${V}, ${V:-d}, ${V-d}, ${V:?msg}, ${V?msg}, $V. */
 export function interpolate(value: string, env: Record<string, string | undefined>): string {
-  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (all, name, op, arg, bare) => {
-    if (all === "$$") return "$";
-    if (bare) return env[bare] ?? "";
-    const v = env[name];
-    const missing = op?.startsWith(":") ? v === undefined || v === "" : v === undefined;
-    if (op?.endsWith("-")) return missing ? arg : v!;
-    if (op?.endsWith("?")) {
-      if (missing) throw new Error(`required variable ${name} is missing a value: ${arg}`);
-      return v!;
-    }
-    return v ?? "";
-  });
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (all, name, op, arg, bare) => {
+      if (all === "$$") return "$";
+      if (bare) return env[bare] ?? "";
+      const v = env[name];
+      const missing = op?.startsWith(":") ? v === undefined || v === "" : v === undefined;
+      if (op?.endsWith("-")) return missing ? arg : v!;
+      if (op?.endsWith("?")) {
+        if (missing) throw new Error(`required variable ${name} is missing a value: ${arg}`);
+        return v!;
+      }
+      return v ?? "";
+    },
+  );
 }
 
 function deepInterpolate(node: unknown, env: Record<string, string | undefined>): unknown {
   if (typeof node === "string") return interpolate(node, env);
   if (Array.isArray(node)) return node.map((n) => deepInterpolate(n, env));
-  if (node && typeof node === "object") return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, deepInterpolate(v, env)]));
+  if (node && typeof node === "object")
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, deepInterpolate(v, env)]));
   return node;
 }
 
@@ -73,5 +77,7 @@ export function composeValidator() {
   ajv.addFormat("subnet_ip_address", /^[\d.]+\/\d+$|^[0-9a-fA-F:]+\/\d+$/);
   const validate = ajv.compile(schema);
   return (doc: unknown): string[] =>
-    validate(doc) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message} ${JSON.stringify(e.params)}`);
+    validate(doc)
+      ? []
+      : (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message} ${JSON.stringify(e.params)}`);
 }

@@ -37,7 +37,8 @@ function shapeOf(file: string): Shape {
   if (cached) return cached;
   const src = readFileSync(file, "utf8");
   const imports = new Map<string, string>();
-  for (const m of src.matchAll(/^import \{ (\w+) \} from "([^"]+)";$/gm)) imports.set(m[1]!, resolveImport(m[2]!, file));
+  for (const m of src.matchAll(/^import \{ (\w+) \} from "([^"]+)";$/gm))
+    imports.set(m[1]!, resolveImport(m[2]!, file));
   const start = src.search(/^export interface \w+/m);
   if (start < 0) {
     shapes.set(file, "open"); // a type alias (IntOrString, Quantity, Time…): a value, not fields

@@ -6,7 +6,12 @@
  */
 import type { K8sObject } from "./repo.ts";
 
-export type PodEndpoint = { namespace: string; labels: Record<string, string>; ports?: Record<string, number>; nsLabels?: Record<string, string> };
+export type PodEndpoint = {
+  namespace: string;
+  labels: Record<string, string>;
+  ports?: Record<string, number>;
+  nsLabels?: Record<string, string>;
+};
 export type Endpoint = PodEndpoint | { ip: string };
 
 type Selector = { matchLabels?: Record<string, string>; matchExpressions?: unknown[] };
@@ -35,7 +40,8 @@ function peerMatches(peer: Peer, policyNs: string, other: Endpoint): boolean {
     return inCidr(other.ip, peer.ipBlock.cidr) && !(peer.ipBlock.except ?? []).some((c) => inCidr(other.ip, c));
   }
   if ("ip" in other) return false;
-  if (peer.namespaceSelector) return matches(peer.namespaceSelector, nsLabels(other)) && matches(peer.podSelector, other.labels);
+  if (peer.namespaceSelector)
+    return matches(peer.namespaceSelector, nsLabels(other)) && matches(peer.podSelector, other.labels);
   return other.namespace === policyNs && matches(peer.podSelector, other.labels);
 }
 

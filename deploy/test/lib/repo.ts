@@ -24,7 +24,10 @@ export function readYaml<T = any>(rel: string): T {
 /** kubectl from PATH or the usual install places; a missing kubectl is an error, never a skip. */
 export function kubectlPath(): string {
   const found = Bun.which("kubectl") ?? ["/usr/local/bin/kubectl", "/usr/bin/kubectl"].find((p) => existsSync(p));
-  if (!found) throw new Error("kubectl not found (PATH, /usr/local/bin, /usr/bin): the Kubernetes checks need `kubectl kustomize`");
+  if (!found)
+    throw new Error(
+      "kubectl not found (PATH, /usr/local/bin, /usr/bin): the Kubernetes checks need `kubectl kustomize`",
+    );
   return found;
 }
 
@@ -50,7 +53,10 @@ export function render(overlay: string): K8sObject[] {
     const made = Bun.spawnSync(["sh", join(ROOT, DEV_SECRET_SCRIPT)], { stderr: "pipe", stdout: "pipe" });
     if (made.exitCode !== 0) throw new Error(`${DEV_SECRET_SCRIPT} failed: ${made.stderr.toString()}`);
   }
-  const r = Bun.spawnSync([kubectlPath(), "kustomize", join(ROOT, "k8s/overlays", overlay)], { stdout: "pipe", stderr: "pipe" });
+  const r = Bun.spawnSync([kubectlPath(), "kustomize", join(ROOT, "k8s/overlays", overlay)], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   if (r.exitCode !== 0) throw new Error(`kubectl kustomize k8s/overlays/${overlay} failed:\n${r.stderr.toString()}`);
   return parseAllDocuments(r.stdout.toString())
     .map((d) => {
@@ -60,7 +66,8 @@ export function render(overlay: string): K8sObject[] {
     .filter((o): o is K8sObject => o !== null);
 }
 
-export const find = (objs: K8sObject[], kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name);
+export const find = (objs: K8sObject[], kind: string, name: string) =>
+  objs.find((o) => o.kind === kind && o.metadata.name === name);
 export const named = (objs: K8sObject[], kind: string, name: string): K8sObject => {
   const o = find(objs, kind, name);
   if (!o) throw new Error(`no ${kind}/${name} in the render`);
@@ -69,14 +76,17 @@ export const named = (objs: K8sObject[], kind: string, name: string): K8sObject 
 
 /** A generated ConfigMap/Secret keeps its name as a prefix plus a content hash. */
 export const generated = (objs: K8sObject[], kind: string, base: string) =>
-  objs.find((o) => o.kind === kind && (o.metadata.name === base || new RegExp(`^${base}-[a-z0-9]{10}$`).test(o.metadata.name)));
+  objs.find(
+    (o) => o.kind === kind && (o.metadata.name === base || new RegExp(`^${base}-[a-z0-9]{10}$`).test(o.metadata.name)),
+  );
 
 // ---- service source ------------------------------------------------------------------------
 
 /** Names passed to the kit/env reader in <service>/src/config.ts, e.g. env.port("PORT", 3000). */
 export function configEnvNames(service: Service): string[] {
   const file = `${service}/src/config.ts`;
-  if (!exists(file)) throw new Error(`${file} is missing: the environment cross-check reads the variable names from it`);
+  if (!exists(file))
+    throw new Error(`${file} is missing: the environment cross-check reads the variable names from it`);
   const names = [...read(file).matchAll(/\benv\.\w+\(\s*["'`]([A-Z][A-Z0-9_]*)["'`]/g)].map((m) => m[1]!);
   return [...new Set(names)];
 }
@@ -98,11 +108,17 @@ export function serviceSource(service: Service): string {
 // ---- Dockerfile ----------------------------------------------------------------------------
 
 export type Instruction = { cmd: string; args: string; stage: number };
-export type Dockerfile = { args: Record<string, string>; stages: { from: string; name?: string }[]; instructions: Instruction[] };
+export type Dockerfile = {
+  args: Record<string, string>;
+  stages: { from: string; name?: string }[];
+  instructions: Instruction[];
+};
 
 /** A small Dockerfile reader: line continuations, comments, global ARGs, stages. */
 export function readDockerfile(rel: string): Dockerfile {
-  const lines = read(rel).replace(/\\\r?\n/g, " ").split(/\r?\n/);
+  const lines = read(rel)
+    .replace(/\\\r?\n/g, " ")
+    .split(/\r?\n/);
   const df: Dockerfile = { args: {}, stages: [], instructions: [] };
   for (const raw of lines) {
     const line = raw.trim();

@@ -64,9 +64,11 @@ export class AuthScreen extends LitElement {
   private validate(username: string, password: string): Errors {
     const e: Errors = {};
     if (this.mode === "register") {
-      if (username.length < USERNAME_MIN || username.length > USERNAME_MAX) e.username = `Use ${USERNAME_MIN} to ${USERNAME_MAX} characters.`;
+      if (username.length < USERNAME_MIN || username.length > USERNAME_MAX)
+        e.username = `Use ${USERNAME_MIN} to ${USERNAME_MAX} characters.`;
       else if (!usernameRe.test(username)) e.username = "Use only letters, digits, dots, dashes and underscores.";
-      if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) e.password = `Use ${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`;
+      if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX)
+        e.password = `Use ${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`;
     } else {
       if (!username) e.username = "Enter your username.";
       if (!password) e.password = "Enter your password.";
@@ -142,23 +144,35 @@ export class AuthScreen extends LitElement {
       </div>
       ${this.notice ? html`<div class="notice" role="status">${this.notice}</div>` : nothing}
       <form @submit=${this.submit} novalidate aria-label=${reg ? "Create account" : "Sign in"}>
-        ${e.form || wait
-          ? html`<div class="form-err" role="alert" tabindex="-1">${e.form ?? ""}${wait ? ` Try again in ${wait} s.` : ""}</div>`
-          : nothing}
+        ${
+          e.form || wait
+            ? html`<div class="form-err" role="alert" tabindex="-1">${e.form ?? ""}${wait ? ` Try again in ${wait} s.` : ""}</div>`
+            : nothing
+        }
         <div class="field">
           <label for="username">Username</label>
           <input id="username" name="username" autocomplete="username" autocapitalize="none" spellcheck="false"
             maxlength=${reg ? USERNAME_MAX : 200} aria-invalid=${e.username ? "true" : "false"}
             aria-describedby=${e.username ? "username-err" : reg ? "username-hint" : ""} />
-          ${e.username ? html`<div class="err" id="username-err">${e.username}</div>`
-            : reg ? html`<div class="hint" id="username-hint">${USERNAME_MIN}–${USERNAME_MAX} letters, digits, dots, dashes or underscores.</div>` : nothing}
+          ${
+            e.username
+              ? html`<div class="err" id="username-err">${e.username}</div>`
+              : reg
+                ? html`<div class="hint" id="username-hint">${USERNAME_MIN}–${USERNAME_MAX} letters, digits, dots, dashes or underscores.</div>`
+                : nothing
+          }
         </div>
         <div class="field">
           <label for="password">Password</label>
           <input id="password" name="password" type="password" autocomplete=${reg ? "new-password" : "current-password"}
             aria-invalid=${e.password ? "true" : "false"} aria-describedby=${e.password ? "password-err" : reg ? "password-hint" : ""} />
-          ${e.password ? html`<div class="err" id="password-err">${e.password}</div>`
-            : reg ? html`<div class="hint" id="password-hint">At least ${PASSWORD_MIN} characters.</div>` : nothing}
+          ${
+            e.password
+              ? html`<div class="err" id="password-err">${e.password}</div>`
+              : reg
+                ? html`<div class="hint" id="password-hint">At least ${PASSWORD_MIN} characters.</div>`
+                : nothing
+          }
         </div>
         <button class="btn submit" type="submit" ?disabled=${this.busy || wait > 0}>
           ${this.busy ? (reg ? "Creating account…" : "Signing in…") : reg ? "Create account" : "Sign in"}</button>

@@ -171,7 +171,11 @@ export class ChatThread extends LitElement {
     const peer = directPeer(c, me);
     const online = peer ? (st.live.presence.get(peer.id) ?? false) : false;
     const name = st.nameOf(c);
-    const sub = peer ? (online ? "Online" : "Offline") : `${c.members.length} members: ${c.members.map((m) => (m.id === me ? "you" : m.username)).join(", ")}`;
+    const sub = peer
+      ? online
+        ? "Online"
+        : "Offline"
+      : `${c.members.length} members: ${c.members.map((m) => (m.id === me ? "you" : m.username)).join(", ")}`;
     const peerRead = peer ? (st.live.readBy.get(c.id)?.get(peer.id) ?? 0) : 0;
     const items = threadItems(t, me, c.kind === "group");
     const lastOwnSeq = [...t.messages].reverse().find((m) => m.senderId === me)?.seq ?? 0;
@@ -185,26 +189,37 @@ export class ChatThread extends LitElement {
       <section class="scroller" tabindex="0" aria-label="Messages" @scroll=${this.onScroll} @keydown=${this.onKey}>
         ${t.loaded && !t.hasOlder && items.length ? html`<div class="top-note">This is the beginning of your conversation${peer ? ` with ${peer.username}` : ""}.</div>` : nothing}
         ${!t.loaded ? html`<div class="top-note">Loading messages…</div>` : nothing}
-        ${t.loaded && !items.length
-          ? html`<div class="empty"><user-avatar .name=${name} user-id=${peer?.id ?? c.id} ?group=${c.kind === "group"} size="64"></user-avatar>
+        ${
+          t.loaded && !items.length
+            ? html`<div class="empty"><user-avatar .name=${name} user-id=${peer?.id ?? c.id} ?group=${c.kind === "group"} size="64"></user-avatar>
               <strong>Say hello to ${name}</strong>Messages you send appear here. Press Enter to send, Shift+Enter for a new line.</div>`
-          : nothing}
-        ${repeat(items, (i) => i.key, (i) => {
-          const day = i.newDay ? html`<div class="day" role="separator" aria-label=${dayLabel(i.createdAt)}><span>${dayLabel(i.createdAt)}</span></div>` : nothing;
-          return html`${day}<message-bubble data-seq=${i.seq ?? nothing} data-client-id=${i.clientId} .body=${i.body} .time=${clock(i.createdAt)}
+            : nothing
+        }
+        ${repeat(
+          items,
+          (i) => i.key,
+          (i) => {
+            const day = i.newDay
+              ? html`<div class="day" role="separator" aria-label=${dayLabel(i.createdAt)}><span>${dayLabel(i.createdAt)}</span></div>`
+              : nothing;
+            return html`${day}<message-bubble data-seq=${i.seq ?? nothing} data-client-id=${i.clientId} .body=${i.body} .time=${clock(i.createdAt)}
             .fullTime=${new Date(i.createdAt).toLocaleString()} ?own=${i.own} .status=${i.status} .error=${i.error ?? ""}
             .sender=${i.showSender ? st.senderName({ senderId: i.senderId, conversationId: c.id }) : ""} ?continued=${i.continued}
             sender-id=${i.senderId} ?gutter=${c.kind === "group"}
             ?seen=${i.own && i.seq !== undefined && i.seq === lastOwnSeq && peerRead >= i.seq}
             @retry=${() => st.retry(c.id, i.clientId)}></message-bubble>`;
-        })}
+          },
+        )}
       </section>
       ${this.newBelow ? html`<button class="new-below" @click=${this.jumpToNew}>New messages ↓</button>` : nothing}
       <typing-indicator .names=${st.live.typers(c)} aria-live="polite"></typing-indicator>
-      ${keyed(c.id, html`<message-composer placeholder="Message ${name}" @send-message=${(e: CustomEvent<{ body: string }>) => {
+      ${keyed(
+        c.id,
+        html`<message-composer placeholder="Message ${name}" @send-message=${(e: CustomEvent<{ body: string }>) => {
           this.atBottom = true;
           st.send(c.id, e.detail.body);
-        }} @typing=${() => st.typingNow(c.id)} @keydown=${this.onKey}></message-composer>`)}`;
+        }} @typing=${() => st.typingNow(c.id)} @keydown=${this.onKey}></message-composer>`,
+      )}`;
   }
 }
 

@@ -46,7 +46,9 @@ export class ConversationItem extends LitElement {
   ];
 
   private select() {
-    this.dispatchEvent(new CustomEvent("conversation-select", { detail: { id: this.conversationId }, bubbles: true, composed: true }));
+    this.dispatchEvent(
+      new CustomEvent("conversation-select", { detail: { id: this.conversationId }, bubbles: true, composed: true }),
+    );
   }
 
   override render() {

@@ -58,21 +58,36 @@ export class ConversationList extends LitElement {
       <div class="new"><button class="btn" @click=${() => this.fire("new-chat")}>
         <svg width="16" height="16" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M11 5h2v6h6v2h-6v6h-2v-6H5v-2h6z"/></svg>New chat</button></div>
       <h2 id="convs-h">Conversations</h2>
-      ${st.conversations.length === 0
-        ? html`<div class="empty">${st.conversationsLoaded
-            ? html`<strong>No conversations yet</strong>Start one with “New chat” and find people by their username.`
-            : "Loading conversations…"}</div>`
-        : html`<ul aria-labelledby="convs-h">
-            ${repeat(st.conversations, (c) => c.id, (c) => {
-              const peer = directPeer(c, me?.id);
-              const last = c.lastMessage;
-              const who = last && c.kind === "group" ? (last.senderId === me?.id ? "You: " : `${st.senderName(last)}: `) : last?.senderId === me?.id ? "You: " : "";
-              return html`<li><conversation-item conversation-id=${c.id} .name=${st.nameOf(c)} avatar-id=${peer?.id ?? c.id}
+      ${
+        st.conversations.length === 0
+          ? html`<div class="empty">${
+              st.conversationsLoaded
+                ? html`<strong>No conversations yet</strong>Start one with “New chat” and find people by their username.`
+                : "Loading conversations…"
+            }</div>`
+          : html`<ul aria-labelledby="convs-h">
+            ${repeat(
+              st.conversations,
+              (c) => c.id,
+              (c) => {
+                const peer = directPeer(c, me?.id);
+                const last = c.lastMessage;
+                const who =
+                  last && c.kind === "group"
+                    ? last.senderId === me?.id
+                      ? "You: "
+                      : `${st.senderName(last)}: `
+                    : last?.senderId === me?.id
+                      ? "You: "
+                      : "";
+                return html`<li><conversation-item conversation-id=${c.id} .name=${st.nameOf(c)} avatar-id=${peer?.id ?? c.id}
                 ?group=${c.kind === "group"} .preview=${last ? who + last.body : ""} .time=${listTime(last?.createdAt ?? c.createdAt)}
                 .unread=${c.id === this.activeId ? 0 : c.unread} .online=${peer ? (st.live.presence.get(peer.id) ?? false) : undefined}
                 ?active=${c.id === this.activeId}></conversation-item></li>`;
-            })}
-          </ul>`}`;
+              },
+            )}
+          </ul>`
+      }`;
   }
 }
 

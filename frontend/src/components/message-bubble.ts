@@ -81,9 +81,11 @@ export class MessageBubble extends LitElement {
       <div class="bubble">${this.body}</div>
       <div class="meta"><time title=${this.fullTime}>${this.time}</time>${state}</div></div>`;
     return html`<div class="row" style="max-width:${this.own ? "min(720px, 80%)" : "min(760px, 86%)"}">
-      ${this.gutter && !this.own
-        ? html`<div class="gutter">${showSender ? html`<user-avatar .name=${this.sender} user-id=${this.senderId} size="30"></user-avatar>` : nothing}</div>`
-        : nothing}${col}</div>`;
+      ${
+        this.gutter && !this.own
+          ? html`<div class="gutter">${showSender ? html`<user-avatar .name=${this.sender} user-id=${this.senderId} size="30"></user-avatar>` : nothing}</div>`
+          : nothing
+      }${col}</div>`;
   }
 }
 

@@ -104,7 +104,9 @@ export class NewChatDialog extends LitElement {
   }
 
   private toggle(u: UserSummary) {
-    this.picked = this.picked.some((p) => p.id === u.id) ? this.picked.filter((p) => p.id !== u.id) : [...this.picked, u];
+    this.picked = this.picked.some((p) => p.id === u.id)
+      ? this.picked.filter((p) => p.id !== u.id)
+      : [...this.picked, u];
   }
 
   private async create(e: Event) {
@@ -114,8 +116,13 @@ export class NewChatDialog extends LitElement {
     this.error = "";
     try {
       const title = this.picked.length > 1 ? this.groupTitle.trim() : "";
-      const c = await store.createConversation(this.picked.map((p) => p.id), title || undefined);
-      this.dispatchEvent(new CustomEvent("conversation-created", { detail: { id: c.id }, bubbles: true, composed: true }));
+      const c = await store.createConversation(
+        this.picked.map((p) => p.id),
+        title || undefined,
+      );
+      this.dispatchEvent(
+        new CustomEvent("conversation-created", { detail: { id: c.id }, bubbles: true, composed: true }),
+      );
       this.dialogEl.close();
     } catch (err) {
       this.error = err instanceof ApiError ? err.message : "Could not start the conversation.";
@@ -139,11 +146,14 @@ export class NewChatDialog extends LitElement {
           <input id="search" type="search" autocomplete="off" maxlength=${USERNAME_MAX} placeholder="Start typing a name…"
             .value=${this.query} @input=${this.onQuery} aria-controls="results" />
         </div>
-        ${this.picked.length
-          ? html`<div class="chips" aria-label="Selected people">${this.picked.map(
-              (p) => html`<button type="button" class="chip" @click=${() => this.toggle(p)} aria-label="Remove ${p.username}">${p.username}<span aria-hidden="true">×</span></button>`,
-            )}</div>`
-          : nothing}
+        ${
+          this.picked.length
+            ? html`<div class="chips" aria-label="Selected people">${this.picked.map(
+                (p) =>
+                  html`<button type="button" class="chip" @click=${() => this.toggle(p)} aria-label="Remove ${p.username}">${p.username}<span aria-hidden="true">×</span></button>`,
+              )}</div>`
+            : nothing
+        }
         <ul id="results" aria-label="People" aria-busy=${this.searching ? "true" : "false"}>
           ${this.results.map((u) => {
             const on = this.picked.some((p) => p.id === u.id);
@@ -154,14 +164,18 @@ export class NewChatDialog extends LitElement {
               ${on ? html`<span class="check" aria-hidden="true">✓</span>` : nothing}</button></li>`;
           })}
         </ul>
-        ${!this.searching && this.results.length === 0
-          ? html`<div class="hint">${this.query ? `Nobody’s username starts with “${this.query}”.` : "Nobody else is here yet. Invite a friend to create an account."}</div>`
-          : nothing}
-        ${group
-          ? html`<div><label for="title">Group name (optional)</label>
+        ${
+          !this.searching && this.results.length === 0
+            ? html`<div class="hint">${this.query ? `Nobody’s username starts with “${this.query}”.` : "Nobody else is here yet. Invite a friend to create an account."}</div>`
+            : nothing
+        }
+        ${
+          group
+            ? html`<div><label for="title">Group name (optional)</label>
               <input id="title" maxlength=${TITLE_MAX} placeholder="e.g. Weekend plans" .value=${this.groupTitle}
                 @input=${(e: Event) => (this.groupTitle = (e.target as HTMLInputElement).value)} /></div>`
-          : nothing}
+            : nothing
+        }
         ${this.error ? html`<div class="error" role="alert">${this.error}</div>` : nothing}
         <div class="actions">
           <button type="button" class="btn ghost" @click=${() => this.dialogEl.close()}>Cancel</button>

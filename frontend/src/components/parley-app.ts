@@ -77,7 +77,14 @@ export class ParleyApp extends LitElement {
     }
     this.route();
     if (id) void this.updateComplete.then(() => this.renderRoot.querySelector("chat-thread")?.focus());
-    else void this.updateComplete.then(() => this.renderRoot.querySelector("conversation-list")?.shadowRoot?.querySelector<HTMLElement>("conversation-item[active], conversation-item")?.shadowRoot?.querySelector("button")?.focus());
+    else
+      void this.updateComplete.then(() =>
+        this.renderRoot
+          .querySelector("conversation-list")
+          ?.shadowRoot?.querySelector<HTMLElement>("conversation-item[active], conversation-item")
+          ?.shadowRoot?.querySelector("button")
+          ?.focus(),
+      );
   }
 
   override render() {
@@ -98,15 +105,17 @@ export class ParleyApp extends LitElement {
         @dialog-closed=${() => (this.dialogOpen = false)}
         @sign-out=${() => void st.logout().then(() => history.replaceState(null, "", location.pathname))}>
         ${showList ? html`<conversation-list active-id=${active ?? ""}></conversation-list>` : nothing}
-        ${showThread
-          ? active
-            ? html`<chat-thread conversation-id=${active} ?narrow=${this.narrow}></chat-thread>`
-            : html`<main class="placeholder"><div>
+        ${
+          showThread
+            ? active
+              ? html`<chat-thread conversation-id=${active} ?narrow=${this.narrow}></chat-thread>`
+              : html`<main class="placeholder"><div>
                 <div class="art" aria-hidden="true"><svg width="40" height="40" viewBox="0 0 24 24" fill="currentColor"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg></div>
                 <h2>${st.conversations.length ? "Pick a conversation" : "Welcome to Parley"}</h2>
                 <p>${st.conversations.length ? "Choose a conversation on the left, or start a new one." : "Start a chat with someone by their username. Pick several people to make a group."}</p>
                 <button class="btn" @click=${() => (this.dialogOpen = true)}>New chat</button></div></main>`
-          : nothing}
+            : nothing
+        }
         <new-chat-dialog ?open=${this.dialogOpen}></new-chat-dialog>
       </div>${live}`;
   }

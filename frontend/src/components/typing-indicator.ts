@@ -19,7 +19,11 @@ export class TypingIndicator extends LitElement {
   override render() {
     if (!this.names.length) return nothing;
     const who =
-      this.names.length === 1 ? `${this.names[0]} is typing…` : this.names.length === 2 ? `${this.names[0]} and ${this.names[1]} are typing…` : "Several people are typing…";
+      this.names.length === 1
+        ? `${this.names[0]} is typing…`
+        : this.names.length === 2
+          ? `${this.names[0]} and ${this.names[1]} are typing…`
+          : "Several people are typing…";
     return html`<span class="dots" aria-hidden="true"><span></span><span></span><span></span></span><span>${who}</span>`;
   }
 }

@@ -55,9 +55,11 @@ export class UserAvatar extends LitElement {
     const s = this.size;
     return html`<div class="face" aria-hidden="true"
         style="width:${s}px;height:${s}px;font-size:${Math.round(s * 0.38)}px;background:${bg}">${initials(this.name)}</div>
-      ${this.online === undefined
-        ? nothing
-        : html`<span class="dot ${this.online ? "on" : ""}" role="img" aria-label=${this.online ? "online" : "offline"}></span>`}`;
+      ${
+        this.online === undefined
+          ? nothing
+          : html`<span class="dot ${this.online ? "on" : ""}" role="img" aria-label=${this.online ? "online" : "offline"}></span>`
+      }`;
   }
 }
 

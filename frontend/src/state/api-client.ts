@@ -46,7 +46,10 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
     res = await fetch(`/api${path}`, {
       method,
       credentials: "same-origin",
-      headers: body === undefined ? { accept: "application/json" } : { "content-type": "application/json", accept: "application/json" },
+      headers:
+        body === undefined
+          ? { accept: "application/json" }
+          : { "content-type": "application/json", accept: "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
@@ -86,9 +89,12 @@ export const api = {
   login: (c: Credentials) => call<AuthResponse>("POST", "/auth/login", c),
   logout: () => call<void>("POST", "/auth/logout"),
   me: async (): Promise<User> => (await call<MeResponse>("GET", "/me")).user,
-  users: async (q: string, limit = 20): Promise<UserSummary[]> => (await call<UsersResponse>("GET", `/users${qs({ q, limit })}`)).users,
-  conversations: async (): Promise<Conversation[]> => (await call<ConversationsResponse>("GET", "/conversations")).conversations,
-  conversation: async (id: Id): Promise<Conversation> => (await call<ConversationResponse>("GET", `/conversations/${id}`)).conversation,
+  users: async (q: string, limit = 20): Promise<UserSummary[]> =>
+    (await call<UsersResponse>("GET", `/users${qs({ q, limit })}`)).users,
+  conversations: async (): Promise<Conversation[]> =>
+    (await call<ConversationsResponse>("GET", "/conversations")).conversations,
+  conversation: async (id: Id): Promise<Conversation> =>
+    (await call<ConversationResponse>("GET", `/conversations/${id}`)).conversation,
   createConversation: async (body: CreateConversationBody): Promise<Conversation> =>
     (await call<ConversationResponse>("POST", "/conversations", body)).conversation,
   messages: (id: Id, page: { after?: number; before?: number; limit?: number }) =>
@@ -111,10 +117,11 @@ export function fieldErrors(details: unknown): Record<string, string> {
   };
   const walk = (d: unknown) => {
     if (Array.isArray(d)) {
-      for (const e of d) if (e && typeof e === "object") {
-        const o = e as Record<string, unknown>;
-        add(o.path ?? o.field ?? o.property ?? o.name, o.message ?? o.summary);
-      }
+      for (const e of d)
+        if (e && typeof e === "object") {
+          const o = e as Record<string, unknown>;
+          add(o.path ?? o.field ?? o.property ?? o.name, o.message ?? o.summary);
+        }
     } else if (d && typeof d === "object") {
       const o = d as Record<string, unknown>;
       if ("fields" in o) return walk(o.fields);

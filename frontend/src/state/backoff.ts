@@ -12,7 +12,11 @@ export function backoffCeiling(attempt: number, opts: BackoffOptions = DEFAULT_B
 }
 
 /** A delay in [0, ceiling) for attempt n; `random` is injectable for tests. */
-export function backoffDelay(attempt: number, opts: BackoffOptions = DEFAULT_BACKOFF, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  opts: BackoffOptions = DEFAULT_BACKOFF,
+  random: () => number = Math.random,
+): number {
   return Math.floor(random() * backoffCeiling(attempt, opts));
 }
 
@@ -39,6 +43,8 @@ export function reconnectPlan(
   random: () => number = Math.random,
 ): { delay: number; attempt: number } {
   const delay =
-    code === SERVICE_RESTART && attempt === 0 ? Math.floor(random() * RESTART_JITTER_MS) : backoffDelay(attempt, opts, random);
+    code === SERVICE_RESTART && attempt === 0
+      ? Math.floor(random() * RESTART_JITTER_MS)
+      : backoffDelay(attempt, opts, random);
   return { delay, attempt: attempt + 1 };
 }

@@ -6,7 +6,9 @@ export const activityAt = (c: Conversation): string => c.lastMessage?.createdAt 
 
 /** Newest activity first; ties broken by id so the order is stable. */
 export function sortConversations(list: readonly Conversation[]): Conversation[] {
-  return [...list].sort((a, b) => (activityAt(b) > activityAt(a) ? 1 : activityAt(b) < activityAt(a) ? -1 : a.id < b.id ? 1 : -1));
+  return [...list].sort((a, b) =>
+    activityAt(b) > activityAt(a) ? 1 : activityAt(b) < activityAt(a) ? -1 : a.id < b.id ? 1 : -1,
+  );
 }
 
 /** Inserts or replaces one conversation, keeping the list ordered. */

@@ -29,7 +29,15 @@ export class Outbox {
     const text = body.trim();
     if (!text) return;
     const clientId = newClientId();
-    const local = { clientId, conversationId: id, senderId, body: text, createdAt: new Date().toISOString(), status: "pending" as const, attempts: 1 };
+    const local = {
+      clientId,
+      conversationId: id,
+      senderId,
+      body: text,
+      createdAt: new Date().toISOString(),
+      status: "pending" as const,
+      attempts: 1,
+    };
     this.host.setThread(id, addPending(this.host.thread(id), local));
     void this.attempt(id, clientId);
   }
@@ -43,7 +51,8 @@ export class Outbox {
   retryWaiting = (): void => {
     clearTimeout(this.timer);
     this.timer = undefined;
-    for (const [id, t] of this.host.threads()) for (const p of t.pending) if (p.status === "pending") void this.attempt(id, p.clientId);
+    for (const [id, t] of this.host.threads())
+      for (const p of t.pending) if (p.status === "pending") void this.attempt(id, p.clientId);
   };
 
   stop(): void {
@@ -64,7 +73,10 @@ export class Outbox {
         this.later();
         return;
       }
-      this.host.setThread(id, failPending(this.host.thread(id), clientId, e instanceof ApiError ? e.message : "Could not send."));
+      this.host.setThread(
+        id,
+        failPending(this.host.thread(id), clientId, e instanceof ApiError ? e.message : "Could not send."),
+      );
       this.host.failed(e);
     } finally {
       this.inFlight.delete(clientId);

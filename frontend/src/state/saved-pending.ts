@@ -11,7 +11,12 @@ const key = (userId: Id) => `parley:pending:${userId}`;
 export function loadPending(userId: Id): LocalMessage[] {
   try {
     const raw = JSON.parse(localStorage.getItem(key(userId)) ?? "[]") as unknown;
-    return Array.isArray(raw) ? raw.filter((p): p is LocalMessage => !!p && typeof p.clientId === "string" && typeof p.conversationId === "string" && typeof p.body === "string") : [];
+    return Array.isArray(raw)
+      ? raw.filter(
+          (p): p is LocalMessage =>
+            !!p && typeof p.clientId === "string" && typeof p.conversationId === "string" && typeof p.body === "string",
+        )
+      : [];
   } catch {
     return [];
   }

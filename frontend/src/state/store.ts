@@ -7,14 +7,34 @@ import type { Conversation, Credentials, Id, Message, User } from "@parley/contr
 import type { ServerFrame } from "@parley/contract/frames";
 import { PAGE_MAX, TYPING_INTERVAL_MS } from "@parley/contract/limits";
 import { api, ApiError } from "./api-client.ts";
-import { applyMessage, applyRead, conversationName, directPeer, mergeServerConversation, upsertConversation } from "./conversations.ts";
+import {
+  applyMessage,
+  applyRead,
+  conversationName,
+  directPeer,
+  mergeServerConversation,
+  upsertConversation,
+} from "./conversations.ts";
 import { SocketClient, type ConnectionStatus } from "./socket-client.ts";
 import { LiveSignals } from "./live.ts";
 import { Outbox } from "./outbox.ts";
 import { loadPending, savePending } from "./saved-pending.ts";
-import { addPending, confirmMessage, emptyThread, gapAfter, isGap, lastContiguousSeq, mergeMessages, settlePending, type Thread } from "./thread.ts";
+import {
+  addPending,
+  confirmMessage,
+  emptyThread,
+  gapAfter,
+  isGap,
+  lastContiguousSeq,
+  mergeMessages,
+  settlePending,
+  type Thread,
+} from "./thread.ts";
 
-export type Session = { status: "loading" } | { status: "signed-out"; reason?: string } | { status: "signed-in"; user: User };
+export type Session =
+  | { status: "loading" }
+  | { status: "signed-out"; reason?: string }
+  | { status: "signed-in"; user: User };
 
 const PAGE = 50;
 
@@ -62,7 +82,8 @@ export class Store extends EventTarget {
       this.signedIn(await api.me());
     } catch (e) {
       this.session = { status: "signed-out" };
-      if (e instanceof ApiError && e.status === 0) this.session = { status: "signed-out", reason: "The server cannot be reached." };
+      if (e instanceof ApiError && e.status === 0)
+        this.session = { status: "signed-out", reason: "The server cannot be reached." };
       this.changed();
     }
   }
@@ -93,7 +114,8 @@ export class Store extends EventTarget {
       onRepeatedFailure: () => void this.checkSession(),
     });
     // messages still unconfirmed when the last tab closed go out again once the socket is ready
-    for (const p of loadPending(user.id)) this.setThread(p.conversationId, addPending(this.thread(p.conversationId), { ...p, status: "pending" }));
+    for (const p of loadPending(user.id))
+      this.setThread(p.conversationId, addPending(this.thread(p.conversationId), { ...p, status: "pending" }));
     this.socket.start();
     addEventListener("online", this.outbox.retryWaiting);
     void this.loadConversations();
@@ -179,7 +201,11 @@ export class Store extends EventTarget {
     const before = this.threads.get(id);
     if (before === t) return;
     this.threads.set(id, t);
-    if (before?.pending !== t.pending && this.me) savePending(this.me.id, [...this.threads.values()].flatMap((x) => x.pending));
+    if (before?.pending !== t.pending && this.me)
+      savePending(
+        this.me.id,
+        [...this.threads.values()].flatMap((x) => x.pending),
+      );
     this.changed();
   }
 
@@ -194,9 +220,20 @@ export class Store extends EventTarget {
       const c = this.conversation(id) ?? (await api.conversation(id));
       if (!this.conversation(id)) this.conversations = upsertConversation(this.conversations, c);
       // `before=lastSeq+1` is a well-defined "newest page"; anything newer comes from the catch-up.
-      const page = c.lastSeq > 0 ? await api.messages(id, { before: c.lastSeq + 1, limit: PAGE }) : { messages: [], hasMore: false };
+      const page =
+        c.lastSeq > 0
+          ? await api.messages(id, { before: c.lastSeq + 1, limit: PAGE })
+          : { messages: [], hasMore: false };
       const t = this.thread(id);
-      this.setThread(id, settlePending({ ...t, messages: mergeMessages(t.messages, page.messages, id), hasOlder: page.hasMore, loaded: true }));
+      this.setThread(
+        id,
+        settlePending({
+          ...t,
+          messages: mergeMessages(t.messages, page.messages, id),
+          hasOlder: page.hasMore,
+          loaded: true,
+        }),
+      );
       await this.catchUp(id);
     } catch (e) {
       // not a member (or no such conversation): 404, the same answer either way
@@ -296,10 +333,13 @@ export class Store extends EventTarget {
     const known = this.conversation(m.conversationId);
     if (!known) {
       // A conversation we have not seen yet (just added): its summary includes this message.
-      void api.conversation(m.conversationId).then((c) => {
-        this.conversations = upsertConversation(this.conversations, c);
-        this.changed();
-      }, () => undefined);
+      void api.conversation(m.conversationId).then(
+        (c) => {
+          this.conversations = upsertConversation(this.conversations, c);
+          this.changed();
+        },
+        () => undefined,
+      );
     }
     const t = this.threads.get(m.conversationId);
     if (t?.loaded) {

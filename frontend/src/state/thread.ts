@@ -38,7 +38,11 @@ export const emptyThread = (): Thread => ({ messages: [], pending: [], hasOlder:
  * same seq, always ascending seq. Returns `existing` itself when nothing new arrived, so
  * callers can skip re-rendering.
  */
-export function mergeMessages(existing: readonly Message[], incoming: readonly Message[], conversationId?: Id): Message[] {
+export function mergeMessages(
+  existing: readonly Message[],
+  incoming: readonly Message[],
+  conversationId?: Id,
+): Message[] {
   const bySeq = new Map<number, Message>();
   const ids = new Set<string>();
   for (const m of existing) {

@@ -21,10 +21,24 @@ export const isPageRequest = (request: Request) => {
 export async function frontend(staticDir: string) {
   const indexFile = join(staticDir, "index.html");
   if (!existsSync(indexFile)) {
-    const page = () => new Response(NOT_BUILT, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" } });
+    const page = () =>
+      new Response(NOT_BUILT, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" } });
     return { plugin: new Elysia({ name: "frontend" }).get("/", page), fallback: page };
   }
-  const index = () => new Response(Bun.file(indexFile), { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" } });
-  const files = await staticPlugin({ assets: staticDir, prefix: "/", indexHTML: false, etag: false, alwaysStatic: false, silent: true });
-  return { plugin: new Elysia({ name: "frontend" }).get("/", index).get("/index.html", index).use(files), fallback: index };
+  const index = () =>
+    new Response(Bun.file(indexFile), {
+      headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" },
+    });
+  const files = await staticPlugin({
+    assets: staticDir,
+    prefix: "/",
+    indexHTML: false,
+    etag: false,
+    alwaysStatic: false,
+    silent: true,
+  });
+  return {
+    plugin: new Elysia({ name: "frontend" }).get("/", index).get("/index.html", index).use(files),
+    fallback: index,
+  };
 }

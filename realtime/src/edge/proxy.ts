@@ -7,8 +7,18 @@ import type { Logger } from "@parley/kit/log";
 import { jsonError } from "../libs/errors.ts";
 
 const HOP_BY_HOP = new Set([
-  "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
-  "transfer-encoding", "upgrade", "proxy-connection", "host", "content-length",
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "trailers",
+  "transfer-encoding",
+  "upgrade",
+  "proxy-connection",
+  "host",
+  "content-length",
 ]);
 
 function forwardHeaders(request: Request, clientIp: string | undefined): Headers {
@@ -57,7 +67,11 @@ export function apiProxy(apiUrl: string, log: Logger) {
       log.warn({ path: url.pathname, err: (err as Error).message }, "api unreachable");
       return jsonError(503, "unavailable", "the api is not reachable right now; try again shortly");
     }
-    return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders(upstream) });
+    return new Response(upstream.body, {
+      status: upstream.status,
+      statusText: upstream.statusText,
+      headers: responseHeaders(upstream),
+    });
   };
   // One route per method, not `.all`: a method-specific wildcard (the frontend's `GET /*`)
   // would otherwise win over `ALL /api/*`.

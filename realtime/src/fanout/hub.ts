@@ -70,7 +70,18 @@ export class Hub {
     const { subscriptions, presence, metrics } = this.deps;
     let user = this.users.get(session.userId);
     if (!user) {
-      user = { id: session.userId, sessions: new Set(), membership: null, loaded: false, loading: null, lastLoadAttempt: 0, token, contacts: new Set(), lastTyping: new Map(), subscribed: Promise.resolve() };
+      user = {
+        id: session.userId,
+        sessions: new Set(),
+        membership: null,
+        loaded: false,
+        loading: null,
+        lastLoadAttempt: 0,
+        token,
+        contacts: new Set(),
+        lastTyping: new Map(),
+        subscribed: Promise.resolve(),
+      };
       this.users.set(user.id, user);
       metrics.connectedUsers.set(this.users.size);
       // Both issued before any await, so a quick close's "offline"/UNSUBSCRIBE is ordered after them.
@@ -120,7 +131,9 @@ export class Hub {
         user.loaded = true;
         await this.updateContacts(user, announce);
       })
-      .catch((err: Error) => this.deps.log.warn({ userId: user.id, err: err.message }, "could not load the user's conversations"))
+      .catch((err: Error) =>
+        this.deps.log.warn({ userId: user.id, err: err.message }, "could not load the user's conversations"),
+      )
       .finally(() => {
         user.loading = null;
       });
@@ -187,7 +200,8 @@ export class Hub {
       return;
     }
     for (const localId of this.watchers.get(route.id) ?? []) {
-      for (const s of this.users.get(localId)?.sessions ?? []) s.deliver(event.frame.type, event.text, event.committedAt);
+      for (const s of this.users.get(localId)?.sessions ?? [])
+        s.deliver(event.frame.type, event.text, event.committedAt);
     }
   }
 

@@ -35,7 +35,9 @@ export class ChannelSubscriptions {
     }
     if (!this.counts.delete(channel)) return;
     this.onCountChange(this.counts.size);
-    this.subscriber.unsubscribe(channel).catch((err: Error) => this.log.warn({ channel, err: err.message }, "unsubscribe failed"));
+    this.subscriber
+      .unsubscribe(channel)
+      .catch((err: Error) => this.log.warn({ channel, err: err.message }, "unsubscribe failed"));
   }
 
   get size(): number {

@@ -3,7 +3,12 @@ import { Elysia } from "elysia";
 import type { RealtimeMetrics } from "../libs/metrics.ts";
 import { type RedisPair } from "../libs/redis.ts";
 
-export const health = (deps: { redis: RedisPair; metrics: RealtimeMetrics; shuttingDown: () => boolean; replicaId: string }) =>
+export const health = (deps: {
+  redis: RedisPair;
+  metrics: RealtimeMetrics;
+  shuttingDown: () => boolean;
+  replicaId: string;
+}) =>
   new Elysia({ name: "health" })
     .get("/healthz", () => ({ status: "ok" }))
     .get("/readyz", ({ set }) => {

@@ -49,29 +49,41 @@ export class PresenceRegistry {
 
   private onlineArgs(userId: string, now: number) {
     return [
-      presenceKeys.user(userId), presenceKeys.deadlines,
-      this.replicaId, now + PRESENCE_TTL_MS, now, `${userId}|${this.replicaId}`,
-      presenceChannel(userId), presencePayload(userId, true), PRESENCE_TTL_MS * 3,
+      presenceKeys.user(userId),
+      presenceKeys.deadlines,
+      this.replicaId,
+      now + PRESENCE_TTL_MS,
+      now,
+      `${userId}|${this.replicaId}`,
+      presenceChannel(userId),
+      presencePayload(userId, true),
+      PRESENCE_TTL_MS * 3,
     ];
   }
 
   private offlineArgs(userId: string, now: number) {
     return [
-      presenceKeys.user(userId), presenceKeys.deadlines,
-      this.replicaId, now, `${userId}|${this.replicaId}`,
-      presenceChannel(userId), presencePayload(userId, false),
+      presenceKeys.user(userId),
+      presenceKeys.deadlines,
+      this.replicaId,
+      now,
+      `${userId}|${this.replicaId}`,
+      presenceChannel(userId),
+      presencePayload(userId, false),
     ];
   }
 
   /** The user's first socket on this replica opened. */
   async userArrived(userId: string): Promise<void> {
-    await this.scripts.presenceOnline(...this.onlineArgs(userId, Date.now()))
+    await this.scripts
+      .presenceOnline(...this.onlineArgs(userId, Date.now()))
       .catch((err: Error) => this.log.warn({ userId, err: err.message }, "presence online failed"));
   }
 
   /** The user's last socket on this replica closed. */
   async userLeft(userId: string): Promise<void> {
-    await this.scripts.presenceOffline(...this.offlineArgs(userId, Date.now()))
+    await this.scripts
+      .presenceOffline(...this.offlineArgs(userId, Date.now()))
       .catch((err: Error) => this.log.warn({ userId, err: err.message }, "presence offline failed"));
   }
 
@@ -102,7 +114,13 @@ export class PresenceRegistry {
         const userId = member.slice(0, cut);
         const replicaId = member.slice(cut + 1);
         (pipe as unknown as PipelineScripts).presenceSweep(
-          presenceKeys.deadlines, presenceKeys.user(userId), member, replicaId, now, presenceChannel(userId), presencePayload(userId, false),
+          presenceKeys.deadlines,
+          presenceKeys.user(userId),
+          member,
+          replicaId,
+          now,
+          presenceChannel(userId),
+          presencePayload(userId, false),
         );
       }
       const results = (await pipe.exec()) ?? [];

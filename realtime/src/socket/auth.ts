@@ -9,8 +9,15 @@ const TOKEN_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** The token and where it came from; the subprotocol form must be answered with "bearer". */
 export type TokenSource = { token: string; via: "subprotocol" | "query" | "cookie" };
 
-export function extractToken(headers: Record<string, string | undefined>, query: Record<string, string | undefined>, cookie: string | undefined): TokenSource | null {
-  const protocols = (headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+export function extractToken(
+  headers: Record<string, string | undefined>,
+  query: Record<string, string | undefined>,
+  cookie: string | undefined,
+): TokenSource | null {
+  const protocols = (headers["sec-websocket-protocol"] ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (protocols[0]?.toLowerCase() === "bearer" && protocols[1]) return { token: protocols[1], via: "subprotocol" };
   if (query.token) return { token: query.token, via: "query" };
   if (cookie) return { token: cookie, via: "cookie" };

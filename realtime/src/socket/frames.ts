@@ -15,9 +15,12 @@ export function parseClientFrame(input: unknown): ParsedClientFrame {
       return { ok: false, message: "frames must be JSON objects" };
     }
   }
-  if (!value || typeof value !== "object" || Array.isArray(value)) return { ok: false, message: "frames must be JSON objects" };
+  if (!value || typeof value !== "object" || Array.isArray(value))
+    return { ok: false, message: "frames must be JSON objects" };
   const v = value as Record<string, unknown>;
-  if (v.type !== "typing") return { ok: false, message: `unknown frame type ${JSON.stringify(String(v.type)).slice(0, 40)}` };
-  if (typeof v.conversationId !== "string" || !ID.test(v.conversationId)) return { ok: false, message: "typing needs a conversationId (24 hex characters)" };
+  if (v.type !== "typing")
+    return { ok: false, message: `unknown frame type ${JSON.stringify(String(v.type)).slice(0, 40)}` };
+  if (typeof v.conversationId !== "string" || !ID.test(v.conversationId))
+    return { ok: false, message: "typing needs a conversationId (24 hex characters)" };
   return { ok: true, frame: { type: "typing", conversationId: v.conversationId } };
 }

@@ -32,13 +32,15 @@ export function socketRoutes(deps: SocketDeps) {
   return new Elysia({ name: "socket" })
     .use(jwt({ name: "sessionJwt", secret: config.jwtSecret }))
     .resolve(async ({ headers, query, cookie, set, sessionJwt }) => {
-      if (deps.shuttingDown()) return status(503, errorBody("unavailable", "this replica is shutting down; connect again"));
+      if (deps.shuttingDown())
+        return status(503, errorBody("unavailable", "this replica is shutting down; connect again"));
       if (!originAllowed(headers.origin, headers.host, config.allowedOrigins)) {
         return status(403, errorBody("forbidden", "this origin may not open a socket"));
       }
       const cookieValue = cookie.session?.value;
       const source = extractToken(headers, query, typeof cookieValue === "string" ? cookieValue : undefined);
-      if (!source || !looksLikeJwt(source.token)) return status(401, errorBody("unauthorized", "sign in first: no valid session token"));
+      if (!source || !looksLikeJwt(source.token))
+        return status(401, errorBody("unauthorized", "sign in first: no valid session token"));
       const claims = await sessionJwt.verify(source.token, {
         algorithms: ["HS256"],
         issuer: config.jwtIssuer,
@@ -49,7 +51,9 @@ export function socketRoutes(deps: SocketDeps) {
       }
       // A client that offered ["bearer", <jwt>] only accepts the socket if we pick "bearer".
       if (source.via === "subprotocol") set.headers["sec-websocket-protocol"] = "bearer";
-      return { auth: { userId: claims.sub, exp: typeof claims.exp === "number" ? claims.exp : undefined, token: source.token } };
+      return {
+        auth: { userId: claims.sub, exp: typeof claims.exp === "number" ? claims.exp : undefined, token: source.token },
+      };
     })
     .ws("/ws", {
       open(ws) {
@@ -70,8 +74,14 @@ export function socketRoutes(deps: SocketDeps) {
         void hub.typing(session, parsed.frame.conversationId).then((result) => {
           if (result === "ok") return;
           metrics.typingRejected.inc({ reason: result });
-          if (result === "not_member") session.send({ type: "error", code: "not_found", message: "no such conversation" });
-          else session.send({ type: "error", code: "rate_limited", message: "typing frames are limited per conversation; this one was dropped" });
+          if (result === "not_member")
+            session.send({ type: "error", code: "not_found", message: "no such conversation" });
+          else
+            session.send({
+              type: "error",
+              code: "rate_limited",
+              message: "typing frames are limited per conversation; this one was dropped",
+            });
         });
       },
       close(ws, code) {

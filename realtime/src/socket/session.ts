@@ -16,7 +16,8 @@ const DROPPABLE: ReadonlySet<FrameType> = new Set(["typing", "presence"]);
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Milliseconds to wait before checking the token's expiry (`exp` in seconds) again; 0 = expired now. */
-export const expiryDelay = (tokenExp: number, nowMs: number): number => Math.min(Math.max(tokenExp * 1000 - nowMs, 0), MAX_TIMER_MS);
+export const expiryDelay = (tokenExp: number, nowMs: number): number =>
+  Math.min(Math.max(tokenExp * 1000 - nowMs, 0), MAX_TIMER_MS);
 
 let nextId = 1;
 const EARLY_MAX = 1000;
@@ -74,7 +75,8 @@ export class Session {
       return;
     }
     this.metrics.delivered.inc({ type });
-    if (committedAt !== undefined) this.metrics.fanoutLatency.observe({ type }, Math.max(0, Date.now() - committedAt) / 1000);
+    if (committedAt !== undefined)
+      this.metrics.fanoutLatency.observe({ type }, Math.max(0, Date.now() - committedAt) / 1000);
   }
 
   /** Sends `ready`, then whatever arrived meanwhile; from now on frames go straight out. */

@@ -23,10 +23,16 @@ export class TestSocket {
       ws.addEventListener("open", () => resolve(), { once: true });
       ws.addEventListener("error", () => reject(new Error("socket failed to open")), { once: true });
     });
-    this.closed = new Promise((resolve) => ws.addEventListener("close", (e) => {
-      resolve({ code: e.code, reason: e.reason });
-      this.wake();
-    }, { once: true }));
+    this.closed = new Promise((resolve) =>
+      ws.addEventListener(
+        "close",
+        (e) => {
+          resolve({ code: e.code, reason: e.reason });
+          this.wake();
+        },
+        { once: true },
+      ),
+    );
     this.opened.catch(() => undefined);
   }
 
@@ -47,7 +53,10 @@ export class TestSocket {
   }
 
   /** The next frame (after the ones already taken) matching `match`; earlier non-matching frames are skipped. */
-  async next<T extends ServerFrame = ServerFrame>(match: (f: ServerFrame) => boolean = () => true, timeoutMs = 10_000): Promise<T> {
+  async next<T extends ServerFrame = ServerFrame>(
+    match: (f: ServerFrame) => boolean = () => true,
+    timeoutMs = 10_000,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       while (this.cursor < this.frames.length) {
@@ -56,7 +65,8 @@ export class TestSocket {
       }
       if (this.ws.readyState === WebSocket.CLOSED) throw new Error("socket closed while waiting for a frame");
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`);
+      if (left <= 0)
+        throw new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`);
       await this.changed(left);
     }
   }
@@ -66,7 +76,8 @@ export class TestSocket {
     const deadline = Date.now() + timeoutMs;
     while (!done(this.frames)) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`condition not met within ${timeoutMs} ms; frames: ${JSON.stringify(this.frames.slice(-5))}`);
+      if (left <= 0)
+        throw new Error(`condition not met within ${timeoutMs} ms; frames: ${JSON.stringify(this.frames.slice(-5))}`);
       await this.changed(left);
     }
     return this.frames;
@@ -123,7 +134,12 @@ export function upgradeRequest(baseUrl: string, opts: { query?: string; headers?
 }
 
 /** Polls `check` until it returns a truthy value (generous bound, never a tight timing). */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 15_000, everyMs = 200): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 15_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -10,7 +10,10 @@ import type { AuthResponse, Conversation, Message } from "@parley/contract";
 import { startStack, type Stack, type StackOptions } from "../../../scripts/lib/stack.ts";
 import { JWT_SECRET, testMongoUrl, testRedisUrl } from "./env.ts";
 
-export async function startTestStack(name: string, opts: Partial<StackOptions> = {}): Promise<Stack & { logDir: string }> {
+export async function startTestStack(
+  name: string,
+  opts: Partial<StackOptions> = {},
+): Promise<Stack & { logDir: string }> {
   const logDir = mkdtempSync(join(tmpdir(), `parley-rt-${name}-`));
   const stack = await startStack({
     mongoUrl: testMongoUrl(name),
@@ -42,17 +45,28 @@ export async function register(baseUrl: string, prefix = "u"): Promise<TestUser>
 
 const authed = (u: TestUser) => ({ authorization: `Bearer ${u.token}`, "content-type": "application/json" });
 
-export async function createConversation(baseUrl: string, creator: TestUser, others: TestUser[], title?: string): Promise<Conversation> {
+export async function createConversation(
+  baseUrl: string,
+  creator: TestUser,
+  others: TestUser[],
+  title?: string,
+): Promise<Conversation> {
   const res = await fetch(`${baseUrl}/api/conversations`, {
     method: "POST",
     headers: authed(creator),
     body: JSON.stringify({ memberIds: others.map((o) => o.id), ...(title ? { title } : {}) }),
   });
-  if (res.status !== 201 && res.status !== 200) throw new Error(`create conversation answered ${res.status}: ${await res.text()}`);
+  if (res.status !== 201 && res.status !== 200)
+    throw new Error(`create conversation answered ${res.status}: ${await res.text()}`);
   return ((await res.json()) as { conversation: Conversation }).conversation;
 }
 
-export async function sendMessage(baseUrl: string, sender: TestUser, conversationId: string, body: string): Promise<Message> {
+export async function sendMessage(
+  baseUrl: string,
+  sender: TestUser,
+  conversationId: string,
+  body: string,
+): Promise<Message> {
   const res = await fetch(`${baseUrl}/api/conversations/${conversationId}/messages`, {
     method: "POST",
     headers: authed(sender),
@@ -73,18 +87,29 @@ const b64url = (v: string | Buffer) => Buffer.from(v).toString("base64url");
 
 /** A JWT built by hand with the shared secret, for tokens the api would never issue (expired,
  * short-lived, alg "none", wrong audience…). */
-export function signToken(claims: Record<string, unknown>, opts: { secret?: string; alg?: "HS256" | "none" } = {}): string {
+export function signToken(
+  claims: Record<string, unknown>,
+  opts: { secret?: string; alg?: "HS256" | "none" } = {},
+): string {
   const alg = opts.alg ?? "HS256";
   const now = Math.floor(Date.now() / 1000);
   const header = b64url(JSON.stringify({ alg, typ: "JWT" }));
   const payload = b64url(JSON.stringify({ iss: "parley", aud: "parley", iat: now, exp: now + 3600, ...claims }));
-  const signature = alg === "none" ? "" : createHmac("sha256", opts.secret ?? JWT_SECRET).update(`${header}.${payload}`).digest("base64url");
+  const signature =
+    alg === "none"
+      ? ""
+      : createHmac("sha256", opts.secret ?? JWT_SECRET)
+          .update(`${header}.${payload}`)
+          .digest("base64url");
   return `${header}.${payload}.${signature}`;
 }
 
 /** One realtime process started directly (the production entry point) with extra env, for
  * cases startStack does not cover (an allowlist, no api at all). */
-export async function spawnRealtime(env: Record<string, string>, logFile: string): Promise<{ url: string; proc: Bun.Subprocess; stop(): Promise<void> }> {
+export async function spawnRealtime(
+  env: Record<string, string>,
+  logFile: string,
+): Promise<{ url: string; proc: Bun.Subprocess; stop(): Promise<void> }> {
   const { BUN } = await import("../../../scripts/lib/stack.ts");
   const { ROOT } = await import("../../../scripts/lib/infra.ts");
   const { freePort, waitFor, httpOk } = await import("../../../scripts/lib/ports.ts");

@@ -31,7 +31,11 @@ export const authRoutes = (deps: Deps) =>
         set.status = 201;
         return { user, token: await startSession(user) };
       },
-      { body: Credentials, response: { 201: AuthResponse, 409: ErrorBody, 422: ErrorBody }, detail: { summary: "Create an account and sign in" } },
+      {
+        body: Credentials,
+        response: { 201: AuthResponse, 409: ErrorBody, 422: ErrorBody },
+        detail: { summary: "Create an account and sign in" },
+      },
     )
     .post(
       "/login",
@@ -39,12 +43,24 @@ export const authRoutes = (deps: Deps) =>
         const user = await accounts.login(deps, body, clientAddress(deps.config, request, server, headers));
         return { user, token: await startSession(user) };
       },
-      { body: LoginBody, response: { 200: AuthResponse, 401: ErrorBody, 422: ErrorBody, 429: ErrorBody }, detail: { summary: "Sign in" } },
+      {
+        body: LoginBody,
+        response: { 200: AuthResponse, 401: ErrorBody, 422: ErrorBody, 429: ErrorBody },
+        detail: { summary: "Sign in" },
+      },
     )
     .post(
       "/logout",
       ({ cookie, set, request }) => {
-        cookie[SESSION_COOKIE]!.set({ value: "", httpOnly: true, sameSite: "lax", path: "/", secure: cookieSecure(deps.config, request), maxAge: 0, expires: new Date(0) });
+        cookie[SESSION_COOKIE]!.set({
+          value: "",
+          httpOnly: true,
+          sameSite: "lax",
+          path: "/",
+          secure: cookieSecure(deps.config, request),
+          maxAge: 0,
+          expires: new Date(0),
+        });
         set.status = 204;
       },
       { detail: { summary: "Sign out (clears the session cookie)" } },

@@ -15,12 +15,18 @@ export const toUser = (u: Pick<UserDoc, "_id" | "username" | "createdAt">): User
 
 /** Verifying unknown users against this hash makes "no such user" cost the same as "wrong password". */
 let dummyHash: Promise<string> | undefined;
-const dummy = () => (dummyHash ??= Bun.password.hash("parley-dummy-password-that-never-matches", { algorithm: "argon2id" }));
+const dummy = () =>
+  (dummyHash ??= Bun.password.hash("parley-dummy-password-that-never-matches", { algorithm: "argon2id" }));
 
 export async function register({ db }: Pick<Deps, "db">, { username, password }: Credentials): Promise<User> {
   const passwordHash = await Bun.password.hash(password, { algorithm: "argon2id" });
   try {
-    const doc = await db.User.create({ username, usernameLower: username.toLowerCase(), passwordHash, createdAt: new Date() });
+    const doc = await db.User.create({
+      username,
+      usernameLower: username.toLowerCase(),
+      passwordHash,
+      createdAt: new Date(),
+    });
     return toUser(doc);
   } catch (err) {
     if (isDuplicateKey(err)) throw new ApiError("conflict", "that username is taken");

@@ -2,7 +2,13 @@
 import { Elysia } from "elysia";
 import type { Deps } from "../../libs/deps.ts";
 import { auth } from "../../plugins/auth.ts";
-import { ConversationParams, ConversationResponse, ConversationsResponse, CreateConversationBody, ErrorBody } from "./model.ts";
+import {
+  ConversationParams,
+  ConversationResponse,
+  ConversationsResponse,
+  CreateConversationBody,
+  ErrorBody,
+} from "./model.ts";
 import * as conversations from "./service.ts";
 
 export const conversationRoutes = (deps: Deps) =>
@@ -17,7 +23,13 @@ export const conversationRoutes = (deps: Deps) =>
       },
       {
         body: CreateConversationBody,
-        response: { 200: ConversationResponse, 201: ConversationResponse, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+        response: {
+          200: ConversationResponse,
+          201: ConversationResponse,
+          401: ErrorBody,
+          404: ErrorBody,
+          422: ErrorBody,
+        },
         detail: { summary: "Start a direct chat (one other member; returns the existing one with 200) or a group" },
       },
     )

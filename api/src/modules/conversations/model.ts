@@ -1,1 +1,7 @@
-export { ConversationParams, ConversationResponse, ConversationsResponse, CreateConversationBody, ErrorBody } from "@parley/contract";
+export {
+  ConversationParams,
+  ConversationResponse,
+  ConversationsResponse,
+  CreateConversationBody,
+  ErrorBody,
+} from "@parley/contract";

@@ -10,7 +10,11 @@ import { ApiError, invalid, notFound } from "../../libs/errors.ts";
 import { sharedViews, viewsFor, withReadSeq } from "./views.ts";
 
 /** The conversation if `userId` is a member; otherwise 404, the same as when it does not exist. */
-export async function memberConversation({ db }: Pick<Deps, "db">, conversationId: string, userId: string): Promise<ConversationDoc> {
+export async function memberConversation(
+  { db }: Pick<Deps, "db">,
+  conversationId: string,
+  userId: string,
+): Promise<ConversationDoc> {
   // by _id alone, then membership in code: FerretDB scans the collection for any other filter
   const conv = await db.Conversation.findById(oid(conversationId)).lean();
   if (!conv || !conv.memberIds.some((m) => m.toHexString() === userId)) throw notFound("no such conversation");
@@ -24,7 +28,8 @@ export async function create(
 ): Promise<{ conversation: Conversation; created: boolean }> {
   const { db } = deps;
   const others = [...new Set(memberIds)].filter((id) => id !== creatorId);
-  if (others.length === 0) throw invalid("add at least one member other than yourself", [{ path: "/memberIds", message: "only yourself" }]);
+  if (others.length === 0)
+    throw invalid("add at least one member other than yourself", [{ path: "/memberIds", message: "only yourself" }]);
   const found = await db.User.countDocuments({ _id: { $in: others.map(oid) } });
   if (found !== others.length) throw notFound("unknown member");
 
@@ -36,7 +41,15 @@ export async function create(
     const existing = await db.Conversation.findOne({ directKey }).lean();
     if (existing) return { conversation: await viewOf(deps, existing, creatorId), created: false };
     try {
-      const doc = await db.Conversation.create({ kind: "direct", title: null, memberIds: members, directKey, lastSeq: 0, lastActivityAt: now, createdAt: now });
+      const doc = await db.Conversation.create({
+        kind: "direct",
+        title: null,
+        memberIds: members,
+        directKey,
+        lastSeq: 0,
+        lastActivityAt: now,
+        createdAt: now,
+      });
       return { conversation: await announce(deps, doc.toObject()), created: true };
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
@@ -47,7 +60,16 @@ export async function create(
   }
   const _id = new Types.ObjectId();
   const cleanTitle = title?.trim() || null;
-  const doc = await db.Conversation.create({ _id, kind: "group", title: cleanTitle, memberIds: members, directKey: `group:${_id.toHexString()}`, lastSeq: 0, lastActivityAt: now, createdAt: now });
+  const doc = await db.Conversation.create({
+    _id,
+    kind: "group",
+    title: cleanTitle,
+    memberIds: members,
+    directKey: `group:${_id.toHexString()}`,
+    lastSeq: 0,
+    lastActivityAt: now,
+    createdAt: now,
+  });
   return { conversation: await announce(deps, doc.toObject()), created: true };
 }
 
@@ -56,7 +78,10 @@ async function announce(deps: Pick<Deps, "db" | "publisher">, conv: Conversation
   const committedAt = Date.now();
   const [shared] = await sharedViews(deps.db, [conv]);
   const view = withReadSeq(shared!, 0);
-  await deps.publisher.each(conv.memberIds.map((m) => ({ userId: m.toHexString(), frame: { type: "conversation", conversation: view } })), committedAt);
+  await deps.publisher.each(
+    conv.memberIds.map((m) => ({ userId: m.toHexString(), frame: { type: "conversation", conversation: view } })),
+    committedAt,
+  );
   return view;
 }
 
@@ -67,7 +92,10 @@ async function viewOf({ db }: Pick<Deps, "db">, conv: ConversationDoc, viewerId:
 
 /** Newest activity first (creation, then each message). */
 export async function list({ db }: Pick<Deps, "db">, userId: string): Promise<Conversation[]> {
-  const convs = await db.Conversation.find({ memberIds: oid(userId) }).sort({ lastActivityAt: -1, _id: -1 }).limit(500).lean();
+  const convs = await db.Conversation.find({ memberIds: oid(userId) })
+    .sort({ lastActivityAt: -1, _id: -1 })
+    .limit(500)
+    .lean();
   return viewsFor(db, convs, userId);
 }
 

@@ -24,9 +24,16 @@ export async function sharedViews(db: Db, convs: ConversationDoc[]): Promise<Sha
   if (convs.length === 0) return [];
   const memberIds = [...new Set(convs.flatMap((c) => c.memberIds.map((id) => id.toHexString())))];
   const [users, lastMessages] = await Promise.all([
-    db.User.find({ _id: { $in: memberIds } }).select({ username: 1 }).lean(),
+    db.User.find({ _id: { $in: memberIds } })
+      .select({ username: 1 })
+      .lean(),
     // one lookup by _id each: cheap on MongoDB and on FerretDB alike
-    Promise.all(convs.map((c): Promise<MessageDoc | null> => (c.lastMessageId ? db.Message.findById(c.lastMessageId).lean<MessageDoc>() : Promise.resolve(null)))),
+    Promise.all(
+      convs.map(
+        (c): Promise<MessageDoc | null> =>
+          c.lastMessageId ? db.Message.findById(c.lastMessageId).lean<MessageDoc>() : Promise.resolve(null),
+      ),
+    ),
   ]);
   const names = new Map(users.map((u) => [u._id.toHexString(), u.username]));
   const last = new Map(lastMessages.filter((m) => m !== null).map((m) => [m.conversationId.toHexString(), m]));

@@ -6,7 +6,10 @@ import { readiness } from "./service.ts";
 
 export const healthRoutes = (deps: Deps) =>
   new Elysia({ tags: ["health"] })
-    .get("/healthz", () => ({ status: "ok" as const }), { response: t.Object({ status: t.Literal("ok") }), detail: { summary: "Alive" } })
+    .get("/healthz", () => ({ status: "ok" as const }), {
+      response: t.Object({ status: t.Literal("ok") }),
+      detail: { summary: "Alive" },
+    })
     .get(
       "/readyz",
       async ({ set }) => {
@@ -14,8 +17,15 @@ export const healthRoutes = (deps: Deps) =>
         set.status = ok ? 200 : 503;
         return body;
       },
-      { response: { 200: Readiness, 503: Readiness }, detail: { summary: "Dependencies answer (503 when any is down)" } },
+      {
+        response: { 200: Readiness, 503: Readiness },
+        detail: { summary: "Dependencies answer (503 when any is down)" },
+      },
     )
-    .get("/metrics", async () => new Response(await deps.metrics.text(), { headers: { "content-type": deps.metrics.contentType } }), {
-      detail: { summary: "Prometheus metrics" },
-    });
+    .get(
+      "/metrics",
+      async () => new Response(await deps.metrics.text(), { headers: { "content-type": deps.metrics.contentType } }),
+      {
+        detail: { summary: "Prometheus metrics" },
+      },
+    );

@@ -2,7 +2,15 @@
 import { Elysia } from "elysia";
 import type { Deps } from "../../libs/deps.ts";
 import { auth } from "../../plugins/auth.ts";
-import { ConversationParams, ErrorBody, MessageResponse, MessagesPage, MessagesQuery, ReadBody, SendMessageBody } from "./model.ts";
+import {
+  ConversationParams,
+  ErrorBody,
+  MessageResponse,
+  MessagesPage,
+  MessagesQuery,
+  ReadBody,
+  SendMessageBody,
+} from "./model.ts";
 import * as messages from "./service.ts";
 
 export const messageRoutes = (deps: Deps) =>
@@ -24,7 +32,16 @@ export const messageRoutes = (deps: Deps) =>
       {
         params: ConversationParams,
         body: SendMessageBody,
-        response: { 200: MessageResponse, 201: MessageResponse, 401: ErrorBody, 404: ErrorBody, 413: ErrorBody, 422: ErrorBody, 429: ErrorBody, 503: ErrorBody },
+        response: {
+          200: MessageResponse,
+          201: MessageResponse,
+          401: ErrorBody,
+          404: ErrorBody,
+          413: ErrorBody,
+          422: ErrorBody,
+          429: ErrorBody,
+          503: ErrorBody,
+        },
         detail: { summary: "Send (201); the same clientId again returns the original (200)" },
       },
     )

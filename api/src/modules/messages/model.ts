@@ -1,1 +1,9 @@
-export { ConversationParams, ErrorBody, MessageResponse, MessagesPage, MessagesQuery, ReadBody, SendMessageBody } from "@parley/contract";
+export {
+  ConversationParams,
+  ErrorBody,
+  MessageResponse,
+  MessagesPage,
+  MessagesQuery,
+  ReadBody,
+  SendMessageBody,
+} from "@parley/contract";

@@ -19,7 +19,12 @@ const jitter = () => Bun.sleep(Math.random() * 3);
 const SETTLE_MS = 25;
 const MAX_RECHECKS = 3;
 const pending = new Set<Promise<unknown>>();
-function recheckLater(read: () => Promise<number | undefined>, seq: number, redo: () => Promise<unknown>, depth: number) {
+function recheckLater(
+  read: () => Promise<number | undefined>,
+  seq: number,
+  redo: () => Promise<unknown>,
+  depth: number,
+) {
   if (depth >= MAX_RECHECKS) return;
   const task = (async () => {
     await Bun.sleep(SETTLE_MS + Math.random() * SETTLE_MS);
@@ -35,10 +40,20 @@ export async function settleBookkeeping(): Promise<void> {
 }
 
 /** Raises lastSeq (with lastMessageId and lastActivityAt, always set together). */
-export async function raiseLastSeq(db: Db, conversationId: Types.ObjectId, seq: number, messageId: Types.ObjectId, at: Date, depth = 0): Promise<void> {
+export async function raiseLastSeq(
+  db: Db,
+  conversationId: Types.ObjectId,
+  seq: number,
+  messageId: Types.ObjectId,
+  at: Date,
+  depth = 0,
+): Promise<void> {
   // update first: after a send the value is almost always lower than ours
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    await db.Conversation.updateOne({ _id: conversationId, lastSeq: { $lt: seq } }, { $set: { lastSeq: seq, lastMessageId: messageId, lastActivityAt: at } });
+    await db.Conversation.updateOne(
+      { _id: conversationId, lastSeq: { $lt: seq } },
+      { $set: { lastSeq: seq, lastMessageId: messageId, lastActivityAt: at } },
+    );
     const read = async () => (await db.Conversation.findById(conversationId).select({ lastSeq: 1 }).lean())?.lastSeq;
     const now = await read();
     if (now === undefined) return;
@@ -51,14 +66,23 @@ export async function raiseLastSeq(db: Db, conversationId: Types.ObjectId, seq: 
 }
 
 /** Returns true when this call moved the read position forward. */
-export async function raiseReadSeq(db: Db, conversationId: string, userId: string, seq: number, depth = 0): Promise<boolean> {
+export async function raiseReadSeq(
+  db: Db,
+  conversationId: string,
+  userId: string,
+  seq: number,
+  depth = 0,
+): Promise<boolean> {
   const _id = readId(conversationId, userId);
   let advanced = false;
   for (let round = 0; round < MAX_ROUNDS; round++) {
     try {
       const res = await db.Read.updateOne(
         { _id, seq: { $lt: seq } },
-        { $set: { seq }, $setOnInsert: { conversationId: new Types.ObjectId(conversationId), userId: new Types.ObjectId(userId) } },
+        {
+          $set: { seq },
+          $setOnInsert: { conversationId: new Types.ObjectId(conversationId), userId: new Types.ObjectId(userId) },
+        },
         { upsert: true },
       );
       if (res.modifiedCount > 0 || res.upsertedCount > 0) advanced = true;

@@ -42,7 +42,8 @@ export async function send(
   const body = input.body.trim();
   if (body.length === 0) throw invalid("the message is empty", [{ path: "/body", message: "empty after trimming" }]);
   // the contract counts characters: code points, so an emoji is one, not two UTF-16 units
-  if (body.length > MESSAGE_BODY_MAX && [...body].length > MESSAGE_BODY_MAX) throw new ApiError("payload_too_large", `a message is at most ${MESSAGE_BODY_MAX} characters`);
+  if (body.length > MESSAGE_BODY_MAX && [...body].length > MESSAGE_BODY_MAX)
+    throw new ApiError("payload_too_large", `a message is at most ${MESSAGE_BODY_MAX} characters`);
 
   const key = { conversationId: conv._id, senderId: oid(senderId), clientId: input.clientId };
   const _id = messageId(conversationId, senderId, input.clientId);
@@ -79,13 +80,23 @@ export async function send(
     // committed: from here on nothing may turn this send into an error retried as a new one
     noteCommitted(conversationId, seq);
     const message = toMessage({ _id, ...key, seq, body, createdAt });
-    await afterCommit(deps, conv.memberIds.map((m) => m.toHexString()), message, createdAt);
+    await afterCommit(
+      deps,
+      conv.memberIds.map((m) => m.toHexString()),
+      message,
+      createdAt,
+    );
     return { message, created: true };
   }
   throw new ApiError("unavailable", "the conversation is too busy right now, try again");
 }
 
-async function afterCommit(deps: Pick<Deps, "db" | "publisher" | "metrics" | "log">, memberIds: string[], message: Message, at: Date) {
+async function afterCommit(
+  deps: Pick<Deps, "db" | "publisher" | "metrics" | "log">,
+  memberIds: string[],
+  message: Message,
+  at: Date,
+) {
   const committedAt = Date.now();
   deps.metrics.messagesSent.inc();
   // published first: members should not wait for the bookkeeping below
@@ -96,22 +107,44 @@ async function afterCommit(deps: Pick<Deps, "db" | "publisher" | "metrics" | "lo
   await Promise.all([
     raiseLastSeq(deps.db, oid(message.conversationId), message.seq, oid(message.id), at),
     raiseReadSeq(deps.db, message.conversationId, message.senderId, message.seq),
-  ]).catch((err: unknown) => deps.log.warn({ err: (err as Error).message, conversationId: message.conversationId }, "lastSeq/read bookkeeping failed"));
+  ]).catch((err: unknown) =>
+    deps.log.warn(
+      { err: (err as Error).message, conversationId: message.conversationId },
+      "lastSeq/read bookkeeping failed",
+    ),
+  );
 }
 
-export async function history(deps: Pick<Deps, "db">, conversationId: string, userId: string, query: MessagesQuery): Promise<MessagesPage> {
+export async function history(
+  deps: Pick<Deps, "db">,
+  conversationId: string,
+  userId: string,
+  query: MessagesQuery,
+): Promise<MessagesPage> {
   const conv = await memberConversation(deps, conversationId, userId);
   if (query.after !== undefined && query.before !== undefined) {
-    throw invalid("give either after or before, not both", [{ path: "/after", message: "with before" }, { path: "/before", message: "with after" }]);
+    throw invalid("give either after or before, not both", [
+      { path: "/after", message: "with before" },
+      { path: "/before", message: "with after" },
+    ]);
   }
   const limit = query.limit ?? PAGE_DEFAULT;
   if (query.after !== undefined) {
-    const rows = await deps.db.Message.find({ conversationId: conv._id, seq: { $gt: query.after } }).sort({ seq: 1 }).limit(limit + 1).lean();
+    const rows = await deps.db.Message.find({ conversationId: conv._id, seq: { $gt: query.after } })
+      .sort({ seq: 1 })
+      .limit(limit + 1)
+      .lean();
     return { messages: rows.slice(0, limit).map(toMessage), hasMore: rows.length > limit };
   }
   // newest page (or the page before `before`): read backwards, answer ascending
-  const filter = query.before !== undefined ? { conversationId: conv._id, seq: { $lt: query.before } } : { conversationId: conv._id };
-  const rows = await deps.db.Message.find(filter).sort({ seq: -1 }).limit(limit + 1).lean();
+  const filter =
+    query.before !== undefined
+      ? { conversationId: conv._id, seq: { $lt: query.before } }
+      : { conversationId: conv._id };
+  const rows = await deps.db.Message.find(filter)
+    .sort({ seq: -1 })
+    .limit(limit + 1)
+    .lean();
   return { messages: rows.slice(0, limit).reverse().map(toMessage), hasMore: rows.length > limit };
 }
 
@@ -119,13 +152,24 @@ export async function history(deps: Pick<Deps, "db">, conversationId: string, us
  * Moves the caller's read position forward. A seq above the conversation's last seq is clamped
  * to it; a lower or equal one changes nothing. Members are told when it advanced.
  */
-export async function markRead(deps: Pick<Deps, "db" | "publisher">, conversationId: string, userId: string, seq: number): Promise<void> {
+export async function markRead(
+  deps: Pick<Deps, "db" | "publisher">,
+  conversationId: string,
+  userId: string,
+  seq: number,
+): Promise<void> {
   const conv = await memberConversation(deps, conversationId, userId);
   // lastSeq may lag a just-committed message for a moment (it is raised after the insert), so
   // only a position above it needs the (costlier) look at the newest message
-  const top = seq > conv.lastSeq ? await deps.db.Message.findOne({ conversationId: conv._id }).sort({ seq: -1 }).select({ seq: 1 }).lean() : null;
+  const top =
+    seq > conv.lastSeq
+      ? await deps.db.Message.findOne({ conversationId: conv._id }).sort({ seq: -1 }).select({ seq: 1 }).lean()
+      : null;
   const target = Math.min(seq, Math.max(conv.lastSeq, top?.seq ?? 0));
   if (target <= (await readSeqOf(deps.db, conversationId, userId))) return;
   if (!(await raiseReadSeq(deps.db, conversationId, userId, target))) return;
-  await deps.publisher.toUsers(conv.memberIds.map((m) => m.toHexString()), { type: "read", conversationId, userId, seq: target });
+  await deps.publisher.toUsers(
+    conv.memberIds.map((m) => m.toHexString()),
+    { type: "read", conversationId, userId, seq: target },
+  );
 }

@@ -29,7 +29,10 @@ export async function search(
     ...(prefix ? { usernameLower: { $gte: prefix, $lt: `${prefix}\uffff` } } : {}),
   };
   const users = await db.User.find(filter).sort({ usernameLower: 1 }).limit(limit).select({ username: 1 }).lean();
-  const online = await onlineFlags(redis, users.map((u) => u._id.toHexString()));
+  const online = await onlineFlags(
+    redis,
+    users.map((u) => u._id.toHexString()),
+  );
   return users.map((u, i) => ({ id: u._id.toHexString(), username: u.username, online: online[i] ?? false }));
 }
 
