@@ -1,7 +1,8 @@
 /**
  * One command runs the whole product on this machine, no Docker: `npm start`.
  *
- * Starts Redis and a MongoDB-compatible server (MONGO_URL if given, else mongod, else FerretDB)
+ * Starts Redis and a MongoDB-compatible server (MONGO_URL if given, else mongod, else FerretDB on
+ * a PostgreSQL cluster of its own; EMBEDDED_DB=sqlite for FerretDB on SQLite)
  * with their data under .data/ (kept between runs), builds the frontend, then runs the api and
  * two realtime replicas. Ctrl-C stops every child. A port already in use is reported by name
  * before anything starts.
@@ -10,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { envReader, exitOnConfigError } from "../kit/src/env.ts";
-import { ROOT, startMongoCompatible, startRedis, stopAll, type Child } from "./lib/infra.ts";
+import { EMBEDDED_DB_ENGINES, ROOT, startMongoCompatible, startRedis, stopAll, type Child } from "./lib/infra.ts";
 import { isPortFree } from "./lib/ports.ts";
 import { BUN, startStack } from "./lib/stack.ts";
 
@@ -24,6 +25,7 @@ function readConfig() {
     redisPort: env.port("REDIS_PORT", 6380),
     mongoPort: env.port("MONGO_PORT", 27027),
     mongoUrl: env.optionalString("MONGO_URL"),
+    embeddedDb: env.oneOf("EMBEDDED_DB", EMBEDDED_DB_ENGINES, "postgresql"),
     redisUrl: env.optionalString("REDIS_URL"),
   };
   env.done();
@@ -98,14 +100,15 @@ async function main() {
     }
     let mongoUrl = config.mongoUrl;
     if (!mongoUrl) {
-      const m = await startMongoCompatible({
+      const db = await startMongoCompatible({
         port: config.mongoPort,
-        dataDir: join(config.dataDir, "mongo"),
-        logFile: join(logs, "mongo.log"),
+        dataRoot: config.dataDir,
+        engine: config.embeddedDb,
+        logDir: logs,
       });
-      children.push(m);
-      mongoUrl = `mongodb://127.0.0.1:${config.mongoPort}/parley`;
-      console.log(`database: ${m.kind} on port ${config.mongoPort}`);
+      children.push(...db.children);
+      mongoUrl = `${db.url}parley`;
+      console.log(`database: ${db.kind} on port ${config.mongoPort}`);
     }
     const stack = await startStack({
       mongoUrl,

@@ -6,39 +6,14 @@
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { Socket } from "node:net";
-import { waitFor } from "./ports.ts";
+import { join } from "node:path";
+import { freePort, waitFor } from "./ports.ts";
+import { startPostgres } from "./postgres.ts";
+import { aptInstall, spawnLogged, stopAll, tcpOpen, TOOLS_BIN, which, type Child } from "./system.ts";
 
-export const ROOT = resolve(import.meta.dir, "../..");
-export const TOOLS_BIN = join(ROOT, ".tools/bin");
+export { ROOT, stopAll, type Child } from "./system.ts";
+
 export const FERRETDB_VERSION = "v1.24.2";
-
-export type Child = { name: string; proc: Bun.Subprocess };
-
-function which(cmd: string): string | null {
-  return Bun.which(cmd, { PATH: `${TOOLS_BIN}:${process.env.PATH ?? ""}:/usr/local/go/bin` });
-}
-
-function run(cmd: string[], env: Record<string, string> = {}): boolean {
-  const r = Bun.spawnSync(cmd, { stdout: "inherit", stderr: "inherit", env: { ...process.env, ...env } });
-  return r.exitCode === 0;
-}
-
-const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
-
-/** Installs a Debian package when we may; otherwise says exactly what to run. */
-function aptInstall(pkg: string, binary: string): string {
-  if (isRoot() && which("apt-get")) {
-    console.error(`[infra] ${binary} not found; installing the Debian package ${pkg}…`);
-    run(["apt-get", "update", "-qq"]);
-    if (run(["apt-get", "install", "-y", "-qq", pkg], { DEBIAN_FRONTEND: "noninteractive" })) {
-      const found = which(binary);
-      if (found) return found;
-    }
-  }
-  throw new Error(`${binary} is not installed. Install it with: sudo apt-get install -y ${pkg}`);
-}
 
 export function ensureRedisServer(): string {
   return which("redis-server") ?? aptInstall("redis-server", "redis-server");
@@ -91,21 +66,6 @@ function buildFerretDB(go: string): void {
   }
 }
 
-function tcpOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = new Socket();
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.connect(port, host);
-  });
-}
-
 /** Sends a raw PING and waits for +PONG, so "up" means "answers", not just "listens". */
 async function redisPing(port: number): Promise<boolean> {
   const res = Bun.spawnSync(["redis-cli", "-p", String(port), "ping"]);
@@ -114,12 +74,6 @@ async function redisPing(port: number): Promise<boolean> {
 }
 
 type StartOpts = { port: number; dataDir: string; quiet?: boolean; logFile?: string };
-
-function spawnLogged(name: string, cmd: string[], opts: StartOpts): Child {
-  const out = opts.logFile ? Bun.file(opts.logFile) : opts.quiet ? "ignore" : "inherit";
-  const proc = Bun.spawn(cmd, { stdout: out, stderr: out, stdin: "ignore" });
-  return { name, proc };
-}
 
 /** Waits for a just-started child to answer; if it never does, stops it before failing. */
 async function waitOrStop(child: Child, what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -155,39 +109,70 @@ export async function startRedis(opts: StartOpts & { persist: boolean }): Promis
   return child;
 }
 
-export async function startMongoCompatible(opts: StartOpts): Promise<Child & { kind: string }> {
-  const server = ensureMongoServer();
-  mkdirSync(opts.dataDir, { recursive: true });
-  const cmd =
-    server.kind === "mongod"
-      ? [server.bin, "--port", String(opts.port), "--bind_ip", "127.0.0.1", "--dbpath", opts.dataDir, "--quiet"]
-      : [
-          server.bin,
-          "--handler=sqlite",
-          `--sqlite-url=file:${opts.dataDir}/`,
-          `--state-dir=${opts.dataDir}`,
-          `--listen-addr=127.0.0.1:${opts.port}`,
-          "--telemetry=disable",
-          "--log-level=warn",
-          // FerretDB serves debug/metrics on 127.0.0.1:8088 by default; a second instance would fail.
-          "--debug-addr=127.0.0.1:0",
-        ];
-  const child = spawnLogged(server.kind, cmd, opts);
-  await waitOrStop(child, `${server.kind} on port ${opts.port}`, () => tcpOpen(opts.port), 30_000);
-  return { ...child, kind: server.kind };
-}
+/** The embedded database engines FerretDB can store data in; PostgreSQL is the default (see bench/results/db-engines.md). */
+export const EMBEDDED_DB_ENGINES = ["postgresql", "sqlite"] as const;
+export type EmbeddedDbEngine = (typeof EMBEDDED_DB_ENGINES)[number];
+
+export type MongoCompatible = { kind: string; url: string; children: Child[] };
 
 /**
- * Stops children one at a time, last started first (realtime, then the api, then the database
- * and Redis), so each can finish its in-flight work against dependencies that are still up.
- * Each gets SIGTERM, then SIGKILL if it is still alive after `graceMs`.
+ * Starts the MongoDB-compatible server on `port`, its data under `dataRoot`: mongod (in
+ * `mongo/`) if it is on PATH, else FerretDB on the chosen engine: PostgreSQL (a cluster of our
+ * own in `postgres/`, FerretDB's state in `ferretdb/`) or SQLite (in `mongo/`, the layout of
+ * earlier versions). Returns the processes in start order, the database server first.
  */
-export async function stopAll(children: Child[], graceMs = 10_000): Promise<void> {
-  for (const c of [...children].reverse()) {
-    if (c.proc.exitCode !== null || c.proc.signalCode !== null) continue;
-    c.proc.kill("SIGTERM");
-    const exited = await Promise.race([c.proc.exited.then(() => true), Bun.sleep(graceMs).then(() => false)]);
-    if (!exited) c.proc.kill("SIGKILL");
-    await c.proc.exited;
+export async function startMongoCompatible(opts: {
+  port: number;
+  dataRoot: string;
+  engine?: EmbeddedDbEngine;
+  logDir?: string;
+}): Promise<MongoCompatible> {
+  const server = ensureMongoServer();
+  const engine = opts.engine ?? "postgresql";
+  const log = (name: string) => (opts.logDir ? { logFile: join(opts.logDir, `${name}.log`) } : { quiet: true });
+  const url = `mongodb://127.0.0.1:${opts.port}/`;
+  if (server.kind === "mongod") {
+    const dir = join(opts.dataRoot, "mongo");
+    mkdirSync(dir, { recursive: true });
+    const cmd = [server.bin, "--port", String(opts.port), "--bind_ip", "127.0.0.1", "--dbpath", dir, "--quiet"];
+    const child = spawnLogged("mongod", cmd, log("mongod"));
+    await waitOrStop(child, `mongod on port ${opts.port}`, () => tcpOpen(opts.port), 30_000);
+    return { kind: "mongod", url, children: [child] };
   }
+  const children: Child[] = [];
+  const common = [
+    `--listen-addr=127.0.0.1:${opts.port}`,
+    "--telemetry=disable",
+    "--log-level=warn",
+    // FerretDB serves debug/metrics on 127.0.0.1:8088 by default; a second instance would fail.
+    "--debug-addr=127.0.0.1:0",
+  ];
+  let cmd: string[];
+  let env: Record<string, string> = {};
+  if (engine === "postgresql") {
+    const pg = await startPostgres({
+      port: await freePort(),
+      dir: join(opts.dataRoot, "postgres"),
+      ...log("postgres"),
+    });
+    children.push(pg);
+    const state = join(opts.dataRoot, "ferretdb");
+    mkdirSync(state, { recursive: true });
+    cmd = [server.bin, "--handler=postgresql", `--state-dir=${state}`, ...common];
+    // the URL carries the password: through the environment, never on a command line
+    env = { FERRETDB_POSTGRESQL_URL: pg.url };
+  } else {
+    const dir = join(opts.dataRoot, "mongo");
+    mkdirSync(dir, { recursive: true });
+    cmd = [server.bin, "--handler=sqlite", `--sqlite-url=file:${dir}/`, `--state-dir=${dir}`, ...common];
+  }
+  const child = spawnLogged("ferretdb", cmd, { ...log("ferretdb"), env });
+  children.push(child);
+  try {
+    await waitFor(`ferretdb on port ${opts.port}`, () => tcpOpen(opts.port), 30_000);
+  } catch (err) {
+    await stopAll(children, 5000);
+    throw err;
+  }
+  return { kind: `ferretdb-${engine}`, url, children };
 }

@@ -1,11 +1,20 @@
 /**
  * Throwaway Redis + MongoDB-compatible server on free ports with data in a temp folder, for
- * tests and benchmarks. Never touches the data of a running `npm start`.
+ * tests and benchmarks. Never touches the data of a running `npm start`. The database is
+ * MONGO_URL when set, else the embedded default (FerretDB on PostgreSQL; EMBEDDED_DB=sqlite
+ * for FerretDB on SQLite).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startMongoCompatible, startRedis, stopAll, type Child } from "./infra.ts";
+import {
+  EMBEDDED_DB_ENGINES,
+  startMongoCompatible,
+  startRedis,
+  stopAll,
+  type Child,
+  type EmbeddedDbEngine,
+} from "./infra.ts";
 import { freePort } from "./ports.ts";
 
 export type TestInfra = {
@@ -18,24 +27,43 @@ export type TestInfra = {
   stop(): Promise<void>;
 };
 
-export async function startTestInfra(): Promise<TestInfra> {
+export function embeddedEngine(value = process.env.EMBEDDED_DB): EmbeddedDbEngine {
+  if (!value) return "postgresql";
+  if ((EMBEDDED_DB_ENGINES as readonly string[]).includes(value)) return value as EmbeddedDbEngine;
+  throw new Error(`EMBEDDED_DB must be one of ${EMBEDDED_DB_ENGINES.join(", ")} (got "${value}")`);
+}
+
+export async function startTestInfra({
+  engine = embeddedEngine(),
+}: {
+  engine?: EmbeddedDbEngine;
+} = {}): Promise<TestInfra> {
   const dir = mkdtempSync(join(tmpdir(), "parley-test-"));
+  // searchable (not listable) by others: PostgreSQL runs as its own account under root
+  chmodSync(dir, 0o711);
   const [redisPort, mongoPort] = [await freePort(), await freePort()];
   const children: Child[] = [];
   let mongoUrl = process.env.MONGO_URL ?? "";
   let mongoKind = "external";
-  children.push(
-    await startRedis({ port: redisPort, dataDir: join(dir, "redis"), persist: false, logFile: join(dir, "redis.log") }),
-  );
-  if (!mongoUrl) {
-    const m = await startMongoCompatible({
-      port: mongoPort,
-      dataDir: join(dir, "mongo"),
-      logFile: join(dir, "mongo.log"),
-    });
-    children.push(m);
-    mongoKind = m.kind;
-    mongoUrl = `mongodb://127.0.0.1:${mongoPort}/`;
+  try {
+    children.push(
+      await startRedis({
+        port: redisPort,
+        dataDir: join(dir, "redis"),
+        persist: false,
+        logFile: join(dir, "redis.log"),
+      }),
+    );
+    if (!mongoUrl) {
+      const db = await startMongoCompatible({ port: mongoPort, dataRoot: dir, engine, logDir: dir });
+      children.push(...db.children);
+      mongoKind = db.kind;
+      mongoUrl = db.url;
+    }
+  } catch (err) {
+    await stopAll(children);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
   }
   return {
     mongoUrl,

@@ -4,7 +4,7 @@
  * a second run keeps the data; a busy port is named.
  */
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,8 @@ import { freePort, httpOk, isPortFree, waitFor } from "../lib/ports.ts";
 import { BUN } from "../lib/stack.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "parley-start-"));
+// searchable by others, as a data folder of one's own usually is: PostgreSQL runs as its own account under root
+chmodSync(dataDir, 0o711);
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 async function ports() {
