@@ -13,6 +13,7 @@ import { apiMetrics } from "./libs/metrics.ts";
 import { createPublisher } from "./libs/publish.ts";
 import { createRateLimiter } from "./libs/ratelimit.ts";
 import { openRedis } from "./libs/redis.ts";
+import { connectRedis } from "@parley/kit/redis";
 import { bodyLimit } from "./plugins/body.ts";
 import { observe } from "./plugins/observe.ts";
 import { authRoutes } from "./modules/auth/index.ts";
@@ -20,7 +21,10 @@ import { conversationRoutes } from "./modules/conversations/index.ts";
 import { healthRoutes } from "./modules/health/index.ts";
 import { messageRoutes } from "./modules/messages/index.ts";
 import { userRoutes } from "./modules/users/index.ts";
-import { settleBookkeeping } from "./modules/messages/seq.ts";
+import { ConversationCache } from "./modules/conversations/cache.ts";
+import { Bookkeeper } from "./modules/messages/bookkeeping.ts";
+import { MessageSequencer } from "./modules/messages/sequencer.ts";
+import { SendRate } from "./libs/send-rate.ts";
 
 export function openDeps(
   config: Config,
@@ -29,6 +33,11 @@ export function openDeps(
   const metrics = apiMetrics();
   const db = connectDb(config.mongoUrl, log);
   const redis = openRedis(config.redisUrl, log);
+  // a connection of its own: a subscribed connection can do nothing else
+  const subscriber = connectRedis(config.redisUrl, log, "api-subscriber");
+  const conversations = new ConversationCache(db, { ttlMs: 10_000, maxEntries: 50_000, publisher: redis, log });
+  conversations.follow(subscriber);
+  const bookkeeper = new Bookkeeper({ db, log });
   return {
     config,
     log,
@@ -37,10 +46,14 @@ export function openDeps(
     redis,
     publisher: createPublisher(redis, log, metrics),
     limiter: createRateLimiter(redis, log, metrics),
+    conversations,
+    sequencer: new MessageSequencer({ db, metrics, log }),
+    bookkeeper,
+    sendRate: new SendRate(config.sendRateMax, config.sendRateWindowSeconds * 1000),
     async close() {
-      await settleBookkeeping();
+      await bookkeeper.settle();
       await db.close();
-      await redis.quit().catch(() => redis.disconnect());
+      await Promise.all([redis, subscriber].map((r) => r.quit().catch(() => r.disconnect())));
     },
   };
 }

@@ -2,7 +2,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HTTP_BODY_MAX_BYTES, MESSAGE_BODY_MAX } from "@parley/contract/limits";
 import { startTestApi, type TestApi } from "./helpers/app.ts";
-import { settleBookkeeping } from "../src/modules/messages/seq.ts";
 
 let api: TestApi;
 beforeAll(async () => {
@@ -53,7 +52,7 @@ describe("send", () => {
     expect(all.body.messages.map((m: { seq: number }) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     // lastSeq is bookkeeping raised after each insert; on FerretDB (no atomic update) its last
     // confirmation runs in the background: wait for that work, then it must be exact
-    await settleBookkeeping();
+    await api.deps.bookkeeper.settle();
     const view = await api.call("GET", `/api/conversations/${conv.id}`, { token: a.token });
     expect(view.body.conversation.lastSeq).toBe(50);
   }, 60_000);
@@ -253,7 +252,7 @@ describe("read position", () => {
       await Promise.all(
         order.map((seq) => api.call("POST", `/api/conversations/${conv.id}/read`, { token: b.token, body: { seq } })),
       );
-      await settleBookkeeping(); // the background re-checks that repair a lowered position
+      await api.deps.bookkeeper.settle(); // the background re-checks that repair a lowered position
       const stored = await api.deps.db.Read.findOne({ conversationId: conv.id, userId: b.user.id }).lean();
       expect({ round, seq: stored?.seq }).toEqual({ round, seq: 20 });
     }

@@ -91,12 +91,13 @@ test("the api's unique-index seq allocation gives 1..50 under 50 concurrent send
     while (!(await deps.db.ready()) && Date.now() < deadline) await Bun.sleep(50);
     const now = new Date();
     const [a, b] = await deps.db.User.create([
-      { username: "seq_a", usernameLower: "seq_a", passwordHash: "x", createdAt: now },
-      { username: "seq_b", usernameLower: "seq_b", passwordHash: "x", createdAt: now },
+      { username: "seq_a", usernameLower: "seq_a", searchKeys: ["seq_a"], passwordHash: "x", createdAt: now },
+      { username: "seq_b", usernameLower: "seq_b", searchKeys: ["seq_b"], passwordHash: "x", createdAt: now },
     ]);
     const conv = await deps.db.Conversation.create({
       kind: "direct",
       memberIds: [a!._id, b!._id],
+      memberNames: ["seq_a", "seq_b"],
       directKey: "seq_a:seq_b",
       lastSeq: 0,
       lastActivityAt: now,
@@ -114,6 +115,7 @@ test("the api's unique-index seq allocation gives 1..50 under 50 concurrent send
     );
     const stored = await deps.db.Message.find({ conversationId: conv._id }).sort({ seq: 1 }).lean();
     expect(stored.map((m) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    await deps.bookkeeper.settle();
     expect((await deps.db.Conversation.findById(conv._id).lean())?.lastSeq).toBe(50);
   } finally {
     await deps.db.conn.dropDatabase().catch(() => {});

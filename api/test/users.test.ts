@@ -30,9 +30,18 @@ test("prefix search ignores case, excludes yourself, sorts by name, honours limi
   expect(res.body.users[0]).toEqual({ id: tokens[`ZED${run}_three`]!.id, username: `ZED${run}_three`, online: false });
   const limited = await search(me.token, `?q=z&limit=1`);
   expect(limited.body.users).toHaveLength(1);
-  const all = await search(me.token, "");
-  expect(all.body.users.map((u: { id: string }) => u.id)).not.toContain(me.id);
-  expect(all.body.users.length).toBe(names.length - 1);
+});
+
+test("without a prefix: the people you share a conversation with, by name, never yourself", async () => {
+  const me = tokens[names[3]!]!;
+  expect((await search(me.token, "")).body.users).toEqual([]);
+  const two = tokens[`zed${run}_two`]!;
+  const dot = tokens[`a.b${run}`]!;
+  const group = { memberIds: [two.id, dot.id], title: "g" };
+  expect((await api.call("POST", "/api/conversations", { token: me.token, body: group })).status).toBe(201);
+  const res = await search(me.token, "");
+  expect(res.body.users.map((u: { username: string }) => u.username)).toEqual([`a.b${run}`, `zed${run}_two`]);
+  expect((await search(me.token, "?limit=1")).body.users).toHaveLength(1);
 });
 
 test("regular-expression characters are plain text", async () => {

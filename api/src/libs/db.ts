@@ -1,5 +1,5 @@
 /**
- * MongoDB through mongoose: one connection per app, the models, and their indexes.
+ * MongoDB through mongoose: one connection per app, the models, their indexes and migrations.
  *
  * Commands are never buffered (bufferCommands: false) and server selection gives up after 2 s,
  * so a missing database answers 503 quickly instead of hanging requests. The first connect is
@@ -9,90 +9,19 @@
  * Correctness rests on unique indexes only: the MongoDB-compatible server used in development
  * (FerretDB) does not make read-modify-write updates atomic.
  */
-import mongoose, { Schema, type Connection, type InferSchemaType, type Model, Types } from "mongoose";
-import { createHash } from "node:crypto";
+import mongoose, { type Connection, type Model, Types } from "mongoose";
 import type { Logger } from "@parley/kit/log";
+import {
+  schemas,
+  type ConversationDoc,
+  type MessageDoc,
+  type MetaDoc,
+  type ReadDoc,
+  type UserDoc,
+} from "./collections.ts";
+import { migrate } from "./migrations.ts";
 
-const userSchema = new Schema(
-  {
-    username: { type: String, required: true },
-    /** lowercased username: uniqueness ignores case, and search is a prefix range on it */
-    usernameLower: { type: String, required: true },
-    passwordHash: { type: String, required: true },
-    createdAt: { type: Date, required: true },
-  },
-  { versionKey: false, autoIndex: false },
-);
-userSchema.index({ usernameLower: 1 }, { unique: true });
-
-const conversationSchema = new Schema(
-  {
-    kind: { type: String, enum: ["direct", "group"], required: true },
-    title: { type: String, default: null },
-    memberIds: { type: [Schema.Types.ObjectId], required: true },
-    /**
-     * Sorted member ids joined for a direct chat, so "create twice" races into a unique-index
-     * conflict; groups get `group:<id>` so the index needs neither sparse nor partial support.
-     */
-    directKey: { type: String, required: true },
-    /** highest seq known to be committed; only ever raised (see raiseLastSeq) */
-    lastSeq: { type: Number, required: true, default: 0 },
-    /** the message with seq = lastSeq, set together with it (a lookup by _id is cheap everywhere) */
-    lastMessageId: { type: Schema.Types.ObjectId, default: null },
-    /** sort key of the conversation list: creation, then the newest message */
-    lastActivityAt: { type: Date, required: true },
-    createdAt: { type: Date, required: true },
-  },
-  { versionKey: false, autoIndex: false },
-);
-conversationSchema.index({ directKey: 1 }, { unique: true });
-conversationSchema.index({ memberIds: 1, lastActivityAt: -1 });
-
-const messageSchema = new Schema(
-  {
-    conversationId: { type: Schema.Types.ObjectId, required: true },
-    seq: { type: Number, required: true },
-    senderId: { type: Schema.Types.ObjectId, required: true },
-    body: { type: String, required: true },
-    clientId: { type: String, required: true },
-    createdAt: { type: Date, required: true },
-  },
-  { versionKey: false, autoIndex: false },
-);
-// seq allocation: two senders picking the same next seq collide here, and one retries
-messageSchema.index({ conversationId: 1, seq: 1 }, { unique: true });
-// idempotent send: a retried clientId collides here and gets the original back
-messageSchema.index({ conversationId: 1, senderId: 1, clientId: 1 }, { unique: true });
-
-const readSchema = new Schema(
-  {
-    /** `${conversationId}:${userId}` (readId): the hot path reads and writes it by _id */
-    _id: { type: String, required: true },
-    conversationId: { type: Schema.Types.ObjectId, required: true },
-    userId: { type: Schema.Types.ObjectId, required: true },
-    seq: { type: Number, required: true, default: 0 },
-  },
-  { versionKey: false, autoIndex: false },
-);
-readSchema.index({ conversationId: 1, userId: 1 }, { unique: true });
-readSchema.index({ userId: 1, conversationId: 1 });
-
-/**
- * A message's id is derived from (conversation, sender, clientId), so an idempotent retry is a
- * lookup by _id. FerretDB serves filters on _id alone from its primary key but scans the
- * collection for anything else (measured: 3 ms vs 260 ms at 5000 messages), so the send path
- * touches documents by _id only. It is still a 12-byte ObjectId as the contract requires.
- */
-export function messageId(conversationId: string, senderId: string, clientId: string): Types.ObjectId {
-  const digest = createHash("sha256").update(`${conversationId}\u0000${senderId}\u0000${clientId}`).digest();
-  return new Types.ObjectId(digest.subarray(0, 12).toString("hex"));
-}
-export const readId = (conversationId: string, userId: string) => `${conversationId}:${userId}`;
-
-export type UserDoc = InferSchemaType<typeof userSchema> & { _id: Types.ObjectId };
-export type ConversationDoc = InferSchemaType<typeof conversationSchema> & { _id: Types.ObjectId };
-export type MessageDoc = InferSchemaType<typeof messageSchema> & { _id: Types.ObjectId };
-export type ReadDoc = InferSchemaType<typeof readSchema>;
+export type { ConversationDoc, MessageDoc, ReadDoc, UserDoc } from "./collections.ts";
 
 export type Db = {
   conn: Connection;
@@ -100,6 +29,7 @@ export type Db = {
   Conversation: Model<ConversationDoc>;
   Message: Model<MessageDoc>;
   Read: Model<ReadDoc>;
+  Meta: Model<MetaDoc>;
   /** true once connected and every index exists (what /readyz reports with a ping) */
   ready(): Promise<boolean>;
   close(): Promise<void>;
@@ -108,10 +38,11 @@ export type Db = {
 export function connectDb(url: string, log: Logger, { retryMs = 1000 } = {}): Db {
   const conn = mongoose.createConnection();
   conn.set("bufferCommands", false);
-  const User = conn.model<UserDoc>("User", userSchema, "users");
-  const Conversation = conn.model<ConversationDoc>("Conversation", conversationSchema, "conversations");
-  const Message = conn.model<MessageDoc>("Message", messageSchema, "messages");
-  const Read = conn.model<ReadDoc>("Read", readSchema, "reads");
+  const User = conn.model<UserDoc>("User", schemas.User, "users");
+  const Conversation = conn.model<ConversationDoc>("Conversation", schemas.Conversation, "conversations");
+  const Message = conn.model<MessageDoc>("Message", schemas.Message, "messages");
+  const Read = conn.model<ReadDoc>("Read", schemas.Read, "reads");
+  const Meta = conn.model<MetaDoc>("Meta", schemas.Meta, "meta");
   let indexed = false;
   let closed = false;
 
@@ -127,9 +58,10 @@ export function connectDb(url: string, log: Logger, { retryMs = 1000 } = {}): Db
           bufferCommands: false,
           autoIndex: false,
         });
-        await Promise.all([User, Conversation, Message, Read].map((m) => m.createIndexes()));
+        await Promise.all([User, Conversation, Message, Read, Meta].map((m) => m.createIndexes()));
+        await migrate({ User, Conversation, Message, Read, Meta }, log);
         indexed = true;
-        log.info("mongo connected, indexes ensured");
+        log.info("mongo connected, indexes ensured, schema current");
         return;
       } catch (err) {
         if (closed) return;
@@ -147,6 +79,7 @@ export function connectDb(url: string, log: Logger, { retryMs = 1000 } = {}): Db
     Conversation,
     Message,
     Read,
+    Meta,
     async ready() {
       if (!indexed || conn.readyState !== 1 || !conn.db) return false;
       try {

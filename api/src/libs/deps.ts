@@ -1,11 +1,15 @@
 /** What the modules are built from: one bundle, created by app.ts (or a test) and passed down. */
 import type { Logger } from "@parley/kit/log";
 import type { Config } from "../config.ts";
+import type { ConversationCache } from "../modules/conversations/cache.ts";
+import type { Bookkeeper } from "../modules/messages/bookkeeping.ts";
+import type { MessageSequencer } from "../modules/messages/sequencer.ts";
 import type { Db } from "./db.ts";
 import type { ApiMetrics } from "./metrics.ts";
 import type { Publisher } from "./publish.ts";
 import type { RateLimiter } from "./ratelimit.ts";
 import type { Redis } from "./redis.ts";
+import type { SendRate } from "./send-rate.ts";
 
 export type Deps = {
   config: Config;
@@ -15,4 +19,11 @@ export type Deps = {
   redis: Redis;
   publisher: Publisher;
   limiter: RateLimiter;
+  /** conversations by id for the hot paths (membership), briefly cached */
+  conversations: ConversationCache;
+  /** numbers and writes new messages, per conversation in arrival order */
+  sequencer: MessageSequencer;
+  /** lastSeq and read positions, raised after the fact and coalesced */
+  bookkeeper: Bookkeeper;
+  sendRate: SendRate;
 };

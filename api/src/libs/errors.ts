@@ -39,8 +39,8 @@ export class ApiError extends Error {
 export const notFound = (what = "not found") => new ApiError("not_found", what);
 export const unauthorized = () => new ApiError("unauthorized", "sign in first");
 export const invalid = (message: string, details?: unknown) => new ApiError("validation_failed", message, details);
-export const rateLimited = (retryAfterSeconds: number) =>
-  new ApiError("rate_limited", "too many attempts, try again later", undefined, {
+export const rateLimited = (retryAfterSeconds: number, message = "too many attempts, try again later") =>
+  new ApiError("rate_limited", message, undefined, {
     "retry-after": String(Math.max(1, Math.ceil(retryAfterSeconds))),
   });
 

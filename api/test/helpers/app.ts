@@ -68,8 +68,9 @@ export async function startTestApi(name: string, overrides: Partial<Config> = {}
     config,
     call,
     register,
-    async stop() {
-      await deps.db.conn.dropDatabase().catch(() => {});
+    /** stops it; its database is dropped unless `keepData` (another app of the test uses it) */
+    async stop({ keepData = false } = {}) {
+      if (!keepData) await deps.db.conn.dropDatabase().catch(() => {});
       await deps.close();
     },
   };

@@ -4,6 +4,7 @@
  */
 import type { Credentials, LoginBody, User } from "@parley/contract";
 import type { Deps } from "../../libs/deps.ts";
+import { searchKeysOf } from "../../libs/collections.ts";
 import { isDuplicateKey, type UserDoc } from "../../libs/db.ts";
 import { ApiError, rateLimited } from "../../libs/errors.ts";
 
@@ -21,9 +22,11 @@ const dummy = () =>
 export async function register({ db }: Pick<Deps, "db">, { username, password }: Credentials): Promise<User> {
   const passwordHash = await Bun.password.hash(password, { algorithm: "argon2id" });
   try {
+    const usernameLower = username.toLowerCase();
     const doc = await db.User.create({
       username,
-      usernameLower: username.toLowerCase(),
+      usernameLower,
+      searchKeys: searchKeysOf(usernameLower),
       passwordHash,
       createdAt: new Date(),
     });

@@ -4,101 +4,136 @@
  */
 import type { Conversation, CreateConversationBody } from "@parley/contract";
 import { Types } from "mongoose";
+import { readId } from "../../libs/collections.ts";
 import type { Deps } from "../../libs/deps.ts";
 import { isDuplicateKey, oid, type ConversationDoc } from "../../libs/db.ts";
 import { ApiError, invalid, notFound } from "../../libs/errors.ts";
-import { sharedViews, viewsFor, withReadSeq } from "./views.ts";
+import { readSeqOf, viewOf, withUnwritten } from "./views.ts";
 
-/** The conversation if `userId` is a member; otherwise 404, the same as when it does not exist. */
+/** Most conversations one list answer carries. */
+const LIST_MAX = 500;
+
+/**
+ * The conversation if `userId` is a member; otherwise 404, the same as when it does not exist.
+ * From the cache: its lastSeq may lag (a lower bound), its members do not.
+ */
 export async function memberConversation(
-  { db }: Pick<Deps, "db">,
+  { conversations }: Pick<Deps, "conversations">,
   conversationId: string,
   userId: string,
 ): Promise<ConversationDoc> {
-  // by _id alone, then membership in code: FerretDB scans the collection for any other filter
-  const conv = await db.Conversation.findById(oid(conversationId)).lean();
+  const conv = await conversations.get(conversationId);
   if (!conv || !conv.memberIds.some((m) => m.toHexString() === userId)) throw notFound("no such conversation");
   return conv;
 }
 
 export async function create(
-  deps: Pick<Deps, "db" | "publisher">,
+  deps: Pick<Deps, "db" | "publisher" | "bookkeeper">,
   creatorId: string,
   { memberIds, title }: CreateConversationBody,
 ): Promise<{ conversation: Conversation; created: boolean }> {
   const { db } = deps;
   const others = [...new Set(memberIds)].filter((id) => id !== creatorId);
-  if (others.length === 0)
+  if (others.length === 0) {
     throw invalid("add at least one member other than yourself", [{ path: "/memberIds", message: "only yourself" }]);
-  const found = await db.User.countDocuments({ _id: { $in: others.map(oid) } });
-  if (found !== others.length) throw notFound("unknown member");
-
-  const members = [creatorId, ...others].map(oid);
+  }
+  const ids = [creatorId, ...others];
+  // one lookup by _id each (an index on every database), which also gives the names to keep
+  const users = await Promise.all(ids.map((id) => db.User.findById(oid(id)).select({ username: 1 }).lean()));
+  if (users.some((u, i) => !u && i > 0)) throw notFound("unknown member");
+  const memberNames = users.map((u) => u?.username ?? "");
+  const members = ids.map(oid);
   const now = new Date();
+  const base = {
+    memberIds: members,
+    memberNames,
+    lastSeq: 0,
+    lastMessage: null,
+    lastSent: {},
+    lastActivityAt: now,
+    createdAt: now,
+  };
   if (others.length === 1) {
     // race-safe "create once": the pair's key is unique, so the loser of a race reads the winner's
     const directKey = [creatorId, others[0]!].sort().join(":");
-    const existing = await db.Conversation.findOne({ directKey }).lean();
-    if (existing) return { conversation: await viewOf(deps, existing, creatorId), created: false };
+    const existing = await db.Conversation.findOne({ directKey }).lean<ConversationDoc>();
+    if (existing) return { conversation: await viewFor(deps, existing, creatorId), created: false };
     try {
-      const doc = await db.Conversation.create({
-        kind: "direct",
-        title: null,
-        memberIds: members,
-        directKey,
-        lastSeq: 0,
-        lastActivityAt: now,
-        createdAt: now,
-      });
+      const doc = await db.Conversation.create({ ...base, kind: "direct", title: null, directKey });
       return { conversation: await announce(deps, doc.toObject()), created: true };
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
-      const winner = await db.Conversation.findOne({ directKey }).lean();
+      const winner = await db.Conversation.findOne({ directKey }).lean<ConversationDoc>();
       if (!winner) throw new ApiError("unavailable", "could not create the conversation, try again");
-      return { conversation: await viewOf(deps, winner, creatorId), created: false };
+      return { conversation: await viewFor(deps, winner, creatorId), created: false };
     }
   }
   const _id = new Types.ObjectId();
-  const cleanTitle = title?.trim() || null;
   const doc = await db.Conversation.create({
+    ...base,
     _id,
     kind: "group",
-    title: cleanTitle,
-    memberIds: members,
+    title: title?.trim() || null,
     directKey: `group:${_id.toHexString()}`,
-    lastSeq: 0,
-    lastActivityAt: now,
-    createdAt: now,
   });
   return { conversation: await announce(deps, doc.toObject()), created: true };
 }
 
-/** Publishes the new conversation to every member (their own view), returns the creator's view. */
-async function announce(deps: Pick<Deps, "db" | "publisher">, conv: ConversationDoc): Promise<Conversation> {
+/** Publishes the new conversation to every member (nobody has read anything yet), returns it. */
+async function announce(deps: Pick<Deps, "publisher">, conv: ConversationDoc): Promise<Conversation> {
   const committedAt = Date.now();
-  const [shared] = await sharedViews(deps.db, [conv]);
-  const view = withReadSeq(shared!, 0);
-  await deps.publisher.each(
-    conv.memberIds.map((m) => ({ userId: m.toHexString(), frame: { type: "conversation", conversation: view } })),
+  const view = viewOf(conv, 0);
+  await deps.publisher.toUsers(
+    conv.memberIds.map((m) => m.toHexString()),
+    { type: "conversation", conversation: view },
     committedAt,
   );
   return view;
 }
 
-async function viewOf({ db }: Pick<Deps, "db">, conv: ConversationDoc, viewerId: string): Promise<Conversation> {
-  const [view] = await viewsFor(db, [conv], viewerId);
-  return view!;
+async function viewFor(
+  { db, bookkeeper }: Pick<Deps, "db" | "bookkeeper">,
+  conv: ConversationDoc,
+  viewerId: string,
+): Promise<Conversation> {
+  const id = conv._id.toHexString();
+  const read = await db.Read.findById(readId(id, viewerId)).select({ seq: 1 }).lean();
+  const current = withUnwritten(conv, bookkeeper);
+  return viewOf(
+    current,
+    readSeqOf(current, viewerId, Math.max(read?.seq ?? 0, bookkeeper.unwrittenRead(id, viewerId))),
+  );
 }
 
-/** Newest activity first (creation, then each message). */
-export async function list({ db }: Pick<Deps, "db">, userId: string): Promise<Conversation[]> {
-  const convs = await db.Conversation.find({ memberIds: oid(userId) })
-    .sort({ lastActivityAt: -1, _id: -1 })
-    .limit(500)
-    .lean();
-  return viewsFor(db, convs, userId);
+/** Newest activity first (creation, then each message): two lookups, whatever the count. */
+export async function list(
+  { db, bookkeeper }: Pick<Deps, "db" | "bookkeeper">,
+  userId: string,
+): Promise<Conversation[]> {
+  const me = oid(userId);
+  const [convs, reads] = await Promise.all([
+    db.Conversation.find({ memberIds: me })
+      .sort({ lastActivityAt: -1, _id: -1 })
+      .limit(LIST_MAX)
+      .lean<ConversationDoc[]>(),
+    db.Read.find({ userId: me }).select({ conversationId: 1, seq: 1 }).lean(),
+  ]);
+  const readSeq = new Map(reads.map((r) => [r.conversationId.toHexString(), r.seq]));
+  const current = convs.map((c) => withUnwritten(c, bookkeeper));
+  current.sort((x, y) => y.lastActivityAt.getTime() - x.lastActivityAt.getTime() || (y._id > x._id ? 1 : -1));
+  return current.map((c) => {
+    const id = c._id.toHexString();
+    return viewOf(c, readSeqOf(c, userId, Math.max(readSeq.get(id) ?? 0, bookkeeper.unwrittenRead(id, userId))));
+  });
 }
 
-export async function get(deps: Pick<Deps, "db">, conversationId: string, userId: string): Promise<Conversation> {
-  return viewOf(deps, await memberConversation(deps, conversationId, userId), userId);
+/** One conversation, read fresh (the cache's lastSeq may lag). */
+export async function get(
+  deps: Pick<Deps, "db" | "bookkeeper">,
+  conversationId: string,
+  userId: string,
+): Promise<Conversation> {
+  const conv = await deps.db.Conversation.findById(oid(conversationId)).lean<ConversationDoc>();
+  if (!conv || !conv.memberIds.some((m) => m.toHexString() === userId)) throw notFound("no such conversation");
+  return viewFor(deps, conv, userId);
 }

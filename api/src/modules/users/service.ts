@@ -14,8 +14,10 @@ export async function me({ db }: Pick<Deps, "db">, userId: string): Promise<User
 }
 
 /**
- * Case-insensitive prefix search as a range on the indexed lowercased username
- * (`>= prefix`, `< prefix + \uffff`), so no regular expression is built from user input.
+ * Case-insensitive prefix search: an equality on `searchKeys` (every prefix of each lowercased
+ * name, see collections.ts), so no regular expression is built from user input and only the
+ * users whose names start with the prefix are read. Without a prefix: the people the caller
+ * shares a conversation with, so the list is useful and never a walk over every account.
  */
 export async function search(
   { db, redis }: Pick<Deps, "db" | "redis">,
@@ -24,16 +26,38 @@ export async function search(
   limit: number,
 ): Promise<UserSummary[]> {
   const prefix = (q ?? "").trim().toLowerCase();
-  const filter = {
-    _id: { $ne: oid(userId) },
-    ...(prefix ? { usernameLower: { $gte: prefix, $lt: `${prefix}\uffff` } } : {}),
-  };
-  const users = await db.User.find(filter).sort({ usernameLower: 1 }).limit(limit).select({ username: 1 }).lean();
+  const found = prefix
+    ? (
+        await db.User.find({ searchKeys: prefix, _id: { $ne: oid(userId) } })
+          .sort({ usernameLower: 1 })
+          .limit(limit)
+          .select({ username: 1 })
+          .lean()
+      ).map((u) => ({ id: u._id.toHexString(), username: u.username }))
+    : await contacts(db, userId, limit);
   const online = await onlineFlags(
     redis,
-    users.map((u) => u._id.toHexString()),
+    found.map((u) => u.id),
   );
-  return users.map((u, i) => ({ id: u._id.toHexString(), username: u.username, online: online[i] ?? false }));
+  return found.map((u, i) => ({ ...u, online: online[i] ?? false }));
+}
+
+/** Everyone the user shares a conversation with, by name. */
+async function contacts(db: Deps["db"], userId: string, limit: number): Promise<{ id: string; username: string }[]> {
+  const convs = await db.Conversation.find({ memberIds: oid(userId) })
+    .select({ memberIds: 1, memberNames: 1 })
+    .lean();
+  const byId = new Map<string, string>();
+  for (const c of convs) {
+    c.memberIds.forEach((m, i) => {
+      const id = m.toHexString();
+      if (id !== userId) byId.set(id, c.memberNames[i] ?? "");
+    });
+  }
+  return [...byId]
+    .map(([id, username]) => ({ id, username }))
+    .sort((a, b) => (a.username.toLowerCase() < b.username.toLowerCase() ? -1 : 1))
+    .slice(0, limit);
 }
 
 /**

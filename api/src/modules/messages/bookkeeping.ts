@@ -1,0 +1,217 @@
+/**
+ * What a send leaves to do after the fact, off the request path, coalesced per conversation:
+ * raise the conversation's lastSeq (with its copy of the last message and the activity time)
+ * and each sender's `lastSent` (a sender has read the conversation up to their own message: a
+ * member's read position is the higher of their `reads` document and this). One conversation
+ * write carries every message committed since the previous one, at most once per
+ * CONVERSATION_INTERVAL_MS. Read positions that members mark (POST …/read) are kept the same
+ * way in `reads`, per member.
+ *
+ * Every value here only moves forward. "Raise to at least N" without atomic updates: the
+ * MongoDB-compatible server used here applies a conditional update as read-then-write (of the
+ * whole document), so another api process's write can land after ours and lower what we wrote.
+ * Writes of one key are serialized within a process; across processes each write is checked
+ * again a moment later and redone if it was lowered (the check narrows the window, only an
+ * atomic server closes it: there the first write suffices). Nothing depends on these values
+ * being exact at every instant: seqs come from the messages themselves (sequencer.ts), and
+ * this process overlays what it has not written yet onto its own answers.
+ */
+import { Types } from "mongoose";
+import type { Logger } from "@parley/kit/log";
+import { readId, type LastMessageDoc } from "../../libs/collections.ts";
+import { isDuplicateKey, type Db } from "../../libs/db.ts";
+
+/** at most one write per conversation this often (the first one of a quiet spell goes at once) */
+const CONVERSATION_INTERVAL_MS = 1000;
+/** likewise per member's read position */
+const READ_INTERVAL_MS = 100;
+const RECHECK_MS = 50;
+const MAX_RECHECKS = 3;
+/** how long a written value stays known after its write (longer than any single query takes) */
+const LINGER_MS = 2000;
+
+/** What the bookkeeping keeps for a conversation: its newest message and what each sender sent last. */
+export type ConversationMarks = { lastMessage: LastMessageDoc; sent: Record<string, number> };
+
+/** How one kind of kept value is combined, written and checked. */
+type Kind<V> = {
+  intervalMs: number;
+  /** the higher of two values (field by field) */
+  merge(a: V, b: V): V;
+  /** writes what in `v` is above the stored value; true when the stored value moved */
+  write(v: V): Promise<boolean>;
+  /** true when the stored value is below `v` somewhere (another process lowered it) */
+  lowered(v: V): Promise<boolean>;
+};
+
+type Slot<V> = {
+  kind: Kind<V>;
+  /** everything raised while this slot lives, merged (what this process's answers overlay) */
+  latest: V;
+  pending: { value: V; waiters: ((advanced: boolean) => void)[] } | null;
+  running: boolean;
+  lastWrite: number;
+};
+
+export class Bookkeeper {
+  private readonly slots = new Map<string, Slot<unknown>>();
+  private readonly busy = new Set<Promise<unknown>>();
+
+  constructor(private readonly deps: { db: Pick<Db, "Conversation" | "Read">; log: Logger }) {}
+
+  /** A message was committed: raise its conversation's lastSeq and its sender's lastSent (not awaited). */
+  messageCommitted(conversationId: string, message: LastMessageDoc): void {
+    const marks: ConversationMarks = { lastMessage: message, sent: { [message.senderId.toHexString()]: message.seq } };
+    void this.raise(`c:${conversationId}`, marks, () => this.conversationKind(conversationId));
+  }
+
+  /**
+   * Raises a member's read position to `seq` (never lowers it). Resolves once a write covering
+   * it is done: true when that write moved the stored position.
+   */
+  raiseRead(conversationId: string, userId: string, seq: number): Promise<boolean> {
+    return this.raise(`r:${readId(conversationId, userId)}`, seq, () => this.readKind(conversationId, userId));
+  }
+
+  /** What this process committed to a conversation and has not written yet (or just did). */
+  unwrittenMarks(conversationId: string): ConversationMarks | undefined {
+    return (this.slots.get(`c:${conversationId}`) as Slot<ConversationMarks> | undefined)?.latest;
+  }
+
+  /** Likewise for a read position (0 when none). */
+  unwrittenRead(conversationId: string, userId: string): number {
+    return (this.slots.get(`r:${readId(conversationId, userId)}`) as Slot<number> | undefined)?.latest ?? 0;
+  }
+
+  /** Waits until every write and re-check in flight is done (graceful stop, tests). */
+  async settle(): Promise<void> {
+    while (this.busy.size > 0) await Promise.allSettled([...this.busy]);
+  }
+
+  private conversationKind(conversationId: string): Kind<ConversationMarks> {
+    const { Conversation } = this.deps.db;
+    const _id = new Types.ObjectId(conversationId);
+    const sentFields = (m: ConversationMarks) =>
+      Object.fromEntries(Object.entries(m.sent).map(([user, seq]) => [`lastSent.${user}`, seq]));
+    return {
+      intervalMs: CONVERSATION_INTERVAL_MS,
+      merge: (a, b) => ({
+        lastMessage: b.lastMessage.seq > a.lastMessage.seq ? b.lastMessage : a.lastMessage,
+        sent: mergeMax(a.sent, b.sent),
+      }),
+      async write(m) {
+        const { seq, createdAt } = m.lastMessage;
+        const res = await Conversation.updateOne(
+          { _id, lastSeq: { $lt: seq } },
+          { $set: { lastSeq: seq, lastMessage: m.lastMessage, lastActivityAt: createdAt }, $max: sentFields(m) },
+        );
+        if (res.modifiedCount > 0) return true;
+        // lastSeq is already there (another process wrote a newer message): the senders still count
+        await Conversation.updateOne({ _id }, { $max: sentFields(m) });
+        return false;
+      },
+      async lowered(m) {
+        const doc = await Conversation.findById(_id).select({ lastSeq: 1, lastSent: 1 }).lean();
+        if (!doc) return false;
+        const stored = (doc.lastSent ?? {}) as Record<string, number>;
+        return doc.lastSeq < m.lastMessage.seq || Object.entries(m.sent).some(([u, s]) => (stored[u] ?? 0) < s);
+      },
+    };
+  }
+
+  private readKind(conversationId: string, userId: string): Kind<number> {
+    const { Read } = this.deps.db;
+    const _id = readId(conversationId, userId);
+    return {
+      intervalMs: READ_INTERVAL_MS,
+      merge: Math.max,
+      async write(seq) {
+        try {
+          const res = await Read.updateOne(
+            { _id, seq: { $lt: seq } },
+            {
+              $set: { seq },
+              $setOnInsert: { conversationId: new Types.ObjectId(conversationId), userId: new Types.ObjectId(userId) },
+            },
+            { upsert: true },
+          );
+          return res.modifiedCount > 0 || res.upsertedCount > 0;
+        } catch (err) {
+          // the upsert met an existing, higher position: nothing to write
+          if (isDuplicateKey(err)) return false;
+          throw err;
+        }
+      },
+      lowered: async (seq) => ((await Read.findById(_id).select({ seq: 1 }).lean())?.seq ?? 0) < seq,
+    };
+  }
+
+  private raise<V>(key: string, value: V, kind: () => Kind<V>): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      let slot = this.slots.get(key) as Slot<V> | undefined;
+      if (!slot) {
+        slot = { kind: kind(), latest: value, pending: null, running: false, lastWrite: 0 };
+        this.slots.set(key, slot as Slot<unknown>);
+      }
+      slot.latest = slot.kind.merge(slot.latest, value);
+      // coalesce: one write carries everything raised meanwhile, all waiters hear its outcome
+      if (slot.pending) {
+        slot.pending.value = slot.kind.merge(slot.pending.value, value);
+        slot.pending.waiters.push(resolve);
+      } else slot.pending = { value, waiters: [resolve] };
+      if (!slot.running) this.track(this.drain(key, slot));
+    });
+  }
+
+  private track(p: Promise<unknown>) {
+    this.busy.add(p);
+    void p.finally(() => this.busy.delete(p));
+  }
+
+  private async drain<V>(key: string, slot: Slot<V>): Promise<void> {
+    slot.running = true;
+    try {
+      while (slot.pending) {
+        const wait = slot.lastWrite + slot.kind.intervalMs - Date.now();
+        if (wait > 0) await Bun.sleep(wait);
+        const { value, waiters } = slot.pending;
+        slot.pending = null;
+        slot.lastWrite = Date.now();
+        const advanced = await slot.kind.write(value).catch((err: Error) => {
+          this.deps.log.warn({ key, err: err.message }, "bookkeeping write failed; the next one repairs it");
+          return false;
+        });
+        for (const w of waiters) w(advanced);
+        this.recheckLater(slot.kind, value, 0);
+      }
+    } finally {
+      slot.running = false;
+      // kept a little longer: a query that read the document just before our write landed
+      // still finds the value here (see unwrittenMarks)
+      setTimeout(() => {
+        if (this.slots.get(key) === slot && !slot.running && !slot.pending) this.slots.delete(key);
+      }, LINGER_MS).unref();
+    }
+  }
+
+  /** Another process's write may land after ours and lower it: look again shortly, redo if so. */
+  private recheckLater<V>(kind: Kind<V>, value: V, depth: number): void {
+    if (depth >= MAX_RECHECKS) return;
+    this.track(
+      (async () => {
+        await Bun.sleep(RECHECK_MS + Math.random() * RECHECK_MS);
+        if (!(await kind.lowered(value))) return;
+        await kind.write(value);
+        this.recheckLater(kind, value, depth + 1);
+      })().catch(() => {
+        // best effort: the next raise of this key repairs it
+      }),
+    );
+  }
+}
+
+function mergeMax(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = Math.max(out[k] ?? 0, v);
+  return out;
+}

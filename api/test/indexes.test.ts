@@ -1,0 +1,124 @@
+/**
+ * Every query the api makes is served by an index: the test drives every route that reads,
+ * records each query mongoose sends (its debug hook), and asks the server to explain it. On
+ * the embedded FerretDB-on-PostgreSQL the plan must scan an index and never the table; on
+ * MongoDB it must not be a COLLSCAN. The same mongoose index definitions serve both.
+ *
+ * The embedded SQLite engine cannot pass this (it indexes _id only): that is one reason it is
+ * not the default (bench/results/db-engines.md), and why the test says so rather than runs.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { BLOCK_SIZE } from "../src/libs/collections.ts";
+import { startTestApi, type TestApi } from "./helpers/app.ts";
+
+type Query = { collection: string; method: string; filter: Record<string, unknown> };
+
+const kind = process.env.TEST_MONGO_KIND ?? "external";
+let api: TestApi;
+const queries: Query[] = [];
+
+beforeAll(async () => {
+  api = await startTestApi("indexes", { sendRateMax: 10_000 });
+  api.deps.db.conn.set("debug", (collection: string, method: string, ...args: unknown[]) => {
+    const filter = args[0];
+    if (["find", "findOne", "countDocuments", "updateOne", "deleteMany"].includes(method) && filter) {
+      queries.push({ collection, method, filter: filter as Record<string, unknown> });
+    }
+  });
+});
+afterAll(() => api.stop());
+
+/** Whether the explained plan reads through an index, and a short description of it. */
+function usesIndex(plan: unknown): { ok: boolean; how: string } {
+  const text = JSON.stringify(plan);
+  if (kind.startsWith("ferretdb")) {
+    const scans = [...text.matchAll(/"Node Type":"([^"]+)"/g)].map((m) => m[1]!);
+    const indexes = [...text.matchAll(/"Index Name":"([^"]+)"/g)].map((m) => m[1]!);
+    return {
+      ok: !scans.includes("Seq Scan") && indexes.length > 0,
+      how: `${scans.join(" > ")} on ${indexes.join(", ")}`,
+    };
+  }
+  const stages = [...text.matchAll(/"stage":"([A-Z_]+)"/g)].map((m) => m[1]!);
+  return { ok: !stages.includes("COLLSCAN"), how: stages.join(" > ") };
+}
+
+test.skipIf(kind === "ferretdb-sqlite")(
+  "every query of every reading route is served by an index",
+  async () => {
+    const [a, b, c] = [await api.register("ixa"), await api.register("ixb"), await api.register("ixc")];
+    const direct = (await api.call("POST", "/api/conversations", { token: a.token, body: { memberIds: [b.user.id] } }))
+      .body.conversation;
+    const group = (
+      await api.call("POST", "/api/conversations", { token: b.token, body: { memberIds: [a.user.id, c.user.id] } })
+    ).body.conversation;
+    // more than a history block, so paging crosses blocks
+    for (let i = 1; i <= BLOCK_SIZE + 20; i++) {
+      const res = await api.call("POST", `/api/conversations/${direct.id}/messages`, {
+        token: i % 2 ? a.token : b.token,
+        body: { body: `m${i}`, clientId: `ix-${i}` },
+      });
+      expect(res.status).toBe(201);
+    }
+    const inGroup = await api.call("POST", `/api/conversations/${group.id}/messages`, {
+      token: b.token,
+      body: { body: "hello group", clientId: "ix-g" },
+    });
+    expect(inGroup.status).toBe(201);
+    await api.deps.bookkeeper.settle();
+    queries.length = 0;
+
+    const calls: [string, string, string][] = [
+      ["GET", "/api/conversations", a.token],
+      ["GET", `/api/conversations/${group.id}`, a.token],
+      ["GET", `/api/conversations/${direct.id}/messages`, a.token],
+      ["GET", `/api/conversations/${direct.id}/messages?before=60&limit=100`, a.token],
+      ["GET", `/api/conversations/${direct.id}/messages?after=90&limit=20`, a.token],
+      ["GET", `/api/users?q=${a.user.username.slice(0, 4)}`, b.token],
+      ["GET", "/api/users", b.token],
+      ["GET", "/api/me", c.token],
+    ];
+    for (const [method, path, token] of calls) expect((await api.call(method, path, { token })).status).toBe(200);
+    // a send with a fresh api cache (membership and head read from the database), a replay, a read mark
+    const fresh = await startTestApi("indexes_fresh", { mongoUrl: api.config.mongoUrl });
+    try {
+      fresh.deps.db.conn.set("debug", (collection: string, method: string, ...args: unknown[]) => {
+        if (args[0] && method !== "insertMany")
+          queries.push({ collection, method, filter: args[0] as Record<string, unknown> });
+      });
+      const send = (clientId: string) =>
+        fresh.call("POST", `/api/conversations/${direct.id}/messages`, {
+          token: a.token,
+          body: { body: "x", clientId },
+        });
+      expect((await send("ix-fresh")).status).toBe(201);
+      expect((await send("ix-fresh")).status).toBe(200);
+      expect((await send("ix-1")).status).toBe(200);
+      const read = await fresh.call("POST", `/api/conversations/${group.id}/read`, {
+        token: a.token,
+        body: { seq: 1 },
+      });
+      expect(read.status).toBe(204);
+      await fresh.deps.bookkeeper.settle();
+    } finally {
+      await fresh.stop({ keepData: true });
+    }
+
+    const seen = new Set<string>();
+    const report: string[] = [];
+    const failures: string[] = [];
+    for (const q of queries) {
+      const shape = `${q.collection}.${q.method} ${JSON.stringify(Object.keys(q.filter))}`;
+      if (seen.has(shape)) continue;
+      seen.add(shape);
+      const plan = await api.deps.db.conn.db!.command({ explain: { find: q.collection, filter: q.filter } });
+      const { ok, how } = usesIndex(plan);
+      report.push(`${ok ? "index" : "SCAN "}  ${shape}: ${how}`);
+      if (!ok) failures.push(shape);
+    }
+    console.log(`query plans on ${kind}:\n  ${report.join("\n  ")}`);
+    expect(seen.size).toBeGreaterThanOrEqual(8);
+    expect(failures).toEqual([]);
+  },
+  60_000,
+);
