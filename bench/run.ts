@@ -3,7 +3,7 @@
  * machine), then where each wrote its results. Each benchmark starts and stops its own
  * throwaway Redis / database / processes; nothing here depends on a running `npm start`.
  *
- *   node_modules/.bin/bun bench/run.ts [--only api-send,fanout,peers]
+ *   node_modules/.bin/bun bench/run.ts [--only send-path,scale,fanout,peers]
  *
  * Larger runs: call a benchmark directly (see bench/README.md for each one's options).
  */
@@ -17,12 +17,27 @@ type Bench = { name: string; what: string; cmd: string[]; env?: Record<string, s
 const BUN = process.execPath;
 const BENCHES: Bench[] = [
   {
-    name: "api-send",
-    what: "REST send latency of the api, with the in-process send function and a bare-mongoose floor",
-    cmd: [BUN, "bench/api-send.ts"],
-    // a non-default shape: api-send.ts writes it to its own file, next to the full-size api-send.md
-    env: { CLIENTS: "10", CONVERSATIONS: "5", REQUESTS: "600" },
-    timeoutMs: 15 * 60_000,
+    name: "send-path",
+    what: "1000 sockets on two replicas, open-loop REST sends: the knee, held 60 s, saturation and the database floor",
+    cmd: [BUN, "bench/send-path.ts"],
+    timeoutMs: 20 * 60_000,
+  },
+  {
+    name: "scale",
+    what: "history, conversation list, user search and send latency at 100,000 messages (the 1M run: bench/README.md)",
+    cmd: [
+      BUN,
+      "bench/scale.ts",
+      "--messages",
+      "100000",
+      "--conversations",
+      "1000",
+      "--users",
+      "2000",
+      "--heavy",
+      "200",
+    ],
+    timeoutMs: 20 * 60_000,
   },
   {
     name: "fanout",
