@@ -15,5 +15,8 @@ export const userRoutes = (deps: Deps) =>
     .get("/users", async ({ me, query }) => ({ users: await users.search(deps, me.id, query.q, query.limit ?? 20) }), {
       query: UsersQuery,
       response: { 200: UsersResponse, 401: ErrorBody, 422: ErrorBody },
-      detail: { summary: "Find users by username prefix (case-insensitive), with presence" },
+      detail: {
+        summary:
+          "Find users by username prefix (case-insensitive), with presence; without q, the people you share a conversation with",
+      },
     });
