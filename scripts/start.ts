@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { envReader, exitOnConfigError } from "../kit/src/env.ts";
 import { EMBEDDED_DB_ENGINES, ROOT, startMongoCompatible, startRedis, stopAll, type Child } from "./lib/infra.ts";
 import { isPortFree } from "./lib/ports.ts";
+import { copySqliteData, sqliteDataToCopy } from "./lib/upgrade.ts";
 import { BUN, startStack } from "./lib/stack.ts";
 
 function readConfig() {
@@ -109,6 +110,10 @@ async function main() {
       children.push(...db.children);
       mongoUrl = `${db.url}parley`;
       console.log(`database: ${db.kind} on port ${config.mongoPort}`);
+      if (config.embeddedDb === "postgresql" && db.kind !== "mongod" && sqliteDataToCopy(config.dataDir)) {
+        console.log("copying the data of the SQLite engine (.data/mongo, kept as it is) to PostgreSQL, once…");
+        console.log(`copied ${await copySqliteData(config.dataDir, db.url, logs)} documents.`);
+      }
     }
     const stack = await startStack({
       mongoUrl,
