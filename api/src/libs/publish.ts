@@ -4,7 +4,7 @@
  * at-most-once and MongoDB is the truth, so a Redis outage never fails the write: it is
  * logged and counted, and clients repair through `GET …/messages?after=`.
  */
-import { userChannel, type FanoutEvent, type ServerFrame } from "@parley/contract/frames";
+import { encodeFanoutEvent, userChannel, type ServerFrame } from "@parley/contract/frames";
 import type { Logger } from "@parley/kit/log";
 import type { Redis } from "./redis.ts";
 import type { ApiMetrics } from "./metrics.ts";
@@ -23,10 +23,7 @@ export function createPublisher(redis: Redis, log: Logger, metrics: ApiMetrics):
     try {
       if (redis.status !== "ready") throw new Error(`redis is ${redis.status}`);
       const pipe = redis.pipeline();
-      for (const { userId, frame } of frames) {
-        const event: FanoutEvent = { frame, committedAt };
-        pipe.publish(userChannel(userId), JSON.stringify(event));
-      }
+      for (const { userId, frame } of frames) pipe.publish(userChannel(userId), encodeFanoutEvent(frame, committedAt));
       const results = (await pipe.exec()) ?? [];
       const failed = results.filter(([err]) => err).length;
       if (failed > 0) throw new Error(`${failed} of ${frames.length} publishes failed`);

@@ -1,6 +1,6 @@
 /** Who am I, and finding people to talk to (prefix search with presence). */
 import type { User, UserSummary } from "@parley/contract";
-import { presenceKeys } from "@parley/contract/frames";
+import { readOnline } from "@parley/contract/frames";
 import type { Deps } from "../../libs/deps.ts";
 import { oid } from "../../libs/db.ts";
 import { unauthorized } from "../../libs/errors.ts";
@@ -29,26 +29,21 @@ export async function search(
     ...(prefix ? { usernameLower: { $gte: prefix, $lt: `${prefix}\uffff` } } : {}),
   };
   const users = await db.User.find(filter).sort({ usernameLower: 1 }).limit(limit).select({ username: 1 }).lean();
-  const online = await onlineFlags(
+  const online = await onlineOf(
     redis,
     users.map((u) => u._id.toHexString()),
   );
-  return users.map((u, i) => ({ id: u._id.toHexString(), username: u.username, online: online[i] ?? false }));
+  return users.map((u) => {
+    const id = u._id.toHexString();
+    return { id, username: u.username, online: online.get(id) ?? false };
+  });
 }
 
-/**
- * Presence is written by realtime: per user a sorted set of replica ids scored by expiry (ms).
- * Online = some entry not yet expired. One pipeline for all; Redis down = everyone offline.
- */
-async function onlineFlags(redis: Deps["redis"], userIds: string[]): Promise<boolean[]> {
-  if (userIds.length === 0) return [];
+/** Presence is written by realtime (contract's readOnline); Redis down = everyone offline. */
+async function onlineOf(redis: Deps["redis"], userIds: string[]): Promise<Map<string, boolean>> {
   try {
-    const now = Date.now();
-    const pipe = redis.pipeline();
-    for (const id of userIds) pipe.zcount(presenceKeys.user(id), now, "+inf");
-    const res = (await pipe.exec()) ?? [];
-    return userIds.map((_, i) => Number(res[i]?.[1] ?? 0) > 0);
+    return await readOnline(redis, userIds);
   } catch {
-    return userIds.map(() => false);
+    return new Map();
   }
 }
