@@ -42,7 +42,7 @@ describe("outages", () => {
       expect(reg.status).toBe(503);
       const ready = await down.call("GET", "/readyz");
       expect(ready.status).toBe(503);
-      expect(ready.body).toEqual({ mongo: "down", redis: "up" });
+      expect(ready.body).toEqual({ status: "unavailable", checks: { mongo: "down", redis: "up" } });
       expect((await down.call("GET", "/healthz")).status).toBe(200);
     } finally {
       await down.deps.close();
@@ -92,7 +92,10 @@ describe("outages", () => {
       expect(sent.status).toBe(201);
       const metrics = await noRedis.deps.metrics.text();
       expect(metrics).toMatch(/parley_publish_failures_total\{[^}]*type="message"[^}]*\} 1/);
-      expect((await noRedis.call("GET", "/readyz")).body).toEqual({ mongo: "up", redis: "down" });
+      expect((await noRedis.call("GET", "/readyz")).body).toEqual({
+        status: "unavailable",
+        checks: { mongo: "up", redis: "down" },
+      });
     } finally {
       await noRedis.stop();
     }
@@ -119,12 +122,18 @@ describe("outages", () => {
       const search = await noRedis.call("GET", `/api/users?q=rf`, { token: a.token });
       expect(search.status).toBe(200);
       expect(Date.now() - t0).toBeLessThan(bound);
-      expect((await noRedis.call("GET", "/readyz")).body).toEqual({ mongo: "up", redis: "down" });
+      expect((await noRedis.call("GET", "/readyz")).body).toEqual({
+        status: "unavailable",
+        checks: { mongo: "up", redis: "down" },
+      });
       // Redis appears on that port: the connection heals and /readyz follows
       const redis = new URL(testRedisUrl);
       proxy = forward(port, redis.hostname, Number(redis.port));
       await until(async () => (await noRedis.call("GET", "/readyz")).status === 200, 20_000, "readyz up");
-      expect((await noRedis.call("GET", "/readyz")).body).toEqual({ mongo: "up", redis: "up" });
+      expect((await noRedis.call("GET", "/readyz")).body).toEqual({
+        status: "ready",
+        checks: { mongo: "up", redis: "up" },
+      });
     } finally {
       proxy?.stop();
       await noRedis.stop();

@@ -5,6 +5,7 @@
 import { Elysia } from "elysia";
 import { CLOSE_CODES, PRESENCE_HEARTBEAT_MS, WS_FRAME_MAX_BYTES } from "@parley/contract/limits";
 import type { Logger } from "@parley/kit/log";
+import { observe } from "@parley/kit/observe";
 import { BACKPRESSURE, type Config } from "./config.ts";
 import { apiProxy } from "./edge/proxy.ts";
 import { frontend, isPageRequest } from "./edge/frontend.ts";
@@ -55,6 +56,7 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
       sendPings: true,
     },
   })
+    .use(observe(log, metrics))
     .use(securityHeaders)
     .onError(({ code, error, request, set }) => {
       if (code === "NOT_FOUND") {
@@ -73,7 +75,7 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
       );
       return jsonError(500, "unavailable", "something went wrong; try again");
     })
-    .use(health({ redis, metrics, shuttingDown: isShuttingDown, replicaId: config.replicaId }))
+    .use(health({ redis, metrics, shuttingDown: isShuttingDown }))
     .use(socketRoutes({ config, hub, metrics, log, shuttingDown: isShuttingDown }))
     .use(apiProxy(config.apiUrl, log))
     .use(site.plugin);

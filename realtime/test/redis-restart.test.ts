@@ -59,7 +59,7 @@ describe("Redis restart", () => {
     await redis.proc.exited;
     for (const url of [r1, r2]) await eventually(`${url} /readyz 503`, async () => (await readyStatus(url)) === 503);
     const body = (await (await fetch(`${r1}/readyz`)).json()) as { checks: Record<string, string> };
-    expect(body.checks.redisSubscriber).toBe("down");
+    expect(body.checks.redis).toBe("down");
 
     redis = await startOwnRedis();
     for (const url of [r1, r2, stack.apiUrl])

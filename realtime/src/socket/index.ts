@@ -3,19 +3,18 @@
  * HTTP 403/401). On open the client gets `ready`, then its contacts' presence; its only frame
  * is `typing`.
  */
+import { errorBody } from "@parley/contract/errors";
+import { SESSION_COOKIE, verifySession } from "@parley/kit/session";
 import { Elysia, status } from "elysia";
 import { jwt } from "@elysiajs/jwt";
 import type { ServerWebSocket } from "bun";
 import type { Logger } from "@parley/kit/log";
 import type { Config } from "../config.ts";
-import { errorBody } from "../libs/errors.ts";
 import type { RealtimeMetrics } from "../libs/metrics.ts";
 import type { Hub } from "../fanout/hub.ts";
 import { extractToken, looksLikeJwt, originAllowed } from "./auth.ts";
 import { parseClientFrame } from "./frames.ts";
 import { Session } from "./session.ts";
-
-const USER_ID = /^[0-9a-f]{24}$/;
 
 export type SocketDeps = {
   config: Config;
@@ -37,23 +36,15 @@ export function socketRoutes(deps: SocketDeps) {
       if (!originAllowed(headers.origin, headers.host, config.allowedOrigins)) {
         return status(403, errorBody("forbidden", "this origin may not open a socket"));
       }
-      const cookieValue = cookie.session?.value;
+      const cookieValue = cookie[SESSION_COOKIE]?.value;
       const source = extractToken(headers, query, typeof cookieValue === "string" ? cookieValue : undefined);
       if (!source || !looksLikeJwt(source.token))
         return status(401, errorBody("unauthorized", "sign in first: no valid session token"));
-      const claims = await sessionJwt.verify(source.token, {
-        algorithms: ["HS256"],
-        issuer: config.jwtIssuer,
-        audience: config.jwtAudience,
-      });
-      if (!claims || typeof claims.sub !== "string" || !USER_ID.test(claims.sub)) {
-        return status(401, errorBody("unauthorized", "the session token is invalid or expired"));
-      }
+      const session = await verifySession(sessionJwt, source.token, config);
+      if (!session) return status(401, errorBody("unauthorized", "the session token is invalid or expired"));
       // A client that offered ["bearer", <jwt>] only accepts the socket if we pick "bearer".
       if (source.via === "subprotocol") set.headers["sec-websocket-protocol"] = "bearer";
-      return {
-        auth: { userId: claims.sub, exp: typeof claims.exp === "number" ? claims.exp : undefined, token: source.token },
-      };
+      return { auth: { userId: session.userId, exp: session.exp, token: source.token } };
     })
     .ws("/ws", {
       open(ws) {
