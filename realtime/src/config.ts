@@ -24,18 +24,3 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   env.done();
   return config;
 }
-
-/**
- * Socket buffering thresholds (bytes queued in the kernel + Bun for one socket). Above SOFT,
- * typing and presence frames are dropped (they are ephemeral); above HARD the socket is closed
- * with 4002 so one slow reader cannot grow memory without bound. Bun's own limit sits above
- * HARD only as a last resort (it closes without our code).
- */
-export const BACKPRESSURE = {
-  soft: 64 * 1024,
-  hard: 1024 * 1024,
-  bunLimit: 4 * 1024 * 1024,
-} as const;
-
-/** How often each replica looks for presence entries of crashed replicas. */
-export const SWEEP_INTERVAL_MS = 2000;

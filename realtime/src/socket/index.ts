@@ -8,25 +8,30 @@ import { SESSION_COOKIE, verifySession } from "@parley/kit/session";
 import { Elysia, status } from "elysia";
 import { jwt } from "@elysiajs/jwt";
 import type { ServerWebSocket } from "bun";
+import type Redis from "ioredis";
 import type { Logger } from "@parley/kit/log";
 import type { Config } from "../config.ts";
+import type { LocalUsers } from "../fanout/local-users.ts";
+import { Session } from "../fanout/session.ts";
 import type { RealtimeMetrics } from "../libs/metrics.ts";
-import type { Hub } from "../fanout/hub.ts";
 import { extractToken, looksLikeJwt, originAllowed } from "./auth.ts";
 import { parseClientFrame } from "./frames.ts";
-import { Session } from "./session.ts";
+import { TypingRelay } from "./typing.ts";
 
 export type SocketDeps = {
   config: Config;
-  hub: Hub;
+  users: LocalUsers;
+  /** the command connection, to publish typing */
+  commands: Redis;
   metrics: RealtimeMetrics;
   log: Logger;
   shuttingDown: () => boolean;
 };
 
 export function socketRoutes(deps: SocketDeps) {
-  const { config, hub, metrics, log } = deps;
+  const { config, users, metrics, log } = deps;
   const sessions = new Map<ServerWebSocket<unknown>, Session>();
+  const typing = new TypingRelay({ users, commands: deps.commands, log });
 
   return new Elysia({ name: "socket" })
     .use(jwt({ name: "sessionJwt", secret: config.jwtSecret }))
@@ -52,7 +57,7 @@ export function socketRoutes(deps: SocketDeps) {
         const session = new Session(userId, ws.raw as ServerWebSocket<unknown>, metrics, exp);
         sessions.set(ws.raw as ServerWebSocket<unknown>, session);
         log.debug({ userId, socket: session.id }, "socket open");
-        hub.join(session, token).catch((err: Error) => log.warn({ userId, err: err.message }, "join failed"));
+        users.join(session, token).catch((err: Error) => log.warn({ userId, err: err.message }, "join failed"));
       },
       message(ws, input) {
         const session = sessions.get(ws.raw as ServerWebSocket<unknown>);
@@ -62,7 +67,7 @@ export function socketRoutes(deps: SocketDeps) {
           session.send({ type: "error", code: "validation_failed", message: parsed.message });
           return;
         }
-        void hub.typing(session, parsed.frame.conversationId).then((result) => {
+        void typing.relay(session.userId, parsed.frame.conversationId).then((result) => {
           if (result === "ok") return;
           metrics.typingRejected.inc({ reason: result });
           if (result === "not_member")
@@ -80,7 +85,7 @@ export function socketRoutes(deps: SocketDeps) {
         if (!session) return;
         sessions.delete(ws.raw as ServerWebSocket<unknown>);
         session.markClosed();
-        hub.leave(session);
+        if (users.leave(session)) typing.forget(session.userId);
         log.debug({ userId: session.userId, socket: session.id, code }, "socket closed");
       },
     });
