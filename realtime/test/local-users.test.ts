@@ -7,14 +7,16 @@
 import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import type { ServerWebSocket } from "bun";
 import Redis from "ioredis";
-import { encodeFanoutEvent, presenceChannel, type ServerFrame, userChannel } from "@parley/contract/frames";
+import { encodeFanoutEvent, presenceChannel, userChannel, type ServerFrame } from "@parley/contract/frames";
 import { createLogger } from "@parley/kit/log";
 import { LocalUsers } from "../src/fanout/local-users.ts";
+import { MEMBERSHIP_RETRY_MS } from "../src/fanout/membership.ts";
 import { Session } from "../src/fanout/session.ts";
 import { ChannelSubscriptions } from "../src/fanout/subscriptions.ts";
 import { createRealtimeMetrics } from "../src/libs/metrics.ts";
 import { PresenceRegistry } from "../src/presence/registry.ts";
 import { TypingRelay } from "../src/socket/typing.ts";
+import { waitFor } from "../../scripts/lib/ports.ts";
 import { testRedisUrl } from "./helpers/env.ts";
 
 setDefaultTimeout(60_000);
@@ -69,14 +71,13 @@ describe("LocalUsers membership", () => {
     expect(await typing.relay(alice, c3)).toBe("ok");
 
     // after the retry interval the repair fetches the full list, merged with the frame's
-    await Bun.sleep(5100);
+    await Bun.sleep(MEMBERSHIP_RETRY_MS + 100);
     users.repairMemberships();
-    const deadline = Date.now() + 10_000;
-    while (
-      !(subscriptions.has(presenceChannel(bob)) && subscriptions.has(presenceChannel(carol))) &&
-      Date.now() < deadline
-    )
-      await Bun.sleep(50);
+    await waitFor(
+      "the contacts of the full list followed",
+      () => subscriptions.has(presenceChannel(bob)) && subscriptions.has(presenceChannel(carol)),
+      10_000,
+    );
     expect(calls).toBe(2);
     expect(await typing.relay(alice, c1)).toBe("ok");
     expect(await typing.relay(alice, c2)).toBe("ok");

@@ -9,8 +9,8 @@ import { buildRealtime } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { createRealtimeMetrics } from "../src/libs/metrics.ts";
 import { connectRedisPair } from "../src/libs/redis.ts";
+import { waitFor } from "../../scripts/lib/ports.ts";
 import { JWT_SECRET, testRedisUrl } from "./helpers/env.ts";
-import { eventually } from "./helpers/socket.ts";
 import { signToken } from "./helpers/stack.ts";
 
 // real processes on a shared 2-core machine: generous bounds (the harness passes 60 s too)
@@ -27,7 +27,7 @@ test("during shutdown readyz is 503 and upgrades are refused before Redis is clo
   const metrics = createRealtimeMetrics();
   const redis = connectRedisPair(config.redisUrl, log, metrics, config.replicaId);
   const realtime = await buildRealtime({ config, log, metrics, redis });
-  await eventually("redis ready", () => redisReady(redis.commands, redis.subscriber));
+  await waitFor("redis ready", () => redisReady(redis.commands, redis.subscriber));
   const get = (path: string, headers: Record<string, string> = {}) =>
     realtime.app.handle(new Request(`http://localhost${path}`, { headers }));
 
@@ -50,7 +50,7 @@ test("during shutdown readyz is 503 and upgrades are refused before Redis is clo
   expect(((await upgrade.json()) as { error: { code: string } }).error.code).toBe("unavailable");
 
   await stopping;
-  await eventually(
+  await waitFor(
     "redis connections closed",
     async () => redis.commands.status === "end" && redis.subscriber.status === "end",
     5000,
