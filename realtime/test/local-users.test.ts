@@ -53,7 +53,10 @@ afterAll(async () => {
 
 const fakeSocket = (frames: string[]) =>
   ({
-    send: (t: string) => (frames.push(t), t.length),
+    send: (t: string) => {
+      frames.push(t);
+      return t.length;
+    },
     getBufferedAmount: () => 0,
     close: () => undefined,
   }) as unknown as ServerWebSocket<unknown>;

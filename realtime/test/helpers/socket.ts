@@ -96,7 +96,7 @@ export class TestSocket {
   }
 }
 
-export const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, "ws") + "/ws";
+export const wsUrl = (httpUrl: string) => `${httpUrl.replace(/^http/, "ws")}/ws`;
 
 /** Opens an authenticated socket and waits for `ready`. */
 export async function openSocket(baseUrl: string, opts: OpenOptions = {}): Promise<TestSocket> {

@@ -17,7 +17,7 @@ export async function memberConversation(
 ): Promise<ConversationDoc> {
   // by _id alone, then membership in code: FerretDB scans the collection for any other filter
   const conv = await db.Conversation.findById(oid(conversationId)).lean();
-  if (!conv || !conv.memberIds.some((m) => m.toHexString() === userId)) throw notFound("no such conversation");
+  if (!conv?.memberIds.some((m) => m.toHexString() === userId)) throw notFound("no such conversation");
   return conv;
 }
 
