@@ -1,7 +1,11 @@
 /** Port helpers and the one polling wait, for the local runner and the test harness. */
 import { createServer } from "node:net";
 
-/** True when nothing listens on 127.0.0.1:port and we could bind it. */
+/**
+ * True when we could bind `port` on `host`. The default host is the wildcard 0.0.0.0, which a
+ * listener on any local address of that port (127.0.0.1 included) blocks: so by default, true
+ * means nothing listens on the port at all.
+ */
 export function isPortFree(port: number, host = "0.0.0.0"): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer();
