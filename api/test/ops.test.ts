@@ -2,7 +2,7 @@
  * Operations: database outages, readiness, Redis outages, OpenAPI, metrics, logs, and the real
  * process (taken port, SIGTERM, Content-Length limit over real HTTP).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { HTTP_BODY_MAX_BYTES } from "@parley/contract/limits";
 import { freePort, waitFor } from "../../scripts/lib/ports.ts";
@@ -301,15 +301,20 @@ describe("the process", () => {
     expect(await new Response(proc.stderr).text()).toContain("JWT_SECRET is required");
   });
 
-  /** The api as its own process on a free port, ready; `logs()` is its stdout once it has exited. */
+  const running: Bun.Subprocess[] = [];
+  afterEach(() => {
+    for (const proc of running.splice(0)) if (proc.exitCode === null) proc.kill("SIGKILL");
+  });
+
+  /** The api as its own process on a free port, once ready; killed after the test if still running. */
   async function startProcess() {
     const port = await freePort();
     const proc = Bun.spawn([BUN, ENTRY], { env: env(port), stdout: "pipe", stderr: "pipe" });
+    running.push(proc);
     const base = `http://127.0.0.1:${port}`;
     await waitFor("api ready", async () => (await fetch(`${base}/readyz`)).ok, 20_000);
     return {
       base,
-      proc,
       register: (username: string, password: string) =>
         fetch(`${base}/api/auth/register`, {
           method: "POST",
@@ -321,69 +326,54 @@ describe("the process", () => {
         proc.kill("SIGTERM");
         return await Promise.race([proc.exited, Bun.sleep(15_000).then(() => "timeout" as const)]);
       },
+      /** its stdout, complete once the process has exited */
       logs: () => new Response(proc.stdout).text(),
-      kill() {
-        if (proc.exitCode === null) proc.kill("SIGKILL");
-      },
     };
   }
 
   test("real HTTP: a Content-Length over 64 KiB is 413 payload_too_large", async () => {
     const api = await startProcess();
-    try {
-      const big = await fetch(`${api.base}/api/auth/register`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: "x".repeat(HTTP_BODY_MAX_BYTES + 1),
-      });
-      expect(big.status).toBe(413);
-      expect(((await big.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
-    } finally {
-      api.kill();
-    }
+    const big = await fetch(`${api.base}/api/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "x".repeat(HTTP_BODY_MAX_BYTES + 1),
+    });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
   }, 30_000);
 
   test("SIGTERM lets in-flight requests finish, then exits 0", async () => {
     const api = await startProcess();
-    try {
-      // registrations take a while (argon2id): SIGTERM while they run, all must still answer 201
-      const inflight = Array.from({ length: 6 }, (_, i) =>
-        api.register(`term_${process.pid}_${i}`, "secret-password-1").then(
-          (r) => r.status,
-          () => 0,
-        ),
-      );
-      // long enough for the requests to reach the server, far shorter than one argon2id hash
-      await Bun.sleep(30);
-      const exited = api.stop();
-      expect(await Promise.all(inflight)).toEqual(Array(6).fill(201));
-      expect(await exited).toBe(0);
-    } finally {
-      api.kill();
-    }
+    // registrations take a while (argon2id): SIGTERM while they run, all must still answer 201
+    const inflight = Array.from({ length: 6 }, (_, i) =>
+      api.register(`term_${process.pid}_${i}`, "secret-password-1").then(
+        (r) => r.status,
+        () => 0,
+      ),
+    );
+    // long enough for the requests to reach the server, far shorter than one argon2id hash
+    await Bun.sleep(30);
+    const exited = api.stop();
+    expect(await Promise.all(inflight)).toEqual(Array(6).fill(201));
+    expect(await exited).toBe(0);
   }, 30_000);
 
   test("request logs are JSON lines (method, route, status, ms) without passwords or tokens", async () => {
     const api = await startProcess();
-    try {
-      const res = await api.register(`logs_${process.pid}`, "secret-password-2");
-      expect(res.status).toBe(201);
-      expect(await api.stop()).toBe(0);
-      const logs = await api.logs();
-      const lines = logs
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-      expect(
-        lines.some(
-          (l) =>
-            l.method === "POST" && l.route === "/api/auth/register" && l.status === 201 && typeof l.ms === "number",
-        ),
-      ).toBe(true);
-      expect(logs).not.toContain("secret-password-2");
-      expect(logs).not.toMatch(/eyJ[\w-]+\.[\w-]+\./); // no JWT
-    } finally {
-      api.kill();
-    }
+    const res = await api.register(`logs_${process.pid}`, "secret-password-2");
+    expect(res.status).toBe(201);
+    expect(await api.stop()).toBe(0);
+    const logs = await api.logs();
+    const lines = logs
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(
+      lines.some(
+        (l) => l.method === "POST" && l.route === "/api/auth/register" && l.status === 201 && typeof l.ms === "number",
+      ),
+    ).toBe(true);
+    expect(logs).not.toContain("secret-password-2");
+    expect(logs).not.toMatch(/eyJ[\w-]+\.[\w-]+\./); // no JWT
   }, 30_000);
 });
