@@ -30,6 +30,8 @@ export function connectRedis(url: string, log: Logger, name: string, extra: Redi
   return redis;
 }
 
+const TIMEOUT = Symbol("timeout");
+
 /**
  * Connected and answering a PING within a second, for each connection given. A subscribed
  * connection answers PING too (with ["pong", ""] instead of "PONG"), so any reply counts.
@@ -46,4 +48,3 @@ export async function redisReady(...connections: Redis[]): Promise<boolean> {
   };
   return (await Promise.all(connections.map(answers))).every(Boolean);
 }
-const TIMEOUT = Symbol("timeout");
