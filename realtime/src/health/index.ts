@@ -1,4 +1,7 @@
-/** Liveness, readiness (Redis answers on both connections, and not shutting down; kit/health's shape) and Prometheus metrics. */
+/**
+ * Liveness, readiness (kit/health's body: Redis answers on both connections, and the replica is
+ * not shutting down) and Prometheus metrics.
+ */
 import { readinessReport } from "@parley/kit/health";
 import { redisReady } from "@parley/kit/redis";
 import { Elysia } from "elysia";
