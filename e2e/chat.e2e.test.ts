@@ -13,9 +13,9 @@ import {
   shownBodies,
   startChat,
   uniqueName,
-  until,
   waitForBodies,
 } from "./helpers/app.ts";
+import { waitFor } from "../scripts/lib/ports.ts";
 
 let world: World;
 const consoleErrors: string[] = [];
@@ -102,7 +102,7 @@ describe("chatting across replicas", () => {
     await sendFromComposer(a, "Me!");
     await sendFromComposer(b, "Count me in");
     // the two sends race: either order is right, as long as every screen shows the same one
-    const shown = await until("all three to show three messages", async () => {
+    const shown = await waitFor("all three to show three messages", async () => {
       const all = await Promise.all([a, b, c].map(shownBodies));
       return all.every((x) => x.length === 3 && JSON.stringify(x) === JSON.stringify(all[0])) ? all[0]! : false;
     });
@@ -135,7 +135,7 @@ describe("chatting across replicas", () => {
     await box.fill("meant for Alice only");
     await openChat(b, /^Weekend plans/);
     await b.getByRole("heading", { name: "Weekend plans" }).waitFor();
-    await until("the group thread to show", async () => (await shownBodies(b))[0] === "Who is in for a hike?");
+    await waitFor("the group thread to show", async () => (await shownBodies(b))[0] === "Who is in for a hike?");
     expect(await box.inputValue()).toBe("");
     await box.press("Enter");
     await b.waitForTimeout(500);

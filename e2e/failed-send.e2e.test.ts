@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { newContext, startWorld, type World } from "./helpers/stack.ts";
-import { ApiUser, openChat, register, sendFromComposer, uniqueName, until, waitForBodies } from "./helpers/app.ts";
+import { ApiUser, openChat, register, sendFromComposer, uniqueName, waitForBodies } from "./helpers/app.ts";
+import { waitFor } from "../scripts/lib/ports.ts";
 
 let world: World;
 beforeAll(async () => {
@@ -38,7 +39,7 @@ test("a refused message is marked failed, and Retry sends it once with the same 
   expect(failedIds.length).toBeGreaterThanOrEqual(1);
 
   // the window passes; Retry (pressed until the server takes them) sends the same messages again
-  await until(
+  await waitFor(
     "every retry to go through",
     async () => {
       const stillFailed = await failed.count();

@@ -7,17 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { BrowserContext, Page } from "playwright";
 import type { ConversationResponse } from "@parley/contract";
 import { newContext, startWorld, type World } from "./helpers/stack.ts";
-import {
-  ApiUser,
-  PASSWORD,
-  openChat,
-  register,
-  sendFromComposer,
-  shownBodies,
-  uniqueName,
-  until,
-  waitForBodies,
-} from "./helpers/app.ts";
+import { ApiUser, PASSWORD, openChat, register, sendFromComposer, shownBodies, uniqueName } from "./helpers/app.ts";
+import { waitFor } from "../scripts/lib/ports.ts";
 
 let world: World;
 let ctx: BrowserContext;
@@ -96,11 +87,11 @@ describe("a long conversation", () => {
     conversationId = (await fred.createDirect(await fred.userId(erin))).id;
     for (let i = 1; i <= 130; i++) await fred.send(conversationId, `h${i}`);
     await openChat(page, new RegExp(`^${fred.username}`));
-    await until("the newest page", async () => (await shownBodies(page)).at(-1) === "h130");
+    await waitFor("the newest page", async () => (await shownBodies(page)).at(-1) === "h130");
     expect((await shownBodies(page)).length).toBeLessThan(130);
     const all = Array.from({ length: 130 }, (_, i) => `h${i + 1}`);
     const region = page.getByRole("region", { name: "Messages" });
-    await until(
+    await waitFor(
       "all 130 messages after scrolling up",
       async () => {
         await region.evaluate((el) => (el.scrollTop = 0));
@@ -124,14 +115,14 @@ describe("a long conversation", () => {
     await marker.waitFor();
     expect(await region.evaluate((el) => el.scrollTop)).toBe(top);
     await marker.click();
-    await until("the thread at the bottom", () =>
+    await waitFor("the thread at the bottom", () =>
       region.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 50),
     );
     await marker.waitFor({ state: "hidden" });
   }, 30_000);
 
   test("what was seen is marked read on the server", async () => {
-    const c = await until("the server to record the read position", async () => {
+    const c = await waitFor("the server to record the read position", async () => {
       const res = await fetch(`${origin}/api/conversations/${conversationId}`, {
         headers: { cookie: (await ctx.cookies()).map((k) => `${k.name}=${k.value}`).join("; ") },
       });

@@ -15,9 +15,9 @@ import {
   sendFromComposer,
   shownBodies,
   uniqueName,
-  until,
   waitForBodies,
 } from "./helpers/app.ts";
+import { waitFor } from "../scripts/lib/ports.ts";
 
 let world: World;
 let lb: Balancer;
@@ -54,7 +54,7 @@ describe("recovery", () => {
   }, 30_000);
 
   test("messages sent while the user's replica is killed appear once and in order after reconnecting", async () => {
-    const [replica] = await until(
+    const [replica] = await waitFor(
       "the page's socket to be on a replica",
       () => lb.backendsOf("GET /ws").length === 1 && lb.backendsOf("GET /ws"),
     );
@@ -73,7 +73,7 @@ describe("recovery", () => {
     const t0 = performance.now();
     lb.hold(false);
     // the page reconnects through the balancer to the surviving replica and fetches the gap
-    await until(
+    await waitFor(
       "the socket to move to the other replica",
       () => {
         const on = lb.backendsOf("GET /ws");
@@ -94,14 +94,14 @@ describe("recovery", () => {
 
   test("a replica shutting down gracefully (close 1012): the page moves to the other one promptly and misses nothing", async () => {
     await connected();
-    const [replica] = await until(
+    const [replica] = await waitFor(
       "the page's socket to be on a replica",
       () => lb.backendsOf("GET /ws").length === 1 && lb.backendsOf("GET /ws"),
     );
     const t0 = performance.now();
     const stopping = world.stack.stopReplica(replica!, "SIGTERM");
     await dora.send(conversationId, "during the restart");
-    await until(
+    await waitFor(
       "the socket to move to the other replica",
       () => {
         const on = lb.backendsOf("GET /ws");
@@ -126,7 +126,11 @@ describe("recovery", () => {
     await bubble.getByText("Sending…").waitFor();
     expect(await bubble.getAttribute("status")).toBe("pending");
     await ctx.setOffline(false);
-    await until("the offline message to be sent", async () => (await bubble.getAttribute("status")) === "sent", 30_000);
+    await waitFor(
+      "the offline message to be sent",
+      async () => (await bubble.getAttribute("status")) === "sent",
+      30_000,
+    );
     const expected = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "during the restart", "sent while offline"];
     await waitForBodies(page, expected);
     // the server has it exactly once
@@ -151,7 +155,7 @@ describe("recovery", () => {
     page = await ctx.newPage();
     page.setDefaultTimeout(15_000);
     await page.goto(`${lb.url}/#/c/${conversationId}`);
-    await until("the server to have it", async () =>
+    await waitFor("the server to have it", async () =>
       (await dora.messages(conversationId)).some((m) => m.body === "written before closing"),
     );
     const bodies = (await dora.messages(conversationId)).map((m) => m.body);

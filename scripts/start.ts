@@ -132,7 +132,7 @@ async function main() {
     for (const c of stack.children) {
       void c.proc.exited.then((code) => {
         if (!stopping) {
-          console.error(`${c.name} exited unexpectedly (code ${code}); see ${join(logs, c.name + ".log")}`);
+          console.error(`${c.name} exited unexpectedly (code ${code}); see ${join(logs, `${c.name}.log`)}`);
           void stop(1);
         }
       });

@@ -1,7 +1,7 @@
 /**
  * One command runs every test: `npm test` (or `npm test -- api realtime` for some suites).
  *
- * Typecheck, the frontend build, then each suite's `bun test` with a throwaway Redis and
+ * Typecheck, lint (Biome), the frontend build, then each suite's `bun test` with a throwaway Redis and
  * MongoDB-compatible server on free ports (never the data of a running `npm start`), stopped
  * afterwards. Ends with the line `tests: N passed, M failed` that CI reads.
  */
@@ -14,6 +14,7 @@ type Count = { passed: number; failed: number; skipped: number };
 type Suite = { name: string; run: (env: Record<string, string>) => Promise<Count>; needsInfra: boolean };
 
 const TSC = join(ROOT, "node_modules/.bin/tsc");
+const BIOME = join(ROOT, "node_modules/.bin/biome");
 
 /** Runs a command, streaming its output, and returns its exit code and combined output. */
 async function runStreaming(cmd: string[], cwd: string, env: Record<string, string>, timeoutMs: number) {
@@ -85,6 +86,8 @@ function commandCheck(name: string, cmd: string[], cwd = ROOT): Suite {
 
 const suites: Suite[] = [
   commandCheck("typecheck", [TSC, "-p", "tsconfig.json", "--noEmit"]),
+  // formatting and lint rules (biome.jsonc); a violation fails the run like a type error
+  commandCheck("lint", [BIOME, "check", "--error-on-warnings", "."]),
   commandCheck("frontend-build", [BUN, "frontend/scripts/build.ts"]),
   bunSuite("kit", "kit", "./test", 5 * 60_000, false),
   bunSuite("frontend", "frontend", "./test", 5 * 60_000, false),

@@ -5,6 +5,7 @@
 import { Elysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
 import { createLogger, type Logger } from "@parley/kit/log";
+import { observe } from "@parley/kit/observe";
 import type { Config } from "./config.ts";
 import { connectDb } from "./libs/db.ts";
 import type { Deps } from "./libs/deps.ts";
@@ -15,7 +16,6 @@ import { createRateLimiter } from "./libs/ratelimit.ts";
 import { openRedis } from "./libs/redis.ts";
 import { connectRedis } from "@parley/kit/redis";
 import { bodyLimit } from "./plugins/body.ts";
-import { observe } from "./plugins/observe.ts";
 import { authRoutes } from "./modules/auth/index.ts";
 import { conversationRoutes } from "./modules/conversations/index.ts";
 import { healthRoutes } from "./modules/health/index.ts";

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import Redis from "ioredis";
 import { Types } from "mongoose";
 import { ConversationCache } from "../src/modules/conversations/cache.ts";
-import { startTestApi, until, type TestApi } from "./helpers/app.ts";
+import { waitFor } from "../../scripts/lib/ports.ts";
+import { startTestApi, type TestApi } from "./helpers/app.ts";
 import { testRedisUrl } from "./helpers/env.ts";
 
 let api: TestApi;
@@ -50,7 +51,7 @@ test("an invalidation on one process makes the other read the conversation again
   await api.deps.db.Conversation.updateOne({ _id: id }, { $set: { title: "after" } });
   expect((await other.get(id))?.title).toBe("before"); // cached
   await one.invalidate(id);
-  await until(async () => (await other.get(id))?.title === "after", 5000, "the other process to see the change");
+  await waitFor("the other process to see the change", async () => (await other.get(id))?.title === "after", 5000);
 });
 
 test("an unknown id is never cached: a conversation created later is found", async () => {

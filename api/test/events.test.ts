@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { userChannel } from "@parley/contract/frames";
-import { startTestApi, subscriber, until, type TestApi } from "./helpers/app.ts";
+import { waitFor } from "../../scripts/lib/ports.ts";
+import { startTestApi, subscriber, type TestApi } from "./helpers/app.ts";
 
 let api: TestApi;
 beforeAll(async () => {
@@ -40,7 +41,7 @@ test("conversation, message and read events arrive on every member's channel and
     ).toBe(204);
 
     const ofType = (id: string, type: string) => sub.events(userChannel(id)).filter((e) => e.frame.type === type);
-    await until(() => members.every((m) => ofType(m.user.id, "read").length === 1), 5000, "read events");
+    await waitFor("read events", () => members.every((m) => ofType(m.user.id, "read").length === 1), 5000);
 
     for (const m of members) {
       const conversation = ofType(m.user.id, "conversation");
@@ -88,7 +89,7 @@ test("a direct chat created twice announces itself once", async () => {
   try {
     await api.call("POST", "/api/conversations", { token: a.token, body: { memberIds: [b.user.id] } });
     await api.call("POST", "/api/conversations", { token: b.token, body: { memberIds: [a.user.id] } });
-    await until(() => sub.events(userChannel(b.user.id)).length >= 1, 5000, "conversation event");
+    await waitFor("conversation event", () => sub.events(userChannel(b.user.id)).length >= 1, 5000);
     await Bun.sleep(300);
     expect(sub.events(userChannel(a.user.id))).toHaveLength(1);
     expect(sub.events(userChannel(b.user.id))).toHaveLength(1);

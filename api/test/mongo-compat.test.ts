@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import mongoose, { Schema } from "mongoose";
 import { createLogger } from "@parley/kit/log";
+import { waitFor } from "../../scripts/lib/ports.ts";
 import { testMongoUrl, testRedisUrl } from "./helpers/env.ts";
 import { openDeps } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
@@ -87,8 +88,7 @@ test("the api's unique-index seq allocation gives 1..50 under 50 concurrent send
     createLogger("compat", "silent"),
   );
   try {
-    const deadline = Date.now() + 20_000;
-    while (!(await deps.db.ready()) && Date.now() < deadline) await Bun.sleep(50);
+    await waitFor("mongo ready", () => deps.db.ready(), 20_000);
     const now = new Date();
     const [a, b] = await deps.db.User.create([
       { username: "seq_a", usernameLower: "seq_a", searchKeys: ["seq_a"], passwordHash: "x", createdAt: now },

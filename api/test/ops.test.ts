@@ -2,22 +2,15 @@
  * Operations: database outages, readiness, Redis outages, OpenAPI, metrics, logs, and the real
  * process (taken port, SIGTERM, Content-Length limit over real HTTP).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { JWT_SECRET, startTestApi, until, type TestApi } from "./helpers/app.ts";
-import { testMongoUrl, testRedisUrl } from "./helpers/env.ts";
 import { HTTP_BODY_MAX_BYTES } from "@parley/contract/limits";
+import { freePort, waitFor } from "../../scripts/lib/ports.ts";
+import { JWT_SECRET, startTestApi, type TestApi } from "./helpers/app.ts";
+import { testMongoUrl, testRedisUrl } from "./helpers/env.ts";
 
 const BUN = process.execPath;
 const ENTRY = join(import.meta.dir, "../src/index.ts");
-
-/** A port nobody listens on (bound and released). */
-async function closedPort(): Promise<number> {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = s.port;
-  s.stop(true);
-  return port;
-}
 
 let api: TestApi;
 beforeAll(async () => {
@@ -27,7 +20,7 @@ afterAll(() => api.stop());
 
 describe("outages", () => {
   test("MongoDB down: requests answer 503 unavailable quickly, /readyz says mongo down, the process does not crash", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const down = await startTestApi("ops_down", { mongoUrl: `mongodb://127.0.0.1:${port}/parley` }, { wait: false });
     try {
       const a = await api.register("dn"); // a valid token (same secret) from the healthy app
@@ -42,7 +35,7 @@ describe("outages", () => {
       expect(reg.status).toBe(503);
       const ready = await down.call("GET", "/readyz");
       expect(ready.status).toBe(503);
-      expect(ready.body).toEqual({ mongo: "down", redis: "up" });
+      expect(ready.body).toEqual({ status: "unavailable", checks: { mongo: "down", redis: "up" } });
       expect((await down.call("GET", "/healthz")).status).toBe(200);
     } finally {
       await down.deps.close();
@@ -51,7 +44,7 @@ describe("outages", () => {
 
   test("the api recovers by itself when MongoDB comes back (connect retried in the background)", async () => {
     // point at a port, then start a TCP forwarder to the real database on it
-    const port = await closedPort();
+    const port = await freePort();
     const target = new URL(process.env.TEST_MONGO_URL!);
     const late = await startTestApi(
       "ops_late",
@@ -62,10 +55,10 @@ describe("outages", () => {
     try {
       expect((await late.call("GET", "/readyz")).status).toBe(503);
       proxy = forward(port, target.hostname, Number(target.port));
-      await until(
+      await waitFor(
+        "readyz 200 after mongo returns",
         async () => (await late.call("GET", "/readyz")).status === 200,
         20_000,
-        "readyz 200 after mongo returns",
       );
       const u = await late.register("late");
       expect(u.user.username).toContain("late");
@@ -76,10 +69,10 @@ describe("outages", () => {
   }, 60_000);
 
   test("Redis down: a message is still committed (201), the publish failure is counted, rate limits fail open", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const noRedis = await startTestApi("ops_noredis", { redisUrl: `redis://127.0.0.1:${port}` }, { wait: false });
     try {
-      await until(() => noRedis.deps.db.ready(), 20_000, "mongo ready");
+      await waitFor("mongo ready", () => noRedis.deps.db.ready(), 20_000);
       const a = await noRedis.register("nr");
       const b = await noRedis.register("nr");
       const conv = (
@@ -92,18 +85,21 @@ describe("outages", () => {
       expect(sent.status).toBe(201);
       const metrics = await noRedis.deps.metrics.text();
       expect(metrics).toMatch(/parley_publish_failures_total\{[^}]*type="message"[^}]*\} 1/);
-      expect((await noRedis.call("GET", "/readyz")).body).toEqual({ mongo: "up", redis: "down" });
+      expect((await noRedis.call("GET", "/readyz")).body).toEqual({
+        status: "unavailable",
+        checks: { mongo: "up", redis: "down" },
+      });
     } finally {
       await noRedis.stop();
     }
   }, 60_000);
 
   test("Redis down: login and user search answer without waiting for Redis (no offline queue); the api becomes ready once Redis listens", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const noRedis = await startTestApi("ops_redis_fast", { redisUrl: `redis://127.0.0.1:${port}` }, { wait: false });
     let proxy: ReturnType<typeof forward> | undefined;
     try {
-      await until(() => noRedis.deps.db.ready(), 20_000, "mongo ready");
+      await waitFor("mongo ready", () => noRedis.deps.db.ready(), 20_000);
       const a = await noRedis.register("rf");
       // With the offline queue on, each Redis call waited for a reconnect attempt: 4.7–4.9 s
       // measured. The bound sits well below that and well above a login's argon2 check on a
@@ -119,12 +115,18 @@ describe("outages", () => {
       const search = await noRedis.call("GET", `/api/users?q=rf`, { token: a.token });
       expect(search.status).toBe(200);
       expect(Date.now() - t0).toBeLessThan(bound);
-      expect((await noRedis.call("GET", "/readyz")).body).toEqual({ mongo: "up", redis: "down" });
+      expect((await noRedis.call("GET", "/readyz")).body).toEqual({
+        status: "unavailable",
+        checks: { mongo: "up", redis: "down" },
+      });
       // Redis appears on that port: the connection heals and /readyz follows
       const redis = new URL(testRedisUrl);
       proxy = forward(port, redis.hostname, Number(redis.port));
-      await until(async () => (await noRedis.call("GET", "/readyz")).status === 200, 20_000, "readyz up");
-      expect((await noRedis.call("GET", "/readyz")).body).toEqual({ mongo: "up", redis: "up" });
+      await waitFor("readyz up", async () => (await noRedis.call("GET", "/readyz")).status === 200, 20_000);
+      expect((await noRedis.call("GET", "/readyz")).body).toEqual({
+        status: "ready",
+        checks: { mongo: "up", redis: "up" },
+      });
     } finally {
       proxy?.stop();
       await noRedis.stop();
@@ -252,14 +254,14 @@ describe("documents", () => {
     });
     let text = "";
     // the duration is recorded after the response has been sent
-    await until(
+    await waitFor(
+      "the send route in /metrics",
       async () => {
         const res = await api.app.handle(new Request("http://localhost/metrics"));
         text = await res.text();
         return res.status === 200 && text.includes('route="/api/conversations/:id/messages"');
       },
       5000,
-      "the send route in /metrics",
     );
     expect(text).not.toContain(conv.id);
     expect(text).toMatch(/parley_messages_sent_total\{[^}]*\} [1-9]/);
@@ -293,61 +295,85 @@ describe("the process", () => {
   });
 
   test("missing JWT_SECRET fails at start with a clear message", async () => {
-    const { JWT_SECRET: _omit, ...rest } = env(await closedPort());
+    const { JWT_SECRET: _omit, ...rest } = env(await freePort());
     const proc = Bun.spawn([BUN, ENTRY], { env: { ...rest, JWT_SECRET: "" }, stdout: "pipe", stderr: "pipe" });
     expect(await proc.exited).toBe(1);
     expect(await new Response(proc.stderr).text()).toContain("JWT_SECRET is required");
   });
 
-  test("real HTTP: Content-Length over 64 KiB is 413; JSON request logs carry no secrets; SIGTERM finishes in-flight requests and exits 0", async () => {
-    const port = await closedPort();
-    const proc = Bun.spawn([BUN, ENTRY], { env: env(port), stdout: "pipe", stderr: "pipe" });
-    const base = `http://127.0.0.1:${port}`;
-    try {
-      await until(async () => (await fetch(`${base}/readyz`)).ok, 20_000, "api ready");
-      const big = await fetch(`${base}/api/auth/register`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: "x".repeat(HTTP_BODY_MAX_BYTES + 1),
-      });
-      expect(big.status).toBe(413);
-      expect(((await big.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
+  const running: Bun.Subprocess[] = [];
+  afterEach(() => {
+    for (const proc of running.splice(0)) if (proc.exitCode === null) proc.kill("SIGKILL");
+  });
 
-      // registrations take a while (argon2id): SIGTERM while they run, all must still answer 201
-      const inflight = Array.from({ length: 6 }, (_, i) =>
+  /** The api as its own process on a free port, once ready; killed after the test if still running. */
+  async function startProcess() {
+    const port = await freePort();
+    const proc = Bun.spawn([BUN, ENTRY], { env: env(port), stdout: "pipe", stderr: "pipe" });
+    running.push(proc);
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor("api ready", async () => (await fetch(`${base}/readyz`)).ok, 20_000);
+    return {
+      base,
+      register: (username: string, password: string) =>
         fetch(`${base}/api/auth/register`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ username: `term_${process.pid}_${i}`, password: "secret-password-1" }),
+          body: JSON.stringify({ username, password }),
         }),
-      );
-      await Bun.sleep(30);
-      proc.kill("SIGTERM");
-      const statuses = await Promise.all(
-        inflight.map((p) =>
-          p.then(
-            (r) => r.status,
-            () => 0,
-          ),
-        ),
-      );
-      expect(statuses).toEqual(Array(6).fill(201));
-      expect(await Promise.race([proc.exited, Bun.sleep(15_000).then(() => "timeout")])).toBe(0);
-      const logs = await new Response(proc.stdout).text();
-      const lines = logs
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-      expect(
-        lines.some(
-          (l) =>
-            l.method === "POST" && l.route === "/api/auth/register" && l.status === 201 && typeof l.ms === "number",
-        ),
-      ).toBe(true);
-      expect(logs).not.toContain("secret-password-1");
-      expect(logs).not.toMatch(/eyJ[\w-]+\.[\w-]+\./); // no JWT
-    } finally {
-      if (proc.exitCode === null) proc.kill("SIGKILL");
-    }
+      /** SIGTERM, then the exit code (or "timeout") */
+      async stop() {
+        proc.kill("SIGTERM");
+        return await Promise.race([proc.exited, Bun.sleep(15_000).then(() => "timeout" as const)]);
+      },
+      /** its stdout, complete once the process has exited */
+      logs: () => new Response(proc.stdout).text(),
+    };
+  }
+
+  test("real HTTP: a Content-Length over 64 KiB is 413 payload_too_large", async () => {
+    const api = await startProcess();
+    const big = await fetch(`${api.base}/api/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "x".repeat(HTTP_BODY_MAX_BYTES + 1),
+    });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
+  }, 30_000);
+
+  test("SIGTERM lets in-flight requests finish, then exits 0", async () => {
+    const api = await startProcess();
+    // registrations take a while (argon2id): SIGTERM while they run, all must still answer 201
+    const inflight = Array.from({ length: 6 }, (_, i) =>
+      api.register(`term_${process.pid}_${i}`, "secret-password-1").then(
+        (r) => r.status,
+        () => 0,
+      ),
+    );
+    // long enough for the requests to reach the server, far shorter than one argon2id hash
+    await Bun.sleep(30);
+    const exited = api.stop();
+    expect(await Promise.all(inflight)).toEqual(Array(6).fill(201));
+    expect(await exited).toBe(0);
+  }, 30_000);
+
+  test("request logs are JSON lines (method, route, status, ms) without passwords or tokens", async () => {
+    const api = await startProcess();
+    const res = await api.register(`logs_${process.pid}`, "secret-password-2");
+    expect(res.status).toBe(201);
+    expect(await api.stop()).toBe(0);
+    const logs = await api.logs();
+    const lines = logs
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(
+      lines.some(
+        (l) => l.method === "POST" && l.route === "/api/auth/register" && l.status === 201 && typeof l.ms === "number",
+      ),
+    ).toBe(true);
+    expect(logs).not.toContain("secret-password-2");
+    expect(logs).not.toMatch(/eyJ[\w-]+\.[\w-]+\./); // no JWT
   }, 30_000);
 });

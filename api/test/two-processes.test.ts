@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { AuthResponse, Conversation, Message } from "@parley/contract";
 import { startStack, type Stack } from "../../scripts/lib/stack.ts";
 import { testMongoUrl, testRedisUrl } from "./helpers/env.ts";
-import { until } from "./helpers/app.ts";
+import { waitFor } from "../../scripts/lib/ports.ts";
 
 const SECRET = "two-processes-secret-0123456789-abcdef";
 const logs = mkdtempSync(join(tmpdir(), "parley-two-api-"));
@@ -99,13 +99,13 @@ test("60 concurrent sends through two api processes give seq 1..60 exactly once,
   }
   // lastSeq is bookkeeping written after the answers: both processes converge on 60
   for (const base of urls) {
-    await until(
+    await waitFor(
+      "lastSeq 60",
       async () => {
         const view = await call<{ conversation: Conversation }>(base, "GET", `/api/conversations/${conv.id}`, b.token);
         return view.body.conversation.lastSeq === 60 && view.body.conversation.lastMessage?.seq === 60;
       },
       10_000,
-      "lastSeq 60",
     );
   }
 }, 60_000);
@@ -160,7 +160,7 @@ test("read positions marked concurrently through both processes end at the highe
     );
     expect(answers.every((r) => r.status === 204)).toBe(true);
     // both processes see the highest, once the cross-process re-checks have run
-    for (const base of urls) await until(async () => (await readSeq(base)) === highest, 10_000, `readSeq ${highest}`);
+    for (const base of urls) await waitFor(`readSeq ${highest}`, async () => (await readSeq(base)) === highest, 10_000);
   }
   expect(await readSeq(urls[0]!)).toBe(highest);
 }, 60_000);

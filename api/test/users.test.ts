@@ -6,7 +6,7 @@ import { startTestApi, type TestApi } from "./helpers/app.ts";
 let api: TestApi;
 const run = Date.now().toString(36).slice(-5);
 const names = [`Zed${run}_one`, `zed${run}_two`, `ZED${run}_three`, `zod${run}`, `a.b${run}`, `a_b${run}`];
-let tokens: Record<string, { token: string; id: string }> = {};
+const tokens: Record<string, { token: string; id: string }> = {};
 
 beforeAll(async () => {
   api = await startTestApi("users");

@@ -1,6 +1,7 @@
 /**
- * WebSocket frames (JSON text) and the Redis events behind them. Types only plus tiny
- * helpers, so the browser bundle can import this file without the schema library.
+ * WebSocket frames (JSON text) and the Redis protocol behind them: channels, the event
+ * envelope, presence keys and the "online" rule. Types plus small helpers with no runtime
+ * dependency, so the browser bundle can import this file without the schema library.
  */
 import type { Conversation, Id, Message } from "./schemas.ts";
 import type { ErrorCode } from "./limits.ts";
@@ -34,10 +35,41 @@ export type ClientFrame = ClientTypingFrame;
  */
 export type FanoutEvent = { frame: ServerFrame; committedAt: number };
 
+const USER_CHANNEL = "parley:user:";
+const PRESENCE_CHANNEL = "parley:presence:";
+
 /** Channel of everything addressed to one user (messages, conversations, reads, typing). */
-export const userChannel = (userId: string) => `parley:user:${userId}`;
+export const userChannel = (userId: string) => `${USER_CHANNEL}${userId}`;
 /** Channel of one user's presence changes, followed by replicas whose users share a conversation. */
-export const presenceChannel = (userId: string) => `parley:presence:${userId}`;
+export const presenceChannel = (userId: string) => `${PRESENCE_CHANNEL}${userId}`;
+
+/** Whose channel this is: the reverse of userChannel and presenceChannel; null for any other. */
+export function channelOwner(channel: string): { kind: "user" | "presence"; id: string } | null {
+  if (channel.startsWith(USER_CHANNEL)) return { kind: "user", id: channel.slice(USER_CHANNEL.length) };
+  if (channel.startsWith(PRESENCE_CHANNEL)) return { kind: "presence", id: channel.slice(PRESENCE_CHANNEL.length) };
+  return null;
+}
+
+/** The text published on a channel. */
+export const encodeFanoutEvent = (frame: ServerFrame, committedAt: number): string =>
+  JSON.stringify({ frame, committedAt } satisfies FanoutEvent);
+
+/**
+ * A published text read back: null unless it holds a frame with a type. An event without
+ * `committedAt` counts as committed now (latency 0) rather than being dropped.
+ */
+export function parseFanoutEvent(raw: string): FanoutEvent | null {
+  let event: Partial<FanoutEvent> | null;
+  try {
+    event = JSON.parse(raw) as Partial<FanoutEvent> | null;
+  } catch {
+    return null;
+  }
+  const frame = event?.frame;
+  if (!frame || typeof frame !== "object" || typeof frame.type !== "string") return null;
+  return { frame, committedAt: typeof event?.committedAt === "number" ? event.committedAt : Date.now() };
+}
+
 /** Redis keys of the presence registry (see realtime/src/presence). */
 export const presenceKeys = {
   /** sorted set per user: member = replica id, score = expiry (ms) */
@@ -45,3 +77,30 @@ export const presenceKeys = {
   /** one sorted set for all: member = `${userId}|${replicaId}`, score = expiry (ms) */
   deadlines: "parley:presence:deadlines",
 } as const;
+
+/** What reading presence needs of a Redis connection (an ioredis client has it). */
+export type PresenceReader = {
+  pipeline(): {
+    zcount(key: string, min: number, max: string): unknown;
+    exec(): Promise<[Error | null, unknown][] | null>;
+  };
+};
+
+/**
+ * The "online" rule, written once for the api and realtime: a user is online while at least one
+ * replica entry has not expired, `ZCOUNT presenceKeys.user(u) now +inf > 0`. One pipeline for
+ * all; a user whose count Redis answered with an error is left out of the map.
+ */
+export async function readOnline(redis: PresenceReader, userIds: string[]): Promise<Map<string, boolean>> {
+  const online = new Map<string, boolean>();
+  if (userIds.length === 0) return online;
+  const now = Date.now();
+  const pipe = redis.pipeline();
+  for (const id of userIds) pipe.zcount(presenceKeys.user(id), now, "+inf");
+  const replies = (await pipe.exec()) ?? [];
+  userIds.forEach((id, i) => {
+    const [err, count] = replies[i] ?? [];
+    if (!err) online.set(id, Number(count) > 0);
+  });
+  return online;
+}

@@ -2,6 +2,11 @@
  * Limits of the public contract, as plain values with no runtime dependency so that the
  * browser bundle can import them without pulling in the schema library.
  */
+/** Ids are MongoDB ObjectIds written as 24 lowercase hex characters. */
+export const ID_PATTERN = "^[0-9a-f]{24}$";
+const ID = new RegExp(ID_PATTERN);
+export const isId = (value: unknown): value is string => typeof value === "string" && ID.test(value);
+
 export const USERNAME_MIN = 3;
 export const USERNAME_MAX = 32;
 /** Letters are accepted in either case; uniqueness ignores case (see users model). */

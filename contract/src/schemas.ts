@@ -8,6 +8,7 @@ import {
   CLIENT_ID_MAX,
   ERROR_CODES,
   GROUP_MEMBERS_MAX,
+  ID_PATTERN,
   PAGE_MAX,
   PASSWORD_MAX,
   PASSWORD_MIN,
@@ -18,8 +19,7 @@ import {
   USERS_SEARCH_MAX,
 } from "./limits.ts";
 
-/** Ids are MongoDB ObjectIds as 24 hex characters. */
-export const Id = t.String({ pattern: "^[0-9a-f]{24}$", description: "object id (24 hex)" });
+export const Id = t.String({ pattern: ID_PATTERN, description: "object id (24 hex)" });
 export type Id = typeof Id.static;
 
 const IsoDate = t.String({ format: "date-time" });

@@ -40,9 +40,9 @@ describe("compose-go (the library inside docker compose), like `docker compose c
     const f = join(scratch, `env-${Object.keys(vars).join("-") || "none"}`);
     writeFileSync(
       f,
-      Object.entries(vars)
+      `${Object.entries(vars)
         .map(([k, v]) => `${k}=${v}`)
-        .join("\n") + "\n",
+        .join("\n")}\n`,
     );
     return f;
   };
@@ -94,6 +94,7 @@ describe("the JWT secret", () => {
     expect(services.api.environment.JWT_SECRET).toBe(env.JWT_SECRET);
   });
 
+  // biome-ignore-start lint/suspicious/noTemplateCurlyInString: compose's own ${VAR:?message} syntax, taken literally
   test("raw file: every JWT_SECRET is the required ${…:?} form, never a value", () => {
     const raw = read("docker-compose.yml");
     const lines = raw.split("\n").filter((l) => /^\s*JWT_SECRET:/.test(l));
@@ -101,6 +102,7 @@ describe("the JWT secret", () => {
     for (const l of lines)
       expect(l.trim()).toBe("JWT_SECRET: ${JWT_SECRET:?set JWT_SECRET in .env — see .env.example}");
   });
+  // biome-ignore-end lint/suspicious/noTemplateCurlyInString: the literal compose syntax ends here
 
   test(".env is ignored by git, .env.example is committed with no value", () => {
     expect(Bun.spawnSync(["git", "check-ignore", "-q", ".env"], { cwd: ROOT }).exitCode).toBe(0);
@@ -109,9 +111,11 @@ describe("the JWT secret", () => {
   });
 
   test("interpolation follows compose's rules", () => {
+    // biome-ignore-start lint/suspicious/noTemplateCurlyInString: compose's ${VAR} syntax, the input under test
     expect(interpolate("${A:-d} ${B-d} $$A ${C}", { A: "", B: "", C: "c" })).toBe("d  $A c");
     expect(() => interpolate("${A?gone}", {})).toThrow("gone");
     expect(interpolate("${A?gone}", { A: "" })).toBe("");
+    // biome-ignore-end lint/suspicious/noTemplateCurlyInString: the input under test ends here
   });
 });
 

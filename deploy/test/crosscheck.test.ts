@@ -48,6 +48,20 @@ function k8sEnv(objs: K8sObject[], svc: Service): Map<string, string | undefined
  * Variables with a safe default that a deployment may leave unset, if deploy/README.md
  * documents it: a row naming `NAME` in a table with a "default" column that is filled in.
  */
+/** The rows of the README's "Configuration of the services" table: the variables named, and for which service. */
+function readmeConfigRows(): { names: string[]; service: string }[] {
+  const text = read("README.md");
+  const lines = text.slice(text.indexOf("## Configuration of the services")).split("\n").slice(1);
+  const end = lines.findIndex((l) => l.startsWith("## "));
+  return lines
+    .slice(0, end < 0 ? undefined : end)
+    .filter((l) => l.startsWith("| `"))
+    .map((l) => {
+      const [names = "", service = ""] = l.split("|").slice(1, 3);
+      return { names: [...names.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1]!), service: service.trim() };
+    });
+}
+
 function documentedDefault(name: string): boolean {
   const cells = (l: string) =>
     l
@@ -128,6 +142,14 @@ describe.each(SERVICES)("%s environment", (svc) => {
             "LOG_LEVEL",
           ];
     for (const n of core) expect(names).toContain(n);
+  });
+
+  test("the README's configuration table lists every variable config.ts reads, for this service", () => {
+    const listed = readmeConfigRows()
+      .filter((r) => r.service === svc || r.service === "both")
+      .flatMap((r) => r.names);
+    const missing = names.filter((n) => !listed.includes(n));
+    expect(`README lacks: ${missing.join(", ")}`).toBe("README lacks: ");
   });
 
   test("compose sets every variable it reads (or the default is documented), and nothing else", () => {

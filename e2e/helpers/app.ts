@@ -1,8 +1,10 @@
 /**
  * What a person does in Parley, as page actions on accessible roles and labels, plus the
- * polling waits the scenarios need (generous bounds, never a fixed sleep deciding pass/fail).
+ * waits the scenarios need (scripts/lib/ports.ts waitFor: generous bounds, never a fixed sleep
+ * deciding pass/fail).
  */
 import type { Page } from "playwright";
+import { waitFor } from "../../scripts/lib/ports.ts";
 import type {
   AuthResponse,
   Conversation,
@@ -16,29 +18,6 @@ import type {
 
 export const uniqueName = (base: string) => `${base}_${Math.random().toString(36).slice(2, 8)}`;
 export const PASSWORD = "correct horse battery";
-
-/** Polls `check` until it returns a truthy value; fails with `what` and the last value after `timeoutMs`. */
-export async function until<T>(
-  what: string,
-  check: () => Promise<T | false | null | undefined> | T | false | null | undefined,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v) return v as T;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    await Bun.sleep(100);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
-  );
-}
 
 export async function register(page: Page, origin: string, username: string): Promise<void> {
   await page.goto(origin);
@@ -84,7 +63,7 @@ export function shownBodies(page: Page): Promise<string[]> {
 }
 
 export async function waitForBodies(page: Page, expected: string[], timeoutMs = 15_000): Promise<string[]> {
-  return until(
+  return waitFor(
     `thread to show ${JSON.stringify(expected)}`,
     async () => {
       const got = await shownBodies(page);

@@ -105,7 +105,9 @@ export function startBalancer(backends: Backend[]): Balancer {
   return {
     url: `http://127.0.0.1:${server.port}`,
     port: server.port,
-    hold: (on) => void (held = on),
+    hold: (on) => {
+      held = on;
+    },
     backendsOf: (prefix) => [...open].filter((c) => c.data.firstLine.startsWith(prefix)).map((c) => c.data.backend),
     stop: () => {
       for (const c of open) c.end();

@@ -70,7 +70,7 @@ export function envReader(source: Source = process.env) {
       try {
         const u = new URL(v);
         if (!protocols.includes(u.protocol))
-          problems.push(`${name} must start with ${protocols.map((p) => p + "//").join(" or ")}`);
+          problems.push(`${name} must start with ${protocols.map((p) => `${p}//`).join(" or ")}`);
       } catch {
         problems.push(`${name} is not a valid URL`);
       }
@@ -91,6 +91,8 @@ export function envReader(source: Source = process.env) {
   };
   return reader;
 }
+
+export type EnvReader = ReturnType<typeof envReader>;
 
 /** For entry points: print a config error plainly and exit 1 (no stack trace for a user mistake). */
 export function exitOnConfigError(err: unknown): never {

@@ -4,7 +4,8 @@
  * connection is back, or are rejected when a reconnection attempt fails (maxRetriesPerRequest
  * 1, i.e. after seconds, not at once; the realtime subscriber sets no such limit). A caller
  * that must not wait passes `{ enableOfflineQueue: false }`: its commands are then rejected at
- * once while Redis is not ready (the api does this). `redisReady` is what /readyz reports.
+ * once while Redis is not ready (the api does this). `redisReady` is how every service's
+ * /readyz judges its Redis connections.
  */
 import Redis, { type RedisOptions } from "ioredis";
 import type { Logger } from "./log.ts";
@@ -29,4 +30,21 @@ export function connectRedis(url: string, log: Logger, name: string, extra: Redi
   return redis;
 }
 
-export const redisReady = (redis: Redis) => redis.status === "ready";
+const TIMEOUT = Symbol("timeout");
+
+/**
+ * Connected and answering a PING within a second, for each connection given. A subscribed
+ * connection answers PING too (with ["pong", ""] instead of "PONG"), so any reply counts.
+ */
+export async function redisReady(...connections: Redis[]): Promise<boolean> {
+  const answers = async (redis: Redis) => {
+    if (redis.status !== "ready") return false;
+    try {
+      const timeout = Bun.sleep(1000).then(() => TIMEOUT);
+      return (await Promise.race([redis.ping(), timeout])) !== TIMEOUT;
+    } catch {
+      return false;
+    }
+  };
+  return (await Promise.all(connections.map(answers))).every(Boolean);
+}

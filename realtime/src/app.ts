@@ -2,14 +2,16 @@
  * Builds realtime from its dependencies (config, logger, metrics, Redis connections), so the
  * entry point and the tests assemble the very same thing.
  */
-import { Elysia } from "elysia";
 import { CLOSE_CODES, PRESENCE_HEARTBEAT_MS, WS_FRAME_MAX_BYTES } from "@parley/contract/limits";
 import type { Logger } from "@parley/kit/log";
-import { BACKPRESSURE, type Config } from "./config.ts";
-import { apiProxy } from "./edge/proxy.ts";
+import { observe } from "@parley/kit/observe";
+import { Elysia } from "elysia";
+import type { Config } from "./config.ts";
 import { frontend, isPageRequest } from "./edge/frontend.ts";
 import { securityHeaders } from "./edge/headers.ts";
-import { Hub } from "./fanout/hub.ts";
+import { apiProxy } from "./edge/proxy.ts";
+import { LocalUsers } from "./fanout/local-users.ts";
+import { BACKPRESSURE } from "./fanout/session.ts";
 import { ChannelSubscriptions } from "./fanout/subscriptions.ts";
 import { health } from "./health/index.ts";
 import { jsonError } from "./libs/errors.ts";
@@ -26,20 +28,17 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
   const isShuttingDown = () => shuttingDown;
 
   const subscriptions = new ChannelSubscriptions(redis.subscriber, log, (n) => metrics.subscribedChannels.set(n));
-  const users: { ids: () => Iterable<string> } = { ids: () => [] };
-  const presence = new PresenceRegistry(redis.commands, config.replicaId, log, () => users.ids());
-  const hub = new Hub({ apiUrl: config.apiUrl, commands: redis.commands, subscriptions, presence, metrics, log });
-  users.ids = () => hub.localUserIds();
-  redis.subscriber.on("message", (channel: string, message: string) => hub.onRedisMessage(channel, message));
+  const presence = new PresenceRegistry(redis.commands, config.replicaId, log);
+  const users = new LocalUsers({ apiUrl: config.apiUrl, subscriptions, presence, metrics, log });
+  redis.subscriber.on("message", (channel: string, message: string) => users.deliver(channel, message));
   // After a Redis outage, events and presence changes published while the subscriber was down
   // are lost. On a reconnect, close every local socket with 1012: clients reconnect with jitter,
   // get a fresh `ready`, catch up over REST and get a fresh presence snapshot.
   let subscriberWasReady = redis.subscriber.status === "ready";
   redis.subscriber.on("ready", () => {
     if (subscriberWasReady && !shuttingDown) {
-      const open = hub.sessions();
-      for (const s of open) s.close(CLOSE_CODES.serviceRestart, "resync");
-      log.warn({ sockets: open.length }, "Redis subscriber reconnected: closed sockets to resync");
+      const closed = users.closeAll(CLOSE_CODES.serviceRestart, "resync");
+      log.warn({ sockets: closed }, "Redis subscriber reconnected: closed sockets to resync");
     }
     subscriberWasReady = true;
   });
@@ -55,6 +54,7 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
       sendPings: true,
     },
   })
+    .use(observe(log, metrics))
     .use(securityHeaders)
     .onError(({ code, error, request, set }) => {
       if (code === "NOT_FOUND") {
@@ -73,28 +73,24 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
       );
       return jsonError(500, "unavailable", "something went wrong; try again");
     })
-    .use(health({ redis, metrics, shuttingDown: isShuttingDown, replicaId: config.replicaId }))
-    .use(socketRoutes({ config, hub, metrics, log, shuttingDown: isShuttingDown }))
+    .use(health({ redis, metrics, shuttingDown: isShuttingDown }))
+    .use(socketRoutes({ config, users, commands: redis.commands, metrics, log, shuttingDown: isShuttingDown }))
     .use(apiProxy(config.apiUrl, log))
     .use(site.plugin);
 
   return {
     app,
-    hub,
-    presence,
     start() {
-      presence.start();
-      membershipRepair = setInterval(() => hub.repairMemberships(), PRESENCE_HEARTBEAT_MS);
+      presence.start(() => users.ids());
+      membershipRepair = setInterval(() => users.repairMemberships(), PRESENCE_HEARTBEAT_MS);
     },
     /** SIGTERM: refuse new sockets, close ours with 1012, clear our presence, close Redis. */
     async shutdown() {
       shuttingDown = true;
       clearInterval(membershipRepair);
-      hub.stopping = true;
-      const userIds = [...hub.localUserIds()];
-      const open = hub.sessions();
-      for (const s of open) s.close(CLOSE_CODES.serviceRestart, "service restart");
-      log.info({ sockets: open.length }, "closed sockets for restart");
+      const userIds = users.stop();
+      const closed = users.closeAll(CLOSE_CODES.serviceRestart, "service restart");
+      log.info({ sockets: closed }, "closed sockets for restart");
       await presence.stop(userIds);
       // let the close frames reach the clients before the server goes away
       await Bun.sleep(200);

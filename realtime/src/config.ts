@@ -1,9 +1,11 @@
 /**
  * Environment → typed, validated configuration. The only place in realtime that reads
- * process.env; every bad variable is reported at once at start.
+ * process.env; the fields every server shares come from kit/config, and every bad variable is
+ * reported at once at start.
  */
 import { hostname } from "node:os";
 import { resolve } from "node:path";
+import { serverConfig } from "@parley/kit/config";
 import { envReader } from "@parley/kit/env";
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -11,35 +13,14 @@ export type Config = ReturnType<typeof loadConfig>;
 export function loadConfig(source: Record<string, string | undefined> = process.env) {
   const env = envReader(source);
   const config = {
-    port: env.port("PORT", 8080),
-    host: env.string("HOST", "0.0.0.0"),
+    ...serverConfig(env, { defaultPort: 8080 }),
     apiUrl: env.url("API_URL", "http://127.0.0.1:3000", ["http:", "https:"]).replace(/\/+$/, ""),
-    redisUrl: env.url("REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]),
-    jwtSecret: env.secret("JWT_SECRET", 32),
-    jwtIssuer: env.string("JWT_ISSUER", "parley"),
-    jwtAudience: env.string("JWT_AUDIENCE", "parley"),
     staticDir: resolve(env.string("STATIC_DIR", resolve(import.meta.dir, "../../frontend/dist"))),
     /** exact origins (scheme://host[:port]); empty = only the origin the Host header names */
     allowedOrigins: env.list("ALLOWED_ORIGINS", []).map((o) => o.replace(/\/+$/, "").toLowerCase()),
     replicaId: env.string("REPLICA_ID", `${hostname()}-${process.pid}`),
     shutdownGraceMs: env.int("SHUTDOWN_GRACE_MS", 10_000, { min: 1000, max: 600_000 }),
-    logLevel: env.oneOf("LOG_LEVEL", ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const, "info"),
   };
   env.done();
   return config;
 }
-
-/**
- * Socket buffering thresholds (bytes queued in the kernel + Bun for one socket). Above SOFT,
- * typing and presence frames are dropped (they are ephemeral); above HARD the socket is closed
- * with 4002 so one slow reader cannot grow memory without bound. Bun's own limit sits above
- * HARD only as a last resort (it closes without our code).
- */
-export const BACKPRESSURE = {
-  soft: 64 * 1024,
-  hard: 1024 * 1024,
-  bunLimit: 4 * 1024 * 1024,
-} as const;
-
-/** How often each replica looks for presence entries of crashed replicas. */
-export const SWEEP_INTERVAL_MS = 2000;

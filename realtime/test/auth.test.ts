@@ -42,7 +42,7 @@ afterAll(async () => {
 });
 
 describe("authentication at the upgrade", () => {
-  test("no token, garbage, tampered, expired, alg none, wrong secret or audience: 401 before the upgrade", async () => {
+  test("no token, garbage, tampered, expired, no expiry, alg none, wrong secret or audience: 401 before the upgrade", async () => {
     const good = user.token;
     const [h, p, s] = good.split(".") as [string, string, string];
     const tampered = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, "base64url").toString()), sub: "0".repeat(24) })).toString("base64url")}.${s}`;
@@ -51,6 +51,7 @@ describe("authentication at the upgrade", () => {
       garbage: "not-a-token",
       tampered,
       expired: signToken({ sub: user.id, exp: Math.floor(Date.now() / 1000) - 10 }),
+      noExpiry: signToken({ sub: user.id, exp: undefined }),
       algNone: signToken({ sub: user.id }, { alg: "none" }),
       wrongSecret: signToken({ sub: user.id }, { secret: "another-secret-of-sufficient-length-000" }),
       wrongAudience: signToken({ sub: user.id, aud: "someone-else" }),

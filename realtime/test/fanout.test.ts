@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import type { MessageFrame, TypingFrame } from "@parley/contract/frames";
+import { TYPING_RELAY_MS } from "../src/socket/typing.ts";
 import { openSocket, type TestSocket } from "./helpers/socket.ts";
 import { createConversation, register, sendMessage, startTestStack, type TestUser } from "./helpers/stack.ts";
 
@@ -100,7 +101,7 @@ describe("fan-out across replicas", () => {
     expect(await frankR2.next((f) => f.type === "error")).toMatchObject({ type: "error", code: "not_found" });
 
     // after the interval erin may type again; dan got exactly two typing frames from her, none from frank
-    await Bun.sleep(1400);
+    await Bun.sleep(TYPING_RELAY_MS + 150);
     erinR2.send({ type: "typing", conversationId: conv.id });
     await danR1.next((f) => f.type === "typing");
     expect(danR1.of("typing").map((f) => f.userId)).toEqual([erin.id, erin.id]);

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { CLOSE_CODES } from "@parley/contract/limits";
 import type { PresenceFrame } from "@parley/contract/frames";
-import { eventually, openSocket, type TestSocket } from "./helpers/socket.ts";
+import { waitFor } from "../../scripts/lib/ports.ts";
+import { openSocket, type TestSocket } from "./helpers/socket.ts";
 import { createConversation, isOnline, register, startTestStack, type TestUser } from "./helpers/stack.ts";
 
 // real processes on a shared 2-core machine: generous bounds (the harness passes 60 s too)
@@ -96,7 +97,7 @@ describe("presence", () => {
     const killedAt = Date.now();
     await stack.stopReplica(1, "SIGKILL");
     await w.next(presenceOf(victim, false), 35_000);
-    await eventually(
+    await waitFor(
       "victim offline in GET /api/users",
       async () => (await isOnline(r1, watcher, victim)) === false,
       35_000,

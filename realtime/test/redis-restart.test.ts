@@ -11,7 +11,8 @@ import { join } from "node:path";
 import type { MessageFrame } from "@parley/contract/frames";
 import { startRedis, type Child } from "../../scripts/lib/infra.ts";
 import { freePort } from "../../scripts/lib/ports.ts";
-import { eventually, openSocket, type TestSocket } from "./helpers/socket.ts";
+import { waitFor } from "../../scripts/lib/ports.ts";
+import { openSocket, type TestSocket } from "./helpers/socket.ts";
 import { createConversation, isOnline, register, sendMessage, startTestStack } from "./helpers/stack.ts";
 
 // real processes on a shared 2-core machine: generous bounds (the harness passes 60 s too)
@@ -57,13 +58,13 @@ describe("Redis restart", () => {
 
     redis.proc.kill("SIGTERM");
     await redis.proc.exited;
-    for (const url of [r1, r2]) await eventually(`${url} /readyz 503`, async () => (await readyStatus(url)) === 503);
+    for (const url of [r1, r2]) await waitFor(`${url} /readyz 503`, async () => (await readyStatus(url)) === 503);
     const body = (await (await fetch(`${r1}/readyz`)).json()) as { checks: Record<string, string> };
-    expect(body.checks.redisSubscriber).toBe("down");
+    expect(body.checks.redis).toBe("down");
 
     redis = await startOwnRedis();
     for (const url of [r1, r2, stack.apiUrl])
-      await eventually(`${url} /readyz 200`, async () => (await readyStatus(url)) === 200, 30_000);
+      await waitFor(`${url} /readyz 200`, async () => (await readyStatus(url)) === 200, 30_000);
 
     // what was published during the outage is lost: the sockets are closed so clients resync
     const resync = { code: CLOSE_CODES.serviceRestart, reason: "resync" };
@@ -89,7 +90,7 @@ describe("Redis restart", () => {
     expect(a2.of("message").map((f) => f.message.body)).toEqual(["after"]);
 
     // the restarted Redis is empty: the new sockets / heartbeat put both users back online
-    await eventually(
+    await waitFor(
       "alice and bob online again",
       async () => (await isOnline(r1, alice, bob)) === true && (await isOnline(r1, bob, alice)) === true,
       20_000,

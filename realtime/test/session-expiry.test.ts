@@ -7,7 +7,7 @@ import { afterEach, describe, expect, jest, test } from "bun:test";
 import type { ServerWebSocket } from "bun";
 import { CLOSE_CODES } from "@parley/contract/limits";
 import { createRealtimeMetrics } from "../src/libs/metrics.ts";
-import { expiryDelay, MAX_TIMER_MS, Session } from "../src/socket/session.ts";
+import { expiryDelay, MAX_TIMER_MS, Session } from "../src/fanout/session.ts";
 
 const DAY = 24 * 3600 * 1000;
 

@@ -1,15 +1,16 @@
 /**
- * Once shutdown begins, the replica says so on /readyz (503, "accepting: no") and refuses new
+ * Once shutdown begins, the replica says so on /readyz (503, status "stopping") and refuses new
  * socket upgrades, even while its Redis connections are still fine.
  */
 import { expect, test, setDefaultTimeout } from "bun:test";
 import { createLogger } from "@parley/kit/log";
+import { redisReady } from "@parley/kit/redis";
 import { buildRealtime } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { createRealtimeMetrics } from "../src/libs/metrics.ts";
-import { connectRedisPair, redisPairReady } from "../src/libs/redis.ts";
+import { connectRedisPair } from "../src/libs/redis.ts";
+import { waitFor } from "../../scripts/lib/ports.ts";
 import { JWT_SECRET, testRedisUrl } from "./helpers/env.ts";
-import { eventually } from "./helpers/socket.ts";
 import { signToken } from "./helpers/stack.ts";
 
 // real processes on a shared 2-core machine: generous bounds (the harness passes 60 s too)
@@ -26,7 +27,7 @@ test("during shutdown readyz is 503 and upgrades are refused before Redis is clo
   const metrics = createRealtimeMetrics();
   const redis = connectRedisPair(config.redisUrl, log, metrics, config.replicaId);
   const realtime = await buildRealtime({ config, log, metrics, redis });
-  await eventually("redis ready", async () => redisPairReady(redis));
+  await waitFor("redis ready", () => redisReady(redis.commands, redis.subscriber));
   const get = (path: string, headers: Record<string, string> = {}) =>
     realtime.app.handle(new Request(`http://localhost${path}`, { headers }));
 
@@ -37,8 +38,7 @@ test("during shutdown readyz is 503 and upgrades are refused before Redis is clo
 
   const ready = await get("/readyz");
   expect(ready.status).toBe(503);
-  const checks = ((await ready.json()) as { checks: Record<string, string> }).checks;
-  expect(checks).toEqual({ redisCommands: "up", redisSubscriber: "up", accepting: "no (shutting down)" });
+  expect(await ready.json()).toEqual({ status: "stopping", checks: { redis: "up" } });
   const token = signToken({ sub: "a".repeat(24) });
   const upgrade = await get(`/ws?token=${token}`, {
     upgrade: "websocket",
@@ -50,7 +50,7 @@ test("during shutdown readyz is 503 and upgrades are refused before Redis is clo
   expect(((await upgrade.json()) as { error: { code: string } }).error.code).toBe("unavailable");
 
   await stopping;
-  await eventually(
+  await waitFor(
     "redis connections closed",
     async () => redis.commands.status === "end" && redis.subscriber.status === "end",
     5000,

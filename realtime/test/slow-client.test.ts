@@ -11,9 +11,8 @@ import { join } from "node:path";
 import { userChannel, type FanoutEvent } from "@parley/contract/frames";
 import { CLOSE_CODES } from "@parley/contract/limits";
 import Redis from "ioredis";
-import { freePort } from "../../scripts/lib/ports.ts";
+import { freePort, waitFor } from "../../scripts/lib/ports.ts";
 import { testRedisUrl } from "./helpers/env.ts";
-import { eventually } from "./helpers/socket.ts";
 import { signToken, spawnRealtime } from "./helpers/stack.ts";
 
 // real processes on a shared 2-core machine: generous bounds (the harness passes 60 s too)
@@ -97,7 +96,7 @@ describe("slow clients", () => {
   test("lose typing frames first, then are closed with 4002 instead of growing memory", async () => {
     const userId = crypto.randomUUID().replace(/-/g, "").slice(0, 24);
     const client = await stalledClient(signToken({ sub: userId }));
-    await eventually("user subscribed", async () => (await metric("realtime_connected_users")) === 1);
+    await waitFor("user subscribed", async () => (await metric("realtime_connected_users")) === 1);
 
     const body = "x".repeat(60_000);
     const typing = JSON.stringify({
@@ -128,11 +127,11 @@ describe("slow clients", () => {
       await pipe.exec();
       if ((await metric("realtime_slow_client_closes_total")) >= 1) break;
     }
-    await eventually("slow-client close", async () => (await metric("realtime_slow_client_closes_total")) >= 1, 20_000);
+    await waitFor("slow-client close", async () => (await metric("realtime_slow_client_closes_total")) >= 1, 20_000);
     expect(await metric("realtime_dropped_frames_total", 'type="typing",reason="backpressure"')).toBeGreaterThanOrEqual(
       1,
     );
-    await eventually("socket gone", async () => (await metric("realtime_open_sockets")) === 0);
+    await waitFor("socket gone", async () => (await metric("realtime_open_sockets")) === 0);
 
     const rest = await client.rest();
     const code = lastCloseCode(rest);

@@ -1,7 +1,11 @@
-/** Port helpers for the local runner and the test harness. */
+/** Port helpers and the one polling wait, for the local runner and the test harness. */
 import { createServer } from "node:net";
 
-/** True when nothing listens on 127.0.0.1:port and we could bind it. */
+/**
+ * True when we could bind `port` on `host`. The default host is the wildcard 0.0.0.0, which a
+ * listener on any local address of that port (127.0.0.1 included) blocks: so by default, true
+ * means nothing listens on the port at all.
+ */
 export function isPortFree(port: number, host = "0.0.0.0"): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer();
@@ -23,14 +27,30 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Waits until `check` resolves true, polling; rejects with `what` after `timeoutMs`. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+/**
+ * The one polling wait of the runner and every test suite: calls `check` every 100 ms until it
+ * returns a truthy value, and returns that value. A check that throws counts as "not yet".
+ * After `timeoutMs` it fails naming `what` and the last value or error seen.
+ */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | false | null | undefined> | T | false | null | undefined,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let last: unknown;
   while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
+    try {
+      const value = await check();
+      if (value) return value;
+      last = value;
+    } catch (err) {
+      last = err;
+    }
     await Bun.sleep(100);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  const seen = last instanceof Error ? last.message : JSON.stringify(last);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${seen})`);
 }
 
 export async function httpOk(url: string): Promise<boolean> {

@@ -6,6 +6,7 @@
  */
 import { Elysia } from "elysia";
 import type { ErrorBody } from "@parley/contract";
+import { errorBody } from "@parley/contract/errors";
 import type { ErrorCode } from "@parley/contract/limits";
 import type { Logger } from "@parley/kit/log";
 import { isDbUnavailable } from "./db.ts";
@@ -43,10 +44,6 @@ export const rateLimited = (retryAfterSeconds: number, message = "too many attem
   new ApiError("rate_limited", message, undefined, {
     "retry-after": String(Math.max(1, Math.ceil(retryAfterSeconds))),
   });
-
-const body = (code: ErrorCode, message: string, details?: unknown): ErrorBody => ({
-  error: details === undefined ? { code, message } : { code, message, details },
-});
 
 /** Field paths of a TypeBox validation failure, e.g. [{path: "/memberIds/0", message: "…"}]. */
 function validationDetails(err: unknown): { path: string; message: string }[] {
@@ -96,26 +93,26 @@ export const errors = (log: Logger) =>
         : (error as { cause?: unknown }).cause instanceof ApiError
           ? (error as { cause: ApiError }).cause
           : undefined;
-    if (own) return reply(own.status, body(own.code, own.message, own.details), own.headers);
+    if (own) return reply(own.status, errorBody(own.code, own.message, own.details), own.headers);
     switch (code) {
       case "VALIDATION": {
         const where = (error as { type?: string }).type ?? "request";
         const details = where === "property" ? coercedQueryDetails(error, request) : validationDetails(error);
-        return reply(422, body("validation_failed", `invalid ${where === "property" ? "query" : where}`, details));
+        return reply(422, errorBody("validation_failed", `invalid ${where === "property" ? "query" : where}`, details));
       }
       case "PARSE":
         return reply(
           422,
-          body("validation_failed", "the body is not valid JSON", [{ path: "/", message: "malformed JSON" }]),
+          errorBody("validation_failed", "the body is not valid JSON", [{ path: "/", message: "malformed JSON" }]),
         );
       case "NOT_FOUND":
-        return reply(404, body("not_found", "no such route"));
+        return reply(404, errorBody("not_found", "no such route"));
       case "INVALID_COOKIE_SIGNATURE":
-        return reply(401, body("unauthorized", "sign in first"));
+        return reply(401, errorBody("unauthorized", "sign in first"));
     }
     if (isDbUnavailable(error)) {
       log.warn({ err: (error as Error).message }, "database unavailable");
-      return reply(503, body("unavailable", "the database is not available, try again shortly"), {
+      return reply(503, errorBody("unavailable", "the database is not available, try again shortly"), {
         "retry-after": "2",
       });
     }
@@ -126,5 +123,5 @@ export const errors = (log: Logger) =>
       },
       "unexpected error",
     );
-    return reply(500, body("unavailable", "internal error"));
+    return reply(500, errorBody("unavailable", "internal error"));
   });

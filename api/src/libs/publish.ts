@@ -4,7 +4,7 @@
  * at-most-once and MongoDB is the truth, so a Redis outage never fails the write: it is
  * logged and counted, and clients repair through `GET …/messages?after=`.
  */
-import { userChannel, type FanoutEvent, type ServerFrame } from "@parley/contract/frames";
+import { encodeFanoutEvent, userChannel, type ServerFrame } from "@parley/contract/frames";
 import type { Logger } from "@parley/kit/log";
 import type { Redis } from "./redis.ts";
 import type { ApiMetrics } from "./metrics.ts";
@@ -21,9 +21,6 @@ export type Publisher = {
   /** a different frame per recipient (e.g. each member's own view of a conversation) */
   each(frames: { userId: string; frame: ServerFrame }[], committedAt?: number): Promise<void>;
 };
-
-const encode = (frame: ServerFrame, committedAt: number) =>
-  JSON.stringify({ frame, committedAt } satisfies FanoutEvent);
 
 export function createPublisher(redis: Redis, log: Logger, metrics: ApiMetrics): Publisher {
   const send = async (
@@ -52,7 +49,7 @@ export function createPublisher(redis: Redis, log: Logger, metrics: ApiMetrics):
   };
   return {
     toUsers: (userIds, frame, committedAt = Date.now(), also) => {
-      const payload = encode(frame, committedAt);
+      const payload = encodeFanoutEvent(frame, committedAt);
       return send(
         frame.type,
         userIds.map((userId) => ({ userId, payload })),
@@ -62,7 +59,7 @@ export function createPublisher(redis: Redis, log: Logger, metrics: ApiMetrics):
     each: (frames, committedAt = Date.now()) =>
       send(
         frames[0]?.frame.type ?? "message",
-        frames.map(({ userId, frame }) => ({ userId, payload: encode(frame, committedAt) })),
+        frames.map(({ userId, frame }) => ({ userId, payload: encodeFanoutEvent(frame, committedAt) })),
       ),
   };
 }

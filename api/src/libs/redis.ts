@@ -1,6 +1,6 @@
 /** The api's one Redis connection (publishing, rate limits, presence reads). */
 import type Redis from "ioredis";
-import { connectRedis, redisReady } from "@parley/kit/redis";
+import { connectRedis } from "@parley/kit/redis";
 import type { Logger } from "@parley/kit/log";
 
 export type { Redis };
@@ -8,18 +8,8 @@ export type { Redis };
 /**
  * No offline queue: while Redis is down every command is rejected at once, so rate limits
  * fail open and presence reads say "offline" without holding the request. Readiness is
- * reported by status (see redisUp), and ioredis keeps reconnecting in the background.
+ * kit's redisReady, and ioredis keeps reconnecting in the background.
  */
 export function openRedis(url: string, log: Logger): Redis {
   return connectRedis(url, log, "api", { enableOfflineQueue: false });
-}
-
-/** Ready and answering a PING within a second. */
-export async function redisUp(redis: Redis): Promise<boolean> {
-  if (!redisReady(redis)) return false;
-  try {
-    return (await Promise.race([redis.ping(), Bun.sleep(1000).then(() => "timeout")])) === "PONG";
-  } catch {
-    return false;
-  }
 }

@@ -1,12 +1,10 @@
 /**
- * Session tokens: HS256 JWTs with expiry, issuer and audience (@elysiajs/jwt), carried as a
- * Bearer header or the HttpOnly `session` cookie. Verification pins the algorithm, so
- * `alg: none` and any other algorithm are refused.
+ * Issuing session tokens: HS256 JWTs with expiry, issuer and audience (@elysiajs/jwt), carried
+ * as a Bearer header or the HttpOnly `session` cookie. They are checked by kit/session, the
+ * same way realtime checks them.
  */
 import { jwt } from "@elysiajs/jwt";
 import type { Config } from "../config.ts";
-
-export const SESSION_COOKIE = "session";
 
 export const sessionJwt = (config: Config) =>
   jwt({
@@ -17,13 +15,6 @@ export const sessionJwt = (config: Config) =>
     aud: config.jwtAudience,
     exp: `${config.jwtTtlSeconds}s`,
   });
-
-export const verifyOptions = (config: Config) => ({
-  algorithms: ["HS256"],
-  issuer: config.jwtIssuer,
-  audience: config.jwtAudience,
-  requiredClaims: ["exp", "sub"],
-});
 
 export function bearerToken(authorization: string | undefined): string | undefined {
   const m = authorization?.match(/^Bearer\s+(\S+)\s*$/i);

@@ -1,14 +1,14 @@
 /**
  * Resolves the signed-in user once per request from `Authorization: Bearer <jwt>` or the
  * `session` cookie, and exposes it as `me` to every route registered after `.use(auth(deps))`.
- * Anything but a valid, unexpired HS256 token of this issuer and audience is 401.
+ * Anything kit/session does not accept (a valid, unexpired HS256 token of this issuer and
+ * audience whose subject is a user id) is 401.
  */
+import { SESSION_COOKIE, verifySession } from "@parley/kit/session";
 import { Elysia } from "elysia";
 import type { Deps } from "../libs/deps.ts";
 import { unauthorized } from "../libs/errors.ts";
-import { SESSION_COOKIE, bearerToken, sessionJwt, verifyOptions } from "../libs/session.ts";
-
-const ID = /^[0-9a-f]{24}$/;
+import { bearerToken, sessionJwt } from "../libs/session.ts";
 
 export type Me = { id: string; username: string };
 
@@ -20,8 +20,8 @@ export const auth = ({ config }: Pick<Deps, "config">) =>
       const token =
         bearerToken(headers.authorization) ?? (typeof fromCookie === "string" && fromCookie ? fromCookie : undefined);
       if (!token) throw unauthorized();
-      const claims = await tokens.verify(token, verifyOptions(config));
-      if (!claims || typeof claims.sub !== "string" || !ID.test(claims.sub)) throw unauthorized();
-      const me: Me = { id: claims.sub, username: typeof claims.username === "string" ? claims.username : "" };
+      const session = await verifySession(tokens, token, config);
+      if (!session) throw unauthorized();
+      const me: Me = { id: session.userId, username: session.username };
       return { me };
     });

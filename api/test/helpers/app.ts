@@ -7,6 +7,7 @@ import { createLogger } from "@parley/kit/log";
 import type { AuthResponse } from "@parley/contract";
 import { buildApp, openDeps } from "../../src/app.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
+import { waitFor } from "../../../scripts/lib/ports.ts";
 import { testMongoUrl, testRedisUrl } from "./env.ts";
 
 export const JWT_SECRET = "test-secret-0123456789-abcdefghijklmnop";
@@ -32,7 +33,11 @@ export async function startTestApi(name: string, overrides: Partial<Config> = {}
   const deps = openDeps(config, createLogger("api-test", "silent"));
   const app = buildApp(deps);
   if (wait)
-    await until(async () => (await deps.db.ready()) && deps.redis.status === "ready", 20_000, "mongo and redis ready");
+    await waitFor(
+      "mongo and redis ready",
+      async () => (await deps.db.ready()) && deps.redis.status === "ready",
+      20_000,
+    );
 
   type Opts = { token?: string; body?: unknown; raw?: BodyInit; headers?: Record<string, string> };
   const call = async (method: string, path: string, opts: Opts = {}) => {
@@ -45,7 +50,8 @@ export async function startTestApi(name: string, overrides: Partial<Config> = {}
     }
     const res = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }));
     const text = await res.text();
-    let json: any = undefined; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies are checked by the tests
+    // biome-ignore lint/suspicious/noExplicitAny: any JSON the api answers; the tests assert its shape
+    let json: any;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {
@@ -78,24 +84,12 @@ export async function startTestApi(name: string, overrides: Partial<Config> = {}
 
 const rnd = () => Math.floor(Math.random() * 250) + 1;
 
-export async function until(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 10_000,
-  what = "condition",
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await Promise.resolve(check()).catch(() => false)) return;
-    await Bun.sleep(50);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 /** A real Redis subscriber collecting every FanoutEvent per channel. */
 export async function subscriber(channels: string[]) {
   const redis = new Redis(testRedisUrl, { lazyConnect: true });
   await redis.connect();
-  const got = new Map<string, any[]>(); // eslint-disable-line @typescript-eslint/no-explicit-any -- parsed JSON events
+  // biome-ignore lint/suspicious/noExplicitAny: parsed events of every frame type; the tests assert their shape
+  const got = new Map<string, any[]>();
   redis.on("message", (channel: string, text: string) => {
     const list = got.get(channel) ?? [];
     list.push(JSON.parse(text));

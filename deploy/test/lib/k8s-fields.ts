@@ -49,7 +49,7 @@ function shapeOf(file: string): Shape {
   for (let i = 1; i < lines.length && lines[i] !== "}"; i++) {
     const m = /^ {4}"([^"]+)"\??: (.*);?$/.exec(lines[i]!);
     if (!m) continue;
-    let type = m[2]!.replace(/;$/, "");
+    const type = m[2]!.replace(/;$/, "");
     if (type === "{") {
       // an inline map: { [key: string]: T; }
       const inner = /^\s+\[key: string\]: (.+);$/.exec(lines[i + 1] ?? "");
@@ -66,7 +66,7 @@ function shapeOf(file: string): Shape {
 function walk(value: unknown, ref: TypeRef, path: string, problems: string[]): void {
   if (value === null || value === undefined) return;
   if (ref.kind === "array") {
-    if (Array.isArray(value)) value.forEach((v, i) => walk(v, ref.of, `${path}[${i}]`, problems));
+    if (Array.isArray(value)) for (const [i, v] of value.entries()) walk(v, ref.of, `${path}[${i}]`, problems);
     return;
   }
   if (ref.kind === "map") {

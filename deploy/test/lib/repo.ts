@@ -82,19 +82,26 @@ export const generated = (objs: K8sObject[], kind: string, base: string) =>
 
 // ---- service source ------------------------------------------------------------------------
 
-/** Names passed to the kit/env reader in <service>/src/config.ts, e.g. env.port("PORT", 3000). */
+/**
+ * Names passed to the kit/env reader in <service>/src/config.ts, e.g. env.int("SEND_RATE_MAX", 20),
+ * plus those of kit/src/config.ts when the service reads the common fields through serverConfig.
+ */
 export function configEnvNames(service: Service): string[] {
   const file = `${service}/src/config.ts`;
   if (!exists(file))
     throw new Error(`${file} is missing: the environment cross-check reads the variable names from it`);
-  const names = [...read(file).matchAll(/\benv\.\w+\(\s*["'`]([A-Z][A-Z0-9_]*)["'`]/g)].map((m) => m[1]!);
+  const own = read(file);
+  const sources = /\bserverConfig\(/.test(own) ? [own, read("kit/src/config.ts")] : [own];
+  const names = sources.flatMap((s) =>
+    [...s.matchAll(/\benv\.\w+\(\s*["'`]([A-Z][A-Z0-9_]*)["'`]/g)].map((m) => m[1]!),
+  );
   return [...new Set(names)];
 }
 
-/** The PORT default in config.ts: env.port("PORT", 3000). */
+/** The PORT default in config.ts: serverConfig(env, { defaultPort: 3000 }). */
 export function configPortDefault(service: Service): number {
-  const m = /\benv\.port\(\s*["']PORT["']\s*,\s*(\d+)/.exec(read(`${service}/src/config.ts`));
-  if (!m) throw new Error(`${service}/src/config.ts has no env.port("PORT", <default>)`);
+  const m = /\bdefaultPort:\s*(\d+)/.exec(read(`${service}/src/config.ts`));
+  if (!m) throw new Error(`${service}/src/config.ts has no serverConfig(env, { defaultPort: <port> })`);
   return Number(m[1]);
 }
 

@@ -1,8 +1,6 @@
-/** The contract's error body, for HTTP answers and socket error frames. */
+/** The contract's error body (contract/errors) as a JSON response, for answers outside Elysia's own error path. */
+import { errorBody } from "@parley/contract/errors";
 import type { ErrorCode } from "@parley/contract/limits";
-import type { ErrorBody } from "@parley/contract";
-
-export const errorBody = (code: ErrorCode, message: string): ErrorBody => ({ error: { code, message } });
 
 export const jsonError = (status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(errorBody(code, message)), {

@@ -29,6 +29,3 @@ function countReconnects(redis: Redis, name: string, metrics: RealtimeMetrics) {
     seenReady = true;
   });
 }
-
-/** Ready for /readyz: both connections answer. */
-export const redisPairReady = (r: RedisPair) => r.commands.status === "ready" && r.subscriber.status === "ready";

@@ -2,14 +2,13 @@
  * Presence without ghosts. Each replica keeps an expiring entry per local user in Redis,
  * refreshes them on a heartbeat, and every replica sweeps entries whose replica stopped
  * refreshing (crashed), so a crashed replica's users read offline within TTL + one sweep.
- * Online = at least one unexpired entry: `ZCOUNT presenceKeys.user(u) now +inf > 0`.
+ * Online = at least one unexpired entry (contract's readOnline, which the api reads too).
  */
 import type Redis from "ioredis";
 import type { ChainableCommander } from "ioredis";
-import { presenceChannel, presenceKeys, type FanoutEvent } from "@parley/contract/frames";
+import { encodeFanoutEvent, presenceChannel, presenceKeys, readOnline } from "@parley/contract/frames";
 import { PRESENCE_HEARTBEAT_MS, PRESENCE_TTL_MS } from "@parley/contract/limits";
 import type { Logger } from "@parley/kit/log";
-import { SWEEP_INTERVAL_MS } from "../config.ts";
 import { MARK_OFFLINE, MARK_ONLINE, SWEEP_ONE } from "./scripts.ts";
 
 type Scripts = {
@@ -19,10 +18,12 @@ type Scripts = {
 };
 type PipelineScripts = { [K in keyof Scripts]: (...args: (string | number)[]) => ChainableCommander };
 
+/** How often each replica looks for presence entries of crashed replicas. */
+export const SWEEP_INTERVAL_MS = 2000;
 const SWEEP_BATCH = 500;
 
 const presencePayload = (userId: string, online: boolean) =>
-  JSON.stringify({ frame: { type: "presence", userId, online }, committedAt: Date.now() } satisfies FanoutEvent);
+  encodeFanoutEvent({ type: "presence", userId, online }, Date.now());
 
 export class PresenceRegistry {
   private heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -33,8 +34,6 @@ export class PresenceRegistry {
     private readonly redis: Redis,
     private readonly replicaId: string,
     private readonly log: Logger,
-    /** the users with at least one socket on this replica right now */
-    private readonly localUsers: () => Iterable<string>,
   ) {
     redis.defineCommand("presenceOnline", { numberOfKeys: 2, lua: MARK_ONLINE });
     redis.defineCommand("presenceOffline", { numberOfKeys: 2, lua: MARK_OFFLINE });
@@ -42,8 +41,9 @@ export class PresenceRegistry {
     this.scripts = redis as unknown as Scripts;
   }
 
-  start(): void {
-    this.heartbeat = setInterval(() => void this.refreshAll(), PRESENCE_HEARTBEAT_MS);
+  /** Starts the heartbeat for `localUsers` (the users with a socket here right now) and the sweeper. */
+  start(localUsers: () => Iterable<string>): void {
+    this.heartbeat = setInterval(() => void this.refreshAll(localUsers()), PRESENCE_HEARTBEAT_MS);
     this.sweeper = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
   }
 
@@ -89,11 +89,11 @@ export class PresenceRegistry {
 
   /** Heartbeat: one pipeline refreshing every local user (and re-announcing anyone a sweeper
    * wrongly expired while this replica was stalled). */
-  async refreshAll(): Promise<void> {
+  async refreshAll(userIds: Iterable<string>): Promise<void> {
     const now = Date.now();
     const pipe = this.redis.pipeline();
     let n = 0;
-    for (const userId of this.localUsers()) {
+    for (const userId of userIds) {
       (pipe as unknown as PipelineScripts).presenceOnline(...this.onlineArgs(userId, now));
       n++;
     }
@@ -131,19 +131,9 @@ export class PresenceRegistry {
     }
   }
 
-  /** Which of `userIds` are online now (one pipeline of ZCOUNTs). */
-  async snapshot(userIds: string[]): Promise<Map<string, boolean>> {
-    const result = new Map<string, boolean>();
-    if (userIds.length === 0) return result;
-    const now = Date.now();
-    const pipe = this.redis.pipeline();
-    for (const id of userIds) pipe.zcount(presenceKeys.user(id), now, "+inf");
-    const replies = (await pipe.exec()) ?? [];
-    userIds.forEach((id, i) => {
-      const [err, count] = replies[i] ?? [];
-      if (!err) result.set(id, Number(count) > 0);
-    });
-    return result;
+  /** Which of `userIds` are online now (one pipeline). */
+  snapshot(userIds: string[]): Promise<Map<string, boolean>> {
+    return readOnline(this.redis, userIds);
   }
 
   /** Shutdown: stop the timers and remove this replica's entries (announcing who went offline). */

@@ -1,7 +1,6 @@
 /** Client → server frames: the only accepted shape is `{type:"typing", conversationId}`. */
 import type { ClientFrame } from "@parley/contract/frames";
-
-const ID = /^[0-9a-f]{24}$/;
+import { isId } from "@parley/contract/limits";
 
 export type ParsedClientFrame = { ok: true; frame: ClientFrame } | { ok: false; message: string };
 
@@ -20,7 +19,6 @@ export function parseClientFrame(input: unknown): ParsedClientFrame {
   const v = value as Record<string, unknown>;
   if (v.type !== "typing")
     return { ok: false, message: `unknown frame type ${JSON.stringify(String(v.type)).slice(0, 40)}` };
-  if (typeof v.conversationId !== "string" || !ID.test(v.conversationId))
-    return { ok: false, message: "typing needs a conversationId (24 hex characters)" };
+  if (!isId(v.conversationId)) return { ok: false, message: "typing needs a conversationId (24 hex characters)" };
   return { ok: true, frame: { type: "typing", conversationId: v.conversationId } };
 }

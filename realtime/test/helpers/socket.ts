@@ -96,7 +96,7 @@ export class TestSocket {
   }
 }
 
-export const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, "ws") + "/ws";
+export const wsUrl = (httpUrl: string) => `${httpUrl.replace(/^http/, "ws")}/ws`;
 
 /** Opens an authenticated socket and waits for `ready`. */
 export async function openSocket(baseUrl: string, opts: OpenOptions = {}): Promise<TestSocket> {
@@ -131,25 +131,4 @@ export function upgradeRequest(baseUrl: string, opts: { query?: string; headers?
       ...opts.headers,
     },
   });
-}
-
-/** Polls `check` until it returns a truthy value (generous bound, never a tight timing). */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined | null | false>,
-  timeoutMs = 15_000,
-  everyMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await Bun.sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
 }

@@ -1,7 +1,8 @@
 /** POST /api/auth/register, /login, /logout: tokens in the body and in the `session` cookie. */
 import { Elysia } from "elysia";
 import type { Deps } from "../../libs/deps.ts";
-import { SESSION_COOKIE, cookieSecure, sessionJwt } from "../../libs/session.ts";
+import { SESSION_COOKIE } from "@parley/kit/session";
+import { cookieSecure, sessionJwt } from "../../libs/session.ts";
 import { clientAddress } from "../../libs/client.ts";
 import { AuthResponse, Credentials, ErrorBody, LoginBody } from "./model.ts";
 import * as accounts from "./service.ts";

@@ -23,7 +23,7 @@ export async function memberConversation(
   userId: string,
 ): Promise<ConversationDoc> {
   const conv = await conversations.get(conversationId);
-  if (!conv || !conv.memberIds.some((m) => m.toHexString() === userId)) throw notFound("no such conversation");
+  if (!conv?.memberIds.some((m) => m.toHexString() === userId)) throw notFound("no such conversation");
   return conv;
 }
 
@@ -134,6 +134,6 @@ export async function get(
   userId: string,
 ): Promise<Conversation> {
   const conv = await deps.db.Conversation.findById(oid(conversationId)).lean<ConversationDoc>();
-  if (!conv || !conv.memberIds.some((m) => m.toHexString() === userId)) throw notFound("no such conversation");
+  if (!conv?.memberIds.some((m) => m.toHexString() === userId)) throw notFound("no such conversation");
   return viewFor(deps, conv, userId);
 }

@@ -1,4 +1,4 @@
-/** /healthz (alive), /readyz (MongoDB and Redis answer), /metrics (Prometheus text). */
+/** /healthz (alive), /readyz (MongoDB and Redis answer; kit/health's shape), /metrics (Prometheus text). */
 import { Elysia, t } from "elysia";
 import type { Deps } from "../../libs/deps.ts";
 import { Readiness } from "./model.ts";

@@ -1,7 +1,1 @@
-import { t } from "elysia";
-
-export const Readiness = t.Object({
-  mongo: t.Union([t.Literal("up"), t.Literal("down")]),
-  redis: t.Union([t.Literal("up"), t.Literal("down")]),
-});
-export type Readiness = typeof Readiness.static;
+export { Readiness } from "@parley/kit/health";

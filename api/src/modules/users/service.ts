@@ -1,6 +1,6 @@
 /** Who am I, and finding people to talk to (prefix search with presence). */
 import type { User, UserSummary } from "@parley/contract";
-import { presenceKeys } from "@parley/contract/frames";
+import { readOnline } from "@parley/contract/frames";
 import type { Deps } from "../../libs/deps.ts";
 import { oid } from "../../libs/db.ts";
 import { unauthorized } from "../../libs/errors.ts";
@@ -35,11 +35,11 @@ export async function search(
           .lean()
       ).map((u) => ({ id: u._id.toHexString(), username: u.username }))
     : await contacts(db, userId, limit);
-  const online = await onlineFlags(
+  const online = await onlineOf(
     redis,
     found.map((u) => u.id),
   );
-  return found.map((u, i) => ({ ...u, online: online[i] ?? false }));
+  return found.map((u) => ({ ...u, online: online.get(u.id) ?? false }));
 }
 
 /** Everyone the user shares a conversation with, by name. */
@@ -60,19 +60,11 @@ async function contacts(db: Deps["db"], userId: string, limit: number): Promise<
     .slice(0, limit);
 }
 
-/**
- * Presence is written by realtime: per user a sorted set of replica ids scored by expiry (ms).
- * Online = some entry not yet expired. One pipeline for all; Redis down = everyone offline.
- */
-async function onlineFlags(redis: Deps["redis"], userIds: string[]): Promise<boolean[]> {
-  if (userIds.length === 0) return [];
+/** Presence is written by realtime (contract's readOnline); Redis down = everyone offline. */
+async function onlineOf(redis: Deps["redis"], userIds: string[]): Promise<Map<string, boolean>> {
   try {
-    const now = Date.now();
-    const pipe = redis.pipeline();
-    for (const id of userIds) pipe.zcount(presenceKeys.user(id), now, "+inf");
-    const res = (await pipe.exec()) ?? [];
-    return userIds.map((_, i) => Number(res[i]?.[1] ?? 0) > 0);
+    return await readOnline(redis, userIds);
   } catch {
-    return userIds.map(() => false);
+    return new Map();
   }
 }

@@ -1,17 +1,20 @@
 /**
- * The replica's local users: their sockets, their conversations and contacts, and delivery of
- * Redis events to them. A user's channel is followed while the user has a socket here; a
- * contact's presence channel while some local user shares a conversation with them.
+ * This replica's users: their sockets, their conversations and contacts, and delivery of Redis
+ * events to them. A user's channel is followed while the user has a socket here; a contact's
+ * presence channel while some local user shares a conversation with them.
  */
-import type Redis from "ioredis";
-import { presenceChannel, userChannel, type PresenceFrame } from "@parley/contract/frames";
-import { TYPING_INTERVAL_MS } from "@parley/contract/limits";
+import {
+  channelOwner,
+  type PresenceFrame,
+  parseFanoutEvent,
+  presenceChannel,
+  userChannel,
+} from "@parley/contract/frames";
 import type { Logger } from "@parley/kit/log";
 import type { RealtimeMetrics } from "../libs/metrics.ts";
 import type { PresenceRegistry } from "../presence/registry.ts";
-import type { Session } from "../socket/session.ts";
-import { fetchMembership, membersOf, type Membership } from "../socket/membership.ts";
-import { fanoutEvent, parseEvent, routeOf } from "./events.ts";
+import { fetchMembership, MEMBERSHIP_RETRY_MS, type Membership, membersOf } from "./membership.ts";
+import type { Session } from "./session.ts";
 import type { ChannelSubscriptions } from "./subscriptions.ts";
 
 type LocalUser = {
@@ -26,26 +29,20 @@ type LocalUser = {
   /** most recent token, only to ask the api for this user's conversations; never logged */
   token: string;
   contacts: Set<string>;
-  lastTyping: Map<string, number>;
   /** settles once Redis confirmed the SUBSCRIBE to the user's channel */
   subscribed: Promise<void>;
 };
 
-export type TypingResult = "ok" | "not_member" | "rate_limited";
-
-const MEMBERSHIP_RETRY_MS = 5000;
-
-export class Hub {
+export class LocalUsers {
   private readonly users = new Map<string, LocalUser>();
   /** contact id → local users who share a conversation with them */
   private readonly watchers = new Map<string, Set<string>>();
-  /** set at shutdown: presence is then cleared in one go, not per closing socket */
-  stopping = false;
+  /** after stop(): departures are no longer announced one by one */
+  private stopped = false;
 
   constructor(
     private readonly deps: {
       apiUrl: string;
-      commands: Redis;
       subscriptions: ChannelSubscriptions;
       presence: PresenceRegistry;
       metrics: RealtimeMetrics;
@@ -53,13 +50,12 @@ export class Hub {
     },
   ) {}
 
-  localUserIds(): Iterable<string> {
+  ids(): Iterable<string> {
     return this.users.keys();
   }
 
-  /** Every open session (for shutdown). */
-  sessions(): Session[] {
-    return [...this.users.values()].flatMap((u) => [...u.sessions]);
+  has(userId: string): boolean {
+    return this.users.has(userId);
   }
 
   /**
@@ -79,7 +75,6 @@ export class Hub {
         lastLoadAttempt: 0,
         token,
         contacts: new Set(),
-        lastTyping: new Map(),
         subscribed: Promise.resolve(),
       };
       this.users.set(user.id, user);
@@ -99,23 +94,78 @@ export class Hub {
     await this.sendPresence([...user.contacts], [session]);
   }
 
-  /** Retries users whose conversations could not be loaded (api down at their socket's open). */
-  repairMemberships(): void {
-    for (const user of this.users.values()) if (!user.loaded) void this.ensureMembership(user, true);
-  }
-
-  /** A socket closed: forget it; when it was the user's last here, stop following the user. */
-  leave(session: Session): void {
+  /**
+   * A socket closed: forget it; when it was the user's last here, stop following the user.
+   * Returns true when the user has no socket here any more.
+   */
+  leave(session: Session): boolean {
     const user = this.users.get(session.userId);
-    if (!user || !user.sessions.delete(session)) return;
+    if (!user?.sessions.delete(session)) return false;
     this.deps.metrics.openSockets.dec();
-    if (user.sessions.size > 0) return;
+    if (user.sessions.size > 0) return false;
     this.users.delete(user.id);
     this.deps.metrics.connectedUsers.set(this.users.size);
     this.deps.subscriptions.release(userChannel(user.id));
     for (const c of user.contacts) this.unwatch(c, user.id);
     user.contacts.clear();
-    if (!this.stopping) void this.deps.presence.userLeft(user.id);
+    if (!this.stopped) void this.deps.presence.userLeft(user.id);
+    return true;
+  }
+
+  /** Retries users whose conversations could not be loaded (api down at their socket's open). */
+  repairMemberships(): void {
+    for (const user of this.users.values()) if (!user.loaded) void this.ensureMembership(user, true);
+  }
+
+  /** The members of a conversation of a local user; undefined when the user is not in it (or not here). */
+  async membersOf(userId: string, conversationId: string): Promise<string[] | undefined> {
+    const user = this.users.get(userId);
+    if (!user) return undefined;
+    if (!user.membership?.has(conversationId)) await this.ensureMembership(user, true);
+    return user.membership?.get(conversationId);
+  }
+
+  /** One Redis pub/sub message: deliver it to the local sockets it is addressed to. */
+  deliver(channel: string, raw: string): void {
+    const owner = channelOwner(channel);
+    const event = owner && parseFanoutEvent(raw);
+    if (!owner || !event) {
+      this.deps.log.warn({ channel }, "ignored a malformed event");
+      return;
+    }
+    // serialized once, written as-is to every local socket
+    const text = JSON.stringify(event.frame);
+    if (owner.kind === "user") {
+      const user = this.users.get(owner.id);
+      if (!user) return;
+      if (event.frame.type === "conversation") {
+        const c = event.frame.conversation;
+        user.membership ??= new Map();
+        user.membership.set(c.id, membersOf(c));
+        void this.updateContacts(user, true);
+      }
+      for (const s of user.sessions) s.deliver(event.frame.type, text, event.committedAt);
+      return;
+    }
+    for (const localId of this.watchers.get(owner.id) ?? []) {
+      for (const s of this.users.get(localId)?.sessions ?? []) s.deliver(event.frame.type, text, event.committedAt);
+    }
+  }
+
+  /** Closes every local socket with `code`; returns how many there were. */
+  closeAll(code: number, reason: string): number {
+    const open = [...this.users.values()].flatMap((u) => [...u.sessions]);
+    for (const s of open) s.close(code, reason);
+    return open.length;
+  }
+
+  /**
+   * Shutdown begins: from now on departures are not announced one by one, because the caller
+   * clears this replica's presence in one go. Returns the users here now.
+   */
+  stop(): string[] {
+    this.stopped = true;
+    return [...this.users.keys()];
   }
 
   private ensureMembership(user: LocalUser, announce: boolean): Promise<void> {
@@ -154,7 +204,10 @@ export class Hub {
 
   private watch(contactId: string, localUserId: string): Promise<void> {
     let set = this.watchers.get(contactId);
-    if (!set) this.watchers.set(contactId, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.watchers.set(contactId, set);
+    }
     if (set.has(localUserId)) return Promise.resolve();
     set.add(localUserId);
     return this.deps.subscriptions.acquire(presenceChannel(contactId));
@@ -174,56 +227,8 @@ export class Hub {
       return new Map<string, boolean>();
     });
     for (const [userId, isOnline] of online) {
-      const frame: PresenceFrame = { type: "presence", userId, online: isOnline };
-      const text = JSON.stringify(frame);
+      const text = JSON.stringify({ type: "presence", userId, online: isOnline } satisfies PresenceFrame);
       for (const s of sessions) s.deliver("presence", text);
     }
-  }
-
-  /** One Redis pub/sub message: deliver it to the local sockets it is addressed to. */
-  onRedisMessage(channel: string, raw: string): void {
-    const route = routeOf(channel);
-    const event = route && parseEvent(raw);
-    if (!route || !event) {
-      this.deps.log.warn({ channel }, "ignored a malformed event");
-      return;
-    }
-    if (route.kind === "user") {
-      const user = this.users.get(route.id);
-      if (!user) return;
-      if (event.frame.type === "conversation") {
-        const c = event.frame.conversation;
-        (user.membership ??= new Map()).set(c.id, membersOf(c));
-        void this.updateContacts(user, true);
-      }
-      for (const s of user.sessions) s.deliver(event.frame.type, event.text, event.committedAt);
-      return;
-    }
-    for (const localId of this.watchers.get(route.id) ?? []) {
-      for (const s of this.users.get(localId)?.sessions ?? [])
-        s.deliver(event.frame.type, event.text, event.committedAt);
-    }
-  }
-
-  /**
-   * A client says the user is typing: members only, and at most one per user and conversation
-   * every TYPING_INTERVAL_MS/2 across all of the user's sockets here (a well-behaved client sends
-   * one per TYPING_INTERVAL_MS). The excess is not relayed; the socket gets an error frame
-   * `rate_limited`, which clients may ignore.
-   */
-  async typing(session: Session, conversationId: string): Promise<TypingResult> {
-    const user = this.users.get(session.userId);
-    if (!user) return "not_member";
-    if (!user.membership?.has(conversationId)) await this.ensureMembership(user, true);
-    const members = user.membership?.get(conversationId);
-    if (!members) return "not_member";
-    const now = Date.now();
-    if (now - (user.lastTyping.get(conversationId) ?? 0) < TYPING_INTERVAL_MS / 2) return "rate_limited";
-    user.lastTyping.set(conversationId, now);
-    const payload = fanoutEvent({ type: "typing", conversationId, userId: user.id }, now);
-    const pipe = this.deps.commands.pipeline();
-    for (const m of members) if (m !== user.id) pipe.publish(userChannel(m), payload);
-    await pipe.exec().catch((err: Error) => this.deps.log.warn({ err: err.message }, "typing publish failed"));
-    return "ok";
   }
 }

@@ -1,12 +1,24 @@
 /**
- * One open socket: who it belongs to, and the only way frames are written to it, so the
- * slow-client policy lives in one place.
+ * One open socket as fan-out sees it: who it belongs to, and the only way frames are written
+ * to it, so the slow-client policy lives in one place. The /ws route creates it; LocalUsers
+ * delivers through it.
  */
 import type { ServerWebSocket } from "bun";
 import type { ServerFrame } from "@parley/contract/frames";
 import { CLOSE_CODES } from "@parley/contract/limits";
-import { BACKPRESSURE } from "../config.ts";
 import type { RealtimeMetrics } from "../libs/metrics.ts";
+
+/**
+ * Socket buffering thresholds (bytes queued in the kernel + Bun for one socket). Above SOFT,
+ * typing and presence frames are dropped (they are ephemeral); above HARD the socket is closed
+ * with 4002 so one slow reader cannot grow memory without bound. Bun's own limit sits above
+ * HARD only as a last resort (it closes without our code).
+ */
+export const BACKPRESSURE = {
+  soft: 64 * 1024,
+  hard: 1024 * 1024,
+  bunLimit: 4 * 1024 * 1024,
+} as const;
 
 type FrameType = ServerFrame["type"];
 /** Ephemeral frames a lagging client loses first; everything else can be refetched over REST. */

@@ -4,6 +4,9 @@
  */
 import type { Conversation, ConversationsResponse } from "@parley/contract";
 
+/** How long a user whose conversations could not be loaded waits before the next attempt. */
+export const MEMBERSHIP_RETRY_MS = 5000;
+
 /** conversation id → member ids */
 export type Membership = Map<string, string[]>;
 

@@ -1,15 +1,16 @@
 /**
- * One JSON log line and one histogram sample per request: method, route pattern (never the raw
- * path, so ids do not blow up label cardinality), status, milliseconds. Nothing from headers or
- * bodies is logged, so tokens, cookies and passwords cannot leak here.
+ * One JSON log line and one `http_request_duration_seconds` sample (kit/metrics) per request,
+ * in every service: method, route pattern (never the raw path, so ids do not blow up label
+ * cardinality), status, milliseconds. Nothing from headers, query strings or bodies is logged,
+ * so tokens, cookies and passwords cannot leak here. Probes and scrapes are measured, not logged.
  */
 import { Elysia } from "elysia";
-import type { Logger } from "@parley/kit/log";
-import type { ApiMetrics } from "../libs/metrics.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
 
 const started = new WeakMap<Request, number>();
 
-export const observe = (log: Logger, metrics: ApiMetrics) =>
+export const observe = (log: Logger, metrics: Pick<Metrics, "httpDuration">) =>
   new Elysia({ name: "observe" })
     .onRequest(({ request }) => {
       started.set(request, performance.now());

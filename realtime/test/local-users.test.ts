@@ -1,19 +1,22 @@
 /**
- * The Hub with real Redis and a small HTTP server standing in for the api, which answers 503 to
- * the first `GET /api/conversations` and the full list afterwards: a `conversation` frame that
- * arrives while the load is failing must not stop the full list from being fetched later.
+ * LocalUsers and the typing relay with real Redis and a small HTTP server standing in for the
+ * api, which answers 503 to the first `GET /api/conversations` and the full list afterwards: a
+ * `conversation` frame that arrives while the load is failing must not stop the full list from
+ * being fetched later.
  */
 import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import type { ServerWebSocket } from "bun";
 import Redis from "ioredis";
-import { presenceChannel, userChannel, type ServerFrame } from "@parley/contract/frames";
+import { encodeFanoutEvent, presenceChannel, userChannel, type ServerFrame } from "@parley/contract/frames";
 import { createLogger } from "@parley/kit/log";
-import { fanoutEvent } from "../src/fanout/events.ts";
-import { Hub } from "../src/fanout/hub.ts";
+import { LocalUsers } from "../src/fanout/local-users.ts";
+import { MEMBERSHIP_RETRY_MS } from "../src/fanout/membership.ts";
+import { Session } from "../src/fanout/session.ts";
 import { ChannelSubscriptions } from "../src/fanout/subscriptions.ts";
 import { createRealtimeMetrics } from "../src/libs/metrics.ts";
 import { PresenceRegistry } from "../src/presence/registry.ts";
-import { Session } from "../src/socket/session.ts";
+import { TypingRelay } from "../src/socket/typing.ts";
+import { waitFor } from "../../scripts/lib/ports.ts";
 import { testRedisUrl } from "./helpers/env.ts";
 
 setDefaultTimeout(60_000);
@@ -36,11 +39,12 @@ const api = Bun.serve({
 
 const commands = new Redis(testRedisUrl);
 const subscriber = new Redis(testRedisUrl);
-const log = createLogger("hub-test", "silent");
+const log = createLogger("local-users-test", "silent");
 const metrics = createRealtimeMetrics();
 const subscriptions = new ChannelSubscriptions(subscriber, log, () => undefined);
-const presence = new PresenceRegistry(commands, id("replica"), log, () => []);
-const hub = new Hub({ apiUrl: `http://127.0.0.1:${api.port}`, commands, subscriptions, presence, metrics, log });
+const presence = new PresenceRegistry(commands, id("replica"), log);
+const users = new LocalUsers({ apiUrl: `http://127.0.0.1:${api.port}`, subscriptions, presence, metrics, log });
+const typing = new TypingRelay({ users, commands, log });
 
 afterAll(async () => {
   api.stop(true);
@@ -49,39 +53,41 @@ afterAll(async () => {
 
 const fakeSocket = (frames: string[]) =>
   ({
-    send: (t: string) => (frames.push(t), t.length),
+    send: (t: string) => {
+      frames.push(t);
+      return t.length;
+    },
     getBufferedAmount: () => 0,
     close: () => undefined,
   }) as unknown as ServerWebSocket<unknown>;
 
-describe("Hub membership", () => {
+describe("LocalUsers membership", () => {
   test("a conversation frame during a failing load is kept, and the full list is still fetched later", async () => {
     const frames: string[] = [];
     const session = new Session(alice, fakeSocket(frames), metrics, undefined);
-    await hub.join(session, "token");
+    await users.join(session, "token");
     expect(calls).toBe(1); // answered 503
 
     // a new conversation arrives over Redis while the user's list is not loaded
     const frame = { type: "conversation", conversation: conv(c3, [alice, dave]) } as unknown as ServerFrame;
-    hub.onRedisMessage(userChannel(alice), fanoutEvent(frame));
-    expect(await hub.typing(session, c3)).toBe("ok");
+    users.deliver(userChannel(alice), encodeFanoutEvent(frame, Date.now()));
+    expect(await typing.relay(alice, c3)).toBe("ok");
 
     // after the retry interval the repair fetches the full list, merged with the frame's
-    await Bun.sleep(5100);
-    hub.repairMemberships();
-    const deadline = Date.now() + 10_000;
-    while (
-      !(subscriptions.has(presenceChannel(bob)) && subscriptions.has(presenceChannel(carol))) &&
-      Date.now() < deadline
-    )
-      await Bun.sleep(50);
+    await Bun.sleep(MEMBERSHIP_RETRY_MS + 100);
+    users.repairMemberships();
+    await waitFor(
+      "the contacts of the full list followed",
+      () => subscriptions.has(presenceChannel(bob)) && subscriptions.has(presenceChannel(carol)),
+      10_000,
+    );
     expect(calls).toBe(2);
-    expect(await hub.typing(session, c1)).toBe("ok");
-    expect(await hub.typing(session, c2)).toBe("ok");
-    expect(await hub.typing(session, c3)).toBe("ok"); // the frame's conversation is kept
+    expect(await typing.relay(alice, c1)).toBe("ok");
+    expect(await typing.relay(alice, c2)).toBe("ok");
+    expect(await typing.relay(alice, c3)).toBe("ok"); // the frame's conversation is kept
     for (const contact of [bob, carol, dave]) expect(subscriptions.has(presenceChannel(contact))).toBe(true);
 
     session.markClosed();
-    hub.leave(session);
+    users.leave(session);
   });
 });
