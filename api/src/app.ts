@@ -37,7 +37,8 @@ export function openDeps(
   const subscriber = connectRedis(config.redisUrl, log, "api-subscriber");
   const conversations = new ConversationCache(db, { ttlMs: 10_000, maxEntries: 50_000, publisher: redis, log });
   conversations.follow(subscriber);
-  const bookkeeper = new Bookkeeper({ db, log });
+  const sequencer = new MessageSequencer({ db, metrics, log });
+  const bookkeeper = new Bookkeeper({ db, log, shared: (id) => sequencer.shared(id) });
   return {
     config,
     log,
@@ -47,7 +48,7 @@ export function openDeps(
     publisher: createPublisher(redis, log, metrics),
     limiter: createRateLimiter(redis, log, metrics),
     conversations,
-    sequencer: new MessageSequencer({ db, metrics, log }),
+    sequencer,
     bookkeeper,
     sendRate: new SendRate(config.sendRateMax, config.sendRateWindowSeconds * 1000),
     async close() {

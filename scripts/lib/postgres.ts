@@ -228,20 +228,25 @@ async function prepareDatabase(url: string, adminUrl: string) {
 }
 
 /**
- * For every btree index on `(_jsonb -> 'field')` expressions (what FerretDB creates for an index
- * of the api), a GIN index named `<index>_gin` on the same expressions with jsonb_path_ops, which
- * serves FerretDB's `_jsonb -> 'field' @> value` filters, arrays (memberIds) included. The
- * btree stays: it enforces uniqueness. Twins follow their index: made on CREATE INDEX, dropped
- * with it, and made for indexes that exist already (a cluster from before this code).
+ * Indexes FerretDB creates are btree on `(_jsonb -> 'field')` expressions; its filters are
+ * `_jsonb -> 'field' @> value`, which only GIN (jsonb_path_ops) serves. So, for each index
+ * FerretDB creates (the api's mongoose index definitions):
+ *  - not unique: the btree is replaced by a GIN index of the same name (FerretDB finds and
+ *    drops it by name; a btree there would only cost writes);
+ *  - unique on one field: kept (it enforces uniqueness) with a GIN twin `<index>_gin` for queries;
+ *  - unique on several fields: kept, no twin. In Parley such an index only arbitrates (the
+ *    (conversationId, seq) of messages); queries use single-field equality keys (collections.ts).
+ * A twin follows its index: made on CREATE INDEX, dropped with it; indexes that exist already
+ * (a cluster from before this code) are brought to the same shape at every start.
  */
 export const TWIN_SQL = `
 create or replace function parley_twin_index(idx oid) returns void language plpgsql as $fn$
 declare
   ix record;
   cols text[];
-  twin text;
 begin
-  select c.relname as name, n.nspname as schema, t.relname as tbl, i.indnatts as natts, am.amname as am
+  select c.relname as name, n.nspname as schema, t.relname as tbl, i.indnatts as natts, am.amname as am,
+         i.indisunique as uniq
     into ix
     from pg_index i
     join pg_class c on c.oid = i.indexrelid
@@ -254,8 +259,15 @@ begin
     from generate_series(1, ix.natts) k;
   -- only indexes made of _jsonb expressions (FerretDB's); anything else is left alone
   if exists (select 1 from unnest(cols) c where c not like '(_jsonb -> %') then return; end if;
-  twin := left(ix.name, 59) || '_gin';
-  execute format('create index if not exists %I on %I.%I using gin (%s)', twin, ix.schema, ix.tbl, array_to_string(cols, ', '));
+  if not ix.uniq then
+    execute format('drop index %I.%I', ix.schema, ix.name);
+    execute format('create index %I on %I.%I using gin (%s)', ix.name, ix.schema, ix.tbl, array_to_string(cols, ', '));
+  elsif ix.natts = 1 then
+    execute format('create index if not exists %I on %I.%I using gin (%s)',
+                   left(ix.name, 59) || '_gin', ix.schema, ix.tbl, array_to_string(cols, ', '));
+  else
+    execute format('drop index if exists %I.%I', ix.schema, left(ix.name, 59) || '_gin');
+  end if;
 end
 $fn$;
 

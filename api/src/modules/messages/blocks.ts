@@ -19,8 +19,9 @@ export class BlockReader {
   block(n: number): Promise<MessageDoc[]> {
     let docs = this.blocks.get(n);
     if (!docs) {
-      docs = this.db.Message.find({ block: blockKey(this.conversationId, n) })
-        .lean<MessageDoc[]>()
+      docs = this.db.Message.collection
+        .find<MessageDoc>({ block: blockKey(this.conversationId, n) })
+        .toArray()
         .then((rows) => rows.sort((a, b) => a.seq - b.seq));
       this.blocks.set(n, docs);
     }

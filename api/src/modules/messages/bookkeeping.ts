@@ -16,9 +16,9 @@
  * being exact at every instant: seqs come from the messages themselves (sequencer.ts), and
  * this process overlays what it has not written yet onto its own answers.
  */
-import { Types } from "mongoose";
+import { type mongo, Types } from "mongoose";
 import type { Logger } from "@parley/kit/log";
-import { readId, type LastMessageDoc } from "../../libs/collections.ts";
+import { readId, type LastMessageDoc, type ReadDoc } from "../../libs/collections.ts";
 import { isDuplicateKey, type Db } from "../../libs/db.ts";
 
 /** at most one write per conversation this often (the first one of a quiet spell goes at once) */
@@ -36,6 +36,8 @@ export type ConversationMarks = { lastMessage: LastMessageDoc; sent: Record<stri
 /** How one kind of kept value is combined, written and checked. */
 type Kind<V> = {
   intervalMs: number;
+  /** whether another process may be writing the same value, so a write must be checked again */
+  contested(): boolean;
   /** the higher of two values (field by field) */
   merge(a: V, b: V): V;
   /** writes what in `v` is above the stored value; true when the stored value moved */
@@ -57,7 +59,14 @@ export class Bookkeeper {
   private readonly slots = new Map<string, Slot<unknown>>();
   private readonly busy = new Set<Promise<unknown>>();
 
-  constructor(private readonly deps: { db: Pick<Db, "Conversation" | "Read">; log: Logger }) {}
+  constructor(
+    private readonly deps: {
+      db: Pick<Db, "Conversation" | "Read">;
+      log: Logger;
+      /** whether other api processes write to this conversation too (see MessageSequencer.shared) */
+      shared?: (conversationId: string) => boolean;
+    },
+  ) {}
 
   /** A message was committed: raise its conversation's lastSeq and its sender's lastSent (not awaited). */
   messageCommitted(conversationId: string, message: LastMessageDoc): void {
@@ -89,29 +98,33 @@ export class Bookkeeper {
   }
 
   private conversationKind(conversationId: string): Kind<ConversationMarks> {
-    const { Conversation } = this.deps.db;
+    // the driver's collection: these run once per conversation per second; mongoose's casting
+    // of the last message would cost more than the write (measured)
+    const conversations = this.deps.db.Conversation.collection;
     const _id = new Types.ObjectId(conversationId);
     const sentFields = (m: ConversationMarks) =>
       Object.fromEntries(Object.entries(m.sent).map(([user, seq]) => [`lastSent.${user}`, seq]));
+    const shared = this.deps.shared;
     return {
       intervalMs: CONVERSATION_INTERVAL_MS,
+      contested: () => shared?.(conversationId) ?? true,
       merge: (a, b) => ({
         lastMessage: b.lastMessage.seq > a.lastMessage.seq ? b.lastMessage : a.lastMessage,
         sent: mergeMax(a.sent, b.sent),
       }),
       async write(m) {
         const { seq, createdAt } = m.lastMessage;
-        const res = await Conversation.updateOne(
+        const res = await conversations.updateOne(
           { _id, lastSeq: { $lt: seq } },
           { $set: { lastSeq: seq, lastMessage: m.lastMessage, lastActivityAt: createdAt }, $max: sentFields(m) },
         );
         if (res.modifiedCount > 0) return true;
         // lastSeq is already there (another process wrote a newer message): the senders still count
-        await Conversation.updateOne({ _id }, { $max: sentFields(m) });
+        await conversations.updateOne({ _id }, { $max: sentFields(m) });
         return false;
       },
       async lowered(m) {
-        const doc = await Conversation.findById(_id).select({ lastSeq: 1, lastSent: 1 }).lean();
+        const doc = await conversations.findOne({ _id }, { projection: { lastSeq: 1, lastSent: 1 } });
         if (!doc) return false;
         const stored = (doc.lastSent ?? {}) as Record<string, number>;
         return doc.lastSeq < m.lastMessage.seq || Object.entries(m.sent).some(([u, s]) => (stored[u] ?? 0) < s);
@@ -120,14 +133,16 @@ export class Bookkeeper {
   }
 
   private readKind(conversationId: string, userId: string): Kind<number> {
-    const { Read } = this.deps.db;
+    const reads = this.deps.db.Read.collection as unknown as mongo.Collection<ReadDoc>;
     const _id = readId(conversationId, userId);
     return {
       intervalMs: READ_INTERVAL_MS,
+      // a member may mark through several api processes at once: always checked
+      contested: () => true,
       merge: Math.max,
       async write(seq) {
         try {
-          const res = await Read.updateOne(
+          const res = await reads.updateOne(
             { _id, seq: { $lt: seq } },
             {
               $set: { seq },
@@ -142,7 +157,7 @@ export class Bookkeeper {
           throw err;
         }
       },
-      lowered: async (seq) => ((await Read.findById(_id).select({ seq: 1 }).lean())?.seq ?? 0) < seq,
+      lowered: async (seq) => ((await reads.findOne({ _id }, { projection: { seq: 1 } }))?.seq ?? 0) < seq,
     };
   }
 
@@ -182,7 +197,7 @@ export class Bookkeeper {
           return false;
         });
         for (const w of waiters) w(advanced);
-        this.recheckLater(slot.kind, value, 0);
+        if (slot.kind.contested()) this.recheckLater(slot.kind, value, 0);
       }
     } finally {
       slot.running = false;

@@ -42,10 +42,28 @@ const MAX_BATCH = 64;
 const CONFLICT_PAUSE_AFTER = 3;
 const MAX_LANES = 10_000;
 
+/** How long after seeing another process write to a conversation this one still counts it as shared. */
+const SHARED_FOR_MS = 10_000;
+
 export class MessageSequencer {
   private readonly lanes = new Map<string, Lane>();
+  /** conversation id → when this process last saw messages there that another process wrote */
+  private readonly foreign = new Map<string, number>();
 
   constructor(private readonly deps: { db: Pick<Db, "Message">; metrics: ApiMetrics; log: Logger }) {}
+
+  /**
+   * Whether another api process wrote to this conversation lately (a seq race lost, or messages
+   * found above what was recorded). Only then can its bookkeeping land after ours and lower it.
+   */
+  shared(conversationId: string): boolean {
+    return Date.now() - (this.foreign.get(conversationId) ?? 0) < SHARED_FOR_MS;
+  }
+
+  private sawForeign(conversationId: string): void {
+    if (this.foreign.size >= MAX_LANES) this.foreign.clear();
+    this.foreign.set(conversationId, Date.now());
+  }
 
   /** The highest seq this process knows to be committed in a conversation (0 if none known). */
   knownHead(conversationId: string): number {
@@ -97,7 +115,11 @@ export class MessageSequencer {
       while (lane.queue.length > 0) {
         const batch = lane.queue.splice(0, MAX_BATCH);
         try {
-          lane.head ??= await new BlockReader(this.deps.db, conversationId).head(lane.floor);
+          if (lane.head === undefined) {
+            lane.head = await new BlockReader(this.deps.db, conversationId).head(lane.floor);
+            // messages above what was recorded: someone's bookkeeping for them may still be on its way
+            if (lane.head > lane.floor) this.sawForeign(conversationId);
+          }
           const lost = await this.insert(conversationId, lane, batch);
           if (lost) {
             conflicts++;
@@ -130,9 +152,16 @@ export class MessageSequencer {
     let written = docs.length;
     let failure: unknown = null;
     try {
-      await this.deps.db.Message.collection.insertMany(docs, { ordered: true });
+      // one document: insertOne (the driver's bulk path costs more CPU than the write)
+      if (docs.length === 1) await this.deps.db.Message.collection.insertOne(docs[0]!);
+      else await this.deps.db.Message.collection.insertMany(docs, { ordered: true });
     } catch (err) {
-      const first = err instanceof mongoose.mongo.MongoBulkWriteError ? [err.writeErrors].flat()[0] : undefined;
+      const first =
+        err instanceof mongoose.mongo.MongoBulkWriteError
+          ? [err.writeErrors].flat()[0]
+          : docs.length === 1 && isDuplicateKey(err)
+            ? { index: 0, code: 11000 }
+            : undefined;
       if (!first || !isDuplicateKey(first)) throw err;
       written = first.index;
       failure = err;
@@ -145,7 +174,7 @@ export class MessageSequencer {
     // process wrote (our head was stale)
     const rest = batch.slice(written);
     const clash = rest[0]!;
-    const original = await this.deps.db.Message.findById(clash.draft._id).lean<MessageDoc>();
+    const original = await this.deps.db.Message.collection.findOne<MessageDoc>({ _id: clash.draft._id });
     if (original) {
       settle(clash, { doc: original, created: false });
       lane.queue.unshift(...rest.slice(1));
@@ -154,6 +183,7 @@ export class MessageSequencer {
     lane.head = undefined;
     lane.floor = Math.max(lane.floor, base + written);
     lane.queue.unshift(...rest);
+    this.sawForeign(conversationId);
     return true;
   }
 }

@@ -40,7 +40,7 @@ export async function send(
   const wait = deps.sendRate.reserve(senderId);
   if (wait > 0) {
     // a retry of a message already sent is answered, never refused
-    const original = await deps.db.Message.findById(_id).lean<MessageDoc>();
+    const original = await deps.db.Message.collection.findOne<MessageDoc>({ _id });
     if (original) return { message: toMessage(original), created: false };
     throw rateLimited(wait, "too many messages at once: wait a moment, then send again");
   }
