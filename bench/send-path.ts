@@ -18,7 +18,17 @@
  *   bun bench/send-path.ts [--engine postgresql|sqlite|both] [--sockets 1000] [--group 10]
  *     [--rates 100,250,500,750,1000,1250,1500] [--step 15] [--hold 60] [--sat 15] [--out file]
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -54,6 +64,8 @@ const JWT_SECRET = "bench-secret-0123456789-abcdefghijklmnop";
 const TARGET = { sendP99: 100, deliveryP99: 150 };
 /** sends in flight beyond this are refused by the load generator and counted as errors */
 const MAX_IN_FLIGHT = 3000;
+/** PostgreSQL logs statements slower than this; the slow commits of each step are reported */
+const SLOW_MS = 50;
 
 type Sent = { t0: number; conv: string; expected: number; receivedBy: Set<number>; committed: boolean };
 type StepResult = {
@@ -69,6 +81,8 @@ type StepResult = {
   outOfOrder: number;
   cpu: Record<string, number>;
   load: number;
+  /** commits PostgreSQL logged as slower than SLOW_MS during the step, and the slowest */
+  slowCommits: { count: number; maxMs: number };
 };
 
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
@@ -99,7 +113,7 @@ type EngineResult = {
 
 async function measureEngine(engine: (typeof ENGINES)[number]): Promise<EngineResult> {
   console.log(`\n=== engine: FerretDB on ${engine}`);
-  const infra: TestInfra = await startTestInfra({ engine });
+  const infra: TestInfra = await startTestInfra({ engine, slowStatementMs: SLOW_MS });
   const logs = mkdtempSync(join(tmpdir(), "parley-bench-send-"));
   const dbUrl = `${infra.mongoUrl}bench`;
   let stack: Stack | undefined;
@@ -190,6 +204,7 @@ async function measureEngine(engine: (typeof ENGINES)[number]): Promise<EngineRe
       let n = 0;
       const pending = new Set<Promise<void>>();
       meter.begin();
+      const wallStart = Date.now();
       const start = performance.now();
       while (performance.now() - start < seconds * 1000) {
         const due = Math.floor(((performance.now() - start) / 1000) * rate);
@@ -254,6 +269,7 @@ async function measureEngine(engine: (typeof ENGINES)[number]): Promise<EngineRe
         outOfOrder,
         cpu,
         load: loadavg()[0]!,
+        slowCommits: slowCommits(join(infra.dir, "postgres.log"), wallStart, Date.now()),
       };
       const st = stats(r.send);
       const dl = stats(r.delivery);
@@ -382,6 +398,54 @@ async function bareInserts(url: string, convs: SeededConversation[], seconds: nu
   }
 }
 
+/** Commits slower than SLOW_MS that PostgreSQL logged between two times (its log line prefix is `%m [%p] `). */
+function slowCommits(log: string, from: number, to: number): { count: number; maxMs: number } {
+  let count = 0;
+  let maxMs = 0;
+  const text = existsSync(log) ? readFileSync(log, "utf8") : "";
+  for (const m of text.matchAll(
+    /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) UTC \[\d+\] LOG: {2}duration: ([\d.]+) ms {2}statement: commit/gm,
+  )) {
+    const at = Date.parse(`${m[1]!.replace(" ", "T")}Z`);
+    if (at < from || at > to) continue;
+    count++;
+    maxMs = Math.max(maxMs, Number(m[2]));
+  }
+  return { count, maxMs };
+}
+
+/**
+ * The disk under the database: 8 KiB writes each followed by fdatasync, for `seconds` (what a
+ * commit waits for). Stalls here are the machine's, and every synchronous commit shares them.
+ */
+function fsyncProfile(seconds: number) {
+  const file = join(ROOT, ".data-fsync-probe");
+  const fd = openSync(file, "w");
+  const buf = Buffer.alloc(8192, 120);
+  const ms: number[] = [];
+  const end = performance.now() + seconds * 1000;
+  try {
+    while (performance.now() < end) {
+      const t = performance.now();
+      writeSync(fd, buf, 0, buf.length, 0);
+      fdatasyncSync(fd);
+      ms.push(performance.now() - t);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+  const s = sorted(ms);
+  return {
+    n: s.length,
+    p50: percentile(s, 0.5),
+    p999: percentile(s, 0.999),
+    max: s.at(-1) ?? 0,
+    stalls: s.filter((x) => x > 50).length,
+    seconds,
+  };
+}
+
 // ---------- report ----------
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "–");
 function stepRow(r: StepResult) {
@@ -393,12 +457,12 @@ function stepRow(r: StepResult) {
   const errs = Object.entries(r.errors)
     .map(([k, v]) => `${v} ${k}`)
     .join("; ");
-  return `| ${r.rate} | ${r.achieved.toFixed(0)} | ${f1(s.p50)} / ${f1(s.p99)} / ${f1(s.max)} | ${f1(d.p50)} / ${f1(d.p99)} / ${f1(d.max)} | ${errs || 0} | ${r.lost} | ${r.duplicated} | ${r.outOfOrder} | ${cpu} | ${r.load.toFixed(2)} | ${passes(r) ? "holds" : "fails"} |`;
+  const slow = r.slowCommits.count ? `${r.slowCommits.count} (max ${r.slowCommits.maxMs.toFixed(0)} ms)` : "0";
+  return `| ${r.rate} | ${r.achieved.toFixed(0)} | ${f1(s.p50)} / ${f1(s.p99)} / ${f1(s.max)} | ${f1(d.p50)} / ${f1(d.p99)} / ${f1(d.max)} | ${errs || 0} | ${r.lost} | ${r.duplicated} | ${r.outOfOrder} | ${slow} | ${cpu} | ${r.load.toFixed(2)} | ${passes(r) ? "holds" : "fails"} |`;
 }
 
-function report(results: EngineResult[], loadBefore: number[]) {
-  const head =
-    "| rate (sends/s) | achieved | send p50 / p99 / max (ms) | delivery p50 / p99 / max (ms) | errors | lost | dup | out of order | CPU % of a core per process | load (1 min) | targets |\n|---|---|---|---|---|---|---|---|---|---|---|";
+function report(results: EngineResult[], loadBefore: number[], disk: ReturnType<typeof fsyncProfile>) {
+  const head = `| rate (sends/s) | achieved | send p50 / p99 / max (ms) | delivery p50 / p99 / max (ms) | errors | lost | dup | out of order | commits > ${SLOW_MS} ms | CPU % of a core per process | load (1 min) | targets |\n|---|---|---|---|---|---|---|---|---|---|---|---|`;
   const sections = results.map(
     (r) => `## FerretDB on ${r.engine} (${r.kind})
 
@@ -430,14 +494,19 @@ The api's send throughput is **${((r.saturation.perSecond / r.floor.perSecond) *
     .join(" ")}
 - shape: ${SOCKETS} users with one socket each, alternating between two realtime replicas; groups of ${GROUP}; each send from a random member of a random conversation, through the sender's replica's /api proxy; every member's socket (the sender's too) must receive it
 - everything on this machine: database, Redis, api, both replicas and this load generator share its cores
+- the disk, measured before the run (${disk.seconds} s of 8 KiB writes, each followed by fdatasync, which is what a commit waits for): p50 ${disk.p50.toFixed(2)} ms, p99.9 ${disk.p999.toFixed(2)} ms, max ${disk.max.toFixed(0)} ms, ${disk.stalls} stalls over 50 ms. Every synchronous commit in flight waits out such a stall: the "commits > ${SLOW_MS} ms" column counts the ones PostgreSQL logged during each step
 
 ${sections.join("\n")}`;
 }
 
 const loadBefore = loadavg();
+const disk = fsyncProfile(10);
+console.log(
+  `disk: fdatasync p50 ${disk.p50.toFixed(2)} ms, max ${disk.max.toFixed(0)} ms, ${disk.stalls} stalls > 50 ms in ${disk.seconds} s`,
+);
 const results: EngineResult[] = [];
 for (const engine of ENGINES) results.push(await measureEngine(engine));
 const out = args.out ?? join(ROOT, "bench/results", `send-path-${args.engine}.md`);
-writeFileSync(out, report(results, loadBefore));
+writeFileSync(out, report(results, loadBefore, disk));
 console.log(`\nwrote ${out}`);
 process.exit(0);

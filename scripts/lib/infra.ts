@@ -126,6 +126,8 @@ export async function startMongoCompatible(opts: {
   dataRoot: string;
   engine?: EmbeddedDbEngine;
   logDir?: string;
+  /** PostgreSQL logs statements slower than this (see startPostgres) */
+  slowStatementMs?: number;
 }): Promise<MongoCompatible> {
   const server = ensureMongoServer();
   const engine = opts.engine ?? "postgresql";
@@ -160,7 +162,7 @@ export async function startMongoCompatible(opts: {
     mkdirSync(state, { recursive: true });
     cmd = [server.bin, "--handler=postgresql", `--state-dir=${state}`, ...common];
     // the URL carries the password: through the environment, never on a command line
-    env = { FERRETDB_POSTGRESQL_URL: pg.url };
+    env = { FERRETDB_POSTGRESQL_URL: pg.ferretdbUrl };
   } else {
     const dir = join(opts.dataRoot, "mongo");
     mkdirSync(dir, { recursive: true });

@@ -35,6 +35,12 @@ import { waitFor } from "./ports.ts";
 /** The PostgreSQL role FerretDB connects as, and the database it keeps its data in. */
 export const PG_USER = "parley";
 export const PG_DATABASE = "parley";
+/**
+ * FerretDB's PostgreSQL connections (its default is 50). Each update holds two of them at once
+ * (a read, then a write), and FerretDB stops answering when they run out: the api bounds its
+ * concurrent updates (bookkeeping.ts), and this leaves room for several api processes.
+ */
+const FERRETDB_POOL = 180;
 /** The system account the server runs as when we are root (PostgreSQL refuses to run as root). */
 const SERVER_ACCOUNT = "postgres";
 
@@ -45,9 +51,10 @@ const SETTINGS: Record<string, string> = {
   synchronous_commit: "on",
   full_page_writes: "on",
   plan_cache_mode: "force_custom_plan",
-  // FerretDB's pool plus psql/bench connections; the default 100 is plenty, stated for clarity
-  max_connections: "100",
+  // FerretDB's pool (FERRETDB_POOL) plus a few for tools
+  max_connections: "200",
   log_min_messages: "warning",
+  log_line_prefix: "%m [%p] ",
 };
 
 /** The directory of initdb/postgres: Debian keeps them out of PATH, one folder per major version. */
@@ -94,14 +101,21 @@ function reachable(dir: string): boolean {
   return Bun.spawnSync(asServerAccount(["test", "-x", dir])).exitCode === 0;
 }
 
-export type Postgres = Child & { url: string; port: number };
+/** `url` for clients; `ferretdbUrl` the same with FerretDB's pool size (a pgx parameter). */
+export type Postgres = Child & { url: string; ferretdbUrl: string; port: number };
 
 /**
  * Starts (creating on first use) a cluster in `dir`. The password of the `parley` role is made
  * once and kept in `<dir>-password` (mode 0600); FerretDB gets it through its environment,
  * never on a command line.
  */
-export async function startPostgres(opts: { port: number; dir: string; logFile?: string }): Promise<Postgres> {
+export async function startPostgres(opts: {
+  port: number;
+  dir: string;
+  logFile?: string;
+  /** statements slower than this are logged, with their duration (default 1000 ms) */
+  slowStatementMs?: number;
+}): Promise<Postgres> {
   const bin = ensurePostgres();
   const { port } = opts;
   const dir = clusterDir(opts.dir);
@@ -109,10 +123,13 @@ export async function startPostgres(opts: { port: number; dir: string; logFile?:
   const data = join(dir, "data");
   if (!existsSync(join(data, "PG_VERSION"))) initCluster(bin, dir, data, password);
 
-  const args = Object.entries({ ...SETTINGS, port: String(port), unix_socket_directories: dir }).flatMap(([k, v]) => [
-    "-c",
-    `${k}=${v}`,
-  ]);
+  const settings = {
+    ...SETTINGS,
+    port: String(port),
+    unix_socket_directories: dir,
+    log_min_duration_statement: String(opts.slowStatementMs ?? 1000),
+  };
+  const args = Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`]);
   const child = spawnLogged("postgres", asServerAccount([join(bin, "postgres"), "-D", data, ...args]), {
     logFile: opts.logFile,
   });
@@ -131,7 +148,7 @@ export async function startPostgres(opts: { port: number; dir: string; logFile?:
     await stopAll([child], 5000);
     throw err;
   }
-  return { ...child, url, port };
+  return { ...child, url, ferretdbUrl: `${url}?pool_max_conns=${FERRETDB_POOL}`, port };
 }
 
 /**

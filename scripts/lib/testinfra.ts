@@ -35,8 +35,11 @@ export function embeddedEngine(value = process.env.EMBEDDED_DB): EmbeddedDbEngin
 
 export async function startTestInfra({
   engine = embeddedEngine(),
+  slowStatementMs,
 }: {
   engine?: EmbeddedDbEngine;
+  /** PostgreSQL logs statements slower than this in `<dir>/postgres.log` */
+  slowStatementMs?: number;
 } = {}): Promise<TestInfra> {
   const dir = mkdtempSync(join(tmpdir(), "parley-test-"));
   // searchable (not listable) by others: PostgreSQL runs as its own account under root
@@ -55,7 +58,7 @@ export async function startTestInfra({
       }),
     );
     if (!mongoUrl) {
-      const db = await startMongoCompatible({ port: mongoPort, dataRoot: dir, engine, logDir: dir });
+      const db = await startMongoCompatible({ port: mongoPort, dataRoot: dir, engine, logDir: dir, slowStatementMs });
       children.push(...db.children);
       mongoKind = db.kind;
       mongoUrl = db.url;

@@ -29,6 +29,13 @@ const RECHECK_MS = 50;
 const MAX_RECHECKS = 3;
 /** how long a written value stays known after its write (longer than any single query takes) */
 const LINGER_MS = 2000;
+/**
+ * Writes and re-checks in flight at once, per process. An update holds two of FerretDB's
+ * PostgreSQL connections (its read, then its write): measured, a few dozen concurrent updates
+ * exhaust FerretDB's pool and it stops answering. A handful is plenty at one write per
+ * conversation per second.
+ */
+const MAX_CONCURRENT = 6;
 
 /** What the bookkeeping keeps for a conversation: its newest message and what each sender sent last. */
 export type ConversationMarks = { lastMessage: LastMessageDoc; sent: Record<string, number> };
@@ -58,6 +65,7 @@ type Slot<V> = {
 export class Bookkeeper {
   private readonly slots = new Map<string, Slot<unknown>>();
   private readonly busy = new Set<Promise<unknown>>();
+  private readonly gate = new Gate(MAX_CONCURRENT);
 
   constructor(
     private readonly deps: {
@@ -192,10 +200,12 @@ export class Bookkeeper {
         const { value, waiters } = slot.pending;
         slot.pending = null;
         slot.lastWrite = Date.now();
-        const advanced = await slot.kind.write(value).catch((err: Error) => {
-          this.deps.log.warn({ key, err: err.message }, "bookkeeping write failed; the next one repairs it");
-          return false;
-        });
+        const advanced = await this.gate
+          .run(() => slot.kind.write(value))
+          .catch((err: Error) => {
+            this.deps.log.warn({ key, err: err.message }, "bookkeeping write failed; the next one repairs it");
+            return false;
+          });
         for (const w of waiters) w(advanced);
         if (slot.kind.contested()) this.recheckLater(slot.kind, value, 0);
       }
@@ -215,13 +225,30 @@ export class Bookkeeper {
     this.track(
       (async () => {
         await Bun.sleep(RECHECK_MS + Math.random() * RECHECK_MS);
-        if (!(await kind.lowered(value))) return;
-        await kind.write(value);
+        if (!(await this.gate.run(() => kind.lowered(value)))) return;
+        await this.gate.run(() => kind.write(value));
         this.recheckLater(kind, value, depth + 1);
       })().catch(() => {
         // best effort: the next raise of this key repairs it
       }),
     );
+  }
+}
+
+/** At most `limit` tasks at once; the others wait their turn in order. */
+class Gate {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((go) => this.waiting.push(go));
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
   }
 }
 

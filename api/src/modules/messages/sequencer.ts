@@ -1,16 +1,24 @@
 /**
- * Numbers and writes new messages: per conversation, one lane that takes sends in the order
- * they arrived, gives them the next seqs and inserts them, several at once when they queue up
- * (one insert, one commit). The insert is the only database write of a send.
+ * Numbers and writes new messages. Per conversation, a lane takes sends in the order they
+ * arrived and gives them the next seqs; the lanes' queued sends are written together, in one
+ * ordered insert across conversations (a group commit: one insert command, one transaction,
+ * one fsync for all of them). The insert is the only database write of a send.
+ *
+ * Measured on the embedded FerretDB on PostgreSQL: inserting documents 5 at a time costs a third
+ * of the database CPU per document of inserting them one by one, and takes three times as many.
+ * Up to MAX_INSERTS inserts run at once; what arrives meanwhile waits for the next, so batches
+ * grow with the load and a quiet conversation waits for nothing.
  *
  * Why seqs stay contiguous with no read before the write and several api processes at once:
  *  - a lane numbers from `head`, the highest seq it knows to be committed (its own inserts, or
- *    read from the database), so it never writes seq s unless s - 1 exists;
+ *    read from the database), so it never writes seq s unless s - 1 exists; a lane has one
+ *    insert in flight at a time;
+ *  - the insert is ordered: it stops at the first document that fails, so nothing after a
+ *    failure is written (and nothing can skip a seq); the rest goes back to its lanes;
  *  - the unique index (conversationId, seq) is the arbiter between processes: a lane whose head
  *    is stale collides, reads the head again (BlockReader.head) and renumbers what is left;
  *  - a message's _id is derived from (conversation, sender, clientId), so a retried send
  *    collides on _id and answers with the original (idempotency from the index, not a read).
- * Within one process there are no conflicts at all: a lane has one insert in flight.
  */
 import mongoose from "mongoose";
 import type { Logger } from "@parley/kit/log";
@@ -27,26 +35,32 @@ type Waiter = { resolve(w: Written): void; reject(err: unknown): void };
 type Pending = { draft: Draft; waiters: Waiter[] };
 
 type Lane = {
+  id: string;
   /** highest seq known committed; undefined: read it from the database before numbering */
   head: number | undefined;
   /** a lower bound for `head` when it must be read (the conversation's lastSeq, say) */
   floor: number;
   queue: Pending[];
-  running: boolean;
+  /** an insert (or a read of the head) of this lane is in flight */
+  busy: boolean;
+  /** seq races lost in a row (another process kept writing the seq we tried) */
+  conflicts: number;
   lastUsed: number;
 };
 
-/** Most sends written by one insert (the database's own batch limit is 100). */
-const MAX_BATCH = 64;
-/** A lane that lost this many seq races in a row gives the others a moment. */
-const CONFLICT_PAUSE_AFTER = 3;
+/** Documents per insert (FerretDB writes at most 100 per statement). */
+const MAX_DOCS = 100;
+/** Inserts in flight at once, per process. */
+const MAX_INSERTS = 4;
 const MAX_LANES = 10_000;
-
 /** How long after seeing another process write to a conversation this one still counts it as shared. */
 const SHARED_FOR_MS = 10_000;
 
 export class MessageSequencer {
   private readonly lanes = new Map<string, Lane>();
+  /** lanes with sends queued and nothing in flight, in the order they became ready */
+  private readonly ready = new Set<Lane>();
+  private inserting = 0;
   /** conversation id → when this process last saw messages there that another process wrote */
   private readonly foreign = new Map<string, number>();
 
@@ -58,11 +72,6 @@ export class MessageSequencer {
    */
   shared(conversationId: string): boolean {
     return Date.now() - (this.foreign.get(conversationId) ?? 0) < SHARED_FOR_MS;
-  }
-
-  private sawForeign(conversationId: string): void {
-    if (this.foreign.size >= MAX_LANES) this.foreign.clear();
-    this.foreign.set(conversationId, Date.now());
   }
 
   /** The highest seq this process knows to be committed in a conversation (0 if none known). */
@@ -78,24 +87,23 @@ export class MessageSequencer {
    * same _id. Rejects when the database fails; the message may then exist (a retry finds it).
    */
   write(draft: Draft, floor: number): Promise<Written> {
-    const conversationId = draft.conversationId.toHexString();
-    const lane = this.lane(conversationId);
+    const lane = this.lane(draft.conversationId.toHexString());
     lane.floor = Math.max(lane.floor, floor);
     return new Promise<Written>((resolve, reject) => {
       // the same _id already waiting (concurrent retries of one send): share its outcome
       const twin = lane.queue.find((p) => p.draft._id.equals(draft._id));
       if (twin) twin.waiters.push({ resolve: (w) => resolve({ doc: w.doc, created: false }), reject });
       else lane.queue.push({ draft, waiters: [{ resolve, reject }] });
-      if (!lane.running) void this.run(conversationId, lane);
+      this.wake(lane);
     });
   }
 
-  private lane(conversationId: string): Lane {
-    let lane = this.lanes.get(conversationId);
+  private lane(id: string): Lane {
+    let lane = this.lanes.get(id);
     if (!lane) {
       if (this.lanes.size >= MAX_LANES) this.forgetIdle();
-      lane = { head: undefined, floor: 0, queue: [], running: false, lastUsed: Date.now() };
-      this.lanes.set(conversationId, lane);
+      lane = { id, head: undefined, floor: 0, queue: [], busy: false, conflicts: 0, lastUsed: 0 };
+      this.lanes.set(id, lane);
     }
     lane.lastUsed = Date.now();
     return lane;
@@ -103,54 +111,84 @@ export class MessageSequencer {
 
   /** Drops the least recently used idle lanes (their heads are read again when needed). */
   private forgetIdle(): void {
-    const idle = [...this.lanes].filter(([, l]) => !l.running && l.queue.length === 0);
-    idle.sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-    for (const [id] of idle.slice(0, Math.ceil(idle.length / 2))) this.lanes.delete(id);
+    const idle = [...this.lanes.values()].filter((l) => !l.busy && l.queue.length === 0);
+    idle.sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const l of idle.slice(0, Math.ceil(idle.length / 2))) this.lanes.delete(l.id);
   }
 
-  private async run(conversationId: string, lane: Lane): Promise<void> {
-    lane.running = true;
-    let conflicts = 0;
+  private sawForeign(conversationId: string): void {
+    if (this.foreign.size >= MAX_LANES) this.foreign.clear();
+    this.foreign.set(conversationId, Date.now());
+  }
+
+  /** A lane with sends and nothing in flight: read its head if unknown, else line it up. */
+  private wake(lane: Lane): void {
+    if (lane.busy || lane.queue.length === 0) return;
+    if (lane.head === undefined) {
+      lane.busy = true;
+      void this.readHead(lane);
+      return;
+    }
+    this.ready.add(lane);
+    this.pump();
+  }
+
+  private async readHead(lane: Lane): Promise<void> {
     try {
-      while (lane.queue.length > 0) {
-        const batch = lane.queue.splice(0, MAX_BATCH);
-        try {
-          if (lane.head === undefined) {
-            lane.head = await new BlockReader(this.deps.db, conversationId).head(lane.floor);
-            // messages above what was recorded: someone's bookkeeping for them may still be on its way
-            if (lane.head > lane.floor) this.sawForeign(conversationId);
-          }
-          const lost = await this.insert(conversationId, lane, batch);
-          if (lost) {
-            conflicts++;
-            this.deps.metrics.seqConflicts.inc();
-            if (conflicts >= CONFLICT_PAUSE_AFTER) await Bun.sleep(Math.random() * Math.min(conflicts, 10));
-          } else conflicts = 0;
-        } catch (err) {
-          // The database failed: what this batch wrote is unknown, so the head is read again
-          // next time, and each send answers with the error (a retry finds a committed one).
-          lane.head = undefined;
-          for (const p of batch) for (const w of p.waiters) w.reject(err);
-        }
-      }
+      lane.head = await new BlockReader(this.deps.db, lane.id).head(lane.floor);
+      // messages above what was recorded: someone's bookkeeping for them may still be on its way
+      if (lane.head > lane.floor) this.sawForeign(lane.id);
+      // a lane that keeps losing races gives the other process a moment
+      if (lane.conflicts >= 3) await Bun.sleep(Math.random() * Math.min(lane.conflicts, 10));
+    } catch (err) {
+      this.fail(lane.queue.splice(0), err);
     } finally {
-      lane.running = false;
+      lane.busy = false;
+      this.wake(lane);
+    }
+  }
+
+  /** Starts inserts while there are lanes ready and room for another insert. */
+  private pump(): void {
+    while (this.inserting < MAX_INSERTS && this.ready.size > 0) {
+      const parts: { lane: Lane; batch: Pending[] }[] = [];
+      let docs = 0;
+      for (const lane of this.ready) {
+        if (docs >= MAX_DOCS) break;
+        const batch = lane.queue.splice(0, MAX_DOCS - docs);
+        parts.push({ lane, batch });
+        docs += batch.length;
+        lane.busy = true;
+        this.ready.delete(lane);
+      }
+      this.inserting++;
+      void this.insert(parts).finally(() => {
+        this.inserting--;
+        for (const { lane } of parts) {
+          lane.busy = false;
+          this.wake(lane);
+        }
+        this.pump();
+      });
     }
   }
 
   /**
-   * Inserts the batch in order from lane.head + 1. Settles the sends it wrote or found already
-   * written, puts the rest back at the front of the queue, and returns whether a seq race was
-   * lost (another process wrote the seq we tried).
+   * One ordered insert of every part (each lane's sends numbered from its head). Settles what
+   * was written or found written already, and puts the rest back at the front of its lane.
    */
-  private async insert(conversationId: string, lane: Lane, batch: Pending[]): Promise<boolean> {
-    const base = lane.head!;
-    const docs: MessageDoc[] = batch.map((p, i) => {
-      const seq = base + 1 + i;
-      return { ...p.draft, seq, block: blockKey(conversationId, blockOf(seq)) };
-    });
+  private async insert(parts: { lane: Lane; batch: Pending[] }[]): Promise<void> {
+    const docs: MessageDoc[] = [];
+    const owner: { lane: Lane; pending: Pending }[] = [];
+    for (const { lane, batch } of parts) {
+      batch.forEach((pending, i) => {
+        const seq = lane.head! + 1 + i;
+        docs.push({ ...pending.draft, seq, block: blockKey(lane.id, blockOf(seq)) });
+        owner.push({ lane, pending });
+      });
+    }
     let written = docs.length;
-    let failure: unknown = null;
+    let failed = false;
     try {
       // one document: insertOne (the driver's bulk path costs more CPU than the write)
       if (docs.length === 1) await this.deps.db.Message.collection.insertOne(docs[0]!);
@@ -162,29 +200,49 @@ export class MessageSequencer {
           : docs.length === 1 && isDuplicateKey(err)
             ? { index: 0, code: 11000 }
             : undefined;
-      if (!first || !isDuplicateKey(first)) throw err;
+      if (!first || !isDuplicateKey(first)) {
+        // The database failed: what was written is unknown, so each lane reads its head again
+        // and each send answers with the error (a retry finds one that was committed).
+        for (const { lane } of parts) lane.head = undefined;
+        this.fail(
+          owner.map((o) => o.pending),
+          err,
+        );
+        return;
+      }
       written = first.index;
-      failure = err;
+      failed = true;
     }
-    lane.head = base + written;
-    for (let i = 0; i < written; i++) settle(batch[i]!, { doc: docs[i]!, created: true });
-    if (failure === null) return false;
+    for (let i = 0; i < written; i++) {
+      const { lane, pending } = owner[i]!;
+      lane.head = docs[i]!.seq;
+      lane.conflicts = 0;
+      settle(pending, { doc: docs[i]!, created: true });
+    }
+    if (!failed) return;
 
-    // batch[written] collided: with its own original (a retried send), or with a seq another
-    // process wrote (our head was stale)
-    const rest = batch.slice(written);
-    const clash = rest[0]!;
-    const original = await this.deps.db.Message.collection.findOne<MessageDoc>({ _id: clash.draft._id });
-    if (original) {
-      settle(clash, { doc: original, created: false });
-      lane.queue.unshift(...rest.slice(1));
-      return false;
+    // docs[written] collided: with its own original (a retried send), or with a seq another
+    // process wrote (its lane's head was stale). Nothing after it was written.
+    const clash = owner[written]!;
+    const back = new Map<Lane, Pending[]>();
+    for (const { lane, pending } of owner.slice(written + 1)) back.set(lane, [...(back.get(lane) ?? []), pending]);
+    const original = await this.deps.db.Message.collection
+      .findOne<MessageDoc>({ _id: clash.pending.draft._id })
+      .catch(() => null);
+    if (original) settle(clash.pending, { doc: original, created: false });
+    else {
+      back.set(clash.lane, [clash.pending, ...(back.get(clash.lane) ?? [])]);
+      clash.lane.floor = Math.max(clash.lane.floor, clash.lane.head ?? 0);
+      clash.lane.head = undefined;
+      clash.lane.conflicts++;
+      this.deps.metrics.seqConflicts.inc();
+      this.sawForeign(clash.lane.id);
     }
-    lane.head = undefined;
-    lane.floor = Math.max(lane.floor, base + written);
-    lane.queue.unshift(...rest);
-    this.sawForeign(conversationId);
-    return true;
+    for (const [lane, pending] of back) lane.queue.unshift(...pending);
+  }
+
+  private fail(pending: Pending[], err: unknown): void {
+    for (const p of pending) for (const w of p.waiters) w.reject(err);
   }
 }
 
