@@ -3,7 +3,7 @@ import { customElement, property, query, state } from "lit/decorators.js";
 import { keyed } from "lit/directives/keyed.js";
 import { repeat } from "lit/directives/repeat.js";
 import type { Id } from "@parley/contract";
-import { directPeer } from "../state/conversations.ts";
+import { lastOwnSeq, nameOf, peerOf, peerOnline, peerReadSeq, senderName } from "../state/selectors.ts";
 import { StoreController } from "../state/store-controller.ts";
 import { clock, dayLabel } from "../format.ts";
 import { threadItems } from "../thread-items.ts";
@@ -168,17 +168,17 @@ export class ChatThread extends LitElement {
     if (!c) return html`<div class="empty">Loading…</div>`;
     const me = st.me?.id ?? "";
     const t = st.thread(c.id);
-    const peer = directPeer(c, me);
-    const online = peer ? (st.live.presence.get(peer.id) ?? false) : false;
-    const name = st.nameOf(c);
+    const peer = peerOf(st, c);
+    const online = peerOnline(st, c) ?? false;
+    const name = nameOf(st, c);
     const sub = peer
       ? online
         ? "Online"
         : "Offline"
       : `${c.members.length} members: ${c.members.map((m) => (m.id === me ? "you" : m.username)).join(", ")}`;
-    const peerRead = peer ? (st.live.readBy.get(c.id)?.get(peer.id) ?? 0) : 0;
+    const peerRead = peerReadSeq(st, c);
     const items = threadItems(t, me, c.kind === "group");
-    const lastOwnSeq = [...t.messages].reverse().find((m) => m.senderId === me)?.seq ?? 0;
+    const ownSeq = lastOwnSeq(st, t);
     return html`<header>
         <button class="icon-btn back" aria-label="Back to conversations" @click=${() => this.dispatchEvent(new CustomEvent("back", { bubbles: true, composed: true }))}>
           <svg width="20" height="20" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M15.4 7.4 14 6l-6 6 6 6 1.4-1.4L10.8 12z"/></svg></button>
@@ -204,9 +204,9 @@ export class ChatThread extends LitElement {
               : nothing;
             return html`${day}<message-bubble data-seq=${i.seq ?? nothing} data-client-id=${i.clientId} .body=${i.body} .time=${clock(i.createdAt)}
             .fullTime=${new Date(i.createdAt).toLocaleString()} ?own=${i.own} .status=${i.status} .error=${i.error ?? ""}
-            .sender=${i.showSender ? st.senderName({ senderId: i.senderId, conversationId: c.id }) : ""} ?continued=${i.continued}
+            .sender=${i.showSender ? senderName(st, { senderId: i.senderId, conversationId: c.id }) : ""} ?continued=${i.continued}
             sender-id=${i.senderId} ?gutter=${c.kind === "group"}
-            ?seen=${i.own && i.seq !== undefined && i.seq === lastOwnSeq && peerRead >= i.seq}
+            ?seen=${i.own && i.seq !== undefined && i.seq === ownSeq && peerRead >= i.seq}
             @retry=${() => st.retry(c.id, i.clientId)}></message-bubble>`;
           },
         )}

@@ -1,7 +1,7 @@
 import { LitElement, css, html } from "lit";
 import { customElement, property } from "lit/decorators.js";
 import { repeat } from "lit/directives/repeat.js";
-import { directPeer } from "../state/conversations.ts";
+import { nameOf, peerOf, peerOnline, previewOf } from "../state/selectors.ts";
 import { StoreController } from "../state/store-controller.ts";
 import { listTime } from "../format.ts";
 import { base } from "../styles/tokens.ts";
@@ -70,19 +70,10 @@ export class ConversationList extends LitElement {
               st.conversations,
               (c) => c.id,
               (c) => {
-                const peer = directPeer(c, me?.id);
-                const last = c.lastMessage;
-                const who =
-                  last && c.kind === "group"
-                    ? last.senderId === me?.id
-                      ? "You: "
-                      : `${st.senderName(last)}: `
-                    : last?.senderId === me?.id
-                      ? "You: "
-                      : "";
-                return html`<li><conversation-item conversation-id=${c.id} .name=${st.nameOf(c)} avatar-id=${peer?.id ?? c.id}
-                ?group=${c.kind === "group"} .preview=${last ? who + last.body : ""} .time=${listTime(last?.createdAt ?? c.createdAt)}
-                .unread=${c.id === this.activeId ? 0 : c.unread} .online=${peer ? (st.live.presence.get(peer.id) ?? false) : undefined}
+                const peer = peerOf(st, c);
+                return html`<li><conversation-item conversation-id=${c.id} .name=${nameOf(st, c)} avatar-id=${peer?.id ?? c.id}
+                ?group=${c.kind === "group"} .preview=${previewOf(st, c)} .time=${listTime(c.lastMessage?.createdAt ?? c.createdAt)}
+                .unread=${c.id === this.activeId ? 0 : c.unread} .online=${peerOnline(st, c)}
                 ?active=${c.id === this.activeId}></conversation-item></li>`;
               },
             )}

@@ -1,0 +1,95 @@
+/**
+ * The signed-in life of the client: who the user is (from the session cookie), signing in,
+ * out and expiring, and the socket that lives exactly as long as the session does.
+ */
+import type { Credentials, User } from "@parley/contract";
+import type { ClientFrame, ServerFrame } from "@parley/contract/frames";
+import { api, ApiError } from "./api-client.ts";
+import { SocketClient } from "./socket-client.ts";
+import type { StoreState } from "./store-state.ts";
+
+const EXPIRED = "Your session expired. Please sign in again.";
+
+export type SessionHooks = {
+  onFrame(f: ServerFrame): void;
+  /** the user is known: start what a session needs (saved messages, the list) */
+  started(user: User): void;
+  /** the session ended: stop what it started */
+  ended(): void;
+};
+
+export class SessionKeeper {
+  private socket: SocketClient | null = null;
+
+  constructor(
+    private readonly st: StoreState,
+    private readonly hooks: SessionHooks,
+  ) {}
+
+  async init(): Promise<void> {
+    try {
+      this.signedIn(await api.me());
+    } catch (e) {
+      this.st.session = { status: "signed-out" };
+      if (e instanceof ApiError && e.status === 0)
+        this.st.session = { status: "signed-out", reason: "The server cannot be reached." };
+      this.st.changed();
+    }
+  }
+
+  async register(c: Credentials): Promise<void> {
+    this.signedIn((await api.register(c)).user);
+  }
+
+  async login(c: Credentials): Promise<void> {
+    this.signedIn((await api.login(c)).user);
+  }
+
+  async logout(): Promise<void> {
+    await api.logout().catch(() => undefined);
+    this.signedOut();
+  }
+
+  /** A request failed: a 401 means the session is gone. */
+  failed = (e: unknown): void => {
+    if (e instanceof ApiError && e.status === 401) this.signedOut(EXPIRED);
+  };
+
+  /** Sends a frame when the socket is open; false when it is not. */
+  send(frame: ClientFrame): boolean {
+    return this.socket?.send(frame) ?? false;
+  }
+
+  private signedIn(user: User) {
+    const st = this.st;
+    st.session = { status: "signed-in", user };
+    st.changed();
+    this.socket = new SocketClient({
+      onFrame: (f) => this.hooks.onFrame(f),
+      onStatus: (s) => {
+        st.connection = s;
+        st.changed();
+      },
+      onSessionExpired: () => this.signedOut(EXPIRED),
+      onRepeatedFailure: () => void this.checkSession(),
+    });
+    this.socket.start();
+    this.hooks.started(user);
+  }
+
+  private signedOut(reason?: string) {
+    this.socket?.stop();
+    this.socket = null;
+    this.hooks.ended();
+    this.st.session = { status: "signed-out", reason };
+    this.st.clearUserData();
+  }
+
+  private async checkSession() {
+    try {
+      await api.me();
+    } catch (e) {
+      this.failed(e);
+    }
+  }
+}
