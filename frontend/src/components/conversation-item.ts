@@ -9,6 +9,8 @@ import "./user-avatar.ts";
  */
 @customElement("conversation-item")
 export class ConversationItem extends LitElement {
+  /** focusing the row focuses its button, so the list can focus a row without reaching inside it */
+  static override shadowRootOptions = { ...LitElement.shadowRootOptions, delegatesFocus: true };
   @property({ attribute: "conversation-id" }) conversationId = "";
   @property() name = "";
   /** id the avatar colour derives from: the peer in a direct chat, else the conversation */

@@ -39,6 +39,11 @@ export class ConversationList extends LitElement {
     `,
   ];
 
+  /** Focuses the open conversation's row, else the first one. */
+  override focus() {
+    this.renderRoot.querySelector<HTMLElement>("conversation-item[active], conversation-item")?.focus();
+  }
+
   private fire(type: string) {
     this.dispatchEvent(new CustomEvent(type, { bubbles: true, composed: true }));
   }

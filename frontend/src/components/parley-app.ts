@@ -76,15 +76,9 @@ export class ParleyApp extends LitElement {
       else history.pushState(null, "", location.pathname + location.search);
     }
     this.route();
-    if (id) void this.updateComplete.then(() => this.renderRoot.querySelector("chat-thread")?.focus());
-    else
-      void this.updateComplete.then(() =>
-        this.renderRoot
-          .querySelector("conversation-list")
-          ?.shadowRoot?.querySelector<HTMLElement>("conversation-item[active], conversation-item")
-          ?.shadowRoot?.querySelector("button")
-          ?.focus(),
-      );
+    // each pane knows what inside it should take focus
+    const pane = id ? "chat-thread" : "conversation-list";
+    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>(pane)?.focus());
   }
 
   override render() {
