@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { ApiError } from "../src/state/api-client.ts";
-import { errorText, explainAuthError } from "../src/state/explain.ts";
+import { errorText, explainAuthError, sendFailure } from "../src/state/explain.ts";
 
 test("sign-in failures in words, by field where the api says which", () => {
   expect(explainAuthError(new ApiError(0, "network", "x"))).toEqual({
@@ -28,4 +28,11 @@ test("sign-in failures in words, by field where the api says which", () => {
 test("other failures: the server's words, else the fallback", () => {
   expect(errorText(new ApiError(404, "not_found", "no such user"), "Search failed.")).toBe("no such user");
   expect(errorText(new TypeError("x"), "Search failed.")).toBe("Search failed.");
+});
+
+test("a refused message says why, never as a sign-in error", () => {
+  expect(sendFailure(new ApiError(413, "payload_too_large", "x"))).toBe("it is longer than 4000 characters.");
+  expect(sendFailure(new ApiError(404, "not_found", "x"))).toBe("this conversation is no longer open to you.");
+  expect(sendFailure(new ApiError(422, "validation_failed", "the message is empty"))).toBe("the message is empty");
+  expect(sendFailure(new Error("boom"))).toBe("something went wrong. Try again.");
 });

@@ -11,6 +11,7 @@ import { base } from "../styles/tokens.ts";
 import "./connection-status.ts";
 import "./message-bubble.ts";
 import "./message-composer.ts";
+import "./send-notice.ts";
 import "./typing-indicator.ts";
 import "./user-avatar.ts";
 
@@ -18,7 +19,7 @@ const NEAR = 48;
 
 /**
  * One conversation: header, history (older pages load when scrolling up), live messages,
- * typing indicator and composer. Stays at the bottom unless the user scrolled up; then a
+ * typing indicator, the send-limit notice and composer. Stays at the bottom unless the user scrolled up; then a
  * "New messages" button appears. Marks messages read as they come into view while the tab is visible.
  * @fires back - the user goes back to the list (phone layout, or Escape)
  */
@@ -177,7 +178,8 @@ export class ChatThread extends LitElement {
         : "Offline"
       : `${c.members.length} members: ${c.members.map((m) => (m.id === me ? "you" : m.username)).join(", ")}`;
     const peerRead = peerReadSeq(st, c);
-    const items = threadItems(t, me, c.kind === "group");
+    const items = threadItems(t, me, c.kind === "group", st.sendPause);
+    const waiting = t.pending.filter((p) => p.status === "pending").length;
     const ownSeq = lastOwnSeq(st, t);
     return html`<header>
         <button class="icon-btn back" aria-label="Back to conversations" @click=${() => this.dispatchEvent(new CustomEvent("back", { bubbles: true, composed: true }))}>
@@ -203,16 +205,17 @@ export class ChatThread extends LitElement {
               ? html`<div class="day" role="separator" aria-label=${dayLabel(i.createdAt)}><span>${dayLabel(i.createdAt)}</span></div>`
               : nothing;
             return html`${day}<message-bubble data-seq=${i.seq ?? nothing} data-client-id=${i.clientId} .body=${i.body} .time=${clock(i.createdAt)}
-            .fullTime=${new Date(i.createdAt).toLocaleString()} ?own=${i.own} .status=${i.status} .error=${i.error ?? ""}
+            .fullTime=${new Date(i.createdAt).toLocaleString()} ?own=${i.own} .status=${i.status} .wait=${i.wait} .error=${i.error ?? ""}
             .sender=${i.showSender ? senderName(st, { senderId: i.senderId, conversationId: c.id }) : ""} ?continued=${i.continued}
             sender-id=${i.senderId} ?gutter=${c.kind === "group"}
             ?seen=${i.own && i.seq !== undefined && i.seq === ownSeq && peerRead >= i.seq}
-            @retry=${() => st.retry(c.id, i.clientId)}></message-bubble>`;
+            @retry=${() => st.retry(c.id, i.clientId)} @discard=${() => st.discard(c.id, i.clientId)}></message-bubble>`;
           },
         )}
       </section>
       ${this.newBelow ? html`<button class="new-below" @click=${this.jumpToNew}>New messages ↓</button>` : nothing}
       <typing-indicator .names=${st.live.typers(c)} aria-live="polite"></typing-indicator>
+      <send-notice .until=${st.sendPause?.reason === "rate" ? st.sendPause.until : 0} .waiting=${waiting}></send-notice>
       ${keyed(
         c.id,
         html`<message-composer placeholder="Message ${name}" @send-message=${(e: CustomEvent<{ body: string }>) => {

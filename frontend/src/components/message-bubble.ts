@@ -5,10 +5,20 @@ import { hueOf } from "./user-avatar.ts";
 import "./user-avatar.ts";
 
 export type BubbleStatus = "sent" | "pending" | "failed";
+/** Why an unsent message waits: the send limit, no connection, a failed one before it; "" while sending. */
+export type BubbleWait = "" | "rate" | "connection" | "held";
+
+const WAITING: Record<BubbleWait, string> = {
+  "": "Sending…",
+  rate: "Waiting to send",
+  connection: "Waiting for connection",
+  held: "Waiting for the message above",
+};
 
 /**
  * One message. The body is a text binding, never HTML.
  * @fires retry - the user asks to send a failed message again
+ * @fires discard - the user gives up on a failed message
  */
 @customElement("message-bubble")
 export class MessageBubble extends LitElement {
@@ -17,6 +27,7 @@ export class MessageBubble extends LitElement {
   @property({ attribute: "full-time" }) fullTime = "";
   @property({ type: Boolean, reflect: true }) own = false;
   @property({ reflect: true }) status: BubbleStatus = "sent";
+  @property({ reflect: true }) wait: BubbleWait = "";
   /** shown above the first bubble of a run in a group */
   @property() sender = "";
   @property() error = "";
@@ -61,17 +72,18 @@ export class MessageBubble extends LitElement {
     `,
   ];
 
-  private retry() {
-    this.dispatchEvent(new CustomEvent("retry", { bubbles: true, composed: true }));
+  private fire(type: "retry" | "discard") {
+    this.dispatchEvent(new CustomEvent(type, { bubbles: true, composed: true }));
   }
 
   override render() {
     const state =
       this.status === "pending"
-        ? html`<span data-state="pending">Sending…</span>`
+        ? html`<span data-state="pending">${WAITING[this.wait]}</span>`
         : this.status === "failed"
           ? html`<span class="failed" role="alert">Not sent${this.error ? `: ${this.error}` : ""}</span>
-              <button class="retry" @click=${this.retry}>Retry</button>`
+              <button class="retry" @click=${() => this.fire("retry")}>Retry</button>
+              <button class="retry" @click=${() => this.fire("discard")}>Discard</button>`
           : this.own && this.seen
             ? html`<span>Seen</span>`
             : nothing;

@@ -2,6 +2,7 @@
  * Failed requests in words for the user. Components show these; only the state layer knows
  * the api client's error type.
  */
+import { MESSAGE_BODY_MAX } from "@parley/contract/limits";
 import { ApiError, fieldErrors } from "./api-client.ts";
 
 /** What went wrong with signing in or creating an account, by field where the api says which. */
@@ -37,3 +38,20 @@ export function explainAuthError(e: unknown): AuthProblem {
 
 /** The server's own words for a failed request when it gave some, else `fallback`. */
 export const errorText = (e: unknown, fallback: string): string => (e instanceof ApiError ? e.message : fallback);
+
+/**
+ * Why the server refused a message, for "Not sent: …". Only refusals that would repeat get
+ * here: waits (no connection, the send limit) keep the message queued instead.
+ */
+export function sendFailure(e: unknown): string {
+  if (!(e instanceof ApiError)) return "something went wrong. Try again.";
+  switch (e.status) {
+    case 413:
+      return `it is longer than ${MESSAGE_BODY_MAX} characters.`;
+    case 403:
+    case 404:
+      return "this conversation is no longer open to you.";
+    default:
+      return e.message;
+  }
+}

@@ -8,6 +8,7 @@ import type { Conversation, Id, Message, User } from "@parley/contract";
 import { applyMessage, upsertConversation } from "./conversations.ts";
 import { LiveSignals } from "./live.ts";
 import { savePending } from "./saved-pending.ts";
+import type { SendPause } from "./outbox.ts";
 import type { ConnectionStatus } from "./socket-client.ts";
 import { emptyThread, type Thread } from "./thread.ts";
 
@@ -25,6 +26,8 @@ export class StoreState extends EventTarget {
   readonly live = new LiveSignals(() => this.changed());
   connection: ConnectionStatus = "offline";
   activeId: Id | null = null;
+  /** unsent messages are waiting (send limit, no connection) and until when */
+  sendPause: SendPause = null;
   /** the last line for screen readers (aria-live region) */
   announcement = "";
 

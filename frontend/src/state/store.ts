@@ -25,6 +25,10 @@ export class Store extends StoreState {
     threads: () => this.threads,
     sent: (m) => this.noteMessage(m, true),
     failed: (e) => this.sessions.failed(e),
+    paused: (p) => {
+      this.sendPause = p;
+      this.changed();
+    },
   });
   private readonly sessions: SessionKeeper = new SessionKeeper(this, {
     onFrame: (f) => this.frames.onFrame(f),
@@ -32,16 +36,16 @@ export class Store extends StoreState {
       // messages still unconfirmed when the last tab closed go out again once the socket is ready
       for (const p of loadPending(user.id))
         this.setThread(p.conversationId, addPending(this.thread(p.conversationId), { ...p, status: "pending" }));
-      addEventListener("online", this.outbox.retryWaiting);
+      addEventListener("online", this.outbox.resume);
       void this.sync.loadConversations();
     },
     ended: () => {
-      removeEventListener("online", this.outbox.retryWaiting);
+      removeEventListener("online", this.outbox.resume);
       this.outbox.stop();
     },
   });
   private readonly sync = new Sync(this, (e) => this.sessions.failed(e));
-  private readonly frames = new FrameHandler(this, this.sync, () => this.outbox.retryWaiting());
+  private readonly frames = new FrameHandler(this, this.sync, () => this.outbox.resume());
   private lastTypingSent = new Map<Id, number>();
 
   // ---------- session ----------
@@ -98,6 +102,10 @@ export class Store extends StoreState {
 
   retry(id: Id, clientId: string): void {
     this.outbox.retry(id, clientId);
+  }
+
+  discard(id: Id, clientId: string): void {
+    this.outbox.discard(id, clientId);
   }
 
   // ---------- reading, typing ----------
