@@ -4,7 +4,7 @@
  */
 import type { Credentials, User } from "@parley/contract";
 import type { ClientFrame, ServerFrame } from "@parley/contract/frames";
-import { api, ApiError } from "./api-client.ts";
+import { api, ApiError, observeRequests } from "./api-client.ts";
 import { SocketClient } from "./socket-client.ts";
 import type { StoreState } from "./store-state.ts";
 
@@ -73,11 +73,14 @@ export class SessionKeeper {
       onSessionExpired: () => this.signedOut(EXPIRED),
       onRepeatedFailure: () => void this.checkSession(),
     });
+    // an answered request while the socket waits to reconnect: the server is back, try now
+    observeRequests((answered) => answered && this.socket?.reachable());
     this.socket.start();
     this.hooks.started(user);
   }
 
   private signedOut(reason?: string) {
+    observeRequests(null);
     this.socket?.stop();
     this.socket = null;
     this.hooks.ended();
