@@ -75,6 +75,8 @@ export class ParleyApp extends LitElement {
       if (id) location.hash = hash;
       else history.pushState(null, "", location.pathname + location.search);
     }
+    // routes now, so the pane to focus is rendered; the hashchange that follows opens the same
+    // conversation again, which the store answers without a second request
     this.route();
     // each pane knows what inside it should take focus
     const pane = id ? "chat-thread" : "conversation-list";

@@ -10,6 +10,31 @@ import type { StoreState } from "./store-state.ts";
 
 const EXPIRED = "Your session expired. Please sign in again.";
 
+/**
+ * Whether this browser had a session when it last knew. The session cookie is HttpOnly, so the
+ * page cannot see it; asking `/api/me` without one is answered 401, which the browser logs as
+ * a console error on every signed-out load. So the page asks only when it signed in here and
+ * has not signed out since. (Unreadable storage: ask, as before.)
+ */
+const HINT = "parley:signed-in";
+const sessionHint = {
+  get(): boolean {
+    try {
+      return localStorage.getItem(HINT) === "1";
+    } catch {
+      return true;
+    }
+  },
+  set(on: boolean): void {
+    try {
+      if (on) localStorage.setItem(HINT, "1");
+      else localStorage.removeItem(HINT);
+    } catch {
+      // storage disabled: every load asks /api/me
+    }
+  },
+};
+
 export type SessionHooks = {
   onFrame(f: ServerFrame): void;
   /** the user is known: start what a session needs (saved messages, the list) */
@@ -27,12 +52,20 @@ export class SessionKeeper {
   ) {}
 
   async init(): Promise<void> {
+    if (!sessionHint.get()) {
+      this.st.session = { status: "signed-out" };
+      this.st.changed();
+      return;
+    }
     try {
       this.signedIn(await api.me());
     } catch (e) {
-      this.st.session = { status: "signed-out" };
-      if (e instanceof ApiError && e.status === 0)
-        this.st.session = { status: "signed-out", reason: "The server cannot be reached." };
+      const unreachable = e instanceof ApiError && e.status === 0;
+      // a definite "no session" (401) ends the hint; no answer at all proves nothing
+      if (!unreachable) sessionHint.set(false);
+      this.st.session = unreachable
+        ? { status: "signed-out", reason: "The server cannot be reached." }
+        : { status: "signed-out" };
       this.st.changed();
     }
   }
@@ -61,6 +94,7 @@ export class SessionKeeper {
   }
 
   private signedIn(user: User) {
+    sessionHint.set(true);
     const st = this.st;
     st.session = { status: "signed-in", user };
     st.changed();
@@ -80,6 +114,7 @@ export class SessionKeeper {
   }
 
   private signedOut(reason?: string) {
+    sessionHint.set(false);
     observeRequests(null);
     this.socket?.stop();
     this.socket = null;

@@ -14,7 +14,11 @@ import { lastContiguousSeq, mergeMessages, settlePending } from "./thread.ts";
 const PAGE = 50;
 
 export class Sync {
+  /** one newest-page load per conversation at a time: opening a chat twice fetches it once */
+  private loadingLatest = new Map<Id, Promise<void>>();
   private catchingUp = new Map<Id, Promise<void>>();
+  /** a catch-up was asked for while one ran: one more run after it covers every such ask */
+  private catchUpAgain = new Map<Id, Promise<void>>();
 
   constructor(
     private readonly st: StoreState,
@@ -56,7 +60,15 @@ export class Sync {
     st.changed();
   }
 
-  async loadLatest(id: Id): Promise<void> {
+  loadLatest(id: Id): Promise<void> {
+    const running = this.loadingLatest.get(id);
+    if (running) return running;
+    const run = this.fetchLatest(id).finally(() => this.loadingLatest.delete(id));
+    this.loadingLatest.set(id, run);
+    return run;
+  }
+
+  private async fetchLatest(id: Id): Promise<void> {
     const st = this.st;
     try {
       const c = st.conversation(id) ?? (await api.conversation(id));
@@ -96,11 +108,25 @@ export class Sync {
     this.st.setThread(id, { ...now, messages: mergeMessages(now.messages, page.messages, id), hasOlder: page.hasMore });
   }
 
-  /** Fetches everything after the last contiguous seq, page by page, once at a time per conversation. */
+  /**
+   * Fetches everything after the last contiguous seq, page by page, once at a time per
+   * conversation. Asked again while it runs, it runs once more afterwards (what was committed
+   * after the running one's request may be missing), however many times it was asked.
+   */
   catchUp(id: Id): Promise<void> {
     const st = this.st;
     const running = this.catchingUp.get(id);
-    if (running) return running.then(() => this.catchUp(id));
+    if (running) {
+      let again = this.catchUpAgain.get(id);
+      if (!again) {
+        again = running.then(() => {
+          this.catchUpAgain.delete(id);
+          return this.catchUp(id);
+        });
+        this.catchUpAgain.set(id, again);
+      }
+      return again;
+    }
     const run = (async () => {
       for (let i = 0; i < 1000; i++) {
         const t = st.thread(id);
