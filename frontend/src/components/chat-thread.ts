@@ -209,7 +209,7 @@ export class ChatThread extends LitElement {
               : nothing;
             return html`${day}<message-bubble data-seq=${i.seq ?? nothing} data-client-id=${i.clientId} .body=${i.body} .time=${clock(i.createdAt)}
             .fullTime=${new Date(i.createdAt).toLocaleString()} ?own=${i.own} .status=${i.status} .wait=${i.wait} .error=${i.error ?? ""}
-            .sender=${i.showSender ? senderName(st, { senderId: i.senderId, conversationId: c.id }) : ""} ?continued=${i.continued}
+            .sender=${senderName(st, { senderId: i.senderId, conversationId: c.id })} ?show-sender=${i.showSender} ?continued=${i.continued}
             sender-id=${i.senderId} ?gutter=${c.kind === "group"}
             ?seen=${i.own && i.seq !== undefined && i.seq === ownSeq && peerRead >= i.seq}
             @retry=${() => st.retry(c.id, i.clientId)} @discard=${() => st.discard(c.id, i.clientId)}></message-bubble>`;
