@@ -48,7 +48,7 @@ export class MessageBubble extends LitElement {
       :host([continued]) { margin-top: 2px; }
       :host([own]) { align-items: flex-end; }
       .sender { font-size: 12px; font-weight: 650; margin: 0 0 3px 12px; color: var(--name-light); }
-      /* on the dark theme's bubbles a name needs to be light (4.5:1 on every palette hue) */
+      /* on the dark page a name needs to be light (4.5:1 on every palette hue) */
       @media (prefers-color-scheme: dark) { .sender { color: hsl(var(--name-hue) 60% 70%); } }
       .row { display: flex; align-items: flex-start; gap: 8px; max-width: 100%; }
       :host([own]) .row { justify-content: flex-end; }
