@@ -110,7 +110,7 @@ export class ChatThread extends LitElement {
     const arrived = lastKey !== before.lastKey && !!before.lastKey;
     const newPending = t.pending.at(-1)?.clientId;
     // one's own new message takes the view to the bottom wherever it was
-    if (arrived && !!newPending && before.lastKey.split("|")[1] !== newPending) this.bottom.stuck = true;
+    if (arrived && newPending !== undefined && before.lastKey.split("|")[1] !== newPending) this.bottom.stuck = true;
     if (this.bottom.stuck) this.bottom.follow();
     else {
       // older history was put above: keep what the user was looking at in place
