@@ -123,7 +123,7 @@ describe("recovery", () => {
     const bubble = page
       .getByRole("region", { name: "Messages" })
       .locator("message-bubble", { hasText: "sent while offline" });
-    await bubble.getByText("Sending…").waitFor();
+    await bubble.getByText(/Sending…|Waiting for connection/).waitFor();
     expect(await bubble.getAttribute("status")).toBe("pending");
     await ctx.setOffline(false);
     await waitFor(
@@ -148,7 +148,7 @@ describe("recovery", () => {
     const bubble = page
       .getByRole("region", { name: "Messages" })
       .locator("message-bubble", { hasText: "written before closing" });
-    await bubble.getByText("Sending…").waitFor();
+    await bubble.getByText(/Sending…|Waiting for connection/).waitFor();
     await page.close();
     expect((await dora.messages(conversationId)).map((m) => m.body)).not.toContain("written before closing");
     await ctx.setOffline(false);

@@ -94,8 +94,7 @@ try {
     [1280, 800, "conversation-desktop-dark.png", true],
     [390, 844, "list-phone.png", false],
   ] as const) {
-    const c2 = await newContext(world.browser, { width: w, height: h, dark });
-    await c2.addCookies(await ctx.cookies());
+    const c2 = await newContext(world.browser, { width: w, height: h, dark, from: ctx });
     const p2 = await c2.newPage();
     await p2.goto(name === "list-phone.png" ? origin : `${origin}/#/c/${group}`);
     if (name === "list-phone.png") await p2.getByRole("list", { name: "Conversations" }).waitFor();

@@ -129,6 +129,9 @@ export class ApiUser {
       })
     ).message;
   }
+  async read(conversationId: string, seq: number): Promise<void> {
+    await this.call<void>("POST", `/conversations/${conversationId}/read`, { seq });
+  }
   async messages(conversationId: string): Promise<Message[]> {
     const out: Message[] = [];
     for (let after = 0; ; ) {

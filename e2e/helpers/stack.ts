@@ -67,14 +67,18 @@ export async function startWorld(opts: { apiEnv?: Record<string, string> } = {})
   };
 }
 
-/** A fresh browser profile (its own cookies), light or dark, desktop or phone size. */
-export function newContext(
+/**
+ * A fresh browser profile (its own cookies), light or dark, desktop or phone size; or a copy
+ * of another profile's cookies and localStorage (`from`), as the same person on another screen.
+ */
+export async function newContext(
   browser: Browser,
-  opts: { width?: number; height?: number; dark?: boolean } = {},
+  opts: { width?: number; height?: number; dark?: boolean; from?: BrowserContext } = {},
 ): Promise<BrowserContext> {
   return browser.newContext({
     viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 },
     colorScheme: opts.dark ? "dark" : "light",
     reducedMotion: "reduce",
+    storageState: opts.from ? await opts.from.storageState() : undefined,
   });
 }

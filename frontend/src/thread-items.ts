@@ -1,8 +1,9 @@
 /** Turns a thread into the rows the chat shows: confirmed then pending, with day breaks and runs. */
 import type { Id } from "@parley/contract";
+import type { SendPause } from "./state/outbox.ts";
 import type { Thread } from "./state/thread.ts";
 import { dayKey } from "./format.ts";
-import type { BubbleStatus } from "./components/message-bubble.ts";
+import type { BubbleStatus, BubbleWait } from "./components/message-bubble.ts";
 
 export type ThreadItem = {
   key: string;
@@ -13,6 +14,8 @@ export type ThreadItem = {
   createdAt: string;
   own: boolean;
   status: BubbleStatus;
+  /** why an unsent message is not going out yet ("" while it is being sent) */
+  wait: BubbleWait;
   error?: string;
   newDay: boolean;
   continued: boolean;
@@ -21,7 +24,14 @@ export type ThreadItem = {
 
 const RUN_MS = 5 * 60_000;
 
-export function threadItems(t: Thread, me: Id, group: boolean): ThreadItem[] {
+/**
+ * The rows to show. Unsent messages say why they wait: behind a failed one in the same
+ * conversation ("held"), else the send queues' pause (the send limit, no connection).
+ */
+export function threadItems(t: Thread, me: Id, group: boolean, pause: SendPause = null): ThreadItem[] {
+  const failedAt = t.pending.findIndex((p) => p.status === "failed");
+  const waitOf = (i: number): BubbleWait =>
+    failedAt >= 0 && i > failedAt ? "held" : t.pending[i]?.status === "failed" ? "" : (pause?.reason ?? "");
   const rows = [
     ...t.messages.map((m) => ({
       key: m.clientId && m.senderId === me ? `c:${m.clientId}` : `m:${m.id}`,
@@ -31,9 +41,10 @@ export function threadItems(t: Thread, me: Id, group: boolean): ThreadItem[] {
       body: m.body,
       createdAt: m.createdAt,
       status: "sent" as BubbleStatus,
+      wait: "" as BubbleWait,
       error: undefined as string | undefined,
     })),
-    ...t.pending.map((p) => ({
+    ...t.pending.map((p, i) => ({
       key: `c:${p.clientId}`,
       seq: undefined,
       clientId: p.clientId,
@@ -41,6 +52,7 @@ export function threadItems(t: Thread, me: Id, group: boolean): ThreadItem[] {
       body: p.body,
       createdAt: p.createdAt,
       status: p.status as BubbleStatus,
+      wait: waitOf(i),
       error: p.error,
     })),
   ];

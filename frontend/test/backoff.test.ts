@@ -5,6 +5,9 @@ import {
   DEFAULT_BACKOFF,
   reconnectPlan,
   RESTART_JITTER_MS,
+  UNREACHABLE_CAP_MS,
+  UNREACHABLE_FAST_FOR_MS,
+  unreachablePlan,
 } from "../src/state/backoff.ts";
 import { CLOSE_CODES } from "@parley/contract/limits";
 
@@ -58,5 +61,21 @@ describe("what to do when the socket closes", () => {
     const plan = reconnectPlan(CLOSE_CODES.serviceRestart, 3, DEFAULT_BACKOFF, top);
     expect(plan.delay).toBe(backoffCeiling(3) - 1);
     expect(plan.attempt).toBe(4);
+  });
+});
+
+describe("when the socket cannot be opened at all", () => {
+  const top = () => 0.999999;
+  test("in the first minute of an outage, attempts stay within a second of each other", () => {
+    let attempt = 0;
+    for (let i = 0; i < 10; i++) {
+      const plan = unreachablePlan(attempt, i * 1000, DEFAULT_BACKOFF, top);
+      expect(plan.delay).toBeLessThan(UNREACHABLE_CAP_MS);
+      attempt = plan.attempt;
+    }
+    expect(attempt).toBe(10);
+  });
+  test("a longer outage falls back to the usual backoff", () => {
+    expect(unreachablePlan(6, UNREACHABLE_FAST_FOR_MS, DEFAULT_BACKOFF, top).delay).toBe(DEFAULT_BACKOFF.capMs - 1);
   });
 });

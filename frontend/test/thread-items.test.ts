@@ -63,3 +63,26 @@ test("a pending message whose confirmed copy is already there shows once, as sen
     ["later", "failed"],
   ]);
 });
+
+test("unsent messages say why they wait: behind a failed one, else the send queues' pause", () => {
+  const pending = (clientId: string, status: "pending" | "failed" = "pending") => ({
+    clientId,
+    conversationId: CONV,
+    senderId: ME,
+    body: clientId,
+    createdAt: at(1, 9),
+    status,
+    attempts: 1,
+  });
+  let t: Thread = { ...emptyThread(), loaded: true };
+  for (const p of [pending("p1"), pending("p2", "failed"), pending("p3"), pending("p4")]) t = addPending(t, p);
+  const waits = (pause: Parameters<typeof threadItems>[3]) => threadItems(t, ME, false, pause).map((r) => r.wait);
+  expect(waits(null)).toEqual(["", "", "held", "held"]);
+  expect(waits({ reason: "rate", until: 1 })).toEqual(["rate", "", "held", "held"]);
+  let u: Thread = { ...emptyThread(), loaded: true };
+  for (const p of [pending("q1"), pending("q2")]) u = addPending(u, p);
+  expect(threadItems(u, ME, false, { reason: "connection", until: 1 }).map((r) => r.wait)).toEqual([
+    "connection",
+    "connection",
+  ]);
+});

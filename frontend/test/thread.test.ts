@@ -3,6 +3,7 @@ import type { Message } from "@parley/contract";
 import {
   addPending,
   confirmMessage,
+  discardPending,
   emptyThread,
   failPending,
   gapAfter,
@@ -107,6 +108,11 @@ describe("a sent message: pending → sent, or failed → retried", () => {
     expect(t.pending[0]).toMatchObject({ clientId: "x2", status: "pending", attempts: 2 });
     expect(t.pending[0]!.error).toBeUndefined();
     expect(failPending(t, "nope", "x")).toBe(t);
+  });
+  test("discard drops only that unsent message", () => {
+    const t = addPending(addPending(emptyThread(), local("x5")), local("x6"));
+    expect(discardPending(t, "x5").pending.map((p) => p.clientId)).toEqual(["x6"]);
+    expect(discardPending(t, "nope")).toBe(t);
   });
   test("a catch-up that brings the message settles the pending copy", () => {
     let t = addPending(addPending(emptyThread(), local("x3")), local("x4"));

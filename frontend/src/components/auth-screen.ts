@@ -1,18 +1,19 @@
 import { LitElement, css, html, nothing } from "lit";
 import { customElement, property, state } from "lit/decorators.js";
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN, USERNAME_PATTERN } from "@parley/contract/limits";
-import { ApiError, fieldErrors } from "../state/api-client.ts";
-import { store } from "../state/store.ts";
+import { explainAuthError, type AuthProblem } from "../state/explain.ts";
+import { StoreController } from "../state/store-controller.ts";
 import { base } from "../styles/tokens.ts";
 
 type Mode = "login" | "register";
-type Errors = { username?: string; password?: string; form?: string };
+type Errors = Omit<AuthProblem, "waitSeconds">;
 
 const usernameRe = new RegExp(USERNAME_PATTERN);
 
 /** Sign in or create an account, with the api's answers turned into clear field errors. */
 @customElement("auth-screen")
 export class AuthScreen extends LitElement {
+  private s = new StoreController(this);
   @property() notice = "";
   @state() private mode: Mode = "login";
   @state() private errors: Errors = {};
@@ -86,7 +87,8 @@ export class AuthScreen extends LitElement {
     if (Object.keys(this.errors).length) return this.focusFirstError();
     this.busy = true;
     try {
-      await (this.mode === "register" ? store.register({ username, password }) : store.login({ username, password }));
+      const st = this.s.store;
+      await (this.mode === "register" ? st.register({ username, password }) : st.login({ username, password }));
     } catch (e) {
       this.errors = this.explain(e);
       this.focusFirstError();
@@ -96,33 +98,16 @@ export class AuthScreen extends LitElement {
   }
 
   private explain(e: unknown): Errors {
-    if (!(e instanceof ApiError)) return { form: "Something went wrong. Please try again." };
-    switch (e.status) {
-      case 0:
-        return { form: "Cannot reach Parley. Check your connection and try again." };
-      case 401:
-        return { form: "Wrong username or password." };
-      case 409:
-        return { username: "That username is taken. Try another one." };
-      case 422: {
-        const f = fieldErrors(e.details);
-        const out: Errors = { username: f.username, password: f.password };
-        if (!out.username && !out.password) out.form = e.message;
-        return out;
-      }
-      case 429: {
-        const secs = e.retryAfter ?? 60;
-        this.waitUntil = Date.now() + secs * 1000;
-        clearInterval(this.tick);
-        this.tick = setInterval(() => {
-          this.requestUpdate();
-          if (Date.now() >= this.waitUntil) clearInterval(this.tick);
-        }, 1000);
-        return { form: "Too many attempts." };
-      }
-      default:
-        return { form: e.message };
+    const { waitSeconds, ...errors } = explainAuthError(e);
+    if (waitSeconds !== undefined) {
+      this.waitUntil = Date.now() + waitSeconds * 1000;
+      clearInterval(this.tick);
+      this.tick = setInterval(() => {
+        this.requestUpdate();
+        if (Date.now() >= this.waitUntil) clearInterval(this.tick);
+      }, 1000);
     }
+    return errors;
   }
 
   private async focusFirstError() {

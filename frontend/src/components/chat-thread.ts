@@ -3,14 +3,16 @@ import { customElement, property, query, state } from "lit/decorators.js";
 import { keyed } from "lit/directives/keyed.js";
 import { repeat } from "lit/directives/repeat.js";
 import type { Id } from "@parley/contract";
-import { directPeer } from "../state/conversations.ts";
+import { lastOwnSeq, nameOf, peerOf, peerOnline, peerReadSeq, senderName } from "../state/selectors.ts";
 import { StoreController } from "../state/store-controller.ts";
 import { clock, dayLabel } from "../format.ts";
+import { FollowBottom } from "../follow-bottom.ts";
 import { threadItems } from "../thread-items.ts";
 import { base } from "../styles/tokens.ts";
 import "./connection-status.ts";
 import "./message-bubble.ts";
 import "./message-composer.ts";
+import "./send-notice.ts";
 import "./typing-indicator.ts";
 import "./user-avatar.ts";
 
@@ -18,8 +20,9 @@ const NEAR = 48;
 
 /**
  * One conversation: header, history (older pages load when scrolling up), live messages,
- * typing indicator and composer. Stays at the bottom unless the user scrolled up; then a
- * "New messages" button appears. Marks messages read as they come into view while the tab is visible.
+ * typing indicator, the send-limit notice and composer. Follows the bottom (new messages end
+ * fully in view) unless the reader scrolled up; then a "New messages" button appears. Marks
+ * messages read as they come into view while the tab is visible.
  * @fires back - the user goes back to the list (phone layout, or Escape)
  */
 @customElement("chat-thread")
@@ -29,7 +32,8 @@ export class ChatThread extends LitElement {
   @property({ type: Boolean, reflect: true }) narrow = false;
   @state() private newBelow = false;
   @query(".scroller") private scroller?: HTMLElement;
-  private atBottom = true;
+  @query(".log") private log?: HTMLElement;
+  private bottom = new FollowBottom(this, NEAR);
   private loadingOlder = false;
   /** scroll metrics of the DOM before an update, to keep the view still when history is put above */
   private snapshot = { height: 0, top: 0 };
@@ -81,7 +85,7 @@ export class ChatThread extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>) {
     if (changed.has("conversationId")) {
-      this.atBottom = true;
+      this.bottom.stuck = true;
       this.newBelow = false;
       this.shown = { first: 0, lastKey: "" };
     }
@@ -96,32 +100,34 @@ export class ChatThread extends LitElement {
 
   protected override updated() {
     const el = this.scroller;
-    if (!el) return;
+    if (!el || !this.log) return;
+    this.bottom.watch(el, this.log);
     const t = this.s.store.thread(this.conversationId);
     const first = t.messages[0]?.seq ?? 0;
     const lastKey = this.lastKey();
     const before = this.shown;
     this.shown = { first, lastKey };
-    if (before.first && first < before.first) {
+    const arrived = lastKey !== before.lastKey && !!before.lastKey;
+    const newPending = t.pending.at(-1)?.clientId;
+    // one's own new message takes the view to the bottom wherever it was
+    if (arrived && newPending !== undefined && before.lastKey.split("|")[1] !== newPending) this.bottom.stuck = true;
+    if (this.bottom.stuck) this.bottom.follow();
+    else {
       // older history was put above: keep what the user was looking at in place
-      el.scrollTop = this.snapshot.top + (el.scrollHeight - this.snapshot.height);
-    } else if (lastKey !== before.lastKey) {
-      const newPending = t.pending.at(-1)?.clientId;
-      const mineJustSent = !!newPending && before.lastKey.split("|")[1] !== newPending;
-      if (this.atBottom || mineJustSent || !before.lastKey) {
-        el.scrollTop = el.scrollHeight;
-        this.atBottom = true;
-      } else if (t.messages.at(-1)?.senderId !== this.s.store.me?.id) this.newBelow = true;
-    } else if (this.atBottom) el.scrollTop = el.scrollHeight;
+      if (before.first && first < before.first)
+        el.scrollTop = this.snapshot.top + (el.scrollHeight - this.snapshot.height);
+      if (arrived && t.messages.at(-1)?.senderId !== this.s.store.me?.id) this.newBelow = true;
+    }
     // short history that does not fill the screen: fetch more so scrolling up is possible
     if (t.loaded && t.hasOlder && el.scrollHeight <= el.clientHeight + NEAR) void this.loadOlder();
     this.markSeen();
   }
 
   private onScroll = () => {
-    const el = this.scroller!;
-    this.atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR;
-    if (this.atBottom && this.newBelow) this.newBelow = false;
+    const el = this.scroller;
+    if (!el) return;
+    this.bottom.onScroll();
+    if (this.bottom.stuck && this.newBelow) this.newBelow = false;
     if (el.scrollTop < NEAR * 4) void this.loadOlder();
     this.markSeen();
   };
@@ -149,10 +155,8 @@ export class ChatThread extends LitElement {
   };
 
   private jumpToNew() {
-    const el = this.scroller;
-    if (el) el.scrollTop = el.scrollHeight;
+    this.bottom.stick();
     this.newBelow = false;
-    this.atBottom = true;
   }
 
   private onKey(e: KeyboardEvent) {
@@ -168,17 +172,18 @@ export class ChatThread extends LitElement {
     if (!c) return html`<div class="empty">Loading…</div>`;
     const me = st.me?.id ?? "";
     const t = st.thread(c.id);
-    const peer = directPeer(c, me);
-    const online = peer ? (st.live.presence.get(peer.id) ?? false) : false;
-    const name = st.nameOf(c);
+    const peer = peerOf(st, c);
+    const online = peerOnline(st, c) ?? false;
+    const name = nameOf(st, c);
     const sub = peer
       ? online
         ? "Online"
         : "Offline"
       : `${c.members.length} members: ${c.members.map((m) => (m.id === me ? "you" : m.username)).join(", ")}`;
-    const peerRead = peer ? (st.live.readBy.get(c.id)?.get(peer.id) ?? 0) : 0;
-    const items = threadItems(t, me, c.kind === "group");
-    const lastOwnSeq = [...t.messages].reverse().find((m) => m.senderId === me)?.seq ?? 0;
+    const peerRead = peerReadSeq(st, c);
+    const items = threadItems(t, me, c.kind === "group", st.sendPause);
+    const waiting = t.pending.filter((p) => p.status === "pending").length;
+    const ownSeq = lastOwnSeq(st, t);
     return html`<header>
         <button class="icon-btn back" aria-label="Back to conversations" @click=${() => this.dispatchEvent(new CustomEvent("back", { bubbles: true, composed: true }))}>
           <svg width="20" height="20" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M15.4 7.4 14 6l-6 6 6 6 1.4-1.4L10.8 12z"/></svg></button>
@@ -186,7 +191,7 @@ export class ChatThread extends LitElement {
         <div class="title"><h2>${name}</h2><div class="sub ${online ? "on" : ""}">${sub}</div></div>
         ${this.narrow ? html`<connection-status .status=${st.connection}></connection-status>` : nothing}
       </header>
-      <section class="scroller" tabindex="0" aria-label="Messages" @scroll=${this.onScroll} @keydown=${this.onKey}>
+      <section class="scroller" tabindex="0" aria-label="Messages" @scroll=${this.onScroll} @keydown=${this.onKey}><div class="log">
         ${t.loaded && !t.hasOlder && items.length ? html`<div class="top-note">This is the beginning of your conversation${peer ? ` with ${peer.username}` : ""}.</div>` : nothing}
         ${!t.loaded ? html`<div class="top-note">Loading messages…</div>` : nothing}
         ${
@@ -203,20 +208,21 @@ export class ChatThread extends LitElement {
               ? html`<div class="day" role="separator" aria-label=${dayLabel(i.createdAt)}><span>${dayLabel(i.createdAt)}</span></div>`
               : nothing;
             return html`${day}<message-bubble data-seq=${i.seq ?? nothing} data-client-id=${i.clientId} .body=${i.body} .time=${clock(i.createdAt)}
-            .fullTime=${new Date(i.createdAt).toLocaleString()} ?own=${i.own} .status=${i.status} .error=${i.error ?? ""}
-            .sender=${i.showSender ? st.senderName({ senderId: i.senderId, conversationId: c.id }) : ""} ?continued=${i.continued}
+            .fullTime=${new Date(i.createdAt).toLocaleString()} ?own=${i.own} .status=${i.status} .wait=${i.wait} .error=${i.error ?? ""}
+            .sender=${senderName(st, { senderId: i.senderId, conversationId: c.id })} ?show-sender=${i.showSender} ?continued=${i.continued}
             sender-id=${i.senderId} ?gutter=${c.kind === "group"}
-            ?seen=${i.own && i.seq !== undefined && i.seq === lastOwnSeq && peerRead >= i.seq}
-            @retry=${() => st.retry(c.id, i.clientId)}></message-bubble>`;
+            ?seen=${i.own && i.seq !== undefined && i.seq === ownSeq && peerRead >= i.seq}
+            @retry=${() => st.retry(c.id, i.clientId)} @discard=${() => st.discard(c.id, i.clientId)}></message-bubble>`;
           },
         )}
-      </section>
+      </div></section>
       ${this.newBelow ? html`<button class="new-below" @click=${this.jumpToNew}>New messages ↓</button>` : nothing}
       <typing-indicator .names=${st.live.typers(c)} aria-live="polite"></typing-indicator>
+      <send-notice .until=${st.sendPause?.reason === "rate" ? st.sendPause.until : 0} .waiting=${waiting}></send-notice>
       ${keyed(
         c.id,
         html`<message-composer placeholder="Message ${name}" @send-message=${(e: CustomEvent<{ body: string }>) => {
-          this.atBottom = true;
+          this.bottom.stuck = true;
           st.send(c.id, e.detail.body);
         }} @typing=${() => st.typingNow(c.id)} @keydown=${this.onKey}></message-composer>`,
       )}`;

@@ -9,6 +9,8 @@ import "./user-avatar.ts";
  */
 @customElement("conversation-item")
 export class ConversationItem extends LitElement {
+  /** focusing the row focuses its button, so the list can focus a row without reaching inside it */
+  static override shadowRootOptions = { ...LitElement.shadowRootOptions, delegatesFocus: true };
   @property({ attribute: "conversation-id" }) conversationId = "";
   @property() name = "";
   /** id the avatar colour derives from: the peer in a direct chat, else the conversation */
@@ -52,14 +54,14 @@ export class ConversationItem extends LitElement {
   }
 
   override render() {
-    const label = `${this.name}${this.unread ? `, ${this.unread} unread` : ""}`;
-    return html`<button class=${this.unread ? "unread" : ""} @click=${this.select} aria-label=${label}
-        aria-current=${this.active ? "true" : "false"}>
-      <user-avatar .name=${this.name} user-id=${this.avatarId} .online=${this.online} ?group=${this.group} size="44"></user-avatar>
+    // the button is named by what it shows (name, presence, time, preview, unread), in that order
+    const presence = this.online === undefined ? "" : this.online ? ", online" : ", offline";
+    return html`<button class=${this.unread ? "unread" : ""} @click=${this.select} aria-current=${this.active ? "true" : "false"}>
+      <user-avatar aria-hidden="true" .name=${this.name} user-id=${this.avatarId} .online=${this.online} ?group=${this.group} size="44"></user-avatar>
       <span class="main">
-        <span class="top"><span class="name">${this.name}</span><span class="time">${this.time}</span></span>
+        <span class="top"><span class="name">${this.name}</span>${presence ? html`<span class="sr-only">${presence}</span>` : nothing}<span class="time">${this.time}</span></span>
         <span class="bottom"><span class="preview">${this.preview || "No messages yet"}</span>
-          ${this.unread ? html`<span class="badge" aria-hidden="true">${this.unread > 99 ? "99+" : this.unread}</span>` : nothing}</span>
+          ${this.unread ? html`<span class="badge">${this.unread > 99 ? "99+" : this.unread}<span class="sr-only"> unread</span></span>` : nothing}</span>
       </span>
     </button>`;
   }

@@ -1,7 +1,7 @@
 import { LitElement, css, html } from "lit";
 import { customElement, property } from "lit/decorators.js";
 import { repeat } from "lit/directives/repeat.js";
-import { directPeer } from "../state/conversations.ts";
+import { nameOf, peerOf, peerOnline, previewOf } from "../state/selectors.ts";
 import { StoreController } from "../state/store-controller.ts";
 import { listTime } from "../format.ts";
 import { base } from "../styles/tokens.ts";
@@ -10,7 +10,9 @@ import "./connection-status.ts";
 import "./user-avatar.ts";
 
 /**
- * The sidebar: who I am, the connection, and every conversation, newest activity first.
+ * The sidebar: who I am and the connection (the page's banner), and every conversation, newest
+ * activity first (its navigation; the page's main content when it is the whole screen, as on
+ * a phone before a conversation is opened).
  * @fires new-chat - the user wants to start a conversation
  * @fires sign-out - the user signs out
  */
@@ -18,13 +20,16 @@ import "./user-avatar.ts";
 export class ConversationList extends LitElement {
   private s = new StoreController(this);
   @property({ attribute: "active-id" }) activeId = "";
+  /** the list is the page's main content (phone layout), not navigation beside it */
+  @property({ type: Boolean }) primary = false;
 
   static override styles = [
     base,
     css`
       :host { display: flex; flex-direction: column; min-height: 0; background: var(--surface); }
-      header { display: flex; align-items: center; gap: var(--space-3); padding: var(--space-4) var(--space-4) var(--space-3); }
-      .brand { display: flex; align-items: center; gap: var(--space-2); font-weight: 750; font-size: 19px; letter-spacing: -0.01em; flex: 1; }
+      .top { display: flex; align-items: center; gap: var(--space-3); padding: var(--space-4) var(--space-4) var(--space-3); }
+      nav, main { display: flex; flex-direction: column; flex: 1; min-height: 0; }
+      .brand { display: flex; align-items: center; gap: var(--space-2); font-weight: 750; font-size: 19px; letter-spacing: -0.01em; flex: 1; margin: 0; }
       .brand svg { color: var(--accent); }
       .me { display: flex; align-items: center; gap: var(--space-2); padding: 0 var(--space-4) var(--space-3); font-size: 13px; color: var(--text-2); }
       .me strong { color: var(--text); font-weight: 600; }
@@ -39,6 +44,11 @@ export class ConversationList extends LitElement {
     `,
   ];
 
+  /** Focuses the open conversation's row, else the first one. */
+  override focus() {
+    this.renderRoot.querySelector<HTMLElement>("conversation-item[active], conversation-item")?.focus();
+  }
+
   private fire(type: string) {
     this.dispatchEvent(new CustomEvent(type, { bubbles: true, composed: true }));
   }
@@ -46,16 +56,7 @@ export class ConversationList extends LitElement {
   override render() {
     const st = this.s.store;
     const me = st.me;
-    return html`<header>
-        <span class="brand"><svg width="24" height="24" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>Parley</span>
-        <connection-status .status=${st.connection}></connection-status>
-      </header>
-      <div class="me">
-        <user-avatar .name=${me?.username ?? ""} user-id=${me?.id ?? ""} size="28"></user-avatar>
-        <span>Signed in as <strong>${me?.username}</strong></span><span class="spacer"></span>
-        <button class="btn ghost" style="padding:5px 10px;font-size:12.5px" @click=${() => this.fire("sign-out")}>Sign out</button>
-      </div>
-      <div class="new"><button class="btn" @click=${() => this.fire("new-chat")}>
+    const list = html`<div class="new"><button class="btn" @click=${() => this.fire("new-chat")}>
         <svg width="16" height="16" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M11 5h2v6h6v2h-6v6h-2v-6H5v-2h6z"/></svg>New chat</button></div>
       <h2 id="convs-h">Conversations</h2>
       ${
@@ -70,23 +71,30 @@ export class ConversationList extends LitElement {
               st.conversations,
               (c) => c.id,
               (c) => {
-                const peer = directPeer(c, me?.id);
-                const last = c.lastMessage;
-                const who =
-                  last && c.kind === "group"
-                    ? last.senderId === me?.id
-                      ? "You: "
-                      : `${st.senderName(last)}: `
-                    : last?.senderId === me?.id
-                      ? "You: "
-                      : "";
-                return html`<li><conversation-item conversation-id=${c.id} .name=${st.nameOf(c)} avatar-id=${peer?.id ?? c.id}
-                ?group=${c.kind === "group"} .preview=${last ? who + last.body : ""} .time=${listTime(last?.createdAt ?? c.createdAt)}
-                .unread=${c.id === this.activeId ? 0 : c.unread} .online=${peer ? (st.live.presence.get(peer.id) ?? false) : undefined}
+                const peer = peerOf(st, c);
+                return html`<li><conversation-item conversation-id=${c.id} .name=${nameOf(st, c)} avatar-id=${peer?.id ?? c.id}
+                ?group=${c.kind === "group"} .preview=${previewOf(st, c)} .time=${listTime(c.lastMessage?.createdAt ?? c.createdAt)}
+                .unread=${c.id === this.activeId ? 0 : c.unread} .online=${peerOnline(st, c)}
                 ?active=${c.id === this.activeId}></conversation-item></li>`;
               },
             )}
           </ul>`
+      }`;
+    return html`<header>
+        <div class="top">
+          <h1 class="brand"><svg width="24" height="24" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>Parley</h1>
+          <connection-status .status=${st.connection}></connection-status>
+        </div>
+        <div class="me">
+          <user-avatar .name=${me?.username ?? ""} user-id=${me?.id ?? ""} size="28"></user-avatar>
+          <span>Signed in as <strong>${me?.username}</strong></span><span class="spacer"></span>
+          <button class="btn ghost" style="padding:5px 10px;font-size:12.5px" @click=${() => this.fire("sign-out")}>Sign out</button>
+        </div>
+      </header>
+      ${
+        this.primary
+          ? html`<main aria-labelledby="convs-h">${list}</main>`
+          : html`<nav aria-labelledby="convs-h">${list}</nav>`
       }`;
   }
 }

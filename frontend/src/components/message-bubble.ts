@@ -1,14 +1,26 @@
 import { LitElement, css, html, nothing } from "lit";
 import { customElement, property } from "lit/decorators.js";
 import { base } from "../styles/tokens.ts";
-import { hueOf } from "./user-avatar.ts";
+import { colourOf, hueOf } from "./user-avatar.ts";
 import "./user-avatar.ts";
 
 export type BubbleStatus = "sent" | "pending" | "failed";
+/** Why an unsent message waits: the send limit, no connection, a failed one before it; "" while sending. */
+export type BubbleWait = "" | "rate" | "connection" | "held";
+
+const WAITING: Record<BubbleWait, string> = {
+  "": "Sending…",
+  rate: "Waiting to send",
+  connection: "Waiting for connection",
+  held: "Waiting for the message above",
+};
 
 /**
- * One message. The body is a text binding, never HTML.
+ * One message, as an article whose spoken text starts with who wrote it and when ("You, 10:42:"
+ * or "bob, 10:42:"), so a screen reader tells one's own messages from the other person's. The
+ * body is a text binding, never HTML.
  * @fires retry - the user asks to send a failed message again
+ * @fires discard - the user gives up on a failed message
  */
 @customElement("message-bubble")
 export class MessageBubble extends LitElement {
@@ -17,8 +29,10 @@ export class MessageBubble extends LitElement {
   @property({ attribute: "full-time" }) fullTime = "";
   @property({ type: Boolean, reflect: true }) own = false;
   @property({ reflect: true }) status: BubbleStatus = "sent";
-  /** shown above the first bubble of a run in a group */
+  @property({ reflect: true }) wait: BubbleWait = "";
+  /** who wrote it (spoken always; shown above the first bubble of a run in a group) */
   @property() sender = "";
+  @property({ type: Boolean, attribute: "show-sender" }) showSender = false;
   @property() error = "";
   @property({ type: Boolean }) seen = false;
   /** in a group, others' messages sit beside their avatar (shown on the first of a run) */
@@ -33,7 +47,9 @@ export class MessageBubble extends LitElement {
       :host { display: flex; flex-direction: column; align-items: flex-start; padding: 0 var(--space-5); margin-top: 10px; }
       :host([continued]) { margin-top: 2px; }
       :host([own]) { align-items: flex-end; }
-      .sender { font-size: 12px; font-weight: 650; margin: 0 0 3px 12px; }
+      .sender { font-size: 12px; font-weight: 650; margin: 0 0 3px 12px; color: var(--name-light); }
+      /* on the dark page a name needs to be light (4.5:1 on every palette hue) */
+      @media (prefers-color-scheme: dark) { .sender { color: hsl(var(--name-hue) 60% 70%); } }
       .row { display: flex; align-items: flex-start; gap: 8px; max-width: 100%; }
       :host([own]) .row { justify-content: flex-end; }
       .col { display: flex; flex-direction: column; align-items: flex-start; min-width: 0; }
@@ -61,31 +77,34 @@ export class MessageBubble extends LitElement {
     `,
   ];
 
-  private retry() {
-    this.dispatchEvent(new CustomEvent("retry", { bubbles: true, composed: true }));
+  private fire(type: "retry" | "discard") {
+    this.dispatchEvent(new CustomEvent(type, { bubbles: true, composed: true }));
   }
 
   override render() {
     const state =
       this.status === "pending"
-        ? html`<span data-state="pending">Sending…</span>`
+        ? html`<span data-state="pending">${WAITING[this.wait]}</span>`
         : this.status === "failed"
           ? html`<span class="failed" role="alert">Not sent${this.error ? `: ${this.error}` : ""}</span>
-              <button class="retry" @click=${this.retry}>Retry</button>`
+              <button class="retry" @click=${() => this.fire("retry")}>Retry</button>
+              <button class="retry" @click=${() => this.fire("discard")}>Discard</button>`
           : this.own && this.seen
             ? html`<span>Seen</span>`
             : nothing;
-    const showSender = this.sender && !this.own;
+    const showSender = this.showSender && !this.own;
+    // the visible name and time are for the eye; the hidden line says both first, for the ear
     const col = html`<div class="col">
-      ${showSender ? html`<div class="sender" style="color:hsl(${hueOf(this.senderId)} 45% 48%)">${this.sender}</div>` : nothing}
+      ${showSender ? html`<div class="sender" aria-hidden="true" style="--name-light:${colourOf(this.senderId)};--name-hue:${hueOf(this.senderId)}">${this.sender}</div>` : nothing}
+      <span class="sr-only">${this.own ? "You" : this.sender || "Someone"}, ${this.time}:</span>
       <div class="bubble">${this.body}</div>
-      <div class="meta"><time title=${this.fullTime}>${this.time}</time>${state}</div></div>`;
-    return html`<div class="row" style="max-width:${this.own ? "min(720px, 80%)" : "min(760px, 86%)"}">
+      <div class="meta"><time title=${this.fullTime} aria-hidden="true">${this.time}</time>${state}</div></div>`;
+    return html`<article class="row" style="max-width:${this.own ? "min(720px, 80%)" : "min(760px, 86%)"}">
       ${
         this.gutter && !this.own
           ? html`<div class="gutter">${showSender ? html`<user-avatar .name=${this.sender} user-id=${this.senderId} size="30"></user-avatar>` : nothing}</div>`
           : nothing
-      }${col}</div>`;
+      }${col}</article>`;
   }
 }
 

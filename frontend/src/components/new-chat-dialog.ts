@@ -2,8 +2,8 @@ import { LitElement, css, html, nothing } from "lit";
 import { customElement, property, query, state } from "lit/decorators.js";
 import type { UserSummary } from "@parley/contract";
 import { TITLE_MAX, USERNAME_MAX } from "@parley/contract/limits";
-import { api, ApiError } from "../state/api-client.ts";
-import { store } from "../state/store.ts";
+import { errorText } from "../state/explain.ts";
+import { StoreController } from "../state/store-controller.ts";
 import { base } from "../styles/tokens.ts";
 import "./user-avatar.ts";
 
@@ -15,6 +15,7 @@ import "./user-avatar.ts";
  */
 @customElement("new-chat-dialog")
 export class NewChatDialog extends LitElement {
+  private s = new StoreController(this);
   @property({ type: Boolean }) open = false;
   @state() private query = "";
   @state() private results: UserSummary[] = [];
@@ -92,12 +93,12 @@ export class NewChatDialog extends LitElement {
     const mine = ++this.searchSeq;
     this.searching = true;
     try {
-      const users = await api.users(q, 20);
+      const users = await this.s.store.searchUsers(q, 20);
       if (mine !== this.searchSeq) return;
-      this.results = users.filter((u) => u.id !== store.me?.id);
+      this.results = users;
       this.error = "";
     } catch (e) {
-      if (mine === this.searchSeq) this.error = e instanceof ApiError ? e.message : "Search failed.";
+      if (mine === this.searchSeq) this.error = errorText(e, "Search failed.");
     } finally {
       if (mine === this.searchSeq) this.searching = false;
     }
@@ -116,7 +117,7 @@ export class NewChatDialog extends LitElement {
     this.error = "";
     try {
       const title = this.picked.length > 1 ? this.groupTitle.trim() : "";
-      const c = await store.createConversation(
+      const c = await this.s.store.createConversation(
         this.picked.map((p) => p.id),
         title || undefined,
       );
@@ -125,7 +126,7 @@ export class NewChatDialog extends LitElement {
       );
       this.dialogEl.close();
     } catch (err) {
-      this.error = err instanceof ApiError ? err.message : "Could not start the conversation.";
+      this.error = errorText(err, "Could not start the conversation.");
     } finally {
       this.busy = false;
     }
@@ -166,7 +167,7 @@ export class NewChatDialog extends LitElement {
         </ul>
         ${
           !this.searching && this.results.length === 0
-            ? html`<div class="hint">${this.query ? `Nobody’s username starts with “${this.query}”.` : "Nobody else is here yet. Invite a friend to create an account."}</div>`
+            ? html`<div class="hint">${this.query ? `Nobody’s username starts with “${this.query}”.` : "Type a name to find someone. People you already chat with are listed here."}</div>`
             : nothing
         }
         ${

@@ -29,7 +29,9 @@ export class ParleyApp extends LitElement {
       .shell.narrow { grid-template-columns: 1fr; }
       conversation-list { border-right: 1px solid var(--border); height: 100%; overflow: hidden; }
       .narrow conversation-list { border-right: none; }
-      chat-thread, .placeholder { height: 100%; }
+      .pane { display: flex; height: 100%; min-height: 0; min-width: 0; }
+      .pane chat-thread { flex: 1; }
+      .placeholder { height: 100%; }
       /* the dialog lives in the top layer; it must not take a grid cell */
       new-chat-dialog { position: absolute; }
       .placeholder { display: grid; place-items: center; text-align: center; color: var(--text-2); padding: var(--space-6); }
@@ -75,16 +77,12 @@ export class ParleyApp extends LitElement {
       if (id) location.hash = hash;
       else history.pushState(null, "", location.pathname + location.search);
     }
+    // routes now, so the pane to focus is rendered; the hashchange that follows opens the same
+    // conversation again, which the store answers without a second request
     this.route();
-    if (id) void this.updateComplete.then(() => this.renderRoot.querySelector("chat-thread")?.focus());
-    else
-      void this.updateComplete.then(() =>
-        this.renderRoot
-          .querySelector("conversation-list")
-          ?.shadowRoot?.querySelector<HTMLElement>("conversation-item[active], conversation-item")
-          ?.shadowRoot?.querySelector("button")
-          ?.focus(),
-      );
+    // each pane knows what inside it should take focus
+    const pane = id ? "chat-thread" : "conversation-list";
+    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>(pane)?.focus());
   }
 
   override render() {
@@ -104,11 +102,11 @@ export class ParleyApp extends LitElement {
         @new-chat=${() => (this.dialogOpen = true)}
         @dialog-closed=${() => (this.dialogOpen = false)}
         @sign-out=${() => void st.logout().then(() => history.replaceState(null, "", location.pathname))}>
-        ${showList ? html`<conversation-list active-id=${active ?? ""}></conversation-list>` : nothing}
+        ${showList ? html`<conversation-list active-id=${active ?? ""} ?primary=${this.narrow}></conversation-list>` : nothing}
         ${
           showThread
             ? active
-              ? html`<chat-thread conversation-id=${active} ?narrow=${this.narrow}></chat-thread>`
+              ? html`<main class="pane"><chat-thread conversation-id=${active} ?narrow=${this.narrow}></chat-thread></main>`
               : html`<main class="placeholder"><div>
                 <div class="art" aria-hidden="true"><svg width="40" height="40" viewBox="0 0 24 24" fill="currentColor"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg></div>
                 <h2>${st.conversations.length ? "Pick a conversation" : "Welcome to Parley"}</h2>

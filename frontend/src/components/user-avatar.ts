@@ -2,18 +2,39 @@ import { LitElement, css, html, nothing } from "lit";
 import { customElement, property } from "lit/decorators.js";
 
 /**
- * A stable hue per user id, so the same person always has the same colour. Ids made in the same
+ * A stable colour per user id, so the same person always has the same one. Ids made in the same
  * second share most characters, so the hash is FNV-1a with a final mix, and the hue comes from
- * a palette of well-separated ones that all read well with white initials.
+ * a palette of well-separated ones. Each hue has its own lightness: yellows and greens must be
+ * darker than blues for white initials, or the name as text on the light page, to read at
+ * 4.5:1 (WCAG AA): 5:1 on white, 4.6:1 on the page's light grey.
  */
-const HUES = [4, 24, 38, 145, 165, 190, 210, 232, 258, 282, 305, 330];
-export function hueOf(id: string): number {
+const PALETTE: readonly (readonly [hue: number, lightness: number])[] = [
+  [4, 46],
+  [24, 41],
+  [38, 36],
+  [145, 32],
+  [165, 32],
+  [190, 35],
+  [210, 44],
+  [232, 46],
+  [258, 46],
+  [282, 46],
+  [305, 46],
+  [330, 46],
+];
+function paletteOf(id: string): readonly [number, number] {
   let h = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
-  return HUES[(h >>> 0) % HUES.length]!;
+  return PALETTE[(h >>> 0) % PALETTE.length] ?? [232, 46];
+}
+export const hueOf = (id: string): number => paletteOf(id)[0];
+/** the person's colour as `hsl()` that white text reads on (and that reads as text on white) */
+export function colourOf(id: string, saturation = 52): string {
+  const [hue, lightness] = paletteOf(id);
+  return `hsl(${hue} ${saturation}% ${lightness}%)`;
 }
 
 export const initials = (name: string) =>
@@ -48,10 +69,10 @@ export class UserAvatar extends LitElement {
   `;
 
   override render() {
-    const hue = hueOf(this.userId || this.name);
+    const [hue, lightness] = paletteOf(this.userId || this.name);
     const bg = this.group
-      ? `linear-gradient(135deg, hsl(${hue} 55% 52%), hsl(${(hue + 40) % 360} 60% 42%))`
-      : `hsl(${hue} 52% 46%)`;
+      ? `linear-gradient(135deg, hsl(${hue} 55% ${lightness}%), hsl(${hue} 60% ${lightness - 8}%))`
+      : colourOf(this.userId || this.name);
     const s = this.size;
     return html`<div class="face" aria-hidden="true"
         style="width:${s}px;height:${s}px;font-size:${Math.round(s * 0.38)}px;background:${bg}">${initials(this.name)}</div>

@@ -40,6 +40,16 @@ export class ApiError extends Error {
   }
 }
 
+let observer: ((answered: boolean) => void) | null = null;
+
+/**
+ * Hears of every request whether the server answered it at all: an answer proves the way to the
+ * server is open again, which the socket uses to reconnect at once instead of at its next try.
+ */
+export function observeRequests(fn: ((answered: boolean) => void) | null): void {
+  observer = fn;
+}
+
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
@@ -53,8 +63,11 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
+    observer?.(false);
     throw new ApiError(0, "network", "No connection to the server.");
   }
+  // a gateway's 502-504 is not the server answering
+  observer?.(res.status < 502 || res.status > 504);
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   let json: unknown;

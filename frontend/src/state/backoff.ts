@@ -48,3 +48,25 @@ export function reconnectPlan(
       : backoffDelay(attempt, opts, random);
   return { delay, attempt: attempt + 1 };
 }
+
+/**
+ * While a connection cannot even be opened (nothing answers: the network or every replica is
+ * away), attempts come at most this far apart, so the page notices within a second or two that
+ * the way is open again — there is no other signal of that than trying. Failing to connect
+ * costs the servers almost nothing; a connection that opens and then closes (overload, too
+ * slow, restarts) keeps the exponential backoff above.
+ */
+export const UNREACHABLE_CAP_MS = 1_000;
+/** …for the first minute of an outage; then the usual backoff (the `online` event and any answered request still reconnect at once). */
+export const UNREACHABLE_FAST_FOR_MS = 60_000;
+
+/** The socket could not be opened, `downForMs` into an outage: how long to wait, and the attempt count after this one. */
+export function unreachablePlan(
+  attempt: number,
+  downForMs: number,
+  opts: BackoffOptions = DEFAULT_BACKOFF,
+  random: () => number = Math.random,
+): { delay: number; attempt: number } {
+  const capMs = downForMs < UNREACHABLE_FAST_FOR_MS ? Math.min(opts.capMs, UNREACHABLE_CAP_MS) : opts.capMs;
+  return { delay: backoffDelay(attempt, { ...opts, capMs }, random), attempt: attempt + 1 };
+}

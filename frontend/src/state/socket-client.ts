@@ -4,10 +4,16 @@
  * the backoff starts over only once a connection has stayed open STABLE_AFTER_MS after `ready`;
  * 4001 (session expired) stops and reports it. What was missed meanwhile is the store's job,
  * triggered by every `ready` frame.
+ *
+ * The status it reports is the socket's real state, so the badge can follow it within a second
+ * or two: "online" only from `ready` on an open socket; "offline" while the browser says so;
+ * back from offline it reconnects rather than trust a socket that lived through the outage;
+ * while nothing answers it tries about once a second (backoff.ts, unreachablePlan), and an
+ * answered api request (`reachable()`) makes it try at once.
  */
 import type { ClientFrame, ServerFrame } from "@parley/contract/frames";
 import { CLOSE_CODES } from "@parley/contract/limits";
-import { reconnectPlan, STABLE_AFTER_MS } from "./backoff.ts";
+import { reconnectPlan, STABLE_AFTER_MS, unreachablePlan } from "./backoff.ts";
 
 export type ConnectionStatus = "connecting" | "online" | "reconnecting" | "offline";
 
@@ -19,12 +25,23 @@ export type SocketHandlers = {
   onRepeatedFailure(): void;
 };
 
+/** an answered request makes a waiting reconnect happen now, unless it is due this soon anyway */
+const REACHABLE_SOON_MS = 250;
+
 export class SocketClient {
   private ws: WebSocket | null = null;
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** when the waiting reconnect is due (ms since the epoch), 0 when none waits */
+  private dueAt = 0;
   private stableTimer: ReturnType<typeof setTimeout> | undefined;
   private running = false;
+  /** since when there has been no ready socket (0 while there is one) */
+  private downSince = 0;
+  /** the socket whose `ready` came: "online" means this one is the current one */
+  private readyWs: WebSocket | null = null;
+  /** the browser went offline while the current socket was open */
+  private wentOffline = false;
   status: ConnectionStatus = "offline";
 
   constructor(
@@ -42,7 +59,7 @@ export class SocketClient {
 
   stop(): void {
     this.running = false;
-    clearTimeout(this.timer);
+    this.wait(null);
     clearTimeout(this.stableTimer);
     removeEventListener("online", this.onOnline);
     removeEventListener("offline", this.onOffline);
@@ -59,13 +76,23 @@ export class SocketClient {
     return true;
   }
 
+  /** The server answered a request: if a reconnect is waiting, the way is open now. */
+  reachable(): void {
+    if (this.running && this.ws === null && this.dueAt - Date.now() > REACHABLE_SOON_MS) this.connect();
+  }
+
   private connect(): void {
-    clearTimeout(this.timer);
+    this.wait(null);
     if (!this.running) return;
-    this.setStatus(this.attempt === 0 ? "connecting" : "reconnecting");
-    let ready = false;
+    this.setStatus(navigator.onLine === false ? "offline" : this.attempt === 0 ? "connecting" : "reconnecting");
+    this.downSince ||= Date.now();
+    this.wentOffline = false;
+    let opened = false;
     const ws = new WebSocket(this.url());
     this.ws = ws;
+    ws.onopen = () => {
+      opened = true;
+    };
     ws.onmessage = (ev) => {
       if (this.ws !== ws) return;
       let frame: ServerFrame;
@@ -75,12 +102,13 @@ export class SocketClient {
         return;
       }
       if (frame.type === "ready") {
-        ready = true;
+        this.readyWs = ws;
+        this.downSince = 0;
         clearTimeout(this.stableTimer);
         this.stableTimer = setTimeout(() => {
           if (this.ws === ws) this.attempt = 0;
         }, STABLE_AFTER_MS);
-        this.setStatus("online");
+        this.setStatus(navigator.onLine === false ? "offline" : "online");
       }
       this.handlers.onFrame(frame);
     };
@@ -93,21 +121,51 @@ export class SocketClient {
         this.handlers.onSessionExpired();
         return;
       }
-      const plan = reconnectPlan(ev.code, this.attempt);
+      this.downSince ||= Date.now();
+      // nothing answered (or the upgrade was refused): try again soon; a connection that
+      // opened and then closed backs off, so a server in trouble is not hammered
+      const plan = opened
+        ? reconnectPlan(ev.code, this.attempt)
+        : unreachablePlan(this.attempt, Date.now() - this.downSince);
       this.attempt = plan.attempt;
-      if (!ready && this.attempt >= 3 && this.attempt % 3 === 0) this.handlers.onRepeatedFailure();
+      if (this.readyWs !== ws && this.attempt >= 3 && this.attempt % 3 === 0) this.handlers.onRepeatedFailure();
       this.setStatus(navigator.onLine === false ? "offline" : "reconnecting");
-      this.timer = setTimeout(() => this.connect(), plan.delay);
+      this.wait(plan.delay);
     };
   }
 
+  /** Schedules the next attempt in `ms`, or cancels the one waiting (null). */
+  private wait(ms: number | null) {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.dueAt = 0;
+    if (ms === null) return;
+    this.dueAt = Date.now() + ms;
+    this.timer = setTimeout(() => this.connect(), ms);
+  }
+
   private onOnline = () => {
-    if (this.ws === null && this.running) {
-      this.attempt = 0;
-      this.connect();
+    if (!this.running) return;
+    const ws = this.ws;
+    if (ws && ws === this.readyWs && ws.readyState === WebSocket.OPEN && !this.wentOffline) {
+      this.setStatus("online");
+      return;
     }
+    if (ws && ws.readyState === WebSocket.CONNECTING) return;
+    // a socket that lived through an outage may be dead without knowing it: a new one proves the way
+    if (ws) {
+      this.ws = null;
+      ws.close(CLOSE_CODES.normal);
+    }
+    this.attempt = 0;
+    this.connect();
+    if (this.status === "connecting") this.setStatus("reconnecting");
   };
-  private onOffline = () => this.setStatus("offline");
+
+  private onOffline = () => {
+    if (this.ws?.readyState === WebSocket.OPEN) this.wentOffline = true;
+    this.setStatus("offline");
+  };
 
   private setStatus(s: ConnectionStatus) {
     if (s === this.status) return;

@@ -128,6 +128,12 @@ export function retryPending(thread: Thread, clientId: string): Thread {
   return mapPending(thread, clientId, (p) => ({ ...p, status: "pending", error: undefined, attempts: p.attempts + 1 }));
 }
 
+/** The user gave up on an unsent message: it leaves the thread (and the saved ones). */
+export function discardPending(thread: Thread, clientId: string): Thread {
+  if (!thread.pending.some((p) => p.clientId === clientId)) return thread;
+  return { ...thread, pending: thread.pending.filter((p) => p.clientId !== clientId) };
+}
+
 function mapPending(thread: Thread, clientId: string, f: (p: LocalMessage) => LocalMessage): Thread {
   if (!thread.pending.some((p) => p.clientId === clientId)) return thread;
   return { ...thread, pending: thread.pending.map((p) => (p.clientId === clientId ? f(p) : p)) };

@@ -1,0 +1,145 @@
+/**
+ * Bringing the client up to date from the api: the conversation list, a thread's newest page,
+ * older pages on demand, and the catch-up after a gap or a reconnect (`?after=` the last
+ * contiguous seq, page by page, one run at a time per conversation).
+ */
+import type { Id } from "@parley/contract";
+import { PAGE_MAX } from "@parley/contract/limits";
+import { api, ApiError } from "./api-client.ts";
+import { mergeServerConversation, upsertConversation } from "./conversations.ts";
+import { peerOf } from "./selectors.ts";
+import type { StoreState } from "./store-state.ts";
+import { lastContiguousSeq, mergeMessages, settlePending } from "./thread.ts";
+
+const PAGE = 50;
+
+export class Sync {
+  /** one newest-page load per conversation at a time: opening a chat twice fetches it once */
+  private loadingLatest = new Map<Id, Promise<void>>();
+  private catchingUp = new Map<Id, Promise<void>>();
+  /** a catch-up was asked for while one ran: one more run after it covers every such ask */
+  private catchUpAgain = new Map<Id, Promise<void>>();
+
+  constructor(
+    private readonly st: StoreState,
+    /** a request failed: a 401 ends the session */
+    private readonly failed: (e: unknown) => void,
+  ) {}
+
+  async loadConversations(): Promise<void> {
+    const st = this.st;
+    try {
+      const list = await api.conversations();
+      let next = st.conversations.filter((c) => !list.some((l) => l.id === c.id));
+      for (const c of list) next = upsertConversation(next, mergeServerConversation(st.conversation(c.id), c));
+      st.conversations = next;
+      st.conversationsLoaded = true;
+      st.changed();
+      void this.refreshPresence();
+    } catch (e) {
+      this.failed(e);
+    }
+  }
+
+  /**
+   * Presence of direct-chat peers the socket has not told us about yet (it sends contacts'
+   * presence after `ready`), from the user search, which reports `online`.
+   */
+  private async refreshPresence() {
+    const st = this.st;
+    const peers = st.conversations
+      .map((c) => peerOf(st, c))
+      .filter((p): p is NonNullable<typeof p> => p !== undefined && !st.live.presence.has(p.id))
+      .slice(0, 30);
+    await Promise.all(
+      peers.map(async (p) => {
+        const found = (await api.users(p.username, 5).catch(() => [])).find((u) => u.id === p.id);
+        if (found && !st.live.presence.has(found.id)) st.live.presence.set(found.id, found.online);
+      }),
+    );
+    st.changed();
+  }
+
+  loadLatest(id: Id): Promise<void> {
+    const running = this.loadingLatest.get(id);
+    if (running) return running;
+    const run = this.fetchLatest(id).finally(() => this.loadingLatest.delete(id));
+    this.loadingLatest.set(id, run);
+    return run;
+  }
+
+  private async fetchLatest(id: Id): Promise<void> {
+    const st = this.st;
+    try {
+      const c = st.conversation(id) ?? (await api.conversation(id));
+      if (!st.conversation(id)) st.conversations = upsertConversation(st.conversations, c);
+      // `before=lastSeq+1` is a well-defined "newest page"; anything newer comes from the catch-up.
+      const page =
+        c.lastSeq > 0
+          ? await api.messages(id, { before: c.lastSeq + 1, limit: PAGE })
+          : { messages: [], hasMore: false };
+      const t = st.thread(id);
+      st.setThread(
+        id,
+        settlePending({
+          ...t,
+          messages: mergeMessages(t.messages, page.messages, id),
+          hasOlder: page.hasMore,
+          loaded: true,
+        }),
+      );
+      await this.catchUp(id);
+    } catch (e) {
+      // not a member (or no such conversation): 404, the same answer either way
+      if (e instanceof ApiError && e.status === 404 && st.activeId === id) {
+        st.activeId = null;
+        st.changed();
+      }
+      this.failed(e);
+    }
+  }
+
+  async loadOlder(id: Id): Promise<void> {
+    const t = this.st.thread(id);
+    const first = t.messages[0];
+    if (!t.hasOlder || !first) return;
+    const page = await api.messages(id, { before: first.seq, limit: PAGE });
+    const now = this.st.thread(id);
+    this.st.setThread(id, { ...now, messages: mergeMessages(now.messages, page.messages, id), hasOlder: page.hasMore });
+  }
+
+  /**
+   * Fetches everything after the last contiguous seq, page by page, once at a time per
+   * conversation. Asked again while it runs, it runs once more afterwards (what was committed
+   * after the running one's request may be missing), however many times it was asked.
+   */
+  catchUp(id: Id): Promise<void> {
+    const st = this.st;
+    const running = this.catchingUp.get(id);
+    if (running) {
+      let again = this.catchUpAgain.get(id);
+      if (!again) {
+        again = running.then(() => {
+          this.catchUpAgain.delete(id);
+          return this.catchUp(id);
+        });
+        this.catchUpAgain.set(id, again);
+      }
+      return again;
+    }
+    const run = (async () => {
+      for (let i = 0; i < 1000; i++) {
+        const t = st.thread(id);
+        const page = await api.messages(id, { after: lastContiguousSeq(t.messages), limit: PAGE_MAX });
+        const now = st.thread(id);
+        st.setThread(id, settlePending({ ...now, messages: mergeMessages(now.messages, page.messages, id) }));
+        for (const m of page.messages) st.noteMessage(m, false);
+        if (!page.hasMore || !page.messages.length) break;
+      }
+    })()
+      .catch((e) => this.failed(e))
+      .finally(() => this.catchingUp.delete(id));
+    this.catchingUp.set(id, run);
+    return run;
+  }
+}
