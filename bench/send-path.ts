@@ -38,7 +38,7 @@ import { blockKey, blockOf, schemas } from "../api/src/libs/collections.ts";
 import { ROOT } from "../scripts/lib/infra.ts";
 import { startStack, type Stack } from "../scripts/lib/stack.ts";
 import { embeddedEngine, startTestInfra, type TestInfra } from "../scripts/lib/testinfra.ts";
-import { CpuMeter, percentile } from "./lib/procs.ts";
+import { CLK_TCK, CpuMeter, percentile } from "./lib/procs.ts";
 import { seedConversations, seedUsers, tokenSigner, withDb, type SeededConversation } from "./lib/seed.ts";
 
 const { values: args } = parseArgs({
@@ -81,6 +81,8 @@ type StepResult = {
   outOfOrder: number;
   cpu: Record<string, number>;
   load: number;
+  /** CPU time the hypervisor gave to others while our processes wanted it (both cores), ms */
+  stealMs: number;
   /** commits PostgreSQL logged as slower than SLOW_MS during the step, and the slowest */
   slowCommits: { count: number; maxMs: number };
 };
@@ -106,7 +108,8 @@ type EngineResult = {
   socketsReadyMs: number;
   ramp: StepResult[];
   knee: number;
-  hold: StepResult | null;
+  /** the knee held for HOLD seconds: one try, or up to three when the first failed */
+  holds: StepResult[];
   saturation: { sends: number; seconds: number; perSecond: number; errors: number; p50: number; p99: number };
   floor: { inserts: number; seconds: number; perSecond: number };
 };
@@ -204,6 +207,7 @@ async function measureEngine(engine: (typeof ENGINES)[number]): Promise<EngineRe
       let n = 0;
       const pending = new Set<Promise<void>>();
       meter.begin();
+      const steal0 = stealTicks();
       const wallStart = Date.now();
       const start = performance.now();
       while (performance.now() - start < seconds * 1000) {
@@ -269,6 +273,7 @@ async function measureEngine(engine: (typeof ENGINES)[number]): Promise<EngineRe
         outOfOrder,
         cpu,
         load: loadavg()[0]!,
+        stealMs: ((stealTicks() - steal0) * 1000) / CLK_TCK,
         slowCommits: slowCommits(join(infra.dir, "postgres.log"), wallStart, Date.now()),
       };
       const st = stats(r.send);
@@ -296,20 +301,34 @@ async function measureEngine(engine: (typeof ENGINES)[number]): Promise<EngineRe
     await step(RATES[0]!, 5);
     await Bun.sleep(2000);
 
-    // ---------- ramp, then hold the knee ----------
+    // ---------- ramp (best two of three tries per rate), then hold the knee ----------
+    // A rate holds when two of its tries do: one stall of the shared machine (they come and go,
+    // see the disk and steal columns) decides nothing on its own, and neither does one lucky try.
     const ramp: StepResult[] = [];
+    let knee = 0;
     for (const rate of RATES) {
-      const r = await step(rate, STEP_S);
-      ramp.push(r);
-      if (!passes(r)) break;
-      await Bun.sleep(2000);
+      let held = 0;
+      let failed = 0;
+      while (held < 2 && failed < 2) {
+        const r = await step(rate, STEP_S);
+        ramp.push(r);
+        if (passes(r)) held++;
+        else failed++;
+        await Bun.sleep(2000);
+      }
+      if (held < 2) break;
+      knee = rate;
     }
-    const knee = [...ramp].reverse().find(passes)?.rate ?? 0;
-    let hold: StepResult | null = null;
+    const holds: StepResult[] = [];
     if (knee > 0 && HOLD_S > 0) {
-      await Bun.sleep(3000);
-      console.log(`holding ${knee}/s for ${HOLD_S} s`);
-      hold = await step(knee, HOLD_S);
+      // the same rule for the hold: up to three tries, reported all
+      while (holds.filter(passes).length < 2 && holds.filter((h) => !passes(h)).length < 2) {
+        await Bun.sleep(3000);
+        console.log(`holding ${knee}/s for ${HOLD_S} s`);
+        const h = await step(knee, HOLD_S);
+        holds.push(h);
+        if (holds.length === 1 && passes(h)) break; // held at the first try: that is the figure
+      }
     }
 
     // ---------- saturation: closed loop straight to the api ----------
@@ -354,7 +373,7 @@ async function measureEngine(engine: (typeof ENGINES)[number]): Promise<EngineRe
     // ---------- floor: bare inserts into the same server ----------
     const floor = await bareInserts(`${infra.mongoUrl}bench_floor`, convs, SAT_S);
     console.log(`floor: ${floor.perSecond.toFixed(0)} inserts/s (20 concurrent bare inserts)`);
-    return { engine, kind: infra.mongoKind, socketsReadyMs, ramp, knee, hold, saturation, floor };
+    return { engine, kind: infra.mongoKind, socketsReadyMs, ramp, knee, holds, saturation, floor };
   } finally {
     for (const ws of sockets) ws.close();
     await stack?.stop();
@@ -396,6 +415,11 @@ async function bareInserts(url: string, convs: SeededConversation[], seconds: nu
   } finally {
     await conn.close();
   }
+}
+
+/** The machine's steal time so far (clock ticks), from /proc/stat. */
+function stealTicks(): number {
+  return Number(readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/)[8] ?? 0);
 }
 
 /** Commits slower than SLOW_MS that PostgreSQL logged between two times (its log line prefix is `%m [%p] `). */
@@ -458,25 +482,25 @@ function stepRow(r: StepResult) {
     .map(([k, v]) => `${v} ${k}`)
     .join("; ");
   const slow = r.slowCommits.count ? `${r.slowCommits.count} (max ${r.slowCommits.maxMs.toFixed(0)} ms)` : "0";
-  return `| ${r.rate} | ${r.achieved.toFixed(0)} | ${f1(s.p50)} / ${f1(s.p99)} / ${f1(s.max)} | ${f1(d.p50)} / ${f1(d.p99)} / ${f1(d.max)} | ${errs || 0} | ${r.lost} | ${r.duplicated} | ${r.outOfOrder} | ${slow} | ${cpu} | ${r.load.toFixed(2)} | ${passes(r) ? "holds" : "fails"} |`;
+  return `| ${r.rate} | ${r.achieved.toFixed(0)} | ${f1(s.p50)} / ${f1(s.p99)} / ${f1(s.max)} | ${f1(d.p50)} / ${f1(d.p99)} / ${f1(d.max)} | ${errs || 0} | ${r.lost} | ${r.duplicated} | ${r.outOfOrder} | ${slow} | ${r.stealMs.toFixed(0)} | ${cpu} | ${r.load.toFixed(2)} | ${passes(r) ? "holds" : "fails"} |`;
 }
 
 function report(results: EngineResult[], loadBefore: number[], disk: ReturnType<typeof fsyncProfile>) {
-  const head = `| rate (sends/s) | achieved | send p50 / p99 / max (ms) | delivery p50 / p99 / max (ms) | errors | lost | dup | out of order | commits > ${SLOW_MS} ms | CPU % of a core per process | load (1 min) | targets |\n|---|---|---|---|---|---|---|---|---|---|---|---|`;
+  const head = `| rate (sends/s) | achieved | send p50 / p99 / max (ms) | delivery p50 / p99 / max (ms) | errors | lost | dup | out of order | commits > ${SLOW_MS} ms | steal (ms) | CPU % of a core per process | load (1 min) | targets |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|`;
   const sections = results.map(
     (r) => `## FerretDB on ${r.engine} (${r.kind})
 
-${SOCKETS} sockets ready in ${(r.socketsReadyMs / 1000).toFixed(1)} s. Ramp (${STEP_S} s per step; a step holds when send p99 < ${TARGET.sendP99} ms, delivery p99 < ${TARGET.deliveryP99} ms and nothing failed, was lost, duplicated or out of order):
+${SOCKETS} sockets ready in ${(r.socketsReadyMs / 1000).toFixed(1)} s. Ramp (${STEP_S} s per try; a try holds when send p99 < ${TARGET.sendP99} ms, delivery p99 < ${TARGET.deliveryP99} ms and nothing failed, was lost, duplicated or out of order; a rate holds when two of its tries do, and the ramp stops at the first rate that does not):
 
 ${head}
 ${r.ramp.map(stepRow).join("\n")}
 
 **Knee: ${r.knee} messages/s** (${r.knee * GROUP} deliveries/s).${
-      r.hold
-        ? ` Held for ${HOLD_S} s:
+      r.holds.length
+        ? ` Held for ${HOLD_S} s (${r.holds.length === 1 ? "one try" : "tries until two held or two failed"}): **${r.holds.filter(passes).length >= Math.min(2, r.holds.length) ? "holds" : "fails"}**
 
 ${head}
-${stepRow(r.hold)}`
+${r.holds.map(stepRow).join("\n")}`
         : ""
     }
 
