@@ -101,6 +101,8 @@ const passes = (r: StepResult) =>
   stats(r.send).p99 < TARGET.sendP99 &&
   stats(r.delivery).p99 < TARGET.deliveryP99;
 
+type Saturation = { sends: number; seconds: number; perSecond: number; errors: number; p50: number; p99: number };
+
 /** Everything measured on one engine. */
 type EngineResult = {
   engine: string;
@@ -110,7 +112,10 @@ type EngineResult = {
   knee: number;
   /** the knee held for HOLD seconds: one try, or up to three when the first failed */
   holds: StepResult[];
-  saturation: { sends: number; seconds: number; perSecond: number; errors: number; p50: number; p99: number };
+  /** closed-loop sends with every socket receiving (the whole machine busy with fan-out too) */
+  saturation: Saturation;
+  /** the same with no socket open: the api and the database alone, to compare with the floor */
+  apiAlone: Saturation;
   floor: { inserts: number; seconds: number; perSecond: number };
 };
 
@@ -331,49 +336,56 @@ async function measureEngine(engine: (typeof ENGINES)[number]): Promise<EngineRe
       }
     }
 
-    // ---------- saturation: closed loop straight to the api ----------
-    await Bun.sleep(2000);
-    const satLatency: number[] = [];
-    let satErrors = 0;
-    const satStart = performance.now();
+    // ---------- saturation: closed loop straight to the api, with the sockets, then without ----------
     let k = 0;
-    await Promise.all(
-      Array.from({ length: 20 }, async () => {
-        while (performance.now() - satStart < SAT_S * 1000) {
-          const conv = convs[k++ % convs.length]!;
-          const sender = indexOf.get(conv.memberIds[k % conv.memberIds.length]!)!;
-          const t = performance.now();
-          const res = await fetch(`${stack!.apiUrl}/api/conversations/${conv.id}/messages`, {
-            method: "POST",
-            headers: { "content-type": "application/json", authorization: `Bearer ${tokens[sender]}` },
-            body: JSON.stringify({ body: `saturation ${k}`, clientId: `sat-${k}` }),
-          }).catch(() => null);
-          await res?.arrayBuffer();
-          satLatency.push(performance.now() - t);
-          if (res?.status !== 201) satErrors++;
-        }
-      }),
-    );
-    const satSeconds = (performance.now() - satStart) / 1000;
-    const satStats = stats(satLatency);
-    const saturation = {
-      sends: satLatency.length,
-      seconds: satSeconds,
-      perSecond: (satLatency.length - satErrors) / satSeconds,
-      errors: satErrors,
-      p50: satStats.p50,
-      p99: satStats.p99,
+    const saturate = async (what: string) => {
+      await Bun.sleep(2000);
+      const latency: number[] = [];
+      let errors = 0;
+      const start = performance.now();
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          while (performance.now() - start < SAT_S * 1000) {
+            const conv = convs[k++ % convs.length]!;
+            const sender = indexOf.get(conv.memberIds[k % conv.memberIds.length]!)!;
+            const t = performance.now();
+            const res = await fetch(`${stack!.apiUrl}/api/conversations/${conv.id}/messages`, {
+              method: "POST",
+              headers: { "content-type": "application/json", authorization: `Bearer ${tokens[sender]}` },
+              body: JSON.stringify({ body: `saturation ${k}`, clientId: `sat-${k}` }),
+            }).catch(() => null);
+            await res?.arrayBuffer();
+            latency.push(performance.now() - t);
+            if (res?.status !== 201) errors++;
+          }
+        }),
+      );
+      const seconds = (performance.now() - start) / 1000;
+      const st = stats(latency);
+      const result = {
+        sends: latency.length,
+        seconds,
+        perSecond: (latency.length - errors) / seconds,
+        errors,
+        p50: st.p50,
+        p99: st.p99,
+      };
+      console.log(
+        `saturation ${what}: ${result.perSecond.toFixed(0)} sends/s (20 closed-loop senders), ${errors} errors`,
+      );
+      return result;
     };
-    console.log(`saturation: ${saturation.perSecond.toFixed(0)} sends/s (20 closed-loop senders), ${satErrors} errors`);
+    const saturation = await saturate("with 1000 sockets receiving");
     for (const ws of sockets) ws.close();
     sockets.length = 0;
+    const apiAlone = await saturate("without sockets");
     await stack.stop();
     stack = undefined;
 
     // ---------- floor: bare inserts into the same server ----------
     const floor = await bareInserts(`${infra.mongoUrl}bench_floor`, convs, SAT_S);
     console.log(`floor: ${floor.perSecond.toFixed(0)} inserts/s (20 concurrent bare inserts)`);
-    return { engine, kind: infra.mongoKind, socketsReadyMs, ramp, knee, holds, saturation, floor };
+    return { engine, kind: infra.mongoKind, socketsReadyMs, ramp, knee, holds, saturation, apiAlone, floor };
   } finally {
     for (const ws of sockets) ws.close();
     await stack?.stop();
@@ -504,9 +516,12 @@ ${r.holds.map(stepRow).join("\n")}`
         : ""
     }
 
-Saturation (20 closed-loop senders straight to the api, ${r.saturation.seconds.toFixed(0)} s): **${r.saturation.perSecond.toFixed(0)} sends/s**, p50 ${f1(r.saturation.p50)} ms, p99 ${f1(r.saturation.p99)} ms, ${r.saturation.errors} errors.
-Floor (20 concurrent bare inserts of message documents with the api's indexes into the same server): **${r.floor.perSecond.toFixed(0)} inserts/s**.
-The api's send throughput is **${((r.saturation.perSecond / r.floor.perSecond) * 100).toFixed(0)} %** of the floor.
+Saturation (20 closed-loop senders straight to the api, ${r.saturation.seconds.toFixed(0)} s each):
+- with the ${SOCKETS} sockets receiving every message (fan-out on the same cores): **${r.saturation.perSecond.toFixed(0)} sends/s**, p50 ${f1(r.saturation.p50)} ms, p99 ${f1(r.saturation.p99)} ms, ${r.saturation.errors} errors;
+- with no socket open (the api and the database alone): **${r.apiAlone.perSecond.toFixed(0)} sends/s**, p50 ${f1(r.apiAlone.p50)} ms, p99 ${f1(r.apiAlone.p99)} ms, ${r.apiAlone.errors} errors.
+
+Floor (20 concurrent bare inserts of message documents with the api's indexes into the same server, one document each): **${r.floor.perSecond.toFixed(0)} inserts/s**.
+The api's send throughput is **${((r.apiAlone.perSecond / r.floor.perSecond) * 100).toFixed(0)} %** of the floor (${((r.saturation.perSecond / r.floor.perSecond) * 100).toFixed(0)} % with the fan-out running beside it).
 `,
   );
   return `# Send path: sockets on two replicas, open-loop REST sends, and the database floor
