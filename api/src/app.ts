@@ -25,6 +25,9 @@ import { ConversationCache } from "./modules/conversations/cache.ts";
 import { Bookkeeper } from "./modules/messages/bookkeeping.ts";
 import { MessageSequencer } from "./modules/messages/sequencer.ts";
 import { SendRate } from "./libs/send-rate.ts";
+import { Passwords } from "./libs/passwords.ts";
+import { KnownUsers } from "./libs/known-users.ts";
+import { Revocations } from "@parley/kit/revocation";
 
 export function openDeps(
   config: Config,
@@ -39,6 +42,12 @@ export function openDeps(
   conversations.follow(subscriber);
   const sequencer = new MessageSequencer({ db, metrics, log });
   const bookkeeper = new Bookkeeper({ db, log, shared: (id) => sequencer.shared(id) });
+  const revocations = new Revocations(redis, {
+    log,
+    tokenTtlSeconds: config.jwtTtlSeconds,
+    onUnavailable: () => metrics.sessionCheckErrors.inc(),
+  });
+  revocations.follow(subscriber);
   return {
     config,
     log,
@@ -51,6 +60,9 @@ export function openDeps(
     sequencer,
     bookkeeper,
     sendRate: new SendRate(config.sendRateMax, config.sendRateWindowSeconds * 1000),
+    passwords: new Passwords(config.passwordHashConcurrency),
+    revocations,
+    knownUsers: new KnownUsers(db),
     async close() {
       await bookkeeper.settle();
       await db.close();
@@ -60,35 +72,41 @@ export function openDeps(
 }
 
 export function buildApp(deps: Deps) {
-  return new Elysia({ serve: { reusePort: false } })
-    .use(observe(deps.log, deps.metrics))
-    .use(errors(deps.log))
-    .use(bodyLimit)
-    .use(
-      openapi({
-        provider: null,
-        specPath: "/api/openapi.json",
-        documentation: {
-          info: {
-            title: "Parley api",
-            version: "0.1.0",
-            description: "Accounts, conversations, messages and read state of the Parley chat.",
-          },
-          components: {
-            securitySchemes: {
-              bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
-              session: { type: "apiKey", in: "cookie", name: "session" },
+  return (
+    new Elysia({ serve: { reusePort: false } })
+      .use(observe(deps.log, deps.metrics))
+      // every answer is one person's data (and some carry a session token): never stored by a cache
+      .onRequest(({ set }) => {
+        set.headers["cache-control"] = "no-store";
+      })
+      .use(errors(deps.log))
+      .use(bodyLimit)
+      .use(
+        openapi({
+          provider: null,
+          specPath: "/api/openapi.json",
+          documentation: {
+            info: {
+              title: "Parley api",
+              version: "0.1.0",
+              description: "Accounts, conversations, messages and read state of the Parley chat.",
             },
+            components: {
+              securitySchemes: {
+                bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+                session: { type: "apiKey", in: "cookie", name: "session" },
+              },
+            },
+            security: [{ bearer: [] }, { session: [] }],
           },
-          security: [{ bearer: [] }, { session: [] }],
-        },
-        exclude: { paths: ["/api/openapi.json"] },
-      }),
-    )
-    .use(healthRoutes(deps))
-    .use(authRoutes(deps))
-    .use(userRoutes(deps))
-    .use(conversationRoutes(deps))
-    .use(messageRoutes(deps));
+          exclude: { paths: ["/api/openapi.json"] },
+        }),
+      )
+      .use(healthRoutes(deps))
+      .use(authRoutes(deps))
+      .use(userRoutes(deps))
+      .use(conversationRoutes(deps))
+      .use(messageRoutes(deps))
+  );
 }
 export type App = ReturnType<typeof buildApp>;

@@ -6,6 +6,7 @@
 import { t } from "elysia";
 import {
   CLIENT_ID_MAX,
+  CONVERSATIONS_PAGE_MAX,
   ERROR_CODES,
   GROUP_MEMBERS_MAX,
   ID_PATTERN,
@@ -32,10 +33,11 @@ export const User = t.Object({
 });
 export type User = typeof User.static;
 
+/** `online` only for people who share a conversation with the one asking: presence is not public. */
 export const UserSummary = t.Object({
   id: Id,
   username: t.String(),
-  online: t.Boolean(),
+  online: t.Optional(t.Boolean()),
 });
 export type UserSummary = typeof UserSummary.static;
 
@@ -113,6 +115,15 @@ export const CreateConversationBody = t.Object(
 );
 export type CreateConversationBody = typeof CreateConversationBody.static;
 
+/** Where the next page of the conversation list starts: opaque to clients, passed back as given. */
+export const ConversationCursor = t.String({ pattern: "^[0-9]{1,15}_[0-9a-f]{24}$", description: "opaque cursor" });
+
+export const ConversationsQuery = t.Object({
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: CONVERSATIONS_PAGE_MAX })),
+  cursor: t.Optional(ConversationCursor),
+});
+export type ConversationsQuery = typeof ConversationsQuery.static;
+
 export const ConversationParams = t.Object({ id: Id });
 export type ConversationParams = typeof ConversationParams.static;
 
@@ -145,7 +156,11 @@ export const UsersResponse = t.Object({ users: t.Array(UserSummary) });
 export type UsersResponse = typeof UsersResponse.static;
 export const ConversationResponse = t.Object({ conversation: Conversation });
 export type ConversationResponse = typeof ConversationResponse.static;
-export const ConversationsResponse = t.Object({ conversations: t.Array(Conversation) });
+/** One page, newest activity first; `nextCursor` asks for the page after it (null: this was the last). */
+export const ConversationsResponse = t.Object({
+  conversations: t.Array(Conversation),
+  nextCursor: t.Union([ConversationCursor, t.Null()]),
+});
 export type ConversationsResponse = typeof ConversationsResponse.static;
 export const MessagesPage = t.Object({ messages: t.Array(Message), hasMore: t.Boolean() });
 export type MessagesPage = typeof MessagesPage.static;

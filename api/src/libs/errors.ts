@@ -84,6 +84,15 @@ export const errors = (log: Logger) =>
       set.status = status;
       if (headers) Object.assign(set.headers, headers);
       set.headers["content-type"] = "application/json";
+      const { code: what, details } = payload.error;
+      if (what === "validation_failed" || what === "payload_too_large") {
+        // a line per refused input, naming where it was wrong but never the values (a password
+        // may be one of them)
+        const fields = Array.isArray(details)
+          ? details.map((d: { path?: unknown }) => String(d.path)).slice(0, 10)
+          : [];
+        log.info({ path: new URL(request.url).pathname, status, code: what, fields }, "bad input refused");
+      }
       return payload;
     };
     // errors thrown by our body parser arrive wrapped in Elysia's ParseError

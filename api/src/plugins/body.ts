@@ -1,16 +1,24 @@
 /**
  * Request bodies: at most HTTP_BODY_MAX_BYTES, checked on Content-Length up front and on the
  * bytes actually read (a chunked body without a length is cut off as soon as it is too big).
- * JSON is parsed here so malformed JSON is a clean 422 rather than a framework error.
- * A body must say it is JSON (application/json or a +json type): a cross-origin fetch can send
- * a body without a preflight only as text/plain, a form or with no type at all, so refusing
- * those keeps cookie-carrying cross-site requests from acting. No body needs no type.
+ * JSON is parsed here so malformed JSON is a clean 422 rather than a framework error, and JSON
+ * nested deeper than JSON_DEPTH_MAX is refused before it is parsed: the parser and the
+ * validators recurse once per level, and ten thousand levels overflowed the stack (a 500).
+ *
+ * Cross-site requests cannot act. Every request that changes something (any method but GET,
+ * HEAD and OPTIONS) must say it is JSON (application/json or a +json type), with or without a
+ * body: a page on another site can send a form, text/plain or no type at all without asking,
+ * but a JSON type only after a CORS preflight, which this api never grants. A browser that says
+ * the request is cross-site (Sec-Fetch-Site) is refused outright. So a link or a form elsewhere
+ * cannot sign anyone out, send a message or start a conversation with the user's cookie.
  */
 import { Elysia } from "elysia";
-import { HTTP_BODY_MAX_BYTES } from "@parley/contract/limits";
+import { HTTP_BODY_MAX_BYTES, JSON_DEPTH_MAX } from "@parley/contract/limits";
+import { jsonDepthWithin } from "@parley/contract/text";
 import { ApiError, invalid } from "../libs/errors.ts";
 
 const JSON_TYPE = /^\s*application\/([\w.+-]*\+)?json\s*(;|$)/i;
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 const tooLarge = () => new ApiError("payload_too_large", `request bodies are at most ${HTTP_BODY_MAX_BYTES} bytes`);
 
@@ -36,13 +44,22 @@ export const bodyLimit = new Elysia({ name: "body-limit" })
   .onRequest(({ request }) => {
     const length = Number(request.headers.get("content-length") ?? 0);
     if (length > HTTP_BODY_MAX_BYTES) throw tooLarge();
+    if (SAFE_METHODS.has(request.method)) return;
+    if (request.headers.get("sec-fetch-site") === "cross-site") {
+      throw new ApiError("forbidden", "requests from other sites may not change anything here");
+    }
+    if (!JSON_TYPE.test(request.headers.get("content-type") ?? "")) {
+      throw invalid("requests that change something must be sent with Content-Type: application/json", [
+        { path: "/", message: "Content-Type is not application/json" },
+      ]);
+    }
   })
-  .onParse({ as: "global" }, async ({ request, contentType }) => {
+  .onParse({ as: "global" }, async ({ request }) => {
     const text = await readLimited(request);
     if (text.trim() === "") return undefined;
-    if (!JSON_TYPE.test(contentType ?? request.headers.get("content-type") ?? "")) {
-      throw invalid("request bodies must be JSON, sent with Content-Type: application/json", [
-        { path: "/", message: "Content-Type is not application/json" },
+    if (!jsonDepthWithin(text, JSON_DEPTH_MAX)) {
+      throw invalid(`JSON may nest at most ${JSON_DEPTH_MAX} levels deep`, [
+        { path: "/", message: "nested too deeply" },
       ]);
     }
     try {

@@ -21,6 +21,9 @@ export class StoreState extends EventTarget {
   session: Session = { status: "loading" };
   conversations: Conversation[] = [];
   conversationsLoaded = false;
+  /** where the next page of the list starts (null: every page is here) and how many pages are */
+  conversationsCursor: string | null = null;
+  conversationPages = 0;
   threads = new Map<Id, Thread>();
   /** presence, typing, others' read positions */
   readonly live = new LiveSignals(() => this.changed());
@@ -89,6 +92,8 @@ export class StoreState extends EventTarget {
   clearUserData(): void {
     this.conversations = [];
     this.conversationsLoaded = false;
+    this.conversationsCursor = null;
+    this.conversationPages = 0;
     this.threads.clear();
     this.live.clear();
     this.activeId = null;

@@ -4,8 +4,8 @@
  * delivers through it.
  */
 import type { ServerWebSocket } from "bun";
-import type { ServerFrame } from "@parley/contract/frames";
-import { CLOSE_CODES } from "@parley/contract/limits";
+import type { ErrorFrame, ServerFrame } from "@parley/contract/frames";
+import { CLOSE_CODES, WS_INBOUND } from "@parley/contract/limits";
 import type { RealtimeMetrics } from "../libs/metrics.ts";
 
 /**
@@ -33,6 +33,16 @@ export const expiryDelay = (tokenExp: number, nowMs: number): number =>
 
 let nextId = 1;
 const EARLY_MAX = 1000;
+/** Frames dropped in a row (over the inbound limit, none accepted between) before the socket is closed. */
+const STRIKES_MAX = 50;
+/** A socket hears at most one error frame this often; the others are dropped. */
+const ERROR_INTERVAL_MS = 1000;
+
+/** What an inbound frame gets: handled, dropped (over the limit), or the socket is closed. */
+export type Admission = "ok" | "dropped" | "closed";
+
+/** Which session of its user a socket belongs to (what signing out revokes). */
+export type SessionRef = { sid: string; startedAt: number };
 
 export class Session {
   readonly id = nextId++;
@@ -41,6 +51,13 @@ export class Session {
   /** frames that arrived before `ready` was sent (the SUBSCRIBE reply and the first event can
    * come in one read from Redis); flushed right after `ready`, so `ready` is always first */
   private early: { type: FrameType; text: string; committedAt?: number }[] | null = [];
+  /** inbound token bucket (WS_INBOUND) and the frames dropped in a row */
+  private tokens: number = WS_INBOUND.burst;
+  private refilledAt = Date.now();
+  private strikes = 0;
+  private lastErrorAt = 0;
+  readonly sid: string;
+  readonly startedAt: number;
 
   constructor(
     readonly userId: string,
@@ -48,8 +65,42 @@ export class Session {
     private readonly metrics: RealtimeMetrics,
     /** token expiry, seconds since epoch */
     tokenExp: number | undefined,
+    ref: SessionRef = { sid: "", startedAt: 0 },
   ) {
+    this.sid = ref.sid;
+    this.startedAt = ref.startedAt;
     if (tokenExp !== undefined) this.armExpiry(tokenExp);
+  }
+
+  /**
+   * Counts one frame from the client against WS_INBOUND. Over the limit it is dropped (and the
+   * client hears so, at most once a second); a client that keeps sending regardless is closed
+   * with 1008, so a flood costs the server a counter, not work or answers.
+   */
+  admit(now = Date.now()): Admission {
+    this.tokens = Math.min(WS_INBOUND.burst, this.tokens + ((now - this.refilledAt) * WS_INBOUND.perSecond) / 1000);
+    this.refilledAt = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      this.strikes = 0;
+      return "ok";
+    }
+    if (++this.strikes > STRIKES_MAX) {
+      this.close(CLOSE_CODES.policy, "too many frames");
+      return "closed";
+    }
+    this.sendError("rate_limited", "too many frames; this one was dropped", now);
+    return "dropped";
+  }
+
+  /** An error frame, unless one went out less than ERROR_INTERVAL_MS ago (bad frames earn no flood of answers). */
+  sendError(code: ErrorFrame["code"], message: string, now = Date.now()): void {
+    if (now - this.lastErrorAt < ERROR_INTERVAL_MS) {
+      this.metrics.droppedFrames.inc({ type: "error", reason: "error_interval" });
+      return;
+    }
+    this.lastErrorAt = now;
+    this.send({ type: "error", code, message });
   }
 
   /** setTimeout holds at most ~24.8 days; a token living longer is re-checked then (re-armed). */

@@ -9,6 +9,7 @@
  */
 import type { Message, MessagesPage, MessagesQuery, SendMessageBody } from "@parley/contract";
 import { MESSAGE_BODY_MAX, PAGE_DEFAULT } from "@parley/contract/limits";
+import { hasVisibleText } from "@parley/contract/text";
 import { messageId, type MessageDoc } from "../../libs/collections.ts";
 import type { Deps } from "../../libs/deps.ts";
 import { oid } from "../../libs/db.ts";
@@ -30,7 +31,8 @@ export async function send(
 ): Promise<{ message: Message; created: boolean }> {
   const conv = await memberConversation(deps, conversationId, senderId);
   const body = input.body.trim();
-  if (body.length === 0) throw invalid("the message is empty", [{ path: "/body", message: "empty after trimming" }]);
+  // zero-width and other invisible characters alone are an empty message too
+  if (!hasVisibleText(body)) throw invalid("the message is empty", [{ path: "/body", message: "nothing visible" }]);
   // the contract counts characters: code points, so an emoji is one, not two UTF-16 units
   if (body.length > MESSAGE_BODY_MAX && [...body].length > MESSAGE_BODY_MAX) {
     throw new ApiError("payload_too_large", `a message is at most ${MESSAGE_BODY_MAX} characters`);

@@ -18,6 +18,8 @@ export async function me({ db }: Pick<Deps, "db">, userId: string): Promise<User
  * name, see collections.ts), so no regular expression is built from user input and only the
  * users whose names start with the prefix are read. Without a prefix: the people the caller
  * shares a conversation with, so the list is useful and never a walk over every account.
+ * Presence (`online`) is told only about people the caller shares a conversation with: anyone
+ * can find a name, but whether they are online is for their contacts alone.
  */
 export async function search(
   { db, redis }: Pick<Deps, "db" | "redis">,
@@ -26,6 +28,7 @@ export async function search(
   limit: number,
 ): Promise<UserSummary[]> {
   const prefix = (q ?? "").trim().toLowerCase();
+  const known = await contacts(db, userId);
   const found = prefix
     ? (
         await db.User.find({ searchKeys: prefix, _id: { $ne: oid(userId) } })
@@ -34,16 +37,19 @@ export async function search(
           .select({ username: 1 })
           .lean()
       ).map((u) => ({ id: u._id.toHexString(), username: u.username }))
-    : await contacts(db, userId, limit);
+    : [...known]
+        .map(([id, username]) => ({ id, username }))
+        .sort((a, b) => (a.username.toLowerCase() < b.username.toLowerCase() ? -1 : 1))
+        .slice(0, limit);
   const online = await onlineOf(
     redis,
-    found.map((u) => u.id),
+    found.filter((u) => known.has(u.id)).map((u) => u.id),
   );
-  return found.map((u) => ({ ...u, online: online.get(u.id) ?? false }));
+  return found.map((u) => (known.has(u.id) ? { ...u, online: online.get(u.id) ?? false } : u));
 }
 
-/** Everyone the user shares a conversation with, by name. */
-async function contacts(db: Deps["db"], userId: string, limit: number): Promise<{ id: string; username: string }[]> {
+/** Everyone the user shares a conversation with: id → name. */
+async function contacts(db: Deps["db"], userId: string): Promise<Map<string, string>> {
   const convs = await db.Conversation.find({ memberIds: oid(userId) })
     .select({ memberIds: 1, memberNames: 1 })
     .lean();
@@ -54,10 +60,7 @@ async function contacts(db: Deps["db"], userId: string, limit: number): Promise<
       if (id !== userId) byId.set(id, c.memberNames[i] ?? "");
     });
   }
-  return [...byId]
-    .map(([id, username]) => ({ id, username }))
-    .sort((a, b) => (a.username.toLowerCase() < b.username.toLowerCase() ? -1 : 1))
-    .slice(0, limit);
+  return byId;
 }
 
 /** Presence is written by realtime (contract's readOnline); Redis down = everyone offline. */
