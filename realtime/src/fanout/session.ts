@@ -35,8 +35,8 @@ let nextId = 1;
 const EARLY_MAX = 1000;
 /** Frames dropped in a row (over the inbound limit, none accepted between) before the socket is closed. */
 const STRIKES_MAX = 50;
-/** A socket hears at most one error frame this often; the others are dropped. */
-const ERROR_INTERVAL_MS = 1000;
+/** Error frames one socket may hear: a few in a row, then one a second; the others are dropped. */
+const ERRORS = { burst: 3, perSecond: 1 } as const;
 
 /** What an inbound frame gets: handled, dropped (over the limit), or the socket is closed. */
 export type Admission = "ok" | "dropped" | "closed";
@@ -55,7 +55,8 @@ export class Session {
   private tokens: number = WS_INBOUND.burst;
   private refilledAt = Date.now();
   private strikes = 0;
-  private lastErrorAt = 0;
+  private errorTokens: number = ERRORS.burst;
+  private errorsRefilledAt = Date.now();
   readonly sid: string;
   readonly startedAt: number;
 
@@ -74,7 +75,7 @@ export class Session {
 
   /**
    * Counts one frame from the client against WS_INBOUND. Over the limit it is dropped (and the
-   * client hears so, at most once a second); a client that keeps sending regardless is closed
+   * client hears so, within the error frames' own limit); a client that keeps sending regardless is closed
    * with 1008, so a flood costs the server a counter, not work or answers.
    */
   admit(now = Date.now()): Admission {
@@ -93,13 +94,18 @@ export class Session {
     return "dropped";
   }
 
-  /** An error frame, unless one went out less than ERROR_INTERVAL_MS ago (bad frames earn no flood of answers). */
+  /** An error frame, within ERRORS (bad frames earn no flood of answers). */
   sendError(code: ErrorFrame["code"], message: string, now = Date.now()): void {
-    if (now - this.lastErrorAt < ERROR_INTERVAL_MS) {
-      this.metrics.droppedFrames.inc({ type: "error", reason: "error_interval" });
+    this.errorTokens = Math.min(
+      ERRORS.burst,
+      this.errorTokens + ((now - this.errorsRefilledAt) * ERRORS.perSecond) / 1000,
+    );
+    this.errorsRefilledAt = now;
+    if (this.errorTokens < 1) {
+      this.metrics.droppedFrames.inc({ type: "error", reason: "error_limit" });
       return;
     }
-    this.lastErrorAt = now;
+    this.errorTokens -= 1;
     this.send({ type: "error", code, message });
   }
 
