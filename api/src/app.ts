@@ -3,19 +3,19 @@
  * the tests build exactly the same app. `openDeps` connects everything a real process needs.
  */
 import { Elysia } from "elysia";
-import { openapi } from "@elysiajs/openapi";
 import { createLogger, type Logger } from "@parley/kit/log";
 import { observe } from "@parley/kit/observe";
 import type { Config } from "./config.ts";
 import { connectDb } from "./libs/db.ts";
 import type { Deps } from "./libs/deps.ts";
-import { errors } from "./libs/errors.ts";
+import { errors, type Route } from "./libs/errors.ts";
 import { apiMetrics } from "./libs/metrics.ts";
 import { createPublisher } from "./libs/publish.ts";
 import { createRateLimiter } from "./libs/ratelimit.ts";
 import { openRedis } from "./libs/redis.ts";
 import { connectRedis } from "@parley/kit/redis";
 import { bodyLimit } from "./plugins/body.ts";
+import { apiDocs } from "./libs/openapi.ts";
 import { authRoutes } from "./modules/auth/index.ts";
 import { conversationRoutes } from "./modules/conversations/index.ts";
 import { healthRoutes } from "./modules/health/index.ts";
@@ -72,41 +72,21 @@ export function openDeps(
 }
 
 export function buildApp(deps: Deps) {
-  return (
-    new Elysia({ serve: { reusePort: false } })
-      .use(observe(deps.log, deps.metrics))
-      // every answer is one person's data (and some carry a session token): never stored by a cache
-      .onRequest(({ set }) => {
-        set.headers["cache-control"] = "no-store";
-      })
-      .use(errors(deps.log))
-      .use(bodyLimit)
-      .use(
-        openapi({
-          provider: null,
-          specPath: "/api/openapi.json",
-          documentation: {
-            info: {
-              title: "Parley api",
-              version: "0.1.0",
-              description: "Accounts, conversations, messages and read state of the Parley chat.",
-            },
-            components: {
-              securitySchemes: {
-                bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
-                session: { type: "apiKey", in: "cookie", name: "session" },
-              },
-            },
-            security: [{ bearer: [] }, { session: [] }],
-          },
-          exclude: { paths: ["/api/openapi.json"] },
-        }),
-      )
-      .use(healthRoutes(deps))
-      .use(authRoutes(deps))
-      .use(userRoutes(deps))
-      .use(conversationRoutes(deps))
-      .use(messageRoutes(deps))
-  );
+  const app = new Elysia({ serve: { reusePort: false } })
+    .use(observe(deps.log, deps.metrics))
+    // every answer is one person's data (and some carry a session token): never stored by a cache
+    .onRequest(({ set }) => {
+      set.headers["cache-control"] = "no-store";
+    })
+    // the routes, for a 405 that names the methods a path has (read when a request comes)
+    .use(errors(deps.log, (): Route[] => app.routes))
+    .use(bodyLimit)
+    .use(apiDocs())
+    .use(healthRoutes(deps))
+    .use(authRoutes(deps))
+    .use(userRoutes(deps))
+    .use(conversationRoutes(deps))
+    .use(messageRoutes(deps));
+  return app;
 }
 export type App = ReturnType<typeof buildApp>;

@@ -82,6 +82,58 @@ describe("deeply nested JSON (defect 8)", () => {
   });
 });
 
+describe("text the database cannot store (found by the fuzzer)", () => {
+  test("NUL in a message, a sign-in name or a search is the contract's answer, never a 500", async () => {
+    const a = await api.register("nul");
+    const b = await api.register("nul");
+    const c = (await api.call("POST", "/api/conversations", { token: a.token, body: { memberIds: [b.user.id] } })).body
+      .conversation;
+    const body = await api.call("POST", `/api/conversations/${c.id}/messages`, {
+      token: a.token,
+      raw: '{"body":"a\\u0000b","clientId":"nul1"}',
+      headers: json,
+    });
+    expect(body.status).toBe(422);
+    expect(body.body.error.code).toBe("validation_failed");
+    const login = await api.call("POST", "/api/auth/login", {
+      raw: '{"username":"nul\\u0000x","password":"whatever1"}',
+      headers: json,
+    });
+    expect(login.status).toBe(422);
+    // a name no account can have is "wrong username or password", like any other
+    const odd = await api.call("POST", "/api/auth/login", { body: { username: "nul é\u00ff", password: "whatever1" } });
+    expect(odd.status).toBe(401);
+    const search = await api.call("GET", "/api/users?q=a%00%C3%9B", { token: a.token });
+    expect(search.status).toBe(200);
+    expect(search.body.users).toEqual([]);
+    expect((await api.call("GET", `/api/conversations/${c.id}/messages`, { token: a.token })).body.messages).toEqual(
+      [],
+    );
+  });
+});
+
+describe("methods a path does not have (found by the fuzzer)", () => {
+  test("are 405 in the contract's shape, naming the methods it has (Allow), whatever they carry", async () => {
+    const { token } = await api.register("method");
+    for (const [method, path, allow] of [
+      ["PUT", "/api/auth/login", "POST"],
+      ["DELETE", "/api/conversations", "GET, HEAD, POST"],
+      ["POST", "/api/me", "GET, HEAD"],
+      ["TRACE", "/readyz", "GET, HEAD"],
+    ] as const) {
+      const res = await api.call(method, path, { token, raw: "x", headers: { "content-type": "text/plain" } });
+      expect({ method, path, status: res.status, allow: res.headers.get("allow") }).toEqual({
+        method,
+        path,
+        status: 405,
+        allow,
+      });
+      expect(res.body.error.code).toBe("method_not_allowed");
+    }
+    expect((await api.call("GET", "/api/nowhere", { token })).status).toBe(404);
+  });
+});
+
 describe("cross-site requests cannot act (defect 11)", () => {
   test("logout without a JSON Content-Type (a form, text/plain, none) is refused and the session lives on", async () => {
     const a = await api.register("csrf");

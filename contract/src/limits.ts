@@ -64,6 +64,7 @@ export const ERROR_CODES = [
   "not_found",
   "conflict",
   "payload_too_large",
+  "method_not_allowed",
   "rate_limited",
   "unavailable",
 ] as const;

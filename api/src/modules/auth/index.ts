@@ -3,17 +3,15 @@
  * `session` cookie; signing out revokes the session (kit/revocation), so the token stops working
  * everywhere at once, sockets included.
  */
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import { SESSION_COOKIE } from "@parley/kit/session";
 import type { Deps } from "../../libs/deps.ts";
 import { cookieSecure, newSessionClaims, sessionJwt } from "../../libs/session.ts";
 import { clientAddress } from "../../libs/client.ts";
+import { NoContent } from "../../libs/openapi.ts";
 import { auth, currentSession } from "../../plugins/auth.ts";
 import { AuthResponse, Credentials, ErrorBody, LoginBody } from "./model.ts";
 import * as accounts from "./service.ts";
-
-/** An answer with no body (204). */
-const NoContent = t.Void({ description: "done; no body" });
 
 export const authRoutes = (deps: Deps) =>
   new Elysia({ prefix: "/api/auth", tags: ["auth"] })

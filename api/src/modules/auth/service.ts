@@ -4,6 +4,7 @@
  * sessions that sign out for real (revoked in Redis, see kit/revocation).
  */
 import type { Credentials, LoginBody, User } from "@parley/contract";
+import { USERNAME_PATTERN } from "@parley/contract/limits";
 import type { SessionClaims } from "@parley/kit/session";
 import type { Deps } from "../../libs/deps.ts";
 import { searchKeysOf } from "../../libs/collections.ts";
@@ -16,6 +17,8 @@ export const toUser = (u: Pick<UserDoc, "_id" | "username" | "createdAt">): User
   username: u.username,
   createdAt: u.createdAt.toISOString(),
 });
+
+const USERNAME = new RegExp(USERNAME_PATTERN);
 
 type AccountDeps = Pick<Deps, "db" | "limiter" | "redis" | "config" | "log" | "passwords">;
 
@@ -47,7 +50,10 @@ export async function register(deps: AccountDeps, { username, password }: Creden
 export async function login(deps: AccountDeps, { username, password }: LoginBody, address: string): Promise<User> {
   const attempt = await countAttempt(deps, username, address);
   if (attempt.retryAfter > 0) throw rateLimited(attempt.retryAfter);
-  const user = await deps.db.User.findOne({ usernameLower: username.toLowerCase() }).lean();
+  // a name no account can have is not looked up (the password is still checked, against a dummy)
+  const user = USERNAME.test(username)
+    ? await deps.db.User.findOne({ usernameLower: username.toLowerCase() }).lean()
+    : null;
   const ok = await deps.passwords.verify(password, user?.passwordHash);
   if (!user || !ok) {
     // the address, never the username typed (people type passwords into it by mistake)

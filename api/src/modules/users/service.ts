@@ -1,6 +1,8 @@
 /** Who am I, and finding people to talk to (prefix search with presence). */
 import type { User, UserSummary } from "@parley/contract";
 import { readOnline } from "@parley/contract/frames";
+
+const USERNAME_CHARS = /^[a-z0-9_.-]*$/;
 import type { Deps } from "../../libs/deps.ts";
 import { oid } from "../../libs/db.ts";
 import { unauthorized } from "../../libs/errors.ts";
@@ -29,18 +31,25 @@ export async function search(
 ): Promise<UserSummary[]> {
   const prefix = (q ?? "").trim().toLowerCase();
   const known = await contacts(db, userId);
-  const found = prefix
-    ? (
-        await db.User.find({ searchKeys: prefix, _id: { $ne: oid(userId) } })
-          .sort({ usernameLower: 1 })
-          .limit(limit)
-          .select({ username: 1 })
-          .lean()
-      ).map((u) => ({ id: u._id.toHexString(), username: u.username }))
-    : [...known]
-        .map(([id, username]) => ({ id, username }))
-        .sort((a, b) => (a.username.toLowerCase() < b.username.toLowerCase() ? -1 : 1))
-        .slice(0, limit);
+  let found: { id: string; username: string }[];
+  if (!prefix) {
+    found = [...known]
+      .map(([id, username]) => ({ id, username }))
+      .sort((a, b) => (a.username.toLowerCase() < b.username.toLowerCase() ? -1 : 1))
+      .slice(0, limit);
+  } else if (!USERNAME_CHARS.test(prefix)) {
+    // no username has characters outside USERNAME_PATTERN's: such a prefix finds nobody (and is
+    // never sent to the database, which refuses some of them, NUL among them)
+    found = [];
+  } else {
+    found = (
+      await db.User.find({ searchKeys: prefix, _id: { $ne: oid(userId) } })
+        .sort({ usernameLower: 1 })
+        .limit(limit)
+        .select({ username: 1 })
+        .lean()
+    ).map((u) => ({ id: u._id.toHexString(), username: u.username }));
+  }
   const online = await onlineOf(
     redis,
     found.filter((u) => known.has(u.id)).map((u) => u.id),
