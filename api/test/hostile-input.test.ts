@@ -119,7 +119,7 @@ describe("methods a path does not have (found by the fuzzer)", () => {
       ["PUT", "/api/auth/login", "POST"],
       ["DELETE", "/api/conversations", "GET, HEAD, POST"],
       ["POST", "/api/me", "GET, HEAD"],
-      ["TRACE", "/readyz", "GET, HEAD"],
+      ["PATCH", "/readyz", "GET, HEAD"],
     ] as const) {
       const res = await api.call(method, path, { token, raw: "x", headers: { "content-type": "text/plain" } });
       expect({ method, path, status: res.status, allow: res.headers.get("allow") }).toEqual({
