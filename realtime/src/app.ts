@@ -65,6 +65,9 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
     websocket: {
       maxPayloadLength: WS_FRAME_MAX_BYTES,
       idleTimeout: 60,
+      // no compression: frames mix a user's data with text others choose (typing, messages), the
+      // shape CRIME-style attacks read secrets from (OWASP WebSocket Cheat Sheet)
+      perMessageDeflate: false,
       backpressureLimit: BACKPRESSURE.bunLimit,
       closeOnBackpressureLimit: true,
       sendPings: true,
