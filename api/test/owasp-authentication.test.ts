@@ -63,8 +63,8 @@ describe("OWASP Authentication Cheat Sheet", () => {
         async (u) => (await api.deps.db.User.findOne({ usernameLower: u }).lean())!,
       ),
     );
-    expect(ha.passwordHash).toStartWith("$argon2id$v=19$m=19456,t=2,p=1$");
-    expect(ha.passwordHash).not.toBe(hb.passwordHash); // one salt per hash
+    expect(ha!.passwordHash).toStartWith("$argon2id$v=19$m=19456,t=2,p=1$");
+    expect(ha!.passwordHash).not.toBe(hb!.passwordHash); // one salt per hash
     expect(JSON.stringify(a.body)).not.toContain("$argon2");
   });
 
