@@ -38,6 +38,7 @@ export function openDeps(
   const conversations = new ConversationCache(db, { ttlMs: 10_000, maxEntries: 50_000, publisher: redis, log });
   conversations.follow(subscriber);
   const sequencer = new MessageSequencer({ db, metrics, log });
+  const publisher = createPublisher(redis, log, metrics);
   const bookkeeper = new Bookkeeper({ db, log, shared: (id) => sequencer.shared(id) });
   return {
     config,
@@ -45,13 +46,15 @@ export function openDeps(
     metrics,
     db,
     redis,
-    publisher: createPublisher(redis, log, metrics),
+    publisher,
     limiter: createRateLimiter(redis, log, metrics),
     conversations,
     sequencer,
     bookkeeper,
     sendRate: new SendRate(config.sendRateMax, config.sendRateWindowSeconds * 1000),
     async close() {
+      await publisher.flush();
+      publisher.stop();
       await bookkeeper.settle();
       await db.close();
       await Promise.all([redis, subscriber].map((r) => r.quit().catch(() => r.disconnect())));

@@ -18,7 +18,7 @@
  */
 import { type mongo, Types } from "mongoose";
 import type { Logger } from "@parley/kit/log";
-import { readId, type LastMessageDoc, type ReadDoc } from "../../libs/collections.ts";
+import { readId, type LastMessageDoc, type MessageDoc, type ReadDoc } from "../../libs/collections.ts";
 import { isDuplicateKey, type Db } from "../../libs/db.ts";
 
 /** at most one write per conversation this often (the first one of a quiet spell goes at once) */
@@ -27,6 +27,13 @@ const CONVERSATION_INTERVAL_MS = 1000;
 const READ_INTERVAL_MS = 100;
 const RECHECK_MS = 50;
 const MAX_RECHECKS = 3;
+/**
+ * A message this much older than its conversation's recorded lastSeq knows about was orphaned
+ * (its process stopped first). Longer than the conversation cache's 10 s plus a write interval,
+ * so lag of the cached lastSeq alone never looks like an orphan.
+ */
+export const ORPHAN_AGE_MS = 15_000;
+const ORPHAN_REPAIR_EVERY_MS = 30_000;
 /** how long a written value stays known after its write (longer than any single query takes) */
 const LINGER_MS = 2000;
 /**
@@ -64,6 +71,8 @@ type Slot<V> = {
 
 export class Bookkeeper {
   private readonly slots = new Map<string, Slot<unknown>>();
+  /** conversation id → when unrecorded messages were last repaired there */
+  private readonly repairedAt = new Map<string, number>();
   private readonly busy = new Set<Promise<unknown>>();
   private readonly gate = new Gate(MAX_CONCURRENT);
 
@@ -98,6 +107,36 @@ export class Bookkeeper {
   /** Likewise for a read position (0 when none). */
   unwrittenRead(conversationId: string, userId: string): number {
     return (this.slots.get(`r:${readId(conversationId, userId)}`) as Slot<number> | undefined)?.latest ?? 0;
+  }
+
+  /**
+   * Of messages just read from the database, those committed more than ORPHAN_AGE_MS ago but
+   * above the conversation's recorded lastSeq (`recorded`, which may lag by the conversation
+   * cache's age) and not this process's own unwritten ones: their api process stopped between
+   * the insert and the bookkeeping, so their event may never have been published either. They
+   * are recorded now (raised like any new message) and returned, for the caller to publish; at
+   * most once per ORPHAN_REPAIR_EVERY_MS per conversation.
+   */
+  unrecorded(conversationId: string, recorded: number, read: MessageDoc[]): MessageDoc[] {
+    const mine = this.unwrittenMarks(conversationId)?.lastMessage.seq ?? 0;
+    const old = Date.now() - ORPHAN_AGE_MS;
+    const orphans = read.filter((m) => m.seq > Math.max(recorded, mine) && m.createdAt.getTime() < old);
+    if (orphans.length === 0) return [];
+    const last = this.repairedAt.get(conversationId) ?? 0;
+    if (Date.now() - last < ORPHAN_REPAIR_EVERY_MS) return [];
+    if (this.repairedAt.size > 10_000) this.repairedAt.clear();
+    this.repairedAt.set(conversationId, Date.now());
+    for (const m of orphans) {
+      const { conversationId: _mc, block: _mb, ...doc } = m;
+      void this.raise(`c:${conversationId}`, { lastMessage: doc, sent: { [m.senderId.toHexString()]: m.seq } }, () =>
+        this.conversationKind(conversationId),
+      );
+    }
+    this.deps.log.warn(
+      { conversationId, seqs: orphans.map((m) => m.seq) },
+      "found committed messages never recorded: published and recorded now",
+    );
+    return orphans;
   }
 
   /** Waits until every write and re-check in flight is done (graceful stop, tests). */
