@@ -20,6 +20,7 @@ import { type mongo, Types } from "mongoose";
 import type { Logger } from "@parley/kit/log";
 import { readId, type LastMessageDoc, type MessageDoc, type ReadDoc } from "../../libs/collections.ts";
 import { isDuplicateKey, type Db } from "../../libs/db.ts";
+import { Gate } from "../../libs/gate.ts";
 
 /** at most one write per conversation this often (the first one of a quiet spell goes at once) */
 const CONVERSATION_INTERVAL_MS = 1000;
@@ -271,23 +272,6 @@ export class Bookkeeper {
         // best effort: the next raise of this key repairs it
       }),
     );
-  }
-}
-
-/** At most `limit` tasks at once; the others wait their turn in order. */
-class Gate {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit) await new Promise<void>((go) => this.waiting.push(go));
-    this.running++;
-    try {
-      return await task();
-    } finally {
-      this.running--;
-      this.waiting.shift()?.();
-    }
   }
 }
 

@@ -10,9 +10,8 @@
 import type { Message, MessagesPage, MessagesQuery, SendMessageBody } from "@parley/contract";
 import { MESSAGE_BODY_MAX, PAGE_DEFAULT } from "@parley/contract/limits";
 import { messageId, type MessageDoc } from "../../libs/collections.ts";
-import type { ConversationDoc } from "../../libs/db.ts";
+import { oid, type ConversationDoc } from "../../libs/db.ts";
 import type { Deps } from "../../libs/deps.ts";
-import { oid } from "../../libs/db.ts";
 import { ApiError, invalid, rateLimited } from "../../libs/errors.ts";
 import { memberConversation } from "../conversations/service.ts";
 import { readSeqOf, toMessage } from "../conversations/views.ts";
