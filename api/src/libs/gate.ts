@@ -3,14 +3,17 @@ export class Gate {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   constructor(private readonly limit: number) {}
+
   async run<T>(task: () => Promise<T>): Promise<T> {
+    // a finishing task hands its place straight to the next in line, so none can slip past
     if (this.running >= this.limit) await new Promise<void>((go) => this.waiting.push(go));
-    this.running++;
+    else this.running++;
     try {
       return await task();
     } finally {
-      this.running--;
-      this.waiting.shift()?.();
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
     }
   }
 }
