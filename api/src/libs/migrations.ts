@@ -7,11 +7,12 @@
  * whole collections (the documents to fix are found by a missing field, which no index
  * serves), which is why they run once per database and never on a request.
  */
-import type { Collection, Model } from "mongoose";
+import type { Collection, Model, mongo, Types } from "mongoose";
 import type { Logger } from "@parley/kit/log";
 import {
   blockKey,
   blockOf,
+  readId,
   searchKeysOf,
   type ConversationDoc,
   type MessageDoc,
@@ -64,6 +65,34 @@ async function dropIndexIfPresent(collection: Collection, name: string) {
   if (names.includes(name)) await collection.dropIndex(name).catch(() => {});
 }
 
+/**
+ * Every member of every conversation gets an entry in `reads` (position 0 where none exists):
+ * the conversation list is found through them. Inserts, duplicates skipped (idempotent).
+ */
+async function enlistAll(m: Models): Promise<number> {
+  const reads = m.Read.collection as unknown as mongo.Collection<ReadDoc>;
+  let batch: ReadDoc[] = [];
+  let added = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const res = await reads.insertMany(batch, { ordered: false }).catch((err: mongo.MongoBulkWriteError) => {
+      if ([err.writeErrors].flat().some((e) => e.code !== 11000)) throw err;
+      return { insertedCount: err.insertedCount };
+    });
+    added += res.insertedCount;
+    batch = [];
+  };
+  for await (const c of m.Conversation.collection.find({}, { projection: { memberIds: 1 } })) {
+    const id = (c._id as Types.ObjectId).toHexString();
+    for (const userId of c.memberIds as Types.ObjectId[]) {
+      batch.push({ _id: readId(id, userId.toHexString()), conversationId: c._id as Types.ObjectId, userId, seq: 0 });
+    }
+    if (batch.length >= 500) await flush();
+  }
+  await flush();
+  return added;
+}
+
 /** v1 → v2: search keys, member names and last message on conversations, history blocks. */
 async function toV2(m: Models, log: Logger) {
   const users = await rewrite<UserDoc>(m.User.collection, { searchKeys: { $exists: false } }, async (u) => ({
@@ -106,11 +135,13 @@ async function toV2(m: Models, log: Logger) {
       update: { $set: { block: blockKey(msg.conversationId.toHexString(), blockOf(msg.seq)) } },
     },
   }));
+  const entries = await enlistAll(m);
   // unique indexes of v1 that _id now covers (it is derived from the same fields)
   await dropIndexIfPresent(m.Message.collection, "conversationId_1_senderId_1_clientId_1");
   await dropIndexIfPresent(m.Read.collection, "conversationId_1_userId_1");
-  if (users + conversations + messages > 0)
-    log.info({ users, conversations, messages }, "migrated documents to schema v2");
+  if (users + conversations + messages + entries > 0) {
+    log.info({ users, conversations, messages, memberEntries: entries }, "migrated documents to schema v2");
+  }
 }
 
 export async function migrate(m: Models, log: Logger): Promise<void> {

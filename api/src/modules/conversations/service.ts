@@ -3,8 +3,8 @@
  * more others). The creator is always a member. Anything you are not a member of is 404.
  */
 import type { Conversation, CreateConversationBody } from "@parley/contract";
-import { Types } from "mongoose";
-import { readId } from "../../libs/collections.ts";
+import { type mongo, Types } from "mongoose";
+import { readId, type ReadDoc } from "../../libs/collections.ts";
 import type { Deps } from "../../libs/deps.ts";
 import { isDuplicateKey, oid, type ConversationDoc } from "../../libs/db.ts";
 import { ApiError, invalid, notFound } from "../../libs/errors.ts";
@@ -53,22 +53,29 @@ export async function create(
     lastActivityAt: now,
     createdAt: now,
   };
+  const _id = new Types.ObjectId();
   if (others.length === 1) {
     // race-safe "create once": the pair's key is unique, so the loser of a race reads the winner's
     const directKey = [creatorId, others[0]!].sort().join(":");
     const existing = await db.Conversation.findOne({ directKey }).lean<ConversationDoc>();
-    if (existing) return { conversation: await viewFor(deps, existing, creatorId), created: false };
+    if (existing) {
+      // an earlier attempt may have stopped before its members' entries were written
+      await enlist(deps, existing._id, existing.memberIds);
+      return { conversation: await viewFor(deps, existing, creatorId), created: false };
+    }
+    await enlist(deps, _id, members);
     try {
-      const doc = await db.Conversation.create({ ...base, kind: "direct", title: null, directKey });
+      const doc = await db.Conversation.create({ ...base, _id, kind: "direct", title: null, directKey });
       return { conversation: await announce(deps, doc.toObject()), created: true };
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
       const winner = await db.Conversation.findOne({ directKey }).lean<ConversationDoc>();
       if (!winner) throw new ApiError("unavailable", "could not create the conversation, try again");
+      await enlist(deps, winner._id, winner.memberIds);
       return { conversation: await viewFor(deps, winner, creatorId), created: false };
     }
   }
-  const _id = new Types.ObjectId();
+  await enlist(deps, _id, members);
   const doc = await db.Conversation.create({
     ...base,
     _id,
@@ -77,6 +84,25 @@ export async function create(
     directKey: `group:${_id.toHexString()}`,
   });
   return { conversation: await announce(deps, doc.toObject()), created: true };
+}
+
+/**
+ * Each member's entry in `reads` (read position 0): the conversation list is found through
+ * them (see list). Written before the conversation, so a conversation never exists without
+ * them; entries of a conversation that never got written are ignored by the list. Idempotent.
+ */
+async function enlist({ db }: Pick<Deps, "db">, conversationId: Types.ObjectId, memberIds: Types.ObjectId[]) {
+  const id = conversationId.toHexString();
+  const reads = db.Read.collection as unknown as mongo.Collection<ReadDoc>;
+  await reads
+    .insertMany(
+      memberIds.map((userId) => ({ _id: readId(id, userId.toHexString()), conversationId, userId, seq: 0 })),
+      { ordered: false },
+    )
+    .catch((err: { code?: number; writeErrors?: { code?: number }[] }) => {
+      // entries that exist already (a retry, a race): nothing to do
+      if (![err.writeErrors ?? err].flat().every((e) => e.code === 11000)) throw err;
+    });
 }
 
 /** Publishes the new conversation to every member (nobody has read anything yet), returns it. */
@@ -105,23 +131,26 @@ async function viewFor(
   );
 }
 
-/** Newest activity first (creation, then each message): two lookups, whatever the count. */
+/**
+ * Newest activity first (creation, then each message). The user's entries in `reads` say which
+ * conversations (one indexed lookup of small documents); the conversations themselves come
+ * from the conversation cache, where FerretDB's cost of decoding each document is paid once,
+ * not on every list. A conversation the user is no longer a member of is left out.
+ */
 export async function list(
-  { db, bookkeeper }: Pick<Deps, "db" | "bookkeeper">,
+  { db, bookkeeper, conversations }: Pick<Deps, "db" | "bookkeeper" | "conversations">,
   userId: string,
 ): Promise<Conversation[]> {
-  const me = oid(userId);
-  const [convs, reads] = await Promise.all([
-    db.Conversation.find({ memberIds: me })
-      .sort({ lastActivityAt: -1, _id: -1 })
-      .limit(LIST_MAX)
-      .lean<ConversationDoc[]>(),
-    db.Read.find({ userId: me }).select({ conversationId: 1, seq: 1 }).lean(),
-  ]);
+  const reads = await db.Read.find({ userId: oid(userId) })
+    .select({ conversationId: 1, seq: 1 })
+    .lean();
   const readSeq = new Map(reads.map((r) => [r.conversationId.toHexString(), r.seq]));
-  const current = convs.map((c) => withUnwritten(c, bookkeeper));
+  const convs = await conversations.getMany([...readSeq.keys()]);
+  const current = convs
+    .filter((c) => c.memberIds.some((m) => m.toHexString() === userId))
+    .map((c) => withUnwritten(c, bookkeeper));
   current.sort((x, y) => y.lastActivityAt.getTime() - x.lastActivityAt.getTime() || (y._id > x._id ? 1 : -1));
-  return current.map((c) => {
+  return current.slice(0, LIST_MAX).map((c) => {
     const id = c._id.toHexString();
     return viewOf(c, readSeqOf(c, userId, Math.max(readSeq.get(id) ?? 0, bookkeeper.unwrittenRead(id, userId))));
   });

@@ -29,9 +29,8 @@ const READ_INTERVAL_MS = 100;
 const RECHECK_MS = 50;
 const MAX_RECHECKS = 3;
 /**
- * A message this much older than its conversation's recorded lastSeq knows about was orphaned
- * (its process stopped first). Longer than the conversation cache's 10 s plus a write interval,
- * so lag of the cached lastSeq alone never looks like an orphan.
+ * A message this old and still above its conversation's stored lastSeq was orphaned: its
+ * process stopped between the insert and the bookkeeping, which takes about a second.
  */
 export const ORPHAN_AGE_MS = 15_000;
 const ORPHAN_REPAIR_EVERY_MS = 30_000;
@@ -83,6 +82,8 @@ export class Bookkeeper {
       log: Logger;
       /** whether other api processes write to this conversation too (see MessageSequencer.shared) */
       shared?: (conversationId: string) => boolean;
+      /** a conversation write went through (the conversation cache takes it) */
+      written?: (conversationId: string, marks: ConversationMarks) => void;
     },
   ) {}
 
@@ -111,33 +112,30 @@ export class Bookkeeper {
   }
 
   /**
-   * Of messages just read from the database, those committed more than ORPHAN_AGE_MS ago but
-   * above the conversation's recorded lastSeq (`recorded`, which may lag by the conversation
-   * cache's age) and not this process's own unwritten ones: their api process stopped between
-   * the insert and the bookkeeping, so their event may never have been published either. They
-   * are recorded now (raised like any new message) and returned, for the caller to publish; at
-   * most once per ORPHAN_REPAIR_EVERY_MS per conversation.
+   * Of messages just read from the database, those that may be orphans: committed more than
+   * ORPHAN_AGE_MS ago, above the conversation's lastSeq as the caller knows it (`recorded`) and
+   * not this process's own unwritten ones. At most once per ORPHAN_REPAIR_EVERY_MS per
+   * conversation; the caller checks them against the stored lastSeq (orphans.ts).
    */
-  unrecorded(conversationId: string, recorded: number, read: MessageDoc[]): MessageDoc[] {
+  orphanCandidates(conversationId: string, recorded: number, read: MessageDoc[]): MessageDoc[] {
     const mine = this.unwrittenMarks(conversationId)?.lastMessage.seq ?? 0;
     const old = Date.now() - ORPHAN_AGE_MS;
-    const orphans = read.filter((m) => m.seq > Math.max(recorded, mine) && m.createdAt.getTime() < old);
-    if (orphans.length === 0) return [];
-    const last = this.repairedAt.get(conversationId) ?? 0;
-    if (Date.now() - last < ORPHAN_REPAIR_EVERY_MS) return [];
+    const candidates = read.filter((m) => m.seq > Math.max(recorded, mine) && m.createdAt.getTime() < old);
+    if (candidates.length === 0) return [];
+    if (Date.now() - (this.repairedAt.get(conversationId) ?? 0) < ORPHAN_REPAIR_EVERY_MS) return [];
     if (this.repairedAt.size > 10_000) this.repairedAt.clear();
     this.repairedAt.set(conversationId, Date.now());
+    return candidates;
+  }
+
+  /** Records messages found committed but never recorded (raised like any new message). */
+  recordOrphans(conversationId: string, orphans: MessageDoc[]): void {
     for (const m of orphans) {
       const { conversationId: _mc, block: _mb, ...doc } = m;
       void this.raise(`c:${conversationId}`, { lastMessage: doc, sent: { [m.senderId.toHexString()]: m.seq } }, () =>
         this.conversationKind(conversationId),
       );
     }
-    this.deps.log.warn(
-      { conversationId, seqs: orphans.map((m) => m.seq) },
-      "found committed messages never recorded: published and recorded now",
-    );
-    return orphans;
   }
 
   /** Waits until every write and re-check in flight is done (graceful stop, tests). */
@@ -152,7 +150,7 @@ export class Bookkeeper {
     const _id = new Types.ObjectId(conversationId);
     const sentFields = (m: ConversationMarks) =>
       Object.fromEntries(Object.entries(m.sent).map(([user, seq]) => [`lastSent.${user}`, seq]));
-    const shared = this.deps.shared;
+    const { shared, written } = this.deps;
     return {
       intervalMs: CONVERSATION_INTERVAL_MS,
       contested: () => shared?.(conversationId) ?? true,
@@ -166,9 +164,13 @@ export class Bookkeeper {
           { _id, lastSeq: { $lt: seq } },
           { $set: { lastSeq: seq, lastMessage: m.lastMessage, lastActivityAt: createdAt }, $max: sentFields(m) },
         );
-        if (res.modifiedCount > 0) return true;
+        if (res.modifiedCount > 0) {
+          written?.(conversationId, m);
+          return true;
+        }
         // lastSeq is already there (another process wrote a newer message): the senders still count
         await conversations.updateOne({ _id }, { $max: sentFields(m) });
+        written?.(conversationId, m);
         return false;
       },
       async lowered(m) {

@@ -10,12 +10,13 @@
 import type { Message, MessagesPage, MessagesQuery, SendMessageBody } from "@parley/contract";
 import { MESSAGE_BODY_MAX, PAGE_DEFAULT } from "@parley/contract/limits";
 import { messageId, type MessageDoc } from "../../libs/collections.ts";
-import { oid, type ConversationDoc } from "../../libs/db.ts";
+import { oid } from "../../libs/db.ts";
 import type { Deps } from "../../libs/deps.ts";
 import { ApiError, invalid, rateLimited } from "../../libs/errors.ts";
 import { memberConversation } from "../conversations/service.ts";
 import { readSeqOf, toMessage } from "../conversations/views.ts";
 import { BlockReader } from "./blocks.ts";
+import { repairOrphans } from "./orphans.ts";
 
 type SendDeps = Pick<
   Deps,
@@ -87,23 +88,6 @@ async function afterReplay(deps: SendDeps, memberIds: { toHexString(): string }[
   deps.bookkeeper.messageCommitted(message.conversationId, last);
 }
 
-/**
- * Messages read from the database that were committed long ago but never recorded on their
- * conversation (see Bookkeeper.unrecorded: their api process stopped before publishing and
- * recording them): published now, and recorded.
- */
-async function repairOrphans(
-  deps: Pick<Deps, "bookkeeper" | "publisher" | "metrics">,
-  conv: ConversationDoc,
-  read: MessageDoc[],
-) {
-  const orphans = deps.bookkeeper.unrecorded(conv._id.toHexString(), conv.lastSeq, read);
-  if (orphans.length === 0) return;
-  deps.metrics.orphansRepublished.inc(orphans.length);
-  const members = conv.memberIds.map((m) => m.toHexString());
-  for (const doc of orphans) await deps.publisher.toUsers(members, { type: "message", message: toMessage(doc) });
-}
-
 async function afterCommit(deps: SendDeps, memberIds: { toHexString(): string }[], doc: MessageDoc, message: Message) {
   const committedAt = Date.now();
   deps.metrics.messagesSent.inc();
@@ -135,7 +119,7 @@ async function afterCommit(deps: SendDeps, memberIds: { toHexString(): string }[
  * a seq range, read from at most two history blocks.
  */
 export async function history(
-  deps: Pick<Deps, "conversations" | "sequencer" | "db" | "bookkeeper" | "publisher" | "metrics">,
+  deps: Pick<Deps, "conversations" | "sequencer" | "db" | "bookkeeper" | "publisher" | "metrics" | "log">,
   conversationId: string,
   userId: string,
   query: MessagesQuery,

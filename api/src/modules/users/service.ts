@@ -20,11 +20,12 @@ export async function me({ db }: Pick<Deps, "db">, userId: string): Promise<User
  * shares a conversation with, so the list is useful and never a walk over every account.
  */
 export async function search(
-  { db, redis }: Pick<Deps, "db" | "redis">,
+  deps: Pick<Deps, "db" | "redis" | "conversations">,
   userId: string,
   q: string | undefined,
   limit: number,
 ): Promise<UserSummary[]> {
+  const { db, redis } = deps;
   const prefix = (q ?? "").trim().toLowerCase();
   const found = prefix
     ? (
@@ -34,7 +35,7 @@ export async function search(
           .select({ username: 1 })
           .lean()
       ).map((u) => ({ id: u._id.toHexString(), username: u.username }))
-    : await contacts(db, userId, limit);
+    : await contacts(deps, userId, limit);
   const online = await onlineOf(
     redis,
     found.map((u) => u.id),
@@ -42,13 +43,19 @@ export async function search(
   return found.map((u) => ({ ...u, online: online.get(u.id) ?? false }));
 }
 
-/** Everyone the user shares a conversation with, by name. */
-async function contacts(db: Deps["db"], userId: string, limit: number): Promise<{ id: string; username: string }[]> {
-  const convs = await db.Conversation.find({ memberIds: oid(userId) })
-    .select({ memberIds: 1, memberNames: 1 })
+/** Everyone the user shares a conversation with, by name (their conversations as the list finds them). */
+async function contacts(
+  { db, conversations }: Pick<Deps, "db" | "conversations">,
+  userId: string,
+  limit: number,
+): Promise<{ id: string; username: string }[]> {
+  const reads = await db.Read.find({ userId: oid(userId) })
+    .select({ conversationId: 1 })
     .lean();
+  const convs = await conversations.getMany(reads.map((r) => r.conversationId.toHexString()));
   const byId = new Map<string, string>();
   for (const c of convs) {
+    if (!c.memberIds.some((m) => m.toHexString() === userId)) continue;
     c.memberIds.forEach((m, i) => {
       const id = m.toHexString();
       if (id !== userId) byId.set(id, c.memberNames[i] ?? "");
