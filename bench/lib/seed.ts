@@ -5,7 +5,7 @@
  * tokens signed as the api signs them.
  */
 import mongoose, { Types } from "mongoose";
-import { blockKey, blockOf, messageId, readId, searchKeysOf } from "../../api/src/libs/collections.ts";
+import { blockKey, blockOf, messageId, prefixEntries, readId } from "../../api/src/libs/collections.ts";
 
 export type SeededUser = { id: string; username: string };
 export type SeededConversation = { id: string; memberIds: string[] };
@@ -74,11 +74,11 @@ export async function seedUsers(db: mongoose.mongo.Db, count: number): Promise<S
       _id: u._id,
       username: u.username,
       usernameLower: u.username.toLowerCase(),
-      searchKeys: searchKeysOf(u.username.toLowerCase()),
       passwordHash: "seeded: no password",
       createdAt: now,
     })),
   );
+  await insertInBatches(db, "usernamePrefixes", users.flatMap(prefixEntries));
   return users.map((u) => ({ id: u._id.toHexString(), username: u.username }));
 }
 

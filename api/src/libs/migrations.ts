@@ -13,12 +13,13 @@ import {
   blockKey,
   blockOf,
   readId,
-  searchKeysOf,
+  prefixEntries,
   type ConversationDoc,
   type MessageDoc,
   type MetaDoc,
   type ReadDoc,
   type UserDoc,
+  type UsernamePrefixDoc,
 } from "./collections.ts";
 
 export const SCHEMA_VERSION = 2;
@@ -30,6 +31,7 @@ const BATCH = 20;
 
 type Models = {
   User: Model<UserDoc>;
+  UsernamePrefix: Model<UsernamePrefixDoc>;
   Conversation: Model<ConversationDoc>;
   Message: Model<MessageDoc>;
   Read: Model<ReadDoc>;
@@ -65,6 +67,35 @@ async function dropIndexIfPresent(collection: Collection, name: string) {
   if (names.includes(name)) await collection.dropIndex(name).catch(() => {});
 }
 
+/** Every user's name prefixes in `usernamePrefixes` (the user search). Duplicates skipped (idempotent). */
+async function indexNames(m: Models): Promise<number> {
+  const prefixes = m.UsernamePrefix.collection as unknown as mongo.Collection<UsernamePrefixDoc>;
+  let batch: UsernamePrefixDoc[] = [];
+  let added = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    added += await insertSkippingDuplicates(prefixes, batch);
+    batch = [];
+  };
+  for await (const u of m.User.collection.find({}, { projection: { username: 1 } })) {
+    batch.push(...prefixEntries({ _id: u._id as Types.ObjectId, username: u.username as string }));
+    if (batch.length >= 500) await flush();
+  }
+  await flush();
+  return added;
+}
+
+/** Inserts documents that are not there yet; returns how many were new. */
+async function insertSkippingDuplicates<T extends { _id: unknown }>(collection: mongo.Collection<T>, docs: T[]) {
+  const res = await collection
+    .insertMany(docs as mongo.OptionalUnlessRequiredId<T>[], { ordered: false })
+    .catch((err: mongo.MongoBulkWriteError) => {
+      if ([err.writeErrors].flat().some((e) => e.code !== 11000)) throw err;
+      return { insertedCount: err.insertedCount };
+    });
+  return res.insertedCount;
+}
+
 /**
  * Every member of every conversation gets an entry in `reads` (position 0 where none exists):
  * the conversation list is found through them. Inserts, duplicates skipped (idempotent).
@@ -75,11 +106,7 @@ async function enlistAll(m: Models): Promise<number> {
   let added = 0;
   const flush = async () => {
     if (batch.length === 0) return;
-    const res = await reads.insertMany(batch, { ordered: false }).catch((err: mongo.MongoBulkWriteError) => {
-      if ([err.writeErrors].flat().some((e) => e.code !== 11000)) throw err;
-      return { insertedCount: err.insertedCount };
-    });
-    added += res.insertedCount;
+    added += await insertSkippingDuplicates(reads, batch);
     batch = [];
   };
   for await (const c of m.Conversation.collection.find({}, { projection: { memberIds: 1 } })) {
@@ -93,11 +120,9 @@ async function enlistAll(m: Models): Promise<number> {
   return added;
 }
 
-/** v1 → v2: search keys, member names and last message on conversations, history blocks. */
+/** v1 → v2: name prefixes, member names and last message on conversations, history blocks, member entries. */
 async function toV2(m: Models, log: Logger) {
-  const users = await rewrite<UserDoc>(m.User.collection, { searchKeys: { $exists: false } }, async (u) => ({
-    updateOne: { filter: { _id: u._id }, update: { $set: { searchKeys: searchKeysOf(u.usernameLower) } } },
-  }));
+  const users = await indexNames(m);
   const names = new Map<string, string>();
   const nameOf = async (id: { toHexString(): string }) => {
     const key = id.toHexString();

@@ -4,7 +4,8 @@
  */
 import type { Credentials, LoginBody, User } from "@parley/contract";
 import type { Deps } from "../../libs/deps.ts";
-import { searchKeysOf } from "../../libs/collections.ts";
+import type { mongo } from "mongoose";
+import { prefixEntries, type UsernamePrefixDoc } from "../../libs/collections.ts";
 import { isDuplicateKey, type UserDoc } from "../../libs/db.ts";
 import { ApiError, rateLimited } from "../../libs/errors.ts";
 
@@ -22,19 +23,34 @@ const dummy = () =>
 export async function register({ db }: Pick<Deps, "db">, { username, password }: Credentials): Promise<User> {
   const passwordHash = await Bun.password.hash(password, { algorithm: "argon2id" });
   try {
-    const usernameLower = username.toLowerCase();
     const doc = await db.User.create({
       username,
-      usernameLower,
-      searchKeys: searchKeysOf(usernameLower),
+      usernameLower: username.toLowerCase(),
       passwordHash,
       createdAt: new Date(),
     });
+    await indexName(db, doc);
     return toUser(doc);
   } catch (err) {
     if (isDuplicateKey(err)) throw new ApiError("conflict", "that username is taken");
     throw err;
   }
+}
+
+/**
+ * The user's name prefixes for the user search (after the user: a name that lost the race for
+ * uniqueness must not show up). Idempotent; a sign-in repairs a registration that stopped
+ * between the two writes.
+ */
+const prefixCollection = (db: Deps["db"]) =>
+  db.UsernamePrefix.collection as unknown as mongo.Collection<UsernamePrefixDoc>;
+
+async function indexName(db: Deps["db"], user: Pick<UserDoc, "_id" | "username">): Promise<void> {
+  await prefixCollection(db)
+    .insertMany(prefixEntries(user), { ordered: false })
+    .catch((err: mongo.MongoBulkWriteError) => {
+      if ([err.writeErrors].flat().some((e) => e.code !== 11000)) throw err;
+    });
 }
 
 /** Per-address failures may be higher than per-user ones: several people can share one address. */
@@ -59,5 +75,7 @@ export async function login(
   if (!user || !ok) throw new ApiError("unauthorized", "wrong username or password");
   // a correct password: the username starts afresh and the address gets its hit back
   await Promise.all([limiter.clear([keys[0]!]), limiter.release([keys[1]!])]);
+  const whole = prefixEntries(user).at(-1)!;
+  if (!(await prefixCollection(db).findOne({ _id: whole._id }))) await indexName(db, user);
   return toUser(user);
 }

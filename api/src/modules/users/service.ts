@@ -14,10 +14,10 @@ export async function me({ db }: Pick<Deps, "db">, userId: string): Promise<User
 }
 
 /**
- * Case-insensitive prefix search: an equality on `searchKeys` (every prefix of each lowercased
- * name, see collections.ts), so no regular expression is built from user input and only the
- * users whose names start with the prefix are read. Without a prefix: the people the caller
- * shares a conversation with, so the list is useful and never a walk over every account.
+ * Case-insensitive prefix search: an equality on `usernamePrefixes.prefix` (collections.ts), so
+ * no regular expression is built from user input and only the names that start with the prefix
+ * are read, as small documents. Without a prefix: the people the caller shares a conversation
+ * with, so the list is useful and never a walk over every account.
  */
 export async function search(
   deps: Pick<Deps, "db" | "redis" | "conversations">,
@@ -29,12 +29,15 @@ export async function search(
   const prefix = (q ?? "").trim().toLowerCase();
   const found = prefix
     ? (
-        await db.User.find({ searchKeys: prefix, _id: { $ne: oid(userId) } })
-          .sort({ usernameLower: 1 })
-          .limit(limit)
-          .select({ username: 1 })
+        await db.UsernamePrefix.find({ prefix })
+          .sort({ lower: 1 })
+          .limit(limit + 1)
+          .select({ username: 1, userId: 1 })
           .lean()
-      ).map((u) => ({ id: u._id.toHexString(), username: u.username }))
+      )
+        .map((p) => ({ id: p.userId.toHexString(), username: p.username }))
+        .filter((u) => u.id !== userId)
+        .slice(0, limit)
     : await contacts(deps, userId, limit);
   const online = await onlineOf(
     redis,
