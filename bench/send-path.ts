@@ -380,7 +380,7 @@ async function measureEngine(engine: (typeof ENGINES)[number]): Promise<EngineRe
       );
       return result;
     };
-    const saturation = await saturate("with 1000 sockets receiving");
+    const saturation = await saturate(`with ${SOCKETS} sockets receiving`);
     for (const ws of sockets) ws.close();
     sockets.length = 0;
     const apiAlone = await saturate("without sockets");

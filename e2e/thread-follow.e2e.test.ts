@@ -80,8 +80,20 @@ test("several messages in a row: the view stays at the bottom", async () => {
 }, 30_000);
 
 test("scrolled up: a new message leaves the view where it is and shows the New messages button", async () => {
-  await region().evaluate((el) => el.scrollBy(0, -600));
-  const top = await region().evaluate((el) => el.scrollTop);
+  // scrolled up, and settled where the reader left it (a render still under way when the reader
+  // scrolled may end at the bottom: then they scroll up again, as a person would)
+  const top = await waitFor("the view to stay scrolled up", async () => {
+    await region().evaluate((el) => {
+      if (el.scrollHeight - el.clientHeight - el.scrollTop < 100) el.scrollBy(0, -600);
+    });
+    const before = await region().evaluate((el) => el.scrollTop);
+    await Bun.sleep(250);
+    const after = await region().evaluate((el) => ({
+      top: el.scrollTop,
+      gap: el.scrollHeight - el.clientHeight - el.scrollTop,
+    }));
+    return after.top === before && after.gap > 100 ? after.top : false;
+  });
   await fred.send(conversationId, "while you read older ones");
   await pill().waitFor();
   expect(await region().evaluate((el) => el.scrollTop)).toBe(top);

@@ -38,10 +38,17 @@ export function openDeps(
   const redis = openRedis(config.redisUrl, log);
   // a connection of its own: a subscribed connection can do nothing else
   const subscriber = connectRedis(config.redisUrl, log, "api-subscriber");
-  const conversations = new ConversationCache(db, { ttlMs: 10_000, maxEntries: 50_000, publisher: redis, log });
+  // every change reaches the cache (cache.ts): the TTL is only the last backstop
+  const conversations = new ConversationCache(db, { ttlMs: 5 * 60_000, maxEntries: 50_000, publisher: redis, log });
   conversations.follow(subscriber);
   const sequencer = new MessageSequencer({ db, metrics, log });
-  const bookkeeper = new Bookkeeper({ db, log, shared: (id) => sequencer.shared(id) });
+  const publisher = createPublisher(redis, log, metrics);
+  const bookkeeper = new Bookkeeper({
+    db,
+    log,
+    shared: (id) => sequencer.shared(id),
+    written: (id, marks) => conversations.written(id, marks),
+  });
   const revocations = new Revocations(redis, {
     log,
     tokenTtlSeconds: config.jwtTtlSeconds,
@@ -54,7 +61,7 @@ export function openDeps(
     metrics,
     db,
     redis,
-    publisher: createPublisher(redis, log, metrics),
+    publisher,
     limiter: createRateLimiter(redis, log, metrics),
     conversations,
     sequencer,
@@ -64,6 +71,8 @@ export function openDeps(
     revocations,
     knownUsers: new KnownUsers(db),
     async close() {
+      await publisher.flush();
+      publisher.stop();
       await bookkeeper.settle();
       await db.close();
       await Promise.all([redis, subscriber].map((r) => r.quit().catch(() => r.disconnect())));

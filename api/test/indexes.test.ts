@@ -12,6 +12,8 @@ import { BLOCK_SIZE } from "../src/libs/collections.ts";
 import { startTestApi, type TestApi } from "./helpers/app.ts";
 
 type Query = { collection: string; method: string; filter: Record<string, unknown> };
+/** the driver methods whose first argument is a filter */
+const QUERIES = ["find", "findOne", "countDocuments", "updateOne", "updateMany", "deleteOne", "deleteMany"];
 
 const kind = process.env.TEST_MONGO_KIND ?? "external";
 let api: TestApi;
@@ -21,7 +23,7 @@ beforeAll(async () => {
   api = await startTestApi("indexes", { sendRateMax: 10_000 });
   api.deps.db.conn.set("debug", (collection: string, method: string, ...args: unknown[]) => {
     const filter = args[0];
-    if (["find", "findOne", "countDocuments", "updateOne", "deleteMany"].includes(method) && filter) {
+    if (QUERIES.includes(method) && filter) {
       queries.push({ collection, method, filter: filter as Record<string, unknown> });
     }
   });

@@ -91,8 +91,8 @@ test("the api's unique-index seq allocation gives 1..50 under 50 concurrent send
     await waitFor("mongo ready", () => deps.db.ready(), 20_000);
     const now = new Date();
     const [a, b] = await deps.db.User.create([
-      { username: "seq_a", usernameLower: "seq_a", searchKeys: ["seq_a"], passwordHash: "x", createdAt: now },
-      { username: "seq_b", usernameLower: "seq_b", searchKeys: ["seq_b"], passwordHash: "x", createdAt: now },
+      { username: "seq_a", usernameLower: "seq_a", passwordHash: "x", createdAt: now },
+      { username: "seq_b", usernameLower: "seq_b", passwordHash: "x", createdAt: now },
     ]);
     const conv = await deps.db.Conversation.create({
       kind: "direct",

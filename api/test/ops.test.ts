@@ -68,7 +68,7 @@ describe("outages", () => {
     }
   }, 60_000);
 
-  test("Redis down: a message is still committed (201), the publish failure is counted, rate limits fail open", async () => {
+  test("Redis down: a message is still committed (201), its events are kept unconfirmed, rate limits fail open", async () => {
     const port = await freePort();
     const noRedis = await startTestApi("ops_noredis", { redisUrl: `redis://127.0.0.1:${port}` }, { wait: false });
     try {
@@ -84,7 +84,9 @@ describe("outages", () => {
       });
       expect(sent.status).toBe(201);
       const metrics = await noRedis.deps.metrics.text();
-      expect(metrics).toMatch(/parley_publish_failures_total\{[^}]*type="message"[^}]*\} 1/);
+      // one event per member, kept to be published again when Redis answers (publish.test.ts)
+      expect(metrics).toMatch(/parley_publish_failures_total\{[^}]*type="message"[^}]*\} 2/);
+      expect(noRedis.deps.publisher.unconfirmed()).toBeGreaterThanOrEqual(2);
       expect((await noRedis.call("GET", "/readyz")).body).toEqual({
         status: "unavailable",
         checks: { mongo: "up", redis: "down" },

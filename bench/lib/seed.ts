@@ -5,7 +5,7 @@
  * tokens signed as the api signs them.
  */
 import mongoose, { Types } from "mongoose";
-import { blockKey, blockOf, messageId, readId, searchKeysOf } from "../../api/src/libs/collections.ts";
+import { blockKey, blockOf, messageId, prefixEntries, readId } from "../../api/src/libs/collections.ts";
 
 export type SeededUser = { id: string; username: string };
 export type SeededConversation = { id: string; memberIds: string[] };
@@ -74,19 +74,24 @@ export async function seedUsers(db: mongoose.mongo.Db, count: number): Promise<S
       _id: u._id,
       username: u.username,
       usernameLower: u.username.toLowerCase(),
-      searchKeys: searchKeysOf(u.username.toLowerCase()),
       passwordHash: "seeded: no password",
       createdAt: now,
     })),
   );
+  await insertInBatches(db, "usernamePrefixes", users.flatMap(prefixEntries));
   return users.map((u) => ({ id: u._id.toHexString(), username: u.username }));
 }
 
-/** Group conversations with the given members (lists of indexes into `users`). */
+/**
+ * Group conversations with the given members (lists of indexes into `users`), and each
+ * member's entry in `reads` (what the conversation list is found through) at `readSeq(k)` for
+ * the conversation's k-th member (0 unless said).
+ */
 export async function seedConversations(
   db: mongoose.mongo.Db,
   users: SeededUser[],
   memberLists: number[][],
+  readSeq: (member: number) => number = () => 0,
 ): Promise<SeededConversation[]> {
   const now = Date.now();
   const convs = memberLists.map((members, i) => ({
@@ -111,13 +116,25 @@ export async function seedConversations(
       createdAt: c.at,
     })),
   );
+  await insertInBatches(
+    db,
+    "reads",
+    convs.flatMap((c) =>
+      c.members.map((u, k) => ({
+        _id: readId(c._id.toHexString(), u.id),
+        conversationId: c._id,
+        userId: new Types.ObjectId(u.id),
+        seq: readSeq(k),
+      })),
+    ),
+  );
   return convs.map((c) => ({ id: c._id.toHexString(), memberIds: c.members.map((m) => m.id) }));
 }
 
 /**
  * `perConversation` messages in each conversation (seq 1..n, senders taking turns), with the
- * conversations' lastSeq/lastMessage and every member's read position set as the api would
- * leave them. Reports progress every 100,000 messages.
+ * conversations' lastSeq/lastMessage set as the api would leave them (read positions: see
+ * seedConversations). Reports progress every 100,000 messages.
  */
 export async function seedMessages(
   db: mongoose.mongo.Db,
@@ -167,18 +184,6 @@ export async function seedMessages(
       },
     );
   }
-  await insertInBatches(
-    db,
-    "reads",
-    convs.flatMap((c) =>
-      c.memberIds.map((u, k) => ({
-        _id: readId(c.id, u),
-        conversationId: new Types.ObjectId(c.id),
-        userId: new Types.ObjectId(u),
-        seq: Math.max(0, perConversation - k),
-      })),
-    ),
-  );
   return written;
 }
 

@@ -21,7 +21,15 @@ export const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
-export type World = { infra: TestInfra; stack: Stack; browser: Browser; logs: string; stop(): Promise<void> };
+export type World = {
+  infra: TestInfra;
+  stack: Stack;
+  browser: Browser;
+  logs: string;
+  /** the api's database (for tests that set up what no route can, e.g. a lost event) */
+  mongoUrl: string;
+  stop(): Promise<void>;
+};
 
 let built = false;
 /** Builds frontend/dist once per process, with the same script `npm run build` runs. */
@@ -43,8 +51,9 @@ export async function startWorld(opts: { apiEnv?: Record<string, string> } = {})
   const staticDir = await buildFrontend();
   const infra = await startTestInfra();
   const logs = mkdtempSync(join(tmpdir(), "parley-e2e-logs-"));
+  const mongoUrl = new URL(`/parley_e2e_${process.pid}`, infra.mongoUrl).toString();
   const stack = await startStack({
-    mongoUrl: new URL(`/parley_e2e_${process.pid}`, infra.mongoUrl).toString(),
+    mongoUrl,
     redisUrl: infra.redisUrl,
     jwtSecret: `e2e-secret-${crypto.randomUUID()}-${crypto.randomUUID()}`,
     replicas: 2,
@@ -59,6 +68,7 @@ export async function startWorld(opts: { apiEnv?: Record<string, string> } = {})
     infra,
     stack,
     browser,
+    mongoUrl,
     logs,
     async stop() {
       await browser.close().catch(() => undefined);

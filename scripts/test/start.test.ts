@@ -3,7 +3,7 @@
  * database, the api and two realtime replicas; everything answers; Ctrl-C leaves no process;
  * a second run keeps the data; a busy port is named.
  */
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, afterEach, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -27,6 +27,17 @@ async function ports() {
   };
 }
 
+/** Every `npm start` this file ran: one still running after a test (a failed assertion) is stopped. */
+const started: Bun.Subprocess[] = [];
+afterEach(async () => {
+  for (const proc of started.splice(0)) {
+    if (proc.exitCode !== null || proc.signalCode !== null) continue;
+    proc.kill("SIGINT");
+    const exited = await Promise.race([proc.exited.then(() => true), Bun.sleep(30_000).then(() => false)]);
+    if (!exited) proc.kill("SIGKILL");
+  }
+});
+
 function startParley(p: Record<string, number>) {
   const env: Record<string, string> = { ...process.env, PARLEY_DATA_DIR: dataDir, LOG_LEVEL: "warn" } as Record<
     string,
@@ -36,7 +47,9 @@ function startParley(p: Record<string, number>) {
   delete env.MONGO_URL;
   delete env.REDIS_URL;
   delete env.JWT_SECRET;
-  return Bun.spawn([BUN, join(ROOT, "scripts/start.ts")], { env, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([BUN, join(ROOT, "scripts/start.ts")], { env, stdout: "pipe", stderr: "pipe" });
+  started.push(proc);
+  return proc;
 }
 
 async function stopParley(proc: Bun.Subprocess, p: Record<string, number>) {

@@ -18,6 +18,7 @@ import {
   type MetaDoc,
   type ReadDoc,
   type UserDoc,
+  type UsernamePrefixDoc,
 } from "./collections.ts";
 import { migrate } from "./migrations.ts";
 
@@ -26,6 +27,7 @@ export type { ConversationDoc, MessageDoc, ReadDoc, UserDoc } from "./collection
 export type Db = {
   conn: Connection;
   User: Model<UserDoc>;
+  UsernamePrefix: Model<UsernamePrefixDoc>;
   Conversation: Model<ConversationDoc>;
   Message: Model<MessageDoc>;
   Read: Model<ReadDoc>;
@@ -39,6 +41,7 @@ export function connectDb(url: string, log: Logger, { retryMs = 1000 } = {}): Db
   const conn = mongoose.createConnection();
   conn.set("bufferCommands", false);
   const User = conn.model<UserDoc>("User", schemas.User, "users");
+  const UsernamePrefix = conn.model<UsernamePrefixDoc>("UsernamePrefix", schemas.UsernamePrefix, "usernamePrefixes");
   const Conversation = conn.model<ConversationDoc>("Conversation", schemas.Conversation, "conversations");
   const Message = conn.model<MessageDoc>("Message", schemas.Message, "messages");
   const Read = conn.model<ReadDoc>("Read", schemas.Read, "reads");
@@ -58,8 +61,8 @@ export function connectDb(url: string, log: Logger, { retryMs = 1000 } = {}): Db
           bufferCommands: false,
           autoIndex: false,
         });
-        await Promise.all([User, Conversation, Message, Read, Meta].map((m) => m.createIndexes()));
-        await migrate({ User, Conversation, Message, Read, Meta }, log);
+        await Promise.all([User, UsernamePrefix, Conversation, Message, Read, Meta].map((m) => m.createIndexes()));
+        await migrate({ User, UsernamePrefix, Conversation, Message, Read, Meta }, log);
         indexed = true;
         log.info("mongo connected, indexes ensured, schema current");
         return;
@@ -76,6 +79,7 @@ export function connectDb(url: string, log: Logger, { retryMs = 1000 } = {}): Db
   return {
     conn,
     User,
+    UsernamePrefix,
     Conversation,
     Message,
     Read,

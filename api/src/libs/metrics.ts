@@ -11,8 +11,16 @@ export function apiMetrics() {
     }),
     publishFailures: m.counter({
       name: "parley_publish_failures_total",
-      help: "Fan-out events that could not be published to Redis",
+      help: "Fan-out events Redis did not confirm at the first attempt (kept and published again)",
       labelNames: ["type"] as const,
+    }),
+    publishUnconfirmed: m.gauge({
+      name: "parley_publish_unconfirmed",
+      help: "Fan-out events waiting to be published again (Redis did not confirm them yet)",
+    }),
+    orphansRepublished: m.counter({
+      name: "parley_orphans_republished_total",
+      help: "Committed messages found unpublished and unrecorded (their api process stopped) and published when read",
     }),
     seqConflicts: m.counter({
       name: "parley_seq_conflicts_total",

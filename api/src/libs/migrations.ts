@@ -7,17 +7,19 @@
  * whole collections (the documents to fix are found by a missing field, which no index
  * serves), which is why they run once per database and never on a request.
  */
-import type { Collection, Model } from "mongoose";
+import type { Collection, Model, mongo, Types } from "mongoose";
 import type { Logger } from "@parley/kit/log";
 import {
   blockKey,
   blockOf,
-  searchKeysOf,
+  readId,
+  prefixEntries,
   type ConversationDoc,
   type MessageDoc,
   type MetaDoc,
   type ReadDoc,
   type UserDoc,
+  type UsernamePrefixDoc,
 } from "./collections.ts";
 
 export const SCHEMA_VERSION = 2;
@@ -29,6 +31,7 @@ const BATCH = 20;
 
 type Models = {
   User: Model<UserDoc>;
+  UsernamePrefix: Model<UsernamePrefixDoc>;
   Conversation: Model<ConversationDoc>;
   Message: Model<MessageDoc>;
   Read: Model<ReadDoc>;
@@ -64,11 +67,62 @@ async function dropIndexIfPresent(collection: Collection, name: string) {
   if (names.includes(name)) await collection.dropIndex(name).catch(() => {});
 }
 
-/** v1 → v2: search keys, member names and last message on conversations, history blocks. */
+/** Every user's name prefixes in `usernamePrefixes` (the user search). Duplicates skipped (idempotent). */
+async function indexNames(m: Models): Promise<number> {
+  const prefixes = m.UsernamePrefix.collection as unknown as mongo.Collection<UsernamePrefixDoc>;
+  let batch: UsernamePrefixDoc[] = [];
+  let added = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    added += await insertSkippingDuplicates(prefixes, batch);
+    batch = [];
+  };
+  for await (const u of m.User.collection.find({}, { projection: { username: 1 } })) {
+    batch.push(...prefixEntries({ _id: u._id as Types.ObjectId, username: u.username as string }));
+    if (batch.length >= 500) await flush();
+  }
+  await flush();
+  return added;
+}
+
+/** Inserts documents that are not there yet; returns how many were new. */
+async function insertSkippingDuplicates<T extends { _id: unknown }>(collection: mongo.Collection<T>, docs: T[]) {
+  const res = await collection
+    .insertMany(docs as mongo.OptionalUnlessRequiredId<T>[], { ordered: false })
+    .catch((err: mongo.MongoBulkWriteError) => {
+      if ([err.writeErrors].flat().some((e) => e.code !== 11000)) throw err;
+      return { insertedCount: err.insertedCount };
+    });
+  return res.insertedCount;
+}
+
+/**
+ * Every member of every conversation gets an entry in `reads` (position 0 where none exists):
+ * the conversation list is found through them. Inserts, duplicates skipped (idempotent).
+ */
+async function enlistAll(m: Models): Promise<number> {
+  const reads = m.Read.collection as unknown as mongo.Collection<ReadDoc>;
+  let batch: ReadDoc[] = [];
+  let added = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    added += await insertSkippingDuplicates(reads, batch);
+    batch = [];
+  };
+  for await (const c of m.Conversation.collection.find({}, { projection: { memberIds: 1 } })) {
+    const id = (c._id as Types.ObjectId).toHexString();
+    for (const userId of c.memberIds as Types.ObjectId[]) {
+      batch.push({ _id: readId(id, userId.toHexString()), conversationId: c._id as Types.ObjectId, userId, seq: 0 });
+    }
+    if (batch.length >= 500) await flush();
+  }
+  await flush();
+  return added;
+}
+
+/** v1 → v2: name prefixes, member names and last message on conversations, history blocks, member entries. */
 async function toV2(m: Models, log: Logger) {
-  const users = await rewrite<UserDoc>(m.User.collection, { searchKeys: { $exists: false } }, async (u) => ({
-    updateOne: { filter: { _id: u._id }, update: { $set: { searchKeys: searchKeysOf(u.usernameLower) } } },
-  }));
+  const users = await indexNames(m);
   const names = new Map<string, string>();
   const nameOf = async (id: { toHexString(): string }) => {
     const key = id.toHexString();
@@ -106,11 +160,13 @@ async function toV2(m: Models, log: Logger) {
       update: { $set: { block: blockKey(msg.conversationId.toHexString(), blockOf(msg.seq)) } },
     },
   }));
+  const entries = await enlistAll(m);
   // unique indexes of v1 that _id now covers (it is derived from the same fields)
   await dropIndexIfPresent(m.Message.collection, "conversationId_1_senderId_1_clientId_1");
   await dropIndexIfPresent(m.Read.collection, "conversationId_1_userId_1");
-  if (users + conversations + messages > 0)
-    log.info({ users, conversations, messages }, "migrated documents to schema v2");
+  if (users + conversations + messages + entries > 0) {
+    log.info({ users, conversations, messages, memberEntries: entries }, "migrated documents to schema v2");
+  }
 }
 
 export async function migrate(m: Models, log: Logger): Promise<void> {

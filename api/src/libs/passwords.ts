@@ -14,7 +14,10 @@ import { ApiError } from "./errors.ts";
 
 export const ARGON2 = { algorithm: "argon2id", memoryCost: 19 * 1024, timeCost: 2 } as const;
 
-/** At most `limit` tasks at once and `queue` waiting; beyond that, refused. */
+/**
+ * At most `limit` tasks at once and `queue` waiting; beyond that, refused. Like libs/gate.ts, a
+ * finishing task hands its place straight to the next in line, so none can slip past the limit.
+ */
 export class HashGate {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
@@ -33,19 +36,15 @@ export class HashGate {
         });
       }
       await new Promise<void>((go) => this.waiting.push(go));
-    }
-    this.running++;
+    } else this.running++;
     this.peak = Math.max(this.peak, this.running);
     try {
       return await task();
     } finally {
-      this.running--;
-      this.waiting.shift()?.();
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
     }
-  }
-
-  get busy(): number {
-    return this.running;
   }
 }
 

@@ -50,12 +50,13 @@ export function observeRequests(fn: ((answered: boolean) => void) | null): void 
   observer = fn;
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+async function call<T>(method: string, path: string, body?: unknown, init: { keepalive?: boolean } = {}): Promise<T> {
   let res: Response;
   try {
     res = await fetch(`/api${path}`, {
       method,
       credentials: "same-origin",
+      keepalive: init.keepalive,
       // every request that changes something says it is JSON, body or not: the api refuses any
       // other (what a cross-site form could send)
       headers:
@@ -118,7 +119,8 @@ export const api = {
     call<MessagesPage>("GET", `/conversations/${id}/messages${qs(page)}`),
   send: async (id: Id, body: string, clientId: string): Promise<Message> =>
     (await call<MessageResponse>("POST", `/conversations/${id}/messages`, { body, clientId })).message,
-  read: (id: Id, seq: number) => call<void>("POST", `/conversations/${id}/read`, { seq }),
+  /** keepalive: a read mark sent as the page goes away still reaches the server */
+  read: (id: Id, seq: number) => call<void>("POST", `/conversations/${id}/read`, { seq }, { keepalive: true }),
 };
 
 /**

@@ -10,6 +10,8 @@ import { api } from "./api-client.ts";
 import { applyRead } from "./conversations.ts";
 import { FrameHandler } from "./frames.ts";
 import { Outbox } from "./outbox.ts";
+import { ReadMarks } from "./read-marks.ts";
+import { Reconciler } from "./reconcile.ts";
 import { loadPending } from "./saved-pending.ts";
 import { SessionKeeper } from "./session.ts";
 import { StoreState } from "./store-state.ts";
@@ -38,14 +40,22 @@ export class Store extends StoreState {
         this.setThread(p.conversationId, addPending(this.thread(p.conversationId), { ...p, status: "pending" }));
       addEventListener("online", this.outbox.resume);
       void this.sync.loadConversations();
+      this.reconciler.start();
     },
     ended: () => {
       removeEventListener("online", this.outbox.resume);
       this.outbox.stop();
+      this.reconciler.stop();
+      this.reads.stop();
     },
   });
   private readonly sync = new Sync(this, (e) => this.sessions.failed(e));
   private readonly frames = new FrameHandler(this, this.sync, () => this.outbox.resume());
+  private readonly reconciler = new Reconciler(
+    () => this.sync.reconcile(),
+    () => this.connection === "online",
+  );
+  private readonly reads = new ReadMarks((id, seq) => api.read(id, seq));
   private lastTypingSent = new Map<Id, number>();
 
   // ---------- session ----------
@@ -121,7 +131,7 @@ export class Store extends StoreState {
     if (!c || seq <= c.readSeq) return;
     this.conversations = this.conversations.map((x) => (x.id === id ? applyRead(x, seq) : x));
     this.changed();
-    void api.read(id, seq).catch(() => undefined);
+    this.reads.mark(id, seq);
   }
 
   typingNow(id: Id): void {

@@ -27,6 +27,23 @@ export class Sync {
   ) {}
 
   /**
+   * What the socket may not have said: a live event can be lost (Redis is at-most-once; an api
+   * process can stop between its write and its publish). The list's lastSeq per conversation
+   * is compared with what each loaded thread holds, and every thread behind it, and the open
+   * one in any case, catches up (`?after=`). Cheap: one list request, and a page only where
+   * something is missing. Called periodically and when the tab comes back into view.
+   */
+  async reconcile(): Promise<void> {
+    const st = this.st;
+    await this.loadConversations();
+    for (const [id, t] of st.threads) {
+      if (!t.loaded) continue;
+      const known = st.conversation(id)?.lastSeq ?? 0;
+      if (id === st.activeId || known > lastContiguousSeq(t.messages)) void this.catchUp(id);
+    }
+  }
+
+  /**
    * The first page of the list (again after every reconnect). Conversations already known stay:
    * those of later pages, and any a frame brought meanwhile.
    */

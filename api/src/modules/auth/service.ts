@@ -7,7 +7,8 @@ import type { Credentials, LoginBody, User } from "@parley/contract";
 import { USERNAME_PATTERN } from "@parley/contract/limits";
 import type { SessionClaims } from "@parley/kit/session";
 import type { Deps } from "../../libs/deps.ts";
-import { searchKeysOf } from "../../libs/collections.ts";
+import type { mongo } from "mongoose";
+import { prefixEntries, type UsernamePrefixDoc } from "../../libs/collections.ts";
 import { isDuplicateKey, type UserDoc } from "../../libs/db.ts";
 import { ApiError, rateLimited } from "../../libs/errors.ts";
 import { addressKey, countAttempt, rememberAddress } from "./throttle.ts";
@@ -31,14 +32,13 @@ export async function register(deps: AccountDeps, { username, password }: Creden
   }
   const passwordHash = await deps.passwords.hash(password);
   try {
-    const usernameLower = username.toLowerCase();
     const doc = await db.User.create({
       username,
-      usernameLower,
-      searchKeys: searchKeysOf(usernameLower),
+      usernameLower: username.toLowerCase(),
       passwordHash,
       createdAt: new Date(),
     });
+    await indexName(db, doc);
     await rememberAddress(deps, username, address);
     return toUser(doc);
   } catch (err) {
@@ -47,13 +47,28 @@ export async function register(deps: AccountDeps, { username, password }: Creden
   }
 }
 
+/**
+ * The user's name prefixes for the user search (after the user: a name that lost the race for
+ * uniqueness must not show up). Idempotent; a sign-in repairs a registration that stopped
+ * between the two writes.
+ */
+const prefixCollection = (db: Deps["db"]) =>
+  db.UsernamePrefix.collection as unknown as mongo.Collection<UsernamePrefixDoc>;
+
+async function indexName(db: Deps["db"], user: Pick<UserDoc, "_id" | "username">): Promise<void> {
+  await prefixCollection(db)
+    .insertMany(prefixEntries(user), { ordered: false })
+    .catch((err: mongo.MongoBulkWriteError) => {
+      if ([err.writeErrors].flat().some((e) => e.code !== 11000)) throw err;
+    });
+}
+
 export async function login(deps: AccountDeps, { username, password }: LoginBody, address: string): Promise<User> {
+  const { db } = deps;
   const attempt = await countAttempt(deps, username, address);
   if (attempt.retryAfter > 0) throw rateLimited(attempt.retryAfter);
   // a name no account can have is not looked up (the password is still checked, against a dummy)
-  const user = USERNAME.test(username)
-    ? await deps.db.User.findOne({ usernameLower: username.toLowerCase() }).lean()
-    : null;
+  const user = USERNAME.test(username) ? await db.User.findOne({ usernameLower: username.toLowerCase() }).lean() : null;
   const ok = await deps.passwords.verify(password, user?.passwordHash);
   if (!user || !ok) {
     // the address, never the username typed (people type passwords into it by mistake)
@@ -64,6 +79,8 @@ export async function login(deps: AccountDeps, { username, password }: LoginBody
     throw new ApiError("unauthorized", "wrong username or password");
   }
   await attempt.succeeded();
+  const whole = prefixEntries(user).at(-1)!;
+  if (!(await prefixCollection(db).findOne({ _id: whole._id }))) await indexName(db, user);
   return toUser(user);
 }
 

@@ -5,8 +5,8 @@
 import type { Conversation, ConversationsQuery, ConversationsResponse, CreateConversationBody } from "@parley/contract";
 import { CONVERSATIONS_PAGE_DEFAULT } from "@parley/contract/limits";
 import { cleanTitle } from "@parley/contract/text";
-import { Types } from "mongoose";
-import { readId } from "../../libs/collections.ts";
+import { type mongo, Types } from "mongoose";
+import { readId, type ReadDoc } from "../../libs/collections.ts";
 import type { Deps } from "../../libs/deps.ts";
 import { isDuplicateKey, oid, type ConversationDoc } from "../../libs/db.ts";
 import { ApiError, invalid, notFound, rateLimited } from "../../libs/errors.ts";
@@ -66,24 +66,31 @@ export async function create(
     lastActivityAt: now,
     createdAt: now,
   };
+  const _id = new Types.ObjectId();
   if (others.length === 1) {
     // race-safe "create once": the pair's key is unique, so the loser of a race reads the winner's
     const directKey = [creatorId, others[0]!].sort().join(":");
     const existing = await db.Conversation.findOne({ directKey }).lean<ConversationDoc>();
-    if (existing) return { conversation: await viewFor(deps, existing, creatorId), created: false };
+    if (existing) {
+      // an earlier attempt may have stopped before its members' entries were written
+      await enlist(deps, existing._id, existing.memberIds);
+      return { conversation: await viewFor(deps, existing, creatorId), created: false };
+    }
     await countCreation(deps, creatorId);
+    await enlist(deps, _id, members);
     try {
-      const doc = await db.Conversation.create({ ...base, kind: "direct", title: null, directKey });
+      const doc = await db.Conversation.create({ ...base, _id, kind: "direct", title: null, directKey });
       return { conversation: await announce(deps, doc.toObject()), created: true };
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
       const winner = await db.Conversation.findOne({ directKey }).lean<ConversationDoc>();
       if (!winner) throw new ApiError("unavailable", "could not create the conversation, try again");
+      await enlist(deps, winner._id, winner.memberIds);
       return { conversation: await viewFor(deps, winner, creatorId), created: false };
     }
   }
   await countCreation(deps, creatorId);
-  const _id = new Types.ObjectId();
+  await enlist(deps, _id, members);
   const doc = await db.Conversation.create({
     ...base,
     _id,
@@ -93,6 +100,25 @@ export async function create(
     directKey: `group:${_id.toHexString()}`,
   });
   return { conversation: await announce(deps, doc.toObject()), created: true };
+}
+
+/**
+ * Each member's entry in `reads` (read position 0): the conversation list is found through
+ * them (see list). Written before the conversation, so a conversation never exists without
+ * them; entries of a conversation that never got written are ignored by the list. Idempotent.
+ */
+async function enlist({ db }: Pick<Deps, "db">, conversationId: Types.ObjectId, memberIds: Types.ObjectId[]) {
+  const id = conversationId.toHexString();
+  const reads = db.Read.collection as unknown as mongo.Collection<ReadDoc>;
+  await reads
+    .insertMany(
+      memberIds.map((userId) => ({ _id: readId(id, userId.toHexString()), conversationId, userId, seq: 0 })),
+      { ordered: false },
+    )
+    .catch((err: { code?: number; writeErrors?: { code?: number }[] }) => {
+      // entries that exist already (a retry, a race): nothing to do
+      if (![err.writeErrors ?? err].flat().every((e) => e.code === 11000)) throw err;
+    });
 }
 
 /** Publishes the new conversation to every member (nobody has read anything yet), returns it. */
@@ -121,47 +147,52 @@ async function viewFor(
   );
 }
 
-/** Where a page ends: the stored activity time and id of its last conversation. */
+/** Where a page ends: the activity time and id of its last conversation. */
 const cursorOf = (c: ConversationDoc) => `${c.lastActivityAt.getTime()}_${c._id.toHexString()}`;
-function parseCursor(cursor: string): { at: Date; id: Types.ObjectId } {
+function parseCursor(cursor: string): { at: number; id: string } {
   const [ms = "", id = ""] = cursor.split("_");
-  return { at: new Date(Number(ms)), id: oid(id) };
+  return { at: Number(ms), id };
 }
 
 /**
  * One page of the user's conversations, newest activity first (creation, then each message),
- * and the cursor of the next: every conversation is reachable, however many there are. Two
- * lookups per page. A conversation whose activity changes while a client pages moves to the
- * first page (clients see that live); paging goes on from where it was.
+ * and the cursor of the next: every conversation is reachable, however many there are. The
+ * user's entries in `reads` say which conversations (one indexed lookup of small documents);
+ * the conversations themselves come from the conversation cache, where FerretDB's cost of
+ * decoding each document is paid once, not on every list. A conversation the user is no longer
+ * a member of is left out. One whose activity changes while a client pages moves to the first
+ * page (clients see that live); paging goes on from where it was.
  */
 export async function list(
-  { db, bookkeeper }: Pick<Deps, "db" | "bookkeeper">,
+  { db, bookkeeper, conversations }: Pick<Deps, "db" | "bookkeeper" | "conversations">,
   userId: string,
   query: ConversationsQuery,
 ): Promise<ConversationsResponse> {
-  const me = oid(userId);
   const limit = query.limit ?? CONVERSATIONS_PAGE_DEFAULT;
   const after = query.cursor ? parseCursor(query.cursor) : null;
-  const older = after
-    ? { $or: [{ lastActivityAt: { $lt: after.at } }, { lastActivityAt: after.at, _id: { $lt: after.id } }] }
-    : {};
-  const [found, reads] = await Promise.all([
-    db.Conversation.find({ memberIds: me, ...older })
-      .sort({ lastActivityAt: -1, _id: -1 })
-      .limit(limit + 1)
-      .lean<ConversationDoc[]>(),
-    db.Read.find({ userId: me }).select({ conversationId: 1, seq: 1 }).lean(),
-  ]);
-  const page = found.slice(0, limit);
-  const nextCursor = found.length > limit ? cursorOf(page[page.length - 1]!) : null;
+  const reads = await db.Read.find({ userId: oid(userId) })
+    .select({ conversationId: 1, seq: 1 })
+    .lean();
   const readSeq = new Map(reads.map((r) => [r.conversationId.toHexString(), r.seq]));
-  const current = page.map((c) => withUnwritten(c, bookkeeper));
+  const convs = await conversations.getMany([...readSeq.keys()]);
+  const current = convs
+    .filter((c) => c.memberIds.some((m) => m.toHexString() === userId))
+    .map((c) => withUnwritten(c, bookkeeper));
   current.sort((x, y) => y.lastActivityAt.getTime() - x.lastActivityAt.getTime() || (y._id > x._id ? 1 : -1));
-  const conversations = current.map((c) => {
+  // older than the cursor: earlier activity, or the same moment and a smaller id
+  const rest = after
+    ? current.filter((c) => {
+        const at = c.lastActivityAt.getTime();
+        return at < after.at || (at === after.at && c._id.toHexString() < after.id);
+      })
+    : current;
+  const page = rest.slice(0, limit);
+  const nextCursor = rest.length > limit ? cursorOf(page[page.length - 1]!) : null;
+  const views = page.map((c) => {
     const id = c._id.toHexString();
     return viewOf(c, readSeqOf(c, userId, Math.max(readSeq.get(id) ?? 0, bookkeeper.unwrittenRead(id, userId))));
   });
-  return { conversations, nextCursor };
+  return { conversations: views, nextCursor };
 }
 
 /** One conversation, read fresh (the cache's lastSeq may lag). */

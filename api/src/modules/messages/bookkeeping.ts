@@ -18,8 +18,9 @@
  */
 import { type mongo, Types } from "mongoose";
 import type { Logger } from "@parley/kit/log";
-import { readId, type LastMessageDoc, type ReadDoc } from "../../libs/collections.ts";
+import { readId, type LastMessageDoc, type MessageDoc, type ReadDoc } from "../../libs/collections.ts";
 import { isDuplicateKey, type Db } from "../../libs/db.ts";
+import { Gate } from "../../libs/gate.ts";
 
 /** at most one write per conversation this often (the first one of a quiet spell goes at once) */
 const CONVERSATION_INTERVAL_MS = 1000;
@@ -27,6 +28,12 @@ const CONVERSATION_INTERVAL_MS = 1000;
 const READ_INTERVAL_MS = 100;
 const RECHECK_MS = 50;
 const MAX_RECHECKS = 3;
+/**
+ * A message this old and still above its conversation's stored lastSeq was orphaned: its
+ * process stopped between the insert and the bookkeeping, which takes about a second.
+ */
+export const ORPHAN_AGE_MS = 15_000;
+const ORPHAN_REPAIR_EVERY_MS = 30_000;
 /** how long a written value stays known after its write (longer than any single query takes) */
 const LINGER_MS = 2000;
 /**
@@ -64,6 +71,8 @@ type Slot<V> = {
 
 export class Bookkeeper {
   private readonly slots = new Map<string, Slot<unknown>>();
+  /** conversation id → when unrecorded messages were last repaired there */
+  private readonly repairedAt = new Map<string, number>();
   private readonly busy = new Set<Promise<unknown>>();
   private readonly gate = new Gate(MAX_CONCURRENT);
 
@@ -73,6 +82,8 @@ export class Bookkeeper {
       log: Logger;
       /** whether other api processes write to this conversation too (see MessageSequencer.shared) */
       shared?: (conversationId: string) => boolean;
+      /** a conversation write went through (the conversation cache takes it) */
+      written?: (conversationId: string, marks: ConversationMarks) => void;
     },
   ) {}
 
@@ -100,6 +111,33 @@ export class Bookkeeper {
     return (this.slots.get(`r:${readId(conversationId, userId)}`) as Slot<number> | undefined)?.latest ?? 0;
   }
 
+  /**
+   * Of messages just read from the database, those that may be orphans: committed more than
+   * ORPHAN_AGE_MS ago, above the conversation's lastSeq as the caller knows it (`recorded`) and
+   * not this process's own unwritten ones. At most once per ORPHAN_REPAIR_EVERY_MS per
+   * conversation; the caller checks them against the stored lastSeq (orphans.ts).
+   */
+  orphanCandidates(conversationId: string, recorded: number, read: MessageDoc[]): MessageDoc[] {
+    const mine = this.unwrittenMarks(conversationId)?.lastMessage.seq ?? 0;
+    const old = Date.now() - ORPHAN_AGE_MS;
+    const candidates = read.filter((m) => m.seq > Math.max(recorded, mine) && m.createdAt.getTime() < old);
+    if (candidates.length === 0) return [];
+    if (Date.now() - (this.repairedAt.get(conversationId) ?? 0) < ORPHAN_REPAIR_EVERY_MS) return [];
+    if (this.repairedAt.size > 10_000) this.repairedAt.clear();
+    this.repairedAt.set(conversationId, Date.now());
+    return candidates;
+  }
+
+  /** Records messages found committed but never recorded (raised like any new message). */
+  recordOrphans(conversationId: string, orphans: MessageDoc[]): void {
+    for (const m of orphans) {
+      const { conversationId: _mc, block: _mb, ...doc } = m;
+      void this.raise(`c:${conversationId}`, { lastMessage: doc, sent: { [m.senderId.toHexString()]: m.seq } }, () =>
+        this.conversationKind(conversationId),
+      );
+    }
+  }
+
   /** Waits until every write and re-check in flight is done (graceful stop, tests). */
   async settle(): Promise<void> {
     while (this.busy.size > 0) await Promise.allSettled([...this.busy]);
@@ -112,7 +150,7 @@ export class Bookkeeper {
     const _id = new Types.ObjectId(conversationId);
     const sentFields = (m: ConversationMarks) =>
       Object.fromEntries(Object.entries(m.sent).map(([user, seq]) => [`lastSent.${user}`, seq]));
-    const shared = this.deps.shared;
+    const { shared, written } = this.deps;
     return {
       intervalMs: CONVERSATION_INTERVAL_MS,
       contested: () => shared?.(conversationId) ?? true,
@@ -126,9 +164,13 @@ export class Bookkeeper {
           { _id, lastSeq: { $lt: seq } },
           { $set: { lastSeq: seq, lastMessage: m.lastMessage, lastActivityAt: createdAt }, $max: sentFields(m) },
         );
-        if (res.modifiedCount > 0) return true;
+        if (res.modifiedCount > 0) {
+          written?.(conversationId, m);
+          return true;
+        }
         // lastSeq is already there (another process wrote a newer message): the senders still count
         await conversations.updateOne({ _id }, { $max: sentFields(m) });
+        written?.(conversationId, m);
         return false;
       },
       async lowered(m) {
@@ -232,23 +274,6 @@ export class Bookkeeper {
         // best effort: the next raise of this key repairs it
       }),
     );
-  }
-}
-
-/** At most `limit` tasks at once; the others wait their turn in order. */
-class Gate {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit) await new Promise<void>((go) => this.waiting.push(go));
-    this.running++;
-    try {
-      return await task();
-    } finally {
-      this.running--;
-      this.waiting.shift()?.();
-    }
   }
 }
 

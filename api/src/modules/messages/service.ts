@@ -11,12 +11,13 @@ import type { Message, MessagesPage, MessagesQuery, SendMessageBody } from "@par
 import { MESSAGE_BODY_MAX, PAGE_DEFAULT } from "@parley/contract/limits";
 import { hasVisibleText } from "@parley/contract/text";
 import { messageId, type MessageDoc } from "../../libs/collections.ts";
-import type { Deps } from "../../libs/deps.ts";
 import { oid } from "../../libs/db.ts";
+import type { Deps } from "../../libs/deps.ts";
 import { ApiError, invalid, rateLimited } from "../../libs/errors.ts";
 import { memberConversation } from "../conversations/service.ts";
 import { readSeqOf, toMessage } from "../conversations/views.ts";
 import { BlockReader } from "./blocks.ts";
+import { repairOrphans } from "./orphans.ts";
 
 type SendDeps = Pick<
   Deps,
@@ -43,8 +44,10 @@ export async function send(
   if (wait > 0) {
     // a retry of a message already sent is answered, never refused
     const original = await deps.db.Message.collection.findOne<MessageDoc>({ _id });
-    if (original) return { message: toMessage(original), created: false };
-    throw rateLimited(wait, "too many messages at once: wait a moment, then send again");
+    if (!original) throw rateLimited(wait, "too many messages at once: wait a moment, then send again");
+    const message = toMessage(original);
+    await afterReplay(deps, conv.memberIds, original, message);
+    return { message, created: false };
   }
   let written: Awaited<ReturnType<typeof deps.sequencer.write>>;
   try {
@@ -66,11 +69,25 @@ export async function send(
   // a replay (same clientId again) answers with the original and is not counted
   deps.sendRate.settle(senderId, written.created);
   const message = toMessage(written.doc);
-  if (written.created) {
-    // committed: from here on nothing may turn this send into an error retried as a new one
-    await afterCommit(deps, conv.memberIds, written.doc, message);
-  }
+  // committed: from here on nothing may turn this send into an error retried as a new one
+  if (written.created) await afterCommit(deps, conv.memberIds, written.doc, message);
+  else await afterReplay(deps, conv.memberIds, written.doc, message);
   return { message, created: written.created };
+}
+
+/**
+ * A send retried with the same clientId: the original is answered, and its event published
+ * again and its bookkeeping raised again. The first attempt may have been committed without
+ * either (its answer timed out, its api process died, Redis was away): a retry repairs that.
+ * Members may get the event twice; clients drop the second (same id and seq).
+ */
+async function afterReplay(deps: SendDeps, memberIds: { toHexString(): string }[], doc: MessageDoc, message: Message) {
+  await deps.publisher.toUsers(
+    memberIds.map((m) => m.toHexString()),
+    { type: "message", message },
+  );
+  const { conversationId: _c, block: _b, ...last } = doc;
+  deps.bookkeeper.messageCommitted(message.conversationId, last);
 }
 
 async function afterCommit(deps: SendDeps, memberIds: { toHexString(): string }[], doc: MessageDoc, message: Message) {
@@ -104,7 +121,7 @@ async function afterCommit(deps: SendDeps, memberIds: { toHexString(): string }[
  * a seq range, read from at most two history blocks.
  */
 export async function history(
-  deps: Pick<Deps, "conversations" | "sequencer" | "db">,
+  deps: Pick<Deps, "conversations" | "sequencer" | "db" | "bookkeeper" | "publisher" | "metrics" | "log">,
   conversationId: string,
   userId: string,
   query: MessagesQuery,
@@ -121,6 +138,7 @@ export async function history(
   if (query.after !== undefined) {
     // one more than asked: whether it exists is hasMore
     const rows = await blocks.range(query.after + 1, query.after + limit + 1);
+    await repairOrphans(deps, conv, rows);
     return { messages: rows.slice(0, limit).map(toMessage), hasMore: rows.length > limit };
   }
   const known = Math.max(conv.lastSeq, deps.sequencer.knownHead(conversationId));
@@ -128,6 +146,7 @@ export async function history(
   // the newest page, or a `before` above what is known to exist: find the real head first
   const top = below <= known ? below : Math.min(below, await blocks.head(known));
   const rows = await blocks.range(top - limit + 1, top);
+  await repairOrphans(deps, conv, rows);
   // every seq below the first one exists
   return { messages: rows.map(toMessage), hasMore: (rows[0]?.seq ?? 1) > 1 };
 }

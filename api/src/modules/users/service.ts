@@ -1,12 +1,13 @@
 /** Who am I, and finding people to talk to (prefix search with presence). */
 import type { User, UserSummary } from "@parley/contract";
 import { readOnline } from "@parley/contract/frames";
-
-const USERNAME_CHARS = /^[a-z0-9_.-]*$/;
 import type { Deps } from "../../libs/deps.ts";
 import { oid } from "../../libs/db.ts";
 import { unauthorized } from "../../libs/errors.ts";
 import { toUser } from "../auth/service.ts";
+
+/** The characters of a lowercased username (USERNAME_PATTERN). */
+const USERNAME_CHARS = /^[a-z0-9_.-]*$/;
 
 export async function me({ db }: Pick<Deps, "db">, userId: string): Promise<User> {
   const user = await db.User.findById(oid(userId)).lean();
@@ -16,21 +17,22 @@ export async function me({ db }: Pick<Deps, "db">, userId: string): Promise<User
 }
 
 /**
- * Case-insensitive prefix search: an equality on `searchKeys` (every prefix of each lowercased
- * name, see collections.ts), so no regular expression is built from user input and only the
- * users whose names start with the prefix are read. Without a prefix: the people the caller
- * shares a conversation with, so the list is useful and never a walk over every account.
- * Presence (`online`) is told only about people the caller shares a conversation with: anyone
- * can find a name, but whether they are online is for their contacts alone.
+ * Case-insensitive prefix search: an equality on `usernamePrefixes.prefix` (collections.ts), so
+ * no regular expression is built from user input and only the names that start with the prefix
+ * are read, as small documents. Without a prefix: the people the caller shares a conversation
+ * with, so the list is useful and never a walk over every account. Presence (`online`) is told
+ * only about people the caller shares a conversation with: anyone can find a name, but whether
+ * they are online is for their contacts alone.
  */
 export async function search(
-  { db, redis }: Pick<Deps, "db" | "redis">,
+  deps: Pick<Deps, "db" | "redis" | "conversations">,
   userId: string,
   q: string | undefined,
   limit: number,
 ): Promise<UserSummary[]> {
+  const { db, redis } = deps;
   const prefix = (q ?? "").trim().toLowerCase();
-  const known = await contacts(db, userId);
+  const known = await contacts(deps, userId);
   let found: { id: string; username: string }[];
   if (!prefix) {
     found = [...known]
@@ -43,12 +45,15 @@ export async function search(
     found = [];
   } else {
     found = (
-      await db.User.find({ searchKeys: prefix, _id: { $ne: oid(userId) } })
-        .sort({ usernameLower: 1 })
-        .limit(limit)
-        .select({ username: 1 })
+      await db.UsernamePrefix.find({ prefix })
+        .sort({ lower: 1 })
+        .limit(limit + 1)
+        .select({ username: 1, userId: 1 })
         .lean()
-    ).map((u) => ({ id: u._id.toHexString(), username: u.username }));
+    )
+      .map((p) => ({ id: p.userId.toHexString(), username: p.username }))
+      .filter((u) => u.id !== userId)
+      .slice(0, limit);
   }
   const online = await onlineOf(
     redis,
@@ -57,13 +62,18 @@ export async function search(
   return found.map((u) => (known.has(u.id) ? { ...u, online: online.get(u.id) ?? false } : u));
 }
 
-/** Everyone the user shares a conversation with: id → name. */
-async function contacts(db: Deps["db"], userId: string): Promise<Map<string, string>> {
-  const convs = await db.Conversation.find({ memberIds: oid(userId) })
-    .select({ memberIds: 1, memberNames: 1 })
+/** Everyone the user shares a conversation with: id → name (their conversations as the list finds them). */
+async function contacts(
+  { db, conversations }: Pick<Deps, "db" | "conversations">,
+  userId: string,
+): Promise<Map<string, string>> {
+  const reads = await db.Read.find({ userId: oid(userId) })
+    .select({ conversationId: 1 })
     .lean();
+  const convs = await conversations.getMany(reads.map((r) => r.conversationId.toHexString()));
   const byId = new Map<string, string>();
   for (const c of convs) {
+    if (!c.memberIds.some((m) => m.toHexString() === userId)) continue;
     c.memberIds.forEach((m, i) => {
       const id = m.toHexString();
       if (id !== userId) byId.set(id, c.memberNames[i] ?? "");

@@ -1,0 +1,29 @@
+/** The concurrency gate (pure logic): never more than its limit at once, in arrival order. */
+import { expect, test } from "bun:test";
+import { Gate } from "../src/libs/gate.ts";
+
+test("at most `limit` tasks run at once, the rest in the order they came", async () => {
+  const gate = new Gate(2);
+  let running = 0;
+  let most = 0;
+  const order: number[] = [];
+  await Promise.all(
+    Array.from({ length: 8 }, (_, i) =>
+      gate.run(async () => {
+        running++;
+        most = Math.max(most, running);
+        order.push(i);
+        await Bun.sleep(5);
+        running--;
+      }),
+    ),
+  );
+  expect(most).toBe(2);
+  expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+});
+
+test("a failing task frees its place", async () => {
+  const gate = new Gate(1);
+  await expect(gate.run(async () => Promise.reject(new Error("no")))).rejects.toThrow("no");
+  expect(await gate.run(async () => 42)).toBe(42);
+});
