@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CONVERSATIONS_PAGE_DEFAULT, CONVERSATIONS_PAGE_MAX } from "@parley/contract/limits";
 import { Types } from "mongoose";
+import { readId } from "../src/libs/collections.ts";
 import { startTestApi, type TestApi } from "./helpers/app.ts";
 
 let api: TestApi;
@@ -42,6 +43,18 @@ async function spamGroups(count: number, spammer: { id: string; name: string }, 
       createdAt: at,
     };
   });
+  // each member's entry in `reads` first, as POST /api/conversations writes them: the list finds
+  // a user's conversations through those
+  const reads = docs.flatMap((d) =>
+    d.memberIds.map((userId) => ({
+      _id: readId(d._id.toHexString(), userId.toHexString()),
+      conversationId: d._id,
+      userId,
+      seq: 0,
+    })),
+  );
+  for (let i = 0; i < reads.length; i += 100)
+    await api.deps.db.Read.collection.insertMany(reads.slice(i, i + 100) as never[]);
   for (let i = 0; i < docs.length; i += 100) await api.deps.db.Conversation.insertMany(docs.slice(i, i + 100));
 }
 
