@@ -88,6 +88,21 @@ describe("logout revokes the session (defect 4)", () => {
     expect((await me(api, await signIn(user.username))).status).toBe(200);
   });
 
+  test("with the database down, logout still signs out: 204, the cookie cleared, the session revoked", async () => {
+    const { token } = await api.register("nodb");
+    const deadDb = `mongodb://127.0.0.1:${await freePort()}/nowhere`;
+    const cut = await startTestApi("revocation_nodb", { mongoUrl: deadDb }, { wait: false });
+    try {
+      await waitFor("redis ready", () => cut.deps.redis.status === "ready");
+      const out = await cut.call("POST", "/api/auth/logout", { token, headers: json });
+      expect(out.status).toBe(204);
+      expect(out.headers.get("set-cookie") ?? "").toMatch(/Max-Age=0/);
+      await waitFor("the sign-out heard by the api with a database", async () => (await me(api, token)).status === 401);
+    } finally {
+      await cut.stop({ keepData: true });
+    }
+  });
+
   test("with Redis down, checks pass on the signature alone (no one is signed out by an outage) and logout says 503", async () => {
     const { token } = await api.register("noredis");
     const deadRedis = `redis://127.0.0.1:${await freePort()}`;

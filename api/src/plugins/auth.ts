@@ -17,15 +17,24 @@ type Verifier = Parameters<typeof verifySession>[0];
 type SessionDeps = Pick<Deps, "config" | "revocations" | "knownUsers">;
 
 /** The request's session when it has a live one, else null (never throws for a bad token). */
+/** The session a request's token names, by signature alone (what logout revokes), else null. */
+export async function tokenSession(
+  deps: Pick<Deps, "config">,
+  tokens: Verifier,
+  authorization: string | undefined,
+  cookie: unknown,
+): Promise<SessionClaims | null> {
+  const token = bearerToken(authorization) ?? (typeof cookie === "string" && cookie ? cookie : undefined);
+  return token ? verifySession(tokens, token, deps.config) : null;
+}
+
 export async function currentSession(
   deps: SessionDeps,
   tokens: Verifier,
   authorization: string | undefined,
   cookie: unknown,
 ): Promise<SessionClaims | null> {
-  const token = bearerToken(authorization) ?? (typeof cookie === "string" && cookie ? cookie : undefined);
-  if (!token) return null;
-  const session = await verifySession(tokens, token, deps.config);
+  const session = await tokenSession(deps, tokens, authorization, cookie);
   if (!session) return null;
   const [revoked, exists] = await Promise.all([
     deps.revocations.isRevoked(session),

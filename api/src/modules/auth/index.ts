@@ -9,7 +9,7 @@ import type { Deps } from "../../libs/deps.ts";
 import { cookieSecure, newSessionClaims, sessionJwt } from "../../libs/session.ts";
 import { clientAddress } from "../../libs/client.ts";
 import { NoContent } from "../../libs/openapi.ts";
-import { auth, currentSession } from "../../plugins/auth.ts";
+import { auth, tokenSession } from "../../plugins/auth.ts";
 import { AuthResponse, Credentials, ErrorBody, LoginBody } from "./model.ts";
 import * as accounts from "./service.ts";
 
@@ -70,9 +70,11 @@ export const authRoutes = (deps: Deps) =>
     .post(
       "/logout",
       async ({ sessionJwt: tokens, headers, cookie, clearSession, set }) => {
-        const session = await currentSession(deps, tokens, headers.authorization, cookie[SESSION_COOKIE]?.value);
+        // whatever session the token names is revoked (asking nothing else: the database may be
+        // away); no valid token, nothing to revoke, and signing out still succeeds
+        const session = await tokenSession(deps, tokens, headers.authorization, cookie[SESSION_COOKIE]?.value);
+        // the cookie goes before the revocation: signing out always signs this browser out
         clearSession();
-        // no live session: nothing to revoke, and signing out still succeeds
         if (session) await accounts.signOut(deps, session);
         set.status = 204;
       },
