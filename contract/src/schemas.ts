@@ -25,6 +25,9 @@ export type Id = typeof Id.static;
 
 const IsoDate = t.String({ format: "date-time" });
 
+/** Text a person types: anything but NUL, which the database cannot store. */
+const NO_NUL = "^[^\\u0000]*$";
+
 // ---------- resources ----------
 export const User = t.Object({
   id: Id,
@@ -84,7 +87,7 @@ export type ErrorBody = typeof ErrorBody.static;
 export const Credentials = t.Object(
   {
     username: t.String({ minLength: USERNAME_MIN, maxLength: USERNAME_MAX, pattern: USERNAME_PATTERN }),
-    password: t.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX }),
+    password: t.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX, pattern: NO_NUL }),
   },
   { additionalProperties: false },
 );
@@ -93,15 +96,15 @@ export type Credentials = typeof Credentials.static;
 /** Login accepts any string so that a malformed username is "wrong credentials" (401), not a hint. */
 export const LoginBody = t.Object(
   {
-    username: t.String({ minLength: 1, maxLength: 200 }),
-    password: t.String({ minLength: 1, maxLength: 1024 }),
+    username: t.String({ minLength: 1, maxLength: 200, pattern: NO_NUL }),
+    password: t.String({ minLength: 1, maxLength: 1024, pattern: NO_NUL }),
   },
   { additionalProperties: false },
 );
 export type LoginBody = typeof LoginBody.static;
 
 export const UsersQuery = t.Object({
-  q: t.Optional(t.String({ maxLength: USERNAME_MAX })),
+  q: t.Optional(t.String({ maxLength: USERNAME_MAX, pattern: NO_NUL })),
   limit: t.Optional(t.Integer({ minimum: 1, maximum: USERS_SEARCH_MAX, default: 20 })),
 });
 export type UsersQuery = typeof UsersQuery.static;
@@ -109,7 +112,7 @@ export type UsersQuery = typeof UsersQuery.static;
 export const CreateConversationBody = t.Object(
   {
     memberIds: t.Array(Id, { minItems: 1, maxItems: GROUP_MEMBERS_MAX, uniqueItems: true }),
-    title: t.Optional(t.String({ maxLength: TITLE_MAX })),
+    title: t.Optional(t.String({ maxLength: TITLE_MAX, pattern: NO_NUL })),
   },
   { additionalProperties: false },
 );
@@ -137,7 +140,7 @@ export type MessagesQuery = typeof MessagesQuery.static;
 export const SendMessageBody = t.Object(
   {
     // Length is checked after trimming by the service: over MESSAGE_BODY_MAX is 413, empty is 422.
-    body: t.String(),
+    body: t.String({ pattern: NO_NUL }),
     clientId: t.String({ minLength: 1, maxLength: CLIENT_ID_MAX, pattern: "^[A-Za-z0-9_-]+$" }),
   },
   { additionalProperties: false },

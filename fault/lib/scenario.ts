@@ -211,7 +211,7 @@ export async function runScenario(world: World, o: ScenarioOptions): Promise<Rep
     sends: sends.length,
     sendsThat503: sends.filter((s) => s.statuses.includes(503)).length,
     sendsUnanswered: sends.filter((s) => s.statuses.includes(0)).length,
-    retries: sends.reduce((n, s) => n + s.statuses.length - 1, 0),
+    retries: sends.reduce((n, s) => n + Math.max(0, s.statuses.length - 1), 0),
     lost,
     duplicated,
     wireDuplicates: clients.reduce((n, c) => n + c.wireDuplicates, 0),
