@@ -23,6 +23,9 @@ const conv = (id: string, createdAt: string, over: Partial<Conversation> = {}): 
   lastSeq: 0,
   readSeq: 0,
   unread: 0,
+  mentions: 0,
+  muted: false,
+  stateRev: 0,
   createdAt,
   ...over,
 });
@@ -34,6 +37,14 @@ const msg = (c: Conversation, seq: number, senderId: string, at: string): Messag
   body: `m${seq}`,
   clientId: `k${seq}`,
   createdAt: at,
+  kind: "text",
+  system: null,
+  replyTo: null,
+  mentions: [],
+  editedAt: null,
+  deleted: false,
+  reactions: [],
+  version: 0,
 });
 
 describe("conversation list", () => {

@@ -21,6 +21,9 @@ const conv = (kind: "direct" | "group", over: Partial<Conversation> = {}): Conve
   lastSeq: 0,
   readSeq: 0,
   unread: 0,
+  mentions: 0,
+  muted: false,
+  stateRev: 0,
   createdAt: "2026-01-01T00:00:00.000Z",
   ...over,
 });
@@ -32,6 +35,14 @@ const msg = (c: Conversation, seq: number, senderId: string): Message => ({
   body: `m${seq}`,
   clientId: `c${seq}`,
   createdAt: "2026-01-01T00:00:00.000Z",
+  kind: "text",
+  system: null,
+  replyTo: null,
+  mentions: [],
+  editedAt: null,
+  deleted: false,
+  reactions: [],
+  version: 0,
 });
 
 const direct = conv("direct");

@@ -28,6 +28,14 @@ const msg = (seq: number, over: Partial<Message> = {}): Message => ({
   body: `m${seq}`,
   clientId: `cid${seq}`,
   createdAt: new Date(Date.UTC(2026, 0, 1, 12, 0, seq)).toISOString(),
+  kind: "text",
+  system: null,
+  replyTo: null,
+  mentions: [],
+  editedAt: null,
+  deleted: false,
+  reactions: [],
+  version: 0,
   ...over,
 });
 const local = (clientId: string, over: Partial<LocalMessage> = {}): LocalMessage => ({
