@@ -8,11 +8,14 @@
  * asks the database, so a conversation created a moment ago on another process is found.
  *
  * The cached `lastSeq` is a lower bound of the real one (it only grows), which is all its
- * readers use it for.
+ * readers use it for. Its members and name are exact when loaded: the document's copy plus any
+ * newer system line (state.ts), so a membership change is in force once its line is committed
+ * and the invalidation has arrived.
  */
 import type Redis from "ioredis";
 import type { Logger } from "@parley/kit/log";
 import { oid, type ConversationDoc, type Db } from "../../libs/db.ts";
+import { current } from "./state.ts";
 
 export const INVALIDATE_CHANNEL = "parley:api:conversation-changed";
 
@@ -23,7 +26,7 @@ export class ConversationCache {
   private readonly loading = new Map<string, Promise<ConversationDoc | null>>();
 
   constructor(
-    private readonly db: Pick<Db, "Conversation">,
+    private readonly db: Pick<Db, "Conversation" | "Message">,
     private readonly opts: { ttlMs: number; maxEntries: number; publisher?: Redis; log?: Logger },
   ) {}
 
@@ -35,6 +38,7 @@ export class ConversationCache {
     if (!pending) {
       const load: Promise<ConversationDoc | null> = this.db.Conversation.findById(oid(id))
         .lean<ConversationDoc>()
+        .then((doc) => (doc ? current(this.db, doc) : null))
         .then((doc) => {
           // an invalidation while we read drops our promise: then the answer is not kept
           if (doc && this.loading.get(id) === load) this.remember(id, doc);
