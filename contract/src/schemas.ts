@@ -59,6 +59,8 @@ export type SystemAction = typeof SystemAction.static;
 export const SystemEvent = t.Object({
   action: SystemAction,
   actorId: Id,
+  /** the actor's name (one who left is no longer among the members) */
+  actorName: t.String(),
   /** who was added ("added"); empty otherwise */
   userIds: t.Array(Id),
   title: t.Union([t.String(), t.Null()]),

@@ -129,7 +129,15 @@ describe("mentions, group changes, edits", () => {
     const line = (rev: number, title: string) => ({
       ...msg(G, rev, OTHER, "2026-01-02T00:00:00.000Z"),
       kind: "system" as const,
-      system: { action: "renamed" as const, actorId: OTHER, userIds: [], title, members: G.members, rev },
+      system: {
+        action: "renamed" as const,
+        actorId: OTHER,
+        actorName: "olga",
+        userIds: [],
+        title,
+        members: G.members,
+        rev,
+      },
     });
     const renamed = applySystem(G, line(2, "new"));
     expect([renamed.title, renamed.stateRev]).toEqual(["new", 2]);

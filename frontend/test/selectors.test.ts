@@ -106,10 +106,18 @@ test("read positions: the peer's, learned live; the user's own newest seq", () =
 
 test("system lines in words, 'You' for the user; a deleted last message previews as such; quotes", () => {
   const c = conv("group");
-  const s = { action: "added" as const, actorId: OLGA, userIds: [ME, PIA], title: null, members, rev: 1 };
+  const s = {
+    action: "added" as const,
+    actorId: OLGA,
+    actorName: "olga",
+    userIds: [ME, PIA],
+    title: null,
+    members,
+    rev: 1,
+  };
   expect(systemText(ME, s)).toBe("olga added you and pia");
   expect(systemText(OLGA, { ...s, action: "renamed", title: "Lunch" })).toBe("You renamed the group to “Lunch”");
-  expect(systemText(ME, { ...s, action: "left", actorId: PIA })).toBe("pia left");
+  expect(systemText(ME, { ...s, action: "left", actorId: PIA, actorName: "pia" })).toBe("pia left");
   const st = { me: { id: ME, username: "me", createdAt: "" }, live: new LiveSignals(() => {}), conversation: () => c };
   const gone = { ...msg(c, 1, OLGA), body: "", deleted: true };
   expect(previewOf(st, { ...c, lastMessage: gone })).toBe("olga: Message deleted");

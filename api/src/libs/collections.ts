@@ -204,6 +204,7 @@ export type ReactionDoc = { emoji: string; userIds: Types.ObjectId[] };
 export type SystemDoc = {
   action: SystemAction;
   actorId: Types.ObjectId;
+  actorName: string;
   userIds: Types.ObjectId[];
   title: string | null;
   memberIds: Types.ObjectId[];

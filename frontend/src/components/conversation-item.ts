@@ -75,7 +75,7 @@ export class ConversationItem extends LitElement {
               ? html`<span class="muted-icon" title="Muted"><svg width="14" height="14" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M20 18.7 5.3 4 4 5.3l3 3V11c0 2.4-1.2 4.4-3 5.3V17h11.7l3 3 1.3-1.3zM12 22a2 2 0 0 0 2-2h-4a2 2 0 0 0 2 2zm6-7.2V11c0-3.1-2.1-5.6-5-6.3V4a1 1 0 0 0-2 0v.7c-.6.1-1.1.4-1.6.7L18 14.8z"/></svg><span class="sr-only">, muted</span></span>`
               : nothing
           }
-          ${this.mentions ? html`<span class="badge at">@${this.mentions > 1 ? this.mentions : ""}<span class="sr-only"> ${this.mentions === 1 ? "mention" : "mentions"}</span></span>` : nothing}
+          ${this.mentions ? html`<span class="badge at">@${this.mentions > 1 ? this.mentions : ""}<span class="sr-only"> ${this.mentions} ${this.mentions === 1 ? "mention" : "mentions"}</span></span>` : nothing}
           ${this.unread ? html`<span class="badge ${this.muted ? "quiet" : ""}">${this.unread > 99 ? "99+" : this.unread}<span class="sr-only"> unread</span></span>` : nothing}</span>
       </span>
     </button>`;

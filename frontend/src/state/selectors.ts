@@ -45,7 +45,7 @@ const listed = (names: string[]) =>
 /** A system line in words, "You" for the user: "You added bob", "alice renamed the group to “Lunch”". */
 export function systemText(me: Id | undefined, s: SystemEvent): string {
   const name = (id: Id, you: string) => (id === me ? you : (s.members.find((m) => m.id === id)?.username ?? "Someone"));
-  const actor = s.actorId === me ? "You" : name(s.actorId, "you");
+  const actor = s.actorId === me ? "You" : s.actorName;
   switch (s.action) {
     case "renamed":
       return s.title ? `${actor} renamed the group to “${s.title}”` : `${actor} removed the group’s name`;

@@ -10,6 +10,7 @@ const hex = (id: Hex) => id.toHexString();
 export const toSystemEvent = (s: SystemDoc): SystemEvent => ({
   action: s.action,
   actorId: hex(s.actorId),
+  actorName: s.actorName,
   userIds: s.userIds.map(hex),
   title: s.title ?? null,
   members: s.memberIds.map((m, i) => ({ id: hex(m), username: s.memberNames[i] ?? "" })),

@@ -5,7 +5,8 @@ const list = (names: string[]) =>
   names.length <= 1 ? (names[0] ?? "") : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
 
 /** "alice renamed the group to Lunch", "alice added bob and carol", "bob left". */
-export function describe(s: SystemDoc, actorName: string): string {
+export function describe(s: SystemDoc): string {
+  const actorName = s.actorName;
   switch (s.action) {
     case "renamed":
       return s.title ? `${actorName} renamed the group to ${s.title}` : `${actorName} removed the group's name`;

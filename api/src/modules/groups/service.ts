@@ -31,7 +31,7 @@ type GroupDeps = Pick<
 >;
 
 /** What a change makes of the group at one version; null when it would change nothing. */
-type Edit = (s: GroupStateDoc) => Omit<SystemDoc, "actorId" | "rev"> | null;
+type Edit = (s: GroupStateDoc) => Omit<SystemDoc, "actorId" | "actorName" | "rev"> | null;
 
 /** Tries of a change that keeps meeting another one (each try means another change landed). */
 const MAX_ATTEMPTS = 50;
@@ -112,14 +112,14 @@ async function change(deps: GroupDeps, conversationId: string, actorId: string, 
     const next = edit(state);
     if (!next) return viewFor(deps, withState(conv, state), actorId);
     const rev = state.rev + 1;
-    const system: SystemDoc = { ...next, actorId: oid(actorId), rev };
     const actorName = state.memberNames[state.memberIds.findIndex((m) => m.toHexString() === actorId)] ?? "someone";
+    const system: SystemDoc = { ...next, actorId: oid(actorId), actorName, rev };
     const written = await deps.sequencer.write(
       {
         _id: stateMessageId(conversationId, rev),
         conversationId: conv._id,
         senderId: oid(actorId),
-        body: describe(system, actorName),
+        body: describe(system),
         clientId: `state-${rev}`,
         createdAt: new Date(),
         kind: "system",
