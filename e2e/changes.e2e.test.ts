@@ -120,7 +120,7 @@ describe("live between two browsers", () => {
     await waitFor("its quote fetched", async () => (await shownThread(a)).at(-1)?.quote === "hello bob");
     expect((await shownThread(a)).some((m) => m.text === "hello bob")).toBe(false);
     await bubble(a, "answering the very first one")
-      .getByRole("button", { name: /^Reply to .*hello bob/ })
+      .getByRole("button", { name: /^In reply to .*hello bob/ })
       .click();
     const original = bubble(a, "hello bob");
     await original.waitFor();

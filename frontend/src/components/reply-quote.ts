@@ -30,10 +30,10 @@ export class ReplyQuote extends LitElement {
     const q = this.quote;
     if (!q) return html``;
     const text = q.deleted ? html`<em>Message deleted</em>` : q.text;
-    const said = q.deleted ? "a deleted message" : `${q.sender || "a message"}: ${q.text.slice(0, 80)}`;
-    return html`<button aria-label="Reply to ${said}. Show it."
+    // its name is what it shows, after words that say what it is (pressing it shows the original)
+    return html`<button title="Show the original message"
       @click=${() => this.dispatchEvent(new CustomEvent("quote", { detail: { seq: q.seq }, bubbles: true, composed: true }))}>
-      ${q.sender ? html`<strong>${q.sender}</strong>` : ""}${text}</button>`;
+      <span class="sr-only">In reply to </span>${q.sender ? html`<strong>${q.sender}</strong>` : ""}${text}</button>`;
   }
 }
 

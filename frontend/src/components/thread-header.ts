@@ -22,7 +22,7 @@ export class ThreadHeader extends LitElement {
   @property({ type: Boolean }) online = false;
   @property({ type: Boolean }) group = false;
   @property({ type: Boolean }) muted = false;
-  @property({ type: Boolean }) narrow = false;
+  @property({ type: Boolean, reflect: true }) narrow = false;
   @property({ attribute: "avatar-id" }) avatarId = "";
   /** the peer's presence for the avatar; undefined in a group */
   @property({ attribute: false }) presence: boolean | undefined = undefined;
@@ -43,6 +43,8 @@ export class ThreadHeader extends LitElement {
       .sub.on { color: var(--success); }
       .back { display: none; }
       :host([narrow]) .back { display: inline-grid; }
+      /* on a phone the name needs the room more than the avatar does */
+      :host([narrow]) user-avatar { display: none; }
       .icon-btn[aria-pressed="true"] { color: var(--accent); }
       ul { position: absolute; right: var(--space-4); top: 56px; z-index: 4; list-style: none; margin: 0; padding: 4px;
         background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius-m); box-shadow: var(--shadow-2); }
