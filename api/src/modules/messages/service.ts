@@ -167,6 +167,8 @@ export async function history(
   const blocks = new BlockReader(messageSeries(deps.db), conversationId);
   // the change head first: every version up to it is then found with the page's messages
   const rev = changeHead(deps.db, conversationId, Math.max(conv.lastRev ?? 0, deps.changes.knownHead(conversationId)));
+  // awaited below; should the page's own read fail first, its failure is the one that answers
+  rev.catch(() => undefined);
   const page = async (rows: MessageDoc[]) =>
     (await asTheyAreNow(deps.db, conversationId, rows, await rev)).map(toMessage);
   if (query.after !== undefined) {
