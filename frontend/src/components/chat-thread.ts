@@ -138,9 +138,9 @@ export class ChatThread extends LitElement {
     // short history that does not fill the screen: fetch more so scrolling up is possible
     if (t.loaded && t.hasOlder && el.scrollHeight <= el.clientHeight + NEAR) void this.loadOlder();
     // replies to messages this thread has not loaded: fetch what they quote
+    const loaded = new Set(t.messages.map((m) => m.seq));
     for (const m of t.messages)
-      if (m.replyTo !== null && !t.messages.some((x) => x.seq === m.replyTo))
-        this.s.store.fetchQuote(this.conversationId, m.replyTo);
+      if (m.replyTo !== null && !loaded.has(m.replyTo)) this.s.store.fetchQuote(this.conversationId, m.replyTo);
     this.markSeen();
   }
 
