@@ -122,7 +122,8 @@ describe("live between two browsers", () => {
     await bubble(a, "answering the very first one")
       .getByRole("button", { name: /^In reply to .*hello bob/ })
       .click();
-    const original = bubble(a, "hello bob");
+    // the original itself (its replies quote its words too)
+    const original = a.getByRole("region", { name: "Messages" }).locator('message-bubble[data-seq="1"]');
     await original.waitFor();
     await waitFor("the original in view", async () => {
       const box = await original.boundingBox();
