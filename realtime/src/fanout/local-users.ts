@@ -3,7 +3,6 @@
  * events to them. A user's channel is followed while the user has a socket here; a contact's
  * presence channel while some local user shares a conversation with them.
  */
-import type { Message } from "@parley/contract";
 import {
   channelOwner,
   type PresenceFrame,
@@ -162,8 +161,8 @@ export class LocalUsers {
       const c = frame.conversation;
       this.setMembers(user, c.id, membersOf(c), c.stateRev);
     } else if (frame.type === "message" && frame.message.system) {
-      const line: Message = frame.message;
-      this.setMembers(user, line.conversationId, membersOf(line.system!), line.system!.rev);
+      const line = frame.message.system;
+      this.setMembers(user, frame.message.conversationId, membersOf(line), line.rev);
     } else if (frame.type === "typing" && user.loaded && !user.membership?.has(frame.conversationId)) {
       this.deps.metrics.droppedFrames.inc({ type: "typing", reason: "not_member" });
       return false;
