@@ -91,3 +91,41 @@ describe("LocalUsers membership", () => {
     users.leave(session);
   });
 });
+
+describe("group changes", () => {
+  test("a line that a user left the group stops typing there reaching them; an older frame does not undo it", async () => {
+    const frames: string[] = [];
+    const session = new Session(bob, fakeSocket(frames), metrics, undefined);
+    await users.join(session, "token");
+    await waitFor("bob's conversations loaded", async () => (await typing.relay(bob, c1)) !== "not_member", 10_000);
+    const deliver = (frame: unknown) =>
+      users.deliver(userChannel(bob), encodeFanoutEvent(frame as ServerFrame, Date.now()));
+    const typingIn = (cid: string) => ({ type: "typing", conversationId: cid, userId: alice });
+    const line = (members: string[], rev: number) => ({
+      type: "message",
+      message: { conversationId: c1, kind: "system", system: { members: members.map((m) => ({ id: m })), rev } },
+    });
+    const typings = () => frames.filter((f) => f.includes('"typing"')).length;
+
+    deliver(typingIn(c1));
+    expect(typings()).toBe(1);
+    deliver(line([alice], 3)); // bob left: he still gets his own line
+    expect(frames.at(-1)).toContain('"system"');
+    deliver(typingIn(c1)); // relayed by a replica that had not heard of it yet
+    expect(typings()).toBe(1);
+    expect(await typing.relay(bob, c1)).toBe("not_member");
+    // a frame from before the line, arriving late, changes nothing
+    deliver({ type: "conversation", conversation: { ...conv(c1, [alice, bob]), stateRev: 2 } });
+    deliver(typingIn(c1));
+    expect(typings()).toBe(1);
+    // added again
+    deliver(line([alice, bob], 4));
+    deliver(typingIn(c1));
+    expect(typings()).toBe(2);
+    // a member again (what is left is the relay's own rate limit, from the wait above)
+    expect(await typing.relay(bob, c1)).not.toBe("not_member");
+
+    session.markClosed();
+    users.leave(session);
+  });
+});

@@ -8,6 +8,7 @@ import {
   type PresenceFrame,
   parseFanoutEvent,
   presenceChannel,
+  type ServerFrame,
   userChannel,
 } from "@parley/contract/frames";
 import type { Logger } from "@parley/kit/log";
@@ -22,6 +23,8 @@ type LocalUser = {
   sessions: Set<Session>;
   /** conversations known so far: the api's full list once `loaded`, plus those from frames */
   membership: Membership | null;
+  /** conversation → the version of its member list that `membership` holds (a stale line must not undo a newer one) */
+  revs: Map<string, number>;
   /** the full list was fetched from the api (frames alone never set this) */
   loaded: boolean;
   loading: Promise<void> | null;
@@ -70,6 +73,7 @@ export class LocalUsers {
         id: session.userId,
         sessions: new Set(),
         membership: null,
+        revs: new Map(),
         loaded: false,
         loading: null,
         lastLoadAttempt: 0,
@@ -137,19 +141,42 @@ export class LocalUsers {
     const text = JSON.stringify(event.frame);
     if (owner.kind === "user") {
       const user = this.users.get(owner.id);
-      if (!user) return;
-      if (event.frame.type === "conversation") {
-        const c = event.frame.conversation;
-        user.membership ??= new Map();
-        user.membership.set(c.id, membersOf(c));
-        void this.updateContacts(user, true);
-      }
+      if (!user || !this.follow(user, event.frame)) return;
       for (const s of user.sessions) s.deliver(event.frame.type, text, event.committedAt);
       return;
     }
     for (const localId of this.watchers.get(owner.id) ?? []) {
       for (const s of this.users.get(localId)?.sessions ?? []) s.deliver(event.frame.type, text, event.committedAt);
     }
+  }
+
+  /**
+   * What a frame to a local user says about their conversations: a conversation they were added
+   * to, or a group change (a system line lists the members after it; one who left is no longer
+   * in it). Returns false for a frame the user must not get: typing in a conversation they are
+   * not in (relayed by a replica that had not yet heard they left).
+   */
+  private follow(user: LocalUser, frame: ServerFrame): boolean {
+    if (frame.type === "conversation") {
+      const c = frame.conversation;
+      this.setMembers(user, c.id, membersOf(c), c.stateRev);
+    } else if (frame.type === "message" && frame.message.system) {
+      const line = frame.message.system;
+      this.setMembers(user, frame.message.conversationId, membersOf(line), line.rev);
+    } else if (frame.type === "typing" && user.loaded && !user.membership?.has(frame.conversationId)) {
+      this.deps.metrics.droppedFrames.inc({ type: "typing", reason: "not_member" });
+      return false;
+    }
+    return true;
+  }
+
+  private setMembers(user: LocalUser, conversationId: string, members: string[], rev: number): void {
+    if ((user.revs.get(conversationId) ?? -1) > rev) return;
+    user.revs.set(conversationId, rev);
+    user.membership ??= new Map();
+    if (members.includes(user.id)) user.membership.set(conversationId, members);
+    else user.membership.delete(conversationId);
+    void this.updateContacts(user, true);
   }
 
   /** Closes every local socket with `code`; returns how many there were. */
@@ -174,10 +201,17 @@ export class LocalUsers {
     if (Date.now() - user.lastLoadAttempt < MEMBERSHIP_RETRY_MS) return Promise.resolve();
     user.lastLoadAttempt = Date.now();
     user.loading = fetchMembership(this.deps.apiUrl, user.token)
-      .then(async (membership) => {
-        // Conversations learnt from frames meanwhile are newer than this answer: keep them.
-        for (const [id, members] of user.membership ?? []) membership.set(id, members);
+      .then(async ({ membership, revs }) => {
+        // What frames said meanwhile is as new as this answer or newer: it wins (a group left included).
+        for (const [id, rev] of user.revs) {
+          if (rev < (revs.get(id) ?? -1)) continue;
+          const members = user.membership?.get(id);
+          if (members) membership.set(id, members);
+          else membership.delete(id);
+          revs.set(id, rev);
+        }
         user.membership = membership;
+        user.revs = revs;
         user.loaded = true;
         await this.updateContacts(user, announce);
       })

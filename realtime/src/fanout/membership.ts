@@ -12,12 +12,19 @@ export type Membership = Map<string, string[]>;
 
 export const membersOf = (c: Pick<Conversation, "members">) => c.members.map((m) => m.id);
 
-export async function fetchMembership(apiUrl: string, token: string): Promise<Membership> {
+/** The user's conversations and the version of each one's member list. */
+export async function fetchMembership(
+  apiUrl: string,
+  token: string,
+): Promise<{ membership: Membership; revs: Map<string, number> }> {
   const res = await fetch(`${apiUrl}/api/conversations`, {
     headers: { authorization: `Bearer ${token}`, accept: "application/json" },
     signal: AbortSignal.timeout(5000),
   });
   if (!res.ok) throw new Error(`GET /api/conversations answered ${res.status}`);
   const body = (await res.json()) as ConversationsResponse;
-  return new Map(body.conversations.map((c) => [c.id, membersOf(c)]));
+  return {
+    membership: new Map(body.conversations.map((c) => [c.id, membersOf(c)])),
+    revs: new Map(body.conversations.map((c) => [c.id, c.stateRev])),
+  };
 }

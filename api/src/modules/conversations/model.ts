@@ -4,4 +4,5 @@ export {
   ConversationsResponse,
   CreateConversationBody,
   ErrorBody,
+  MuteBody,
 } from "@parley/contract";

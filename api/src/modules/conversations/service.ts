@@ -4,10 +4,12 @@
  */
 import type { Conversation, CreateConversationBody } from "@parley/contract";
 import { type mongo, Types } from "mongoose";
-import { readId, type ReadDoc } from "../../libs/collections.ts";
+import type { ReadDoc } from "../../libs/collections.ts";
 import type { Deps } from "../../libs/deps.ts";
 import { isDuplicateKey, oid, type ConversationDoc } from "../../libs/db.ts";
 import { ApiError, invalid, notFound } from "../../libs/errors.ts";
+import { prefId, readId } from "../../libs/keys.ts";
+import { current, isMember } from "./state.ts";
 import { readSeqOf, viewOf, withUnwritten } from "./views.ts";
 
 /** Most conversations one list answer carries. */
@@ -23,7 +25,7 @@ export async function memberConversation(
   userId: string,
 ): Promise<ConversationDoc> {
   const conv = await conversations.get(conversationId);
-  if (!conv?.memberIds.some((m) => m.toHexString() === userId)) throw notFound("no such conversation");
+  if (!conv || !isMember(conv, userId)) throw notFound("no such conversation");
   return conv;
 }
 
@@ -52,6 +54,8 @@ export async function create(
     lastSent: {},
     lastActivityAt: now,
     createdAt: now,
+    stateRev: 0,
+    lastRev: 0,
   };
   const _id = new Types.ObjectId();
   if (others.length === 1) {
@@ -108,7 +112,7 @@ async function enlist({ db }: Pick<Deps, "db">, conversationId: Types.ObjectId, 
 /** Publishes the new conversation to every member (nobody has read anything yet), returns it. */
 async function announce(deps: Pick<Deps, "publisher">, conv: ConversationDoc): Promise<Conversation> {
   const committedAt = Date.now();
-  const view = viewOf(conv, 0);
+  const view = viewOf(conv, { readSeq: 0, mentionSeqs: [], muted: false });
   await deps.publisher.toUsers(
     conv.memberIds.map((m) => m.toHexString()),
     { type: "conversation", conversation: view },
@@ -117,52 +121,91 @@ async function announce(deps: Pick<Deps, "publisher">, conv: ConversationDoc): P
   return view;
 }
 
-async function viewFor(
+/** One member's view of a conversation: their read position, unread mentions and mute. */
+export async function viewFor(
   { db, bookkeeper }: Pick<Deps, "db" | "bookkeeper">,
   conv: ConversationDoc,
   viewerId: string,
 ): Promise<Conversation> {
   const id = conv._id.toHexString();
-  const read = await db.Read.findById(readId(id, viewerId)).select({ seq: 1 }).lean();
-  const current = withUnwritten(conv, bookkeeper);
-  return viewOf(
-    current,
-    readSeqOf(current, viewerId, Math.max(read?.seq ?? 0, bookkeeper.unwrittenRead(id, viewerId))),
-  );
+  const [read, mentions, pref] = await Promise.all([
+    db.Read.findById(readId(id, viewerId)).select({ seq: 1 }).lean(),
+    db.Mention.find({ userId: oid(viewerId) })
+      .select({ conversationId: 1, seq: 1 })
+      .lean(),
+    db.Pref.findById(prefId(id, viewerId)).select({ muted: 1 }).lean(),
+  ]);
+  const here = withUnwritten(conv, bookkeeper);
+  return viewOf(here, {
+    readSeq: readSeqOf(here, viewerId, Math.max(read?.seq ?? 0, bookkeeper.unwrittenRead(id, viewerId))),
+    mentionSeqs: mentions.filter((m) => m.conversationId.equals(conv._id)).map((m) => m.seq),
+    muted: pref?.muted ?? false,
+  });
 }
 
 /**
  * Newest activity first (creation, then each message). The user's entries in `reads` say which
  * conversations (one indexed lookup of small documents); the conversations themselves come
  * from the conversation cache, where FerretDB's cost of decoding each document is paid once,
- * not on every list. A conversation the user is no longer a member of is left out.
+ * not on every list; unread mentions and settings are two more lookups. A conversation the
+ * user is no longer a member of is left out.
  */
 export async function list(
   { db, bookkeeper, conversations }: Pick<Deps, "db" | "bookkeeper" | "conversations">,
   userId: string,
 ): Promise<Conversation[]> {
-  const reads = await db.Read.find({ userId: oid(userId) })
-    .select({ conversationId: 1, seq: 1 })
-    .lean();
+  const me = oid(userId);
+  const [reads, mentions, prefs] = await Promise.all([
+    db.Read.find({ userId: me }).select({ conversationId: 1, seq: 1 }).lean(),
+    db.Mention.find({ userId: me }).select({ conversationId: 1, seq: 1 }).lean(),
+    db.Pref.find({ userId: me }).select({ conversationId: 1, muted: 1 }).lean(),
+  ]);
   const readSeq = new Map(reads.map((r) => [r.conversationId.toHexString(), r.seq]));
   const convs = await conversations.getMany([...readSeq.keys()]);
-  const current = convs
-    .filter((c) => c.memberIds.some((m) => m.toHexString() === userId))
-    .map((c) => withUnwritten(c, bookkeeper));
-  current.sort((x, y) => y.lastActivityAt.getTime() - x.lastActivityAt.getTime() || (y._id > x._id ? 1 : -1));
-  return current.slice(0, LIST_MAX).map((c) => {
+  const muted = new Set(prefs.filter((p) => p.muted).map((p) => p.conversationId.toHexString()));
+  const mentionSeqs = new Map<string, number[]>();
+  for (const m of mentions) {
+    const key = m.conversationId.toHexString();
+    mentionSeqs.set(key, [...(mentionSeqs.get(key) ?? []), m.seq]);
+  }
+  const here = convs.map((c) => withUnwritten(c, bookkeeper)).filter((c) => isMember(c, userId));
+  here.sort((x, y) => y.lastActivityAt.getTime() - x.lastActivityAt.getTime() || (y._id > x._id ? 1 : -1));
+  return here.slice(0, LIST_MAX).map((c) => {
     const id = c._id.toHexString();
-    return viewOf(c, readSeqOf(c, userId, Math.max(readSeq.get(id) ?? 0, bookkeeper.unwrittenRead(id, userId))));
+    return viewOf(c, {
+      readSeq: readSeqOf(c, userId, Math.max(readSeq.get(id) ?? 0, bookkeeper.unwrittenRead(id, userId))),
+      mentionSeqs: mentionSeqs.get(id) ?? [],
+      muted: muted.has(id),
+    });
   });
 }
 
-/** One conversation, read fresh (the cache's lastSeq may lag). */
+/** One conversation, read fresh (the cache's lastSeq may lag), with its newest members. */
 export async function get(
   deps: Pick<Deps, "db" | "bookkeeper">,
   conversationId: string,
   userId: string,
 ): Promise<Conversation> {
-  const conv = await deps.db.Conversation.findById(oid(conversationId)).lean<ConversationDoc>();
-  if (!conv?.memberIds.some((m) => m.toHexString() === userId)) throw notFound("no such conversation");
+  const doc = await deps.db.Conversation.findById(oid(conversationId)).lean<ConversationDoc>();
+  const conv = doc && (await current(deps.db, doc));
+  if (!conv || !isMember(conv, userId)) throw notFound("no such conversation");
   return viewFor(deps, conv, userId);
+}
+
+/** Mutes or unmutes a conversation for the caller; their other tabs hear of it. */
+export async function setMuted(
+  deps: Pick<Deps, "db" | "bookkeeper" | "conversations" | "publisher">,
+  conversationId: string,
+  userId: string,
+  muted: boolean,
+): Promise<Conversation> {
+  await memberConversation(deps, conversationId, userId);
+  await deps.db.Pref.collection.updateOne(
+    { _id: prefId(conversationId, userId) } as object,
+    { $set: { muted, userId: oid(userId), conversationId: oid(conversationId) } },
+    { upsert: true },
+  );
+  const view = await get(deps, conversationId, userId);
+  await deps.publisher.toUsers([userId], { type: "conversation", conversation: view });
+  return view;
 }
