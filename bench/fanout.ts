@@ -230,6 +230,14 @@ try {
       body: `d${n}`,
       clientId: `direct${n}`,
       createdAt: now.toISOString(),
+      kind: "text",
+      system: null,
+      replyTo: null,
+      mentions: [],
+      editedAt: null,
+      deleted: false,
+      reactions: [],
+      version: 0,
     };
     const event = JSON.stringify({
       frame: { type: "message", message },

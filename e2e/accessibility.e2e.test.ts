@@ -4,7 +4,10 @@
  * whose accessible text says who wrote them and when (so one's own are told from the other
  * person's), a "Seen" marker that stays with its message, no console error for the expected
  * signed-out 401, one request per page of messages, and no serious or critical axe finding on
- * the sign-in screen, the conversation list and an open conversation (desktop and phone).
+ * the sign-in screen, the conversation list and an open conversation (desktop and phone), and
+ * a conversation with everything a message can carry (reactions, a reply, an edit, a delete, a
+ * mention, a system line) with its controls, the reaction picker, the group dialog and the @
+ * suggestions open.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright";
@@ -115,6 +118,8 @@ describe("signed in", () => {
     await openChat(page, new RegExp(`^${vic.username}`));
     await sendFromComposer(page, "hi vic");
     await waitForBodies(page, ["hello uma", "hi vic"]);
+    // a message still being sent is drawn faded on purpose: judge the page once it is sent
+    await page.locator('message-bubble[status="pending"]').waitFor({ state: "detached" });
     const counts = landmarkCounts(await axTree(page));
     expect(counts).toMatchObject({ banner: 1, main: 1 });
     expect((counts.navigation ?? 0) + (counts.complementary ?? 0)).toBe(1);
@@ -170,6 +175,52 @@ describe("signed in", () => {
     expect(closest(nodes, seen[0]!, ["article"])).toBe(articles[1]);
     expect(texts[2]).not.toContain("Seen");
   }, 30_000);
+
+  test("reactions, a reply, an edit, a delete, a mention, a system line, and their controls: no blocking axe finding, reachable by keyboard", async () => {
+    const seqOf = async (body: string) => (await wes.messages(group)).find((m) => m.body === body)!.seq;
+    await vic.send(group, `@${uma} did you finish it?`);
+    await wes.call("PUT", `/conversations/${group}/messages/${await seqOf("Chapter 3 tonight?")}/reactions`, {
+      emoji: "📚",
+      on: true,
+    });
+    const typo = await wes.send(group, "Chaptr 4 next week");
+    await wes.call("PATCH", `/conversations/${group}/messages/${typo.seq}`, { body: "Chapter 4 next week" });
+    const gone = await vic.send(group, "spoiler!");
+    await vic.call("DELETE", `/conversations/${group}/messages/${gone.seq}`);
+    await wes.call("PATCH", `/conversations/${group}`, { title: "Book club 📖" });
+    await wes.reply(group, "no spoilers please", await seqOf("Chapter 3 tonight?"));
+    await openChat(page, /^Book club/);
+    await page.getByRole("region", { name: "Messages" }).getByText("no spoilers please").waitFor();
+    await page.getByRole("region", { name: "Messages" }).getByText("Message deleted").waitFor();
+    for (const scheme of ["light", "dark"] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await expectNoBlockingAxe(page, `a conversation with everything, ${scheme}`);
+    }
+    await page.emulateMedia({ colorScheme: "light" });
+    // keyboard: focus moves from the message list into a message's controls, which show
+    const react = page.getByRole("button", { name: new RegExp(`^React to ${wes.username}’s message`) }).first();
+    await react.focus();
+    expect(
+      await react.evaluate(
+        (el) =>
+          getComputedStyle(el.getRootNode() instanceof ShadowRoot ? (el.getRootNode() as ShadowRoot).host : el).opacity,
+      ),
+    ).toBe("1");
+    await page.keyboard.press("Enter");
+    await page.getByRole("group", { name: "Reactions" }).waitFor();
+    await expectNoBlockingAxe(page, "the reaction picker");
+    await page.keyboard.press("Escape");
+    await page.getByRole("group", { name: "Reactions" }).waitFor({ state: "detached" });
+    await page.getByRole("textbox", { name: "Message" }).fill("@");
+    await page.getByRole("listbox", { name: "Members to mention" }).waitFor();
+    await expectNoBlockingAxe(page, "the @ suggestions");
+    await page.getByRole("textbox", { name: "Message" }).fill("");
+    await page.getByRole("button", { name: "Group options" }).click();
+    await page.getByRole("button", { name: "Add people" }).click();
+    await page.getByRole("dialog", { name: "Add people" }).waitFor();
+    await expectNoBlockingAxe(page, "the add people dialog");
+    await page.keyboard.press("Escape");
+  }, 60_000);
 
   test("on a phone: the list screen has a banner and one main, the conversation one main; no blocking axe finding", async () => {
     const phone = await newContext(browser, { width: 390, height: 844, from: page.context() });

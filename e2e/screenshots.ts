@@ -1,18 +1,21 @@
 /**
  * Writes the README's screenshots to docs/screenshots/: the sign-in screen and a conversation
- * with several messages, at desktop (1280×800) and phone (390×844) size, light, plus dark.
+ * with several messages, at desktop (1280×800) and phone (390×844) size, light, plus dark; and
+ * a group whose thread has reactions, a reply, an edited and a deleted message, a mention and
+ * system lines, with the @ suggestions and a message's controls open.
+ * Emoji need a colour emoji font (Debian: fonts-noto-color-emoji, which .ci/run installs).
  * Run: node_modules/.bin/bun e2e/screenshots.ts
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright";
 import { ROOT } from "../scripts/lib/infra.ts";
-import { ApiUser, openChat, register, sendFromComposer, waitForBodies } from "./helpers/app.ts";
+import { ApiUser, bubble, messageAction, openChat, register, sendFromComposer, waitForBodies } from "./helpers/app.ts";
 import { newContext, startWorld } from "./helpers/stack.ts";
 
 const out = join(ROOT, "docs/screenshots");
 mkdirSync(out, { recursive: true });
-const world = await startWorld();
+const world = await startWorld({ apiEnv: { GROUP_RATE_MAX: "100", CHANGE_RATE_MAX: "100" } });
 try {
   const origin = world.stack.realtimeUrls[0]!;
   const shot = async (page: Page, name: string) => {
@@ -87,7 +90,8 @@ try {
     .getByRole("button", { name: new RegExp(`^${leo!.username}`) })
     .waitFor();
   await shot(page, "new-chat-desktop.png");
-  await page.keyboard.press("Escape");
+  await page.getByRole("dialog", { name: "New chat" }).getByRole("button", { name: "Close" }).click();
+  await page.getByRole("dialog", { name: "New chat" }).waitFor({ state: "hidden" });
 
   for (const [w, h, name, dark] of [
     [390, 844, "conversation-phone.png", false],
@@ -103,6 +107,41 @@ try {
     await shot(p2, name);
     await c2.close();
   }
+
+  // a group with everything a message can carry, seen by the person mentioned
+  const launch = (await leo!.createConversation([mayaId, sam!.id, priya!.id], "Launch plan")).id;
+  const draft = await leo!.send(launch, "The launch post draft is up in the doc — feedback by Friday?");
+  await sam!.react(launch, draft.seq, "👍");
+  await priya!.react(launch, draft.seq, "👍");
+  await priya!.react(launch, draft.seq, "🚀");
+  const shots = await priya!.send(launch, "I'll take the screenshots.");
+  await priya!.edit(launch, shots.seq, "I'll take the screenshots and write their alt text.");
+  const oops = await sam!.send(launch, "wrong thread, sorry");
+  await sam!.remove(launch, oops.seq);
+  await leo!.call("POST", `/conversations/${launch}/members`, { memberIds: [noor!.id] });
+  await leo!.rename(launch, "Launch crew");
+  await sam!.send(launch, `@${maya} could you check the pricing table before Friday?`);
+  await openChat(page, /^Launch crew/);
+  await messageAction(page, "The launch post draft", "React");
+  await page.getByRole("button", { name: "React with 🎉" }).click();
+  await messageAction(page, "The launch post draft", "Reply");
+  await sendFromComposer(page, "Looks great! Two small notes inline.");
+  await bubble(page, "Looks great!").waitFor();
+  await page.mouse.move(0, 0);
+  await shot(page, "features-desktop.png");
+  {
+    const dark = await newContext(world.browser, { dark: true, from: ctx });
+    const p3 = await dark.newPage();
+    await p3.goto(`${origin}/#/c/${launch}`);
+    await bubble(p3, "Looks great!").waitFor();
+    await p3.getByRole("status").getByText("Connected").waitFor();
+    await shot(p3, "features-desktop-dark.png");
+    await dark.close();
+  }
+  await bubble(page, "pricing table").hover();
+  await page.getByRole("textbox", { name: "Message" }).pressSequentially("Sure — @p");
+  await page.getByRole("listbox", { name: "Members to mention" }).waitFor();
+  await shot(page, "mention-desktop.png");
 } finally {
   await world.stop();
 }

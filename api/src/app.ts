@@ -17,13 +17,16 @@ import { connectRedis } from "@parley/kit/redis";
 import { bodyLimit } from "./plugins/body.ts";
 import { apiDocs } from "./libs/openapi.ts";
 import { authRoutes } from "./modules/auth/index.ts";
+import { changeRoutes } from "./modules/changes/index.ts";
+import { groupRoutes } from "./modules/groups/index.ts";
 import { conversationRoutes } from "./modules/conversations/index.ts";
 import { healthRoutes } from "./modules/health/index.ts";
 import { messageRoutes } from "./modules/messages/index.ts";
 import { userRoutes } from "./modules/users/index.ts";
 import { ConversationCache } from "./modules/conversations/cache.ts";
 import { Bookkeeper } from "./modules/messages/bookkeeping.ts";
-import { MessageSequencer } from "./modules/messages/sequencer.ts";
+import { Sequencer } from "./modules/messages/sequencer.ts";
+import { changeSeries, messageSeries } from "./modules/messages/blocks.ts";
 import { SendRate } from "./libs/send-rate.ts";
 import { Passwords } from "./libs/passwords.ts";
 import { KnownUsers } from "./libs/known-users.ts";
@@ -41,12 +44,13 @@ export function openDeps(
   // every change reaches the cache (cache.ts): the TTL is only the last backstop
   const conversations = new ConversationCache(db, { ttlMs: 5 * 60_000, maxEntries: 50_000, publisher: redis, log });
   conversations.follow(subscriber);
-  const sequencer = new MessageSequencer({ db, metrics, log });
+  const sequencer = new Sequencer({ series: messageSeries(db), metrics, log });
+  const changes = new Sequencer({ series: changeSeries(db), metrics, log });
   const publisher = createPublisher(redis, log, metrics);
   const bookkeeper = new Bookkeeper({
     db,
     log,
-    shared: (id) => sequencer.shared(id),
+    shared: (id) => sequencer.shared(id) || changes.shared(id),
     written: (id, marks) => conversations.written(id, marks),
   });
   const revocations = new Revocations(redis, {
@@ -65,6 +69,7 @@ export function openDeps(
     limiter: createRateLimiter(redis, log, metrics),
     conversations,
     sequencer,
+    changes,
     bookkeeper,
     sendRate: new SendRate(config.sendRateMax, config.sendRateWindowSeconds * 1000),
     passwords: new Passwords(config.passwordHashConcurrency),
@@ -95,7 +100,9 @@ export function buildApp(deps: Deps) {
     .use(authRoutes(deps))
     .use(userRoutes(deps))
     .use(conversationRoutes(deps))
-    .use(messageRoutes(deps));
+    .use(groupRoutes(deps))
+    .use(messageRoutes(deps))
+    .use(changeRoutes(deps));
   return app;
 }
 export type App = ReturnType<typeof buildApp>;

@@ -23,6 +23,12 @@ export type Config = ServerConfig & {
   /** messages one user may send per window (abuse guard; the bench raises it) */
   sendRateMax: number;
   sendRateWindowSeconds: number;
+  /** edits, deletes and reactions one user may make per window */
+  changeRateMax: number;
+  changeRateWindowSeconds: number;
+  /** renames and additions of members one user may make per window */
+  groupRateMax: number;
+  groupRateWindowSeconds: number;
 };
 
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
@@ -43,6 +49,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     conversationCreateWindowSeconds: env.int("CONVERSATION_CREATE_WINDOW_SECONDS", 600, { min: 1, max: 86_400 }),
     sendRateMax: env.int("SEND_RATE_MAX", 20, { min: 1, max: 1_000_000 }),
     sendRateWindowSeconds: env.int("SEND_RATE_WINDOW_SECONDS", 10, { min: 1, max: 3600 }),
+    changeRateMax: env.int("CHANGE_RATE_MAX", 30, { min: 1, max: 1_000_000 }),
+    changeRateWindowSeconds: env.int("CHANGE_RATE_WINDOW_SECONDS", 10, { min: 1, max: 3600 }),
+    groupRateMax: env.int("GROUP_RATE_MAX", 10, { min: 1, max: 1_000_000 }),
+    groupRateWindowSeconds: env.int("GROUP_RATE_WINDOW_SECONDS", 60, { min: 1, max: 3600 }),
   };
   env.done();
   return config;

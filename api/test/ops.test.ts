@@ -205,6 +205,14 @@ describe("documents", () => {
       ["/api/conversations/{id}/messages", "get"],
       ["/api/conversations/{id}/messages", "post"],
       ["/api/conversations/{id}/read", "post"],
+      ["/api/conversations/{id}", "patch"],
+      ["/api/conversations/{id}/members", "post"],
+      ["/api/conversations/{id}/leave", "post"],
+      ["/api/conversations/{id}/mute", "put"],
+      ["/api/conversations/{id}/messages/{seq}", "patch"],
+      ["/api/conversations/{id}/messages/{seq}", "delete"],
+      ["/api/conversations/{id}/messages/{seq}/reactions", "put"],
+      ["/api/conversations/{id}/changes", "get"],
       ["/healthz", "get"],
       ["/readyz", "get"],
       ["/metrics", "get"],
@@ -214,6 +222,13 @@ describe("documents", () => {
     expect(paths["/api/conversations/{id}/messages"]!.post!.requestBody).toBeDefined();
     expect(JSON.stringify(paths["/api/conversations/{id}/messages"]!.post!.responses)).toContain("clientId");
     expect(JSON.stringify(paths["/api/users"]!.get!.parameters)).toContain("limit");
+    expect(JSON.stringify(paths["/api/conversations/{id}/changes"]!.get!.parameters)).toContain("since");
+    expect(JSON.stringify(paths["/api/conversations/{id}/changes"]!.get!.responses)).toContain("rev");
+    expect(paths["/api/conversations/{id}/messages/{seq}/reactions"]!.put!.requestBody).toBeDefined();
+    expect(JSON.stringify(paths["/api/conversations/{id}/messages/{seq}/reactions"]!.put!.parameters)).toContain("seq");
+    expect(Object.keys(paths["/api/conversations/{id}/messages/{seq}"]!.patch!.responses ?? {})).toEqual(
+      expect.arrayContaining(["200", "403", "404", "409", "422", "429"]),
+    );
   });
 
   test("every protected route is 401 unauthorized without a session", async () => {
@@ -227,6 +242,14 @@ describe("documents", () => {
       ["GET", `/api/conversations/${id}/messages`],
       ["POST", `/api/conversations/${id}/messages`, { body: "hi", clientId: "x" }],
       ["POST", `/api/conversations/${id}/read`, { seq: 1 }],
+      ["PATCH", `/api/conversations/${id}`, { title: "x" }],
+      ["POST", `/api/conversations/${id}/members`, { memberIds: [id] }],
+      ["POST", `/api/conversations/${id}/leave`],
+      ["PUT", `/api/conversations/${id}/mute`, { muted: true }],
+      ["PATCH", `/api/conversations/${id}/messages/1`, { body: "x" }],
+      ["DELETE", `/api/conversations/${id}/messages/1`],
+      ["PUT", `/api/conversations/${id}/messages/1/reactions`, { emoji: "👍", on: true }],
+      ["GET", `/api/conversations/${id}/changes?since=0`],
     ];
     for (const [method, path, body] of routes) {
       const res = await api.call(method, path, body === undefined ? {} : { body });

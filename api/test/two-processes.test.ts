@@ -25,7 +25,7 @@ beforeAll(async () => {
     redisUrl: testRedisUrl,
     jwtSecret: SECRET,
     replicas: 0,
-    apiEnv: { SEND_RATE_MAX: "100000" },
+    apiEnv: { SEND_RATE_MAX: "100000", CHANGE_RATE_MAX: "100000" },
   };
   for (const name of ["a", "b"]) mkdirSync(join(logs, name));
   [first, second] = await Promise.all([
@@ -163,4 +163,36 @@ test("read positions marked concurrently through both processes end at the highe
     for (const base of urls) await waitFor(`readSeq ${highest}`, async () => (await readSeq(base)) === highest, 10_000);
   }
   expect(await readSeq(urls[0]!)).toBe(highest);
+}, 60_000);
+
+test("30 reactions at once through both processes: none is lost, revs 1..30 once each, in order", async () => {
+  const { a, b, conv } = await pair();
+  const path = `/api/conversations/${conv.id}/messages`;
+  for (let i = 0; i < 3; i++) await call(urls[0]!, "POST", path, a.token, { body: `m${i}`, clientId: `rx${i}` });
+  const emoji = ["👍", "❤️", "🎉", "😂", "😮"];
+  // each of the two people sets five different reactions on each of three messages, at once
+  const results = await Promise.all(
+    Array.from({ length: 30 }, (_, i) =>
+      call(urls[i % 2]!, "PUT", `${path}/${1 + (i % 3)}/reactions`, i < 15 ? a.token : b.token, {
+        emoji: emoji[Math.floor(i / 3) % 5],
+        on: true,
+      }),
+    ),
+  );
+  expect(results.map((r) => r.status)).toEqual(Array(30).fill(200));
+  for (const base of urls) {
+    const page = await call<{ messages: Message[]; rev: number }>(base, "GET", `${path}?after=0`, b.token);
+    expect(page.body.rev).toBe(30);
+    for (const m of page.body.messages) {
+      expect(m.reactions.map((r) => r.emoji).sort()).toEqual([...emoji].sort());
+      for (const r of m.reactions) expect(r.userIds.sort()).toEqual([a.user.id, b.user.id].sort());
+    }
+    const changes = await call<{ changes: { rev: number }[] }>(
+      base,
+      "GET",
+      `/api/conversations/${conv.id}/changes?since=0`,
+      a.token,
+    );
+    expect(changes.body.changes.map((c) => c.rev)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  }
 }, 60_000);

@@ -94,6 +94,14 @@ function messageFrame(userId: string, seq: number, body: string): ServerFrame {
     body,
     clientId: `bench${seq}`,
     createdAt: new Date().toISOString(),
+    kind: "text",
+    system: null,
+    replyTo: null,
+    mentions: [],
+    editedAt: null,
+    deleted: false,
+    reactions: [],
+    version: 0,
   };
   return { type: "message", message };
 }

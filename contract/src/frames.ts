@@ -3,12 +3,16 @@
  * envelope, presence keys and the "online" rule. Types plus small helpers with no runtime
  * dependency, so the browser bundle can import this file without the schema library.
  */
-import type { Conversation, Id, Message } from "./schemas.ts";
+import type { Change, Conversation, Id, Message } from "./schemas.ts";
 import type { ErrorCode } from "./limits.ts";
 
 // ---------- server → client ----------
 export type ReadyFrame = { type: "ready"; userId: Id };
+/** a new message; a system line (`message.kind === "system"`) also says who the group's members are now */
 export type MessageFrame = { type: "message"; message: Message };
+/** an existing message was edited, deleted or reacted to (`change.rev`: see docs/architecture.md) */
+export type ChangeFrame = { type: "change"; change: Change };
+/** the user was added to a conversation, or their own view of one changed (muted) */
 export type ConversationFrame = { type: "conversation"; conversation: Conversation };
 export type ReadFrame = { type: "read"; conversationId: Id; userId: Id; seq: number };
 export type TypingFrame = { type: "typing"; conversationId: Id; userId: Id };
@@ -18,6 +22,7 @@ export type ErrorFrame = { type: "error"; code: ErrorCode; message: string };
 export type ServerFrame =
   | ReadyFrame
   | MessageFrame
+  | ChangeFrame
   | ConversationFrame
   | ReadFrame
   | TypingFrame

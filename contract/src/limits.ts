@@ -25,6 +25,47 @@ export const CONVERSATIONS_PAGE_DEFAULT = 50;
 export const CONVERSATIONS_PAGE_MAX = 100;
 /** Deepest nesting of arrays and objects in any JSON the servers accept (bodies and socket frames). */
 export const JSON_DEPTH_MAX = 32;
+/** Changes (edits, deletes, reactions) per page of `GET …/changes`. */
+export const CHANGES_PAGE_MAX = 100;
+/** Versions a message may go through (edits and reactions); each page read folds them, so they are bounded. */
+export const MESSAGE_VERSIONS_MAX = 200;
+/** The reactions offered with one click; any other single emoji is accepted too. */
+export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"] as const;
+/** Longest reaction in UTF-16 units (a family or flag emoji is a dozen or so). */
+export const REACTION_MAX = 32;
+
+const PICTOGRAPHIC = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3/u;
+const segmenter = typeof Intl !== "undefined" && "Segmenter" in Intl ? new Intl.Segmenter() : undefined;
+
+/**
+ * One emoji: a single grapheme (what a reader sees as one character) with a pictograph, a flag
+ * or a keycap in it. "👍🏽", "🇫🇷", "1️⃣" and "👩‍👩‍👧" are one; "ab", "👍👍" and ":)" are not.
+ */
+export function isSingleEmoji(value: string): boolean {
+  if (!value || value.length > REACTION_MAX || !PICTOGRAPHIC.test(value)) return false;
+  if (!segmenter) return [...value].length <= 8;
+  let graphemes = 0;
+  for (const _ of segmenter.segment(value)) if (++graphemes > 1) return false;
+  return graphemes === 1;
+}
+
+/**
+ * Usernames written as `@name` in a message body, lowercased, in order, each once. A sentence
+ * may end right after a name ("thanks @bob."), so a name ending in dots or hyphens is also
+ * offered without them; the caller keeps the ones that name a member.
+ */
+export function mentionedNames(body: string): string[] {
+  const out: string[] = [];
+  const add = (name: string) => {
+    if (name.length >= 3 && !out.includes(name)) out.push(name);
+  };
+  for (const m of body.matchAll(/(^|[^A-Za-z0-9_.@-])@([A-Za-z0-9_.-]{3,32})/g)) {
+    const raw = m[2]!.toLowerCase();
+    add(raw);
+    add(raw.replace(/[.-]+$/, ""));
+  }
+  return out;
+}
 /** Largest JSON body the api accepts, in bytes; bigger is 413 payload_too_large. */
 export const HTTP_BODY_MAX_BYTES = 64 * 1024;
 /** Largest socket frame a client may send, in bytes; bigger closes the socket with 1009. */

@@ -3,7 +3,7 @@
  * waits the scenarios need (scripts/lib/ports.ts waitFor: generous bounds, never a fixed sleep
  * deciding pass/fail).
  */
-import type { Page } from "playwright";
+import type { BrowserContext, Page } from "playwright";
 import { waitFor } from "../../scripts/lib/ports.ts";
 import type {
   AuthResponse,
@@ -75,6 +75,58 @@ export async function waitForBodies(page: Page, expected: string[], timeoutMs = 
   });
 }
 
+/** What a message's own controls are called (message-actions): "React to …", "Edit your message, …". */
+export type MessageAction = "React" | "Reply" | "Edit" | "Delete";
+
+/** The message showing `text` in the open thread. */
+export const bubble = (page: Page, text: string) =>
+  page.getByRole("region", { name: "Messages" }).locator("message-bubble", { hasText: text });
+
+/** Points at a message (its controls show on hover) and presses one of them. */
+export async function messageAction(page: Page, text: string, action: MessageAction): Promise<void> {
+  const b = bubble(page, text);
+  await b.hover();
+  await b.getByRole("button", { name: new RegExp(`^${action} `) }).click();
+}
+
+/** What the open thread shows, message by message: enough to compare two screens exactly. */
+export type ShownItem = { text: string; edited?: boolean; deleted?: boolean; reactions?: string; quote?: string };
+
+export function shownThread(page: Page): Promise<ShownItem[]> {
+  return page
+    .getByRole("region", { name: "Messages" })
+    .locator("message-bubble, system-line")
+    .evaluateAll((els) =>
+      els.map((e) => {
+        const el = e as HTMLElement & {
+          body?: string;
+          text?: string;
+          edited?: boolean;
+          deleted?: boolean;
+          reactions?: { emoji: string; userIds: string[] }[];
+          quote?: { text: string; deleted: boolean } | null;
+        };
+        if (e.tagName === "SYSTEM-LINE") return { text: `— ${el.text}` };
+        return {
+          text: el.body ?? "",
+          edited: el.edited,
+          deleted: el.deleted,
+          reactions: (el.reactions ?? []).map((r) => `${r.emoji}${r.userIds.length}`).join(" "),
+          quote: el.quote ? (el.quote.deleted ? "(deleted)" : el.quote.text) : "",
+        };
+      }),
+    );
+}
+
+/** The same person as a signed-in browser, talking to the api directly with its session cookie. */
+export async function apiUserOf(ctx: BrowserContext, apiUrl: string): Promise<ApiUser> {
+  const token = (await ctx.cookies()).find((c) => c.name === "session")?.value;
+  if (!token) throw new Error("this browser is not signed in");
+  const res = await fetch(`${apiUrl}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+  const { user } = (await res.json()) as { user: { id: string; username: string } };
+  return new ApiUser(apiUrl, token, user.id, user.username);
+}
+
 /** A user who talks to the api directly (bearer token), as another device or a script would. */
 export class ApiUser {
   constructor(
@@ -95,7 +147,7 @@ export class ApiUser {
     return new ApiUser(apiUrl, body.token, body.user.id, body.user.username);
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(`${this.apiUrl}/api${path}`, {
       method,
       headers: { authorization: `Bearer ${this.token}`, ...(body ? { "content-type": "application/json" } : {}) },
@@ -128,6 +180,33 @@ export class ApiUser {
         clientId: `e2e_${crypto.randomUUID()}`,
       })
     ).message;
+  }
+  async reply(conversationId: string, body: string, replyTo: number): Promise<Message> {
+    return (
+      await this.call<MessageResponse>("POST", `/conversations/${conversationId}/messages`, {
+        body,
+        clientId: `e2e_${crypto.randomUUID()}`,
+        replyTo,
+      })
+    ).message;
+  }
+  async edit(conversationId: string, seq: number, body: string): Promise<Message> {
+    return (await this.call<MessageResponse>("PATCH", `/conversations/${conversationId}/messages/${seq}`, { body }))
+      .message;
+  }
+  async remove(conversationId: string, seq: number): Promise<Message> {
+    return (await this.call<MessageResponse>("DELETE", `/conversations/${conversationId}/messages/${seq}`)).message;
+  }
+  async react(conversationId: string, seq: number, emoji: string, on = true): Promise<Message> {
+    return (
+      await this.call<MessageResponse>("PUT", `/conversations/${conversationId}/messages/${seq}/reactions`, {
+        emoji,
+        on,
+      })
+    ).message;
+  }
+  async rename(conversationId: string, title: string): Promise<Conversation> {
+    return (await this.call<ConversationResponse>("PATCH", `/conversations/${conversationId}`, { title })).conversation;
   }
   async read(conversationId: string, seq: number): Promise<void> {
     await this.call<void>("POST", `/conversations/${conversationId}/read`, { seq });

@@ -1,5 +1,5 @@
 /** Turns a thread into the rows the chat shows: confirmed then pending, with day breaks and runs. */
-import type { Id } from "@parley/contract";
+import type { Id, Reaction, SystemEvent } from "@parley/contract";
 import type { SendPause } from "./state/outbox.ts";
 import type { Thread } from "./state/thread.ts";
 import { dayKey } from "./format.ts";
@@ -20,6 +20,13 @@ export type ThreadItem = {
   newDay: boolean;
   continued: boolean;
   showSender: boolean;
+  /** a system line's group change (shown as a line, not a bubble) */
+  system: SystemEvent | null;
+  replyTo: number | null;
+  mentions: Id[];
+  edited: boolean;
+  deleted: boolean;
+  reactions: Reaction[];
 };
 
 const RUN_MS = 5 * 60_000;
@@ -43,6 +50,12 @@ export function threadItems(t: Thread, me: Id, group: boolean, pause: SendPause 
       status: "sent" as BubbleStatus,
       wait: "" as BubbleWait,
       error: undefined as string | undefined,
+      system: m.system,
+      replyTo: m.replyTo,
+      mentions: m.mentions,
+      edited: m.editedAt !== null,
+      deleted: m.deleted,
+      reactions: m.reactions,
     })),
     ...t.pending.map((p, i) => ({
       key: `c:${p.clientId}`,
@@ -54,6 +67,12 @@ export function threadItems(t: Thread, me: Id, group: boolean, pause: SendPause 
       status: p.status as BubbleStatus,
       wait: waitOf(i),
       error: p.error,
+      system: null,
+      replyTo: p.replyTo ?? null,
+      mentions: [] as Id[],
+      edited: false,
+      deleted: false,
+      reactions: [] as Reaction[],
     })),
   ];
   const seen = new Set<string>();
@@ -66,10 +85,12 @@ export function threadItems(t: Thread, me: Id, group: boolean, pause: SendPause 
     const continued =
       !!prev &&
       !newDay &&
+      !prev.system &&
+      !r.system &&
       prev.senderId === r.senderId &&
       Date.parse(r.createdAt) - Date.parse(prev.createdAt) < RUN_MS;
     const own = r.senderId === me;
-    const item: ThreadItem = { ...r, own, newDay, continued, showSender: group && !own && !continued };
+    const item: ThreadItem = { ...r, own, newDay, continued, showSender: group && !own && !continued && !r.system };
     out.push(item);
     prev = item;
   }

@@ -1,11 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import type { Conversation, Message } from "@parley/contract";
 import {
+  applyChanged,
   applyMessage,
   applyRead,
+  applySystem,
   conversationName,
   mergeServerConversation,
   sortConversations,
+  unreadTotal,
   upsertConversation,
 } from "../src/state/conversations.ts";
 
@@ -23,6 +26,9 @@ const conv = (id: string, createdAt: string, over: Partial<Conversation> = {}): 
   lastSeq: 0,
   readSeq: 0,
   unread: 0,
+  mentions: 0,
+  muted: false,
+  stateRev: 0,
   createdAt,
   ...over,
 });
@@ -34,6 +40,14 @@ const msg = (c: Conversation, seq: number, senderId: string, at: string): Messag
   body: `m${seq}`,
   clientId: `k${seq}`,
   createdAt: at,
+  kind: "text",
+  system: null,
+  replyTo: null,
+  mentions: [],
+  editedAt: null,
+  deleted: false,
+  reactions: [],
+  version: 0,
 });
 
 describe("conversation list", () => {
@@ -97,5 +111,52 @@ describe("merging the server's conversation list into the local one", () => {
     const here = conv("a", at(0), { lastSeq: 6, readSeq: 0, unread: 6 });
     const there = conv("a", at(0), { lastSeq: 5, readSeq: 5, unread: 0 });
     expect(mergeServerConversation(here, there)).toMatchObject({ lastSeq: 6, readSeq: 5, unread: 1 });
+  });
+});
+
+describe("mentions, group changes, edits", () => {
+  const G = conv("9", "2026-01-01T00:00:00.000Z", { kind: "group", title: "g" });
+  test("a message naming me counts as a mention apart from unread; reading everything clears both", () => {
+    const m = { ...msg(G, 1, OTHER, "2026-01-02T00:00:00.000Z"), mentions: [ME] };
+    const after = applyMessage(G, m, ME, false);
+    expect([after.unread, after.mentions]).toEqual([1, 1]);
+    const plain = applyMessage(after, msg(G, 2, OTHER, "2026-01-02T00:01:00.000Z"), ME, false);
+    expect([plain.unread, plain.mentions]).toEqual([2, 1]);
+    expect(applyRead(plain, 2)).toMatchObject({ unread: 0, mentions: 0 });
+  });
+
+  test("a system line brings the group's name and members unless a newer version is known", () => {
+    const line = (rev: number, title: string) => ({
+      ...msg(G, rev, OTHER, "2026-01-02T00:00:00.000Z"),
+      kind: "system" as const,
+      system: {
+        action: "renamed" as const,
+        actorId: OTHER,
+        actorName: "olga",
+        userIds: [],
+        title,
+        members: G.members,
+        rev,
+      },
+    });
+    const renamed = applySystem(G, line(2, "new"));
+    expect([renamed.title, renamed.stateRev]).toEqual(["new", 2]);
+    expect(applySystem(renamed, line(1, "old"))).toBe(renamed);
+    // and a list fetched before the line does not undo it
+    expect(mergeServerConversation(renamed, G).title).toBe("new");
+  });
+
+  test("a newer version of the last message replaces the preview; of another message it does not", () => {
+    const last = msg(G, 3, OTHER, "2026-01-02T00:00:00.000Z");
+    const c = { ...G, lastMessage: last, lastSeq: 3 };
+    const deleted = { ...last, body: "", deleted: true, version: 1 };
+    expect(applyChanged(c, deleted).lastMessage).toBe(deleted);
+    expect(applyChanged(c, { ...msg(G, 2, OTHER, last.createdAt), version: 4 })).toBe(c);
+    expect(
+      unreadTotal([
+        { ...c, unread: 2 },
+        { ...c, unread: 3, muted: true },
+      ]),
+    ).toBe(5);
   });
 });

@@ -1,7 +1,17 @@
 import { expect, test } from "bun:test";
 import type { Conversation, Message } from "@parley/contract";
 import { LiveSignals } from "../src/state/live.ts";
-import { lastOwnSeq, nameOf, peerOf, peerOnline, peerReadSeq, previewOf, senderName } from "../src/state/selectors.ts";
+import {
+  lastOwnSeq,
+  nameOf,
+  peerOf,
+  peerOnline,
+  peerReadSeq,
+  previewOf,
+  quoteOf,
+  senderName,
+  systemText,
+} from "../src/state/selectors.ts";
 import { emptyThread } from "../src/state/thread.ts";
 
 const ME = "b".repeat(24);
@@ -21,6 +31,9 @@ const conv = (kind: "direct" | "group", over: Partial<Conversation> = {}): Conve
   lastSeq: 0,
   readSeq: 0,
   unread: 0,
+  mentions: 0,
+  muted: false,
+  stateRev: 0,
   createdAt: "2026-01-01T00:00:00.000Z",
   ...over,
 });
@@ -32,6 +45,14 @@ const msg = (c: Conversation, seq: number, senderId: string): Message => ({
   body: `m${seq}`,
   clientId: `c${seq}`,
   createdAt: "2026-01-01T00:00:00.000Z",
+  kind: "text",
+  system: null,
+  replyTo: null,
+  mentions: [],
+  editedAt: null,
+  deleted: false,
+  reactions: [],
+  version: 0,
 });
 
 const direct = conv("direct");
@@ -81,4 +102,30 @@ test("read positions: the peer's, learned live; the user's own newest seq", () =
   const t = { ...emptyThread(), messages: [msg(direct, 1, ME), msg(direct, 2, ME), msg(direct, 3, OLGA)] };
   expect(lastOwnSeq(st, t)).toBe(2);
   expect(lastOwnSeq(st, emptyThread())).toBe(0);
+});
+
+test("system lines in words, 'You' for the user; a deleted last message previews as such; quotes", () => {
+  const c = conv("group");
+  const s = {
+    action: "added" as const,
+    actorId: OLGA,
+    actorName: "olga",
+    userIds: [ME, PIA],
+    title: null,
+    members,
+    rev: 1,
+  };
+  expect(systemText(ME, s)).toBe("olga added you and pia");
+  expect(systemText(OLGA, { ...s, action: "renamed", title: "Lunch" })).toBe("You renamed the group to “Lunch”");
+  expect(systemText(ME, { ...s, action: "left", actorId: PIA, actorName: "pia" })).toBe("pia left");
+  const st = { me: { id: ME, username: "me", createdAt: "" }, live: new LiveSignals(() => {}), conversation: () => c };
+  const gone = { ...msg(c, 1, OLGA), body: "", deleted: true };
+  expect(previewOf(st, { ...c, lastMessage: gone })).toBe("olga: Message deleted");
+  const t = { ...emptyThread(), messages: [gone] };
+  expect(quoteOf({ ...st, quotes: new Map() }, t, c.id, 1)).toMatchObject({
+    sender: "olga",
+    deleted: true,
+    loaded: true,
+  });
+  expect(quoteOf({ ...st, quotes: new Map() }, t, c.id, 9)).toMatchObject({ loaded: false });
 });

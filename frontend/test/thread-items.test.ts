@@ -15,6 +15,14 @@ const msg = (seq: number, senderId: string, createdAt: string, clientId = `k${se
   body: `m${seq}`,
   clientId,
   createdAt,
+  kind: "text",
+  system: null,
+  replyTo: null,
+  mentions: [],
+  editedAt: null,
+  deleted: false,
+  reactions: [],
+  version: 0,
 });
 
 test("a day separator before the first message of each local day; runs of one sender within 5 minutes", () => {

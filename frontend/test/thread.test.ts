@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { Message } from "@parley/contract";
 import {
   addPending,
+  applyChanges,
   confirmMessage,
   discardPending,
   emptyThread,
@@ -28,6 +29,14 @@ const msg = (seq: number, over: Partial<Message> = {}): Message => ({
   body: `m${seq}`,
   clientId: `cid${seq}`,
   createdAt: new Date(Date.UTC(2026, 0, 1, 12, 0, seq)).toISOString(),
+  kind: "text",
+  system: null,
+  replyTo: null,
+  mentions: [],
+  editedAt: null,
+  deleted: false,
+  reactions: [],
+  version: 0,
   ...over,
 });
 const local = (clientId: string, over: Partial<LocalMessage> = {}): LocalMessage => ({
@@ -127,5 +136,40 @@ describe("a sent message: pending → sent, or failed → retried", () => {
       expect(id).toMatch(/^[A-Za-z0-9_-]+$/);
       expect(id.length).toBeLessThanOrEqual(64);
     }
+  });
+});
+
+describe("changes of messages", () => {
+  const change = (rev: number, m: Message) => ({
+    conversationId: CONV,
+    rev,
+    kind: "edit" as const,
+    actorId: OTHER,
+    message: m,
+    createdAt: m.createdAt,
+  });
+
+  test("of two copies of one message the higher version stays, wherever it comes from", () => {
+    const edited = msg(2, { body: "m2!", version: 1, editedAt: "2026-01-01T13:00:00.000Z" });
+    const merged = mergeMessages([msg(1), msg(2)], [edited]);
+    expect(merged[1]).toBe(edited);
+    // an older copy (a page read before the edit) changes nothing
+    expect(mergeMessages(merged, [msg(2)])).toBe(merged);
+  });
+
+  test("changes move rev along while they follow it; one past a gap is applied but leaves rev for the catch-up", () => {
+    const t: Thread = { ...emptyThread(), messages: [msg(1), msg(2)], loaded: true, rev: 4 };
+    const one = applyChanges(t, [change(5, msg(1, { body: "x", version: 1 }))]);
+    expect([one.rev, one.messages[0]!.body]).toEqual([5, "x"]);
+    const gap = applyChanges(one, [change(7, msg(2, { deleted: true, body: "", version: 3 }))]);
+    expect([gap.rev, gap.messages[1]!.deleted]).toEqual([5, true]);
+    // the catch-up brings 6 and 7 again: versions never go back, rev reaches 7
+    const caught = applyChanges(gap, [
+      change(6, msg(2, { body: "m2?", version: 2 })),
+      change(7, msg(2, { deleted: true, body: "", version: 3 })),
+    ]);
+    expect([caught.rev, caught.messages[1]!.deleted]).toEqual([7, true]);
+    // a change of a message this thread has not loaded only moves rev
+    expect(applyChanges(caught, [change(8, msg(40, { version: 1 }))]).messages).toBe(caught.messages);
   });
 });

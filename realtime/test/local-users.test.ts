@@ -1,7 +1,8 @@
 /**
  * LocalUsers with real Redis and a small HTTP server standing in for the api: a user's contacts
  * come from one page of their conversations (retried when the api failed), and membership is
- * asked per conversation, kept, learnt from `conversation` frames, and bounded per user.
+ * asked per conversation, kept, learnt from `conversation` frames and system lines (the newest
+ * version wins), and bounded per user; the typing relay follows it.
  */
 import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import type { ServerWebSocket } from "bun";
@@ -14,6 +15,7 @@ import { Session } from "../src/fanout/session.ts";
 import { ChannelSubscriptions } from "../src/fanout/subscriptions.ts";
 import { createRealtimeMetrics } from "../src/libs/metrics.ts";
 import { PresenceRegistry } from "../src/presence/registry.ts";
+import { TypingRelay } from "../src/socket/typing.ts";
 import { waitFor } from "../../scripts/lib/ports.ts";
 import { testRedisUrl } from "./helpers/env.ts";
 
@@ -52,6 +54,7 @@ const metrics = createRealtimeMetrics();
 const subscriptions = new ChannelSubscriptions(subscriber, log, () => undefined);
 const presence = new PresenceRegistry(commands, id("replica"), log);
 const users = new LocalUsers({ apiUrl: `http://127.0.0.1:${api.port}`, subscriptions, presence, metrics, log });
+const typing = new TypingRelay({ users, commands, log });
 
 afterAll(async () => {
   api.stop(true);
@@ -131,5 +134,43 @@ describe("LocalUsers", () => {
       users.leave(session);
     }
     expect(calls.list - before).toBeLessThanOrEqual(1);
+  });
+});
+
+describe("group changes", () => {
+  test("a line that a user left the group stops typing there reaching them; an older frame does not undo it", async () => {
+    const frames: string[] = [];
+    const session = new Session(bob, fakeSocket(frames), metrics, undefined);
+    await users.join(session, "token");
+    await waitFor("bob's conversations loaded", async () => (await typing.relay(bob, c1)) !== "not_member", 10_000);
+    const deliver = (frame: unknown) =>
+      users.deliver(userChannel(bob), encodeFanoutEvent(frame as ServerFrame, Date.now()));
+    const typingIn = (cid: string) => ({ type: "typing", conversationId: cid, userId: alice });
+    const line = (members: string[], rev: number) => ({
+      type: "message",
+      message: { conversationId: c1, kind: "system", system: { members: members.map((m) => ({ id: m })), rev } },
+    });
+    const typings = () => frames.filter((f) => f.includes('"typing"')).length;
+
+    deliver(typingIn(c1));
+    expect(typings()).toBe(1);
+    deliver(line([alice], 3)); // bob left: he still gets his own line
+    expect(frames.at(-1)).toContain('"system"');
+    deliver(typingIn(c1)); // relayed by a replica that had not heard of it yet
+    expect(typings()).toBe(1);
+    expect(await typing.relay(bob, c1)).toBe("not_member");
+    // a frame from before the line, arriving late, changes nothing
+    deliver({ type: "conversation", conversation: { ...conv(c1, [alice, bob]), stateRev: 2 } });
+    deliver(typingIn(c1));
+    expect(typings()).toBe(1);
+    // added again
+    deliver(line([alice, bob], 4));
+    deliver(typingIn(c1));
+    expect(typings()).toBe(2);
+    // a member again (what is left is the relay's own rate limit, from the wait above)
+    expect(await typing.relay(bob, c1)).not.toBe("not_member");
+
+    session.markClosed();
+    users.leave(session);
   });
 });

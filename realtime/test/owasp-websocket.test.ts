@@ -203,6 +203,14 @@ describe("OWASP WebSocket Security Cheat Sheet", () => {
             body,
             clientId: `slow${batch}_${i}`,
             createdAt: new Date().toISOString(),
+            kind: "text" as const,
+            system: null,
+            replyTo: null,
+            mentions: [],
+            editedAt: null,
+            deleted: false,
+            reactions: [],
+            version: 0,
           };
           pipe.publish(userChannel(stalled.id), encodeFanoutEvent({ type: "message", message }, Date.now()));
         }

@@ -117,6 +117,14 @@ describe("slow clients", () => {
           body,
           clientId: `s${seq}`,
           createdAt: new Date().toISOString(),
+          kind: "text" as const,
+          system: null,
+          replyTo: null,
+          mentions: [],
+          editedAt: null,
+          deleted: false,
+          reactions: [],
+          version: 0,
         };
         pipe.publish(
           userChannel(userId),

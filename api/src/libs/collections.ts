@@ -11,11 +11,20 @@
  *    reads only the names that start with it (FerretDB decodes every document it returns, ~0.1 ms
  *    for a user document, so small documents matter);
  *  - conversations: the member names beside the member ids and a copy of the last message, so
- *    the conversation list needs no lookup of users or messages.
+ *    the conversation list needs no lookup of users or messages;
+ *  - changes (versions of messages): `block` (conversation + rev / 100) for the catch-up, and
+ *    `msgBlock` (the history block of the message changed), so a history page finds the
+ *    versions of its messages with one more equality per block;
+ *  - mentions and prefs: the member's `userId`, read with the conversation list.
  * The same definitions serve MongoDB (api/test/indexes.test.ts shows each query's plan).
+ *
+ * The documents the api reads and writes through the driver are typed here by hand: documents
+ * written by older versions lack the newer optional fields, and readers default them.
  */
-import { createHash } from "node:crypto";
-import { Schema, Types, type InferSchemaType } from "mongoose";
+import { Schema, type Types, type InferSchemaType } from "mongoose";
+import type { ChangeKind, SystemAction } from "@parley/contract";
+
+export { BLOCK_SIZE, blockKey, blockOf, messageId, readId } from "./keys.ts";
 
 const userSchema = new Schema(
   {
@@ -44,18 +53,6 @@ const usernamePrefixSchema = new Schema(
 );
 usernamePrefixSchema.index({ prefix: 1, lower: 1 });
 
-const lastMessageSchema = new Schema(
-  {
-    _id: { type: Schema.Types.ObjectId, required: true },
-    seq: { type: Number, required: true },
-    senderId: { type: Schema.Types.ObjectId, required: true },
-    body: { type: String, required: true },
-    clientId: { type: String, required: true },
-    createdAt: { type: Date, required: true },
-  },
-  { versionKey: false },
-);
-
 const conversationSchema = new Schema(
   {
     kind: { type: String, enum: ["direct", "group"], required: true },
@@ -70,8 +67,8 @@ const conversationSchema = new Schema(
     directKey: { type: String, required: true },
     /** highest seq known to be committed; raised after the fact (see bookkeeping.ts), may lag */
     lastSeq: { type: Number, required: true, default: 0 },
-    /** the message with seq = lastSeq, written together with it */
-    lastMessage: { type: lastMessageSchema, default: null },
+    /** the message with seq = lastSeq as it is now (edits, deletes), written with it (LastMessageDoc) */
+    lastMessage: { type: Schema.Types.Mixed, default: null },
     /**
      * member id → the highest seq they sent here: a sender has read up to their own message, so
      * a member's read position is the higher of this and their `reads` document (bookkeeping.ts)
@@ -80,6 +77,14 @@ const conversationSchema = new Schema(
     /** sort key of the conversation list: creation, then the newest message */
     lastActivityAt: { type: Date, required: true },
     createdAt: { type: Date, required: true },
+    /**
+     * version of title + memberIds + memberNames: the system line `stateMessageId(id, stateRev)`
+     * made them (0: as created). Written after the line; readers that must be exact (membership)
+     * look for a newer line first (conversations/state.ts)
+     */
+    stateRev: { type: Number, required: true, default: 0 },
+    /** highest change rev known committed; raised after the fact like lastSeq, may lag */
+    lastRev: { type: Number, required: true, default: 0 },
   },
   { versionKey: false, autoIndex: false },
 );
@@ -95,9 +100,16 @@ const messageSchema = new Schema(
     /** history block: see blockKey */
     block: { type: String, required: true },
     senderId: { type: Schema.Types.ObjectId, required: true },
-    body: { type: String, required: true },
+    /** "" once deleted (the body leaves the database) */
+    body: { type: String, default: "" },
     clientId: { type: String, required: true },
     createdAt: { type: Date, required: true },
+    kind: { type: String, enum: ["text", "system"], default: "text" },
+    /** a system line's group change (SystemDoc) */
+    system: { type: Schema.Types.Mixed, default: null },
+    replyTo: { type: Number, default: null },
+    mentions: { type: [Schema.Types.ObjectId], default: [] },
+    deleted: { type: Boolean, default: false },
   },
   { versionKey: false, autoIndex: false },
 );
@@ -117,6 +129,65 @@ const readSchema = new Schema(
 );
 readSchema.index({ userId: 1, conversationId: 1 });
 
+/** Versions of messages: one document per change, never rewritten except to remove a deleted body. */
+const changeSchema = new Schema(
+  {
+    /** changeId(messageId, version): the arbiter between two changes made from one version */
+    _id: { type: Schema.Types.ObjectId, required: true },
+    conversationId: { type: Schema.Types.ObjectId, required: true },
+    rev: { type: Number, required: true },
+    /** catch-up block: conversation + blockOf(rev) */
+    block: { type: String, required: true },
+    /** the history block of the message: blockKey(conversation, blockOf(seq)) */
+    msgBlock: { type: String, required: true },
+    messageId: { type: Schema.Types.ObjectId, required: true },
+    seq: { type: Number, required: true },
+    version: { type: Number, required: true },
+    /** what never changes of the message, copied so the catch-up reads changes only */
+    senderId: { type: Schema.Types.ObjectId, required: true },
+    clientId: { type: String, required: true },
+    sentAt: { type: Date, required: true },
+    replyTo: { type: Number, default: null },
+    mentions: { type: [Schema.Types.ObjectId], default: [] },
+    kind: { type: String, enum: ["edit", "delete", "reaction"], required: true },
+    actorId: { type: Schema.Types.ObjectId, required: true },
+    body: { type: String, default: "" },
+    editedAt: { type: Date, default: null },
+    deleted: { type: Boolean, default: false },
+    reactions: { type: Schema.Types.Mixed, default: () => [] },
+    createdAt: { type: Date, required: true },
+  },
+  { versionKey: false, autoIndex: false },
+);
+// the rev arbiter, as (conversationId, seq) is for messages
+changeSchema.index({ conversationId: 1, rev: 1 }, { unique: true });
+changeSchema.index({ block: 1 });
+changeSchema.index({ msgBlock: 1 });
+
+const mentionSchema = new Schema(
+  {
+    /** mentionId(conversation, user, seq) */
+    _id: { type: String, required: true },
+    userId: { type: Schema.Types.ObjectId, required: true },
+    conversationId: { type: Schema.Types.ObjectId, required: true },
+    seq: { type: Number, required: true },
+  },
+  { versionKey: false, autoIndex: false },
+);
+mentionSchema.index({ userId: 1 });
+
+const prefSchema = new Schema(
+  {
+    /** prefId(conversation, user) */
+    _id: { type: String, required: true },
+    userId: { type: Schema.Types.ObjectId, required: true },
+    conversationId: { type: Schema.Types.ObjectId, required: true },
+    muted: { type: Boolean, required: true, default: false },
+  },
+  { versionKey: false, autoIndex: false },
+);
+prefSchema.index({ userId: 1 });
+
 /** The schema version of the documents; migrations.ts brings older databases up to it. */
 const metaSchema = new Schema(
   { _id: { type: String, required: true }, version: { type: Number, required: true } },
@@ -129,34 +200,14 @@ export const schemas = {
   Conversation: conversationSchema,
   Message: messageSchema,
   Read: readSchema,
+  Change: changeSchema,
+  Mention: mentionSchema,
+  Pref: prefSchema,
   Meta: metaSchema,
 } as const;
 
 export type UserDoc = InferSchemaType<typeof userSchema> & { _id: Types.ObjectId };
 export type UsernamePrefixDoc = InferSchemaType<typeof usernamePrefixSchema>;
-export type ConversationDoc = InferSchemaType<typeof conversationSchema> & { _id: Types.ObjectId };
-export type LastMessageDoc = InferSchemaType<typeof lastMessageSchema> & { _id: Types.ObjectId };
-export type MessageDoc = InferSchemaType<typeof messageSchema> & { _id: Types.ObjectId };
-export type ReadDoc = InferSchemaType<typeof readSchema>;
-export type MetaDoc = InferSchemaType<typeof metaSchema>;
-
-/**
- * A message's id is derived from (conversation, sender, clientId), so a retried send collides
- * with the original on `_id` and idempotency needs no read before the insert. It is still a
- * 12-byte ObjectId, as the contract requires.
- */
-export function messageId(conversationId: string, senderId: string, clientId: string): Types.ObjectId {
-  const digest = createHash("sha256").update(`${conversationId}\u0000${senderId}\u0000${clientId}`).digest();
-  return new Types.ObjectId(digest.subarray(0, 12).toString("hex"));
-}
-
-export const readId = (conversationId: string, userId: string) => `${conversationId}:${userId}`;
-
-/** Messages per history block; at least the largest page, so a page spans at most two blocks. */
-export const BLOCK_SIZE = 100;
-/** Block number of a seq: seqs 1–100 are block 0, 101–200 block 1, … */
-export const blockOf = (seq: number) => Math.floor((seq - 1) / BLOCK_SIZE);
-export const blockKey = (conversationId: string, block: number) => `${conversationId}:${block}`;
 
 /** A user's prefix entries: "Alice" → a, al, ali, alic, alice, each with the name and id. */
 export function prefixEntries(user: { _id: Types.ObjectId; username: string }): UsernamePrefixDoc[] {
@@ -166,3 +217,93 @@ export function prefixEntries(user: { _id: Types.ObjectId; username: string }): 
     return { _id: `${prefix}|${user._id.toHexString()}`, prefix, lower, username: user.username, userId: user._id };
   });
 }
+export type ReadDoc = InferSchemaType<typeof readSchema>;
+export type MentionDoc = InferSchemaType<typeof mentionSchema>;
+export type PrefDoc = InferSchemaType<typeof prefSchema>;
+export type MetaDoc = InferSchemaType<typeof metaSchema>;
+
+export type ReactionDoc = { emoji: string; userIds: Types.ObjectId[] };
+
+/** A group change as a system line keeps it: what happened, and the group after it. */
+export type SystemDoc = {
+  action: SystemAction;
+  actorId: Types.ObjectId;
+  actorName: string;
+  userIds: Types.ObjectId[];
+  title: string | null;
+  memberIds: Types.ObjectId[];
+  memberNames: string[];
+  rev: number;
+};
+
+/** A group's name and members at one version (the conversation's stateRev). */
+export type GroupStateDoc = {
+  rev: number;
+  title: string | null;
+  memberIds: Types.ObjectId[];
+  memberNames: string[];
+};
+
+export type MessageDoc = {
+  _id: Types.ObjectId;
+  conversationId: Types.ObjectId;
+  seq: number;
+  block: string;
+  senderId: Types.ObjectId;
+  body: string;
+  clientId: string;
+  createdAt: Date;
+  /** absent on messages of schema v2: "text", no reply, no mention, not deleted */
+  kind?: "text" | "system";
+  system?: SystemDoc | null;
+  replyTo?: number | null;
+  mentions?: Types.ObjectId[];
+  deleted?: boolean;
+};
+
+/** What changes of a message: each version carries all of it. */
+export type MessageState = {
+  body: string;
+  editedAt: Date | null;
+  deleted: boolean;
+  reactions: ReactionDoc[];
+  version: number;
+};
+
+export type ChangeDoc = MessageState & {
+  _id: Types.ObjectId;
+  conversationId: Types.ObjectId;
+  rev: number;
+  block: string;
+  msgBlock: string;
+  messageId: Types.ObjectId;
+  seq: number;
+  senderId: Types.ObjectId;
+  clientId: string;
+  sentAt: Date;
+  replyTo: number | null;
+  mentions: Types.ObjectId[];
+  kind: ChangeKind;
+  actorId: Types.ObjectId;
+  createdAt: Date;
+};
+
+/** The conversation's copy of its last message, as it is now (a schema v2 copy lacks the state). */
+export type LastMessageDoc = Omit<MessageDoc, "conversationId" | "block"> & Partial<MessageState>;
+
+export type ConversationDoc = {
+  _id: Types.ObjectId;
+  kind: "direct" | "group";
+  title: string | null;
+  memberIds: Types.ObjectId[];
+  memberNames: string[];
+  directKey: string;
+  lastSeq: number;
+  lastMessage: LastMessageDoc | null;
+  lastSent: Record<string, number>;
+  lastActivityAt: Date;
+  createdAt: Date;
+  /** absent before schema v3 (migrations.ts sets it) */
+  stateRev?: number;
+  lastRev?: number;
+};

@@ -13,16 +13,19 @@ import mongoose, { type Connection, type Model, Types } from "mongoose";
 import type { Logger } from "@parley/kit/log";
 import {
   schemas,
+  type ChangeDoc,
   type ConversationDoc,
+  type MentionDoc,
   type MessageDoc,
   type MetaDoc,
+  type PrefDoc,
   type ReadDoc,
   type UserDoc,
   type UsernamePrefixDoc,
 } from "./collections.ts";
 import { migrate } from "./migrations.ts";
 
-export type { ConversationDoc, MessageDoc, ReadDoc, UserDoc } from "./collections.ts";
+export type { ChangeDoc, ConversationDoc, MessageDoc, ReadDoc, UserDoc } from "./collections.ts";
 
 export type Db = {
   conn: Connection;
@@ -31,6 +34,9 @@ export type Db = {
   Conversation: Model<ConversationDoc>;
   Message: Model<MessageDoc>;
   Read: Model<ReadDoc>;
+  Change: Model<ChangeDoc>;
+  Mention: Model<MentionDoc>;
+  Pref: Model<PrefDoc>;
   Meta: Model<MetaDoc>;
   /** true once connected and every index exists (what /readyz reports with a ping) */
   ready(): Promise<boolean>;
@@ -45,6 +51,9 @@ export function connectDb(url: string, log: Logger, { retryMs = 1000 } = {}): Db
   const Conversation = conn.model<ConversationDoc>("Conversation", schemas.Conversation, "conversations");
   const Message = conn.model<MessageDoc>("Message", schemas.Message, "messages");
   const Read = conn.model<ReadDoc>("Read", schemas.Read, "reads");
+  const Change = conn.model<ChangeDoc>("Change", schemas.Change, "changes");
+  const Mention = conn.model<MentionDoc>("Mention", schemas.Mention, "mentions");
+  const Pref = conn.model<PrefDoc>("Pref", schemas.Pref, "prefs");
   const Meta = conn.model<MetaDoc>("Meta", schemas.Meta, "meta");
   let indexed = false;
   let closed = false;
@@ -61,7 +70,11 @@ export function connectDb(url: string, log: Logger, { retryMs = 1000 } = {}): Db
           bufferCommands: false,
           autoIndex: false,
         });
-        await Promise.all([User, UsernamePrefix, Conversation, Message, Read, Meta].map((m) => m.createIndexes()));
+        await Promise.all(
+          [User, UsernamePrefix, Conversation, Message, Read, Change, Mention, Pref, Meta].map((m) =>
+            m.createIndexes(),
+          ),
+        );
         await migrate({ User, UsernamePrefix, Conversation, Message, Read, Meta }, log);
         indexed = true;
         log.info("mongo connected, indexes ensured, schema current");
@@ -83,6 +96,9 @@ export function connectDb(url: string, log: Logger, { retryMs = 1000 } = {}): Db
     Conversation,
     Message,
     Read,
+    Change,
+    Mention,
+    Pref,
     Meta,
     async ready() {
       if (!indexed || conn.readyState !== 1 || !conn.db) return false;

@@ -4,7 +4,7 @@ import type { Revocations } from "@parley/kit/revocation";
 import type { Config } from "../config.ts";
 import type { ConversationCache } from "../modules/conversations/cache.ts";
 import type { Bookkeeper } from "../modules/messages/bookkeeping.ts";
-import type { MessageSequencer } from "../modules/messages/sequencer.ts";
+import type { ChangeSequencer, MessageSequencer } from "../modules/messages/sequencer.ts";
 import type { Db } from "./db.ts";
 import type { KnownUsers } from "./known-users.ts";
 import type { ApiMetrics } from "./metrics.ts";
@@ -26,6 +26,8 @@ export type Deps = {
   conversations: ConversationCache;
   /** numbers and writes new messages, per conversation in arrival order */
   sequencer: MessageSequencer;
+  /** numbers and writes changes of messages (rev) the same way */
+  changes: ChangeSequencer;
   /** lastSeq and read positions, raised after the fact and coalesced */
   bookkeeper: Bookkeeper;
   sendRate: SendRate;

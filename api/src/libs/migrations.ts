@@ -22,7 +22,7 @@ import {
   type UsernamePrefixDoc,
 } from "./collections.ts";
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 /**
  * Updates per bulk write. FerretDB 1.24 on PostgreSQL hangs on a bulk write of more than about
  * 50 updates (measured: 40 take 0.7 s, 60 never answer), so batches stay well below that.
@@ -169,10 +169,27 @@ async function toV2(m: Models, log: Logger) {
   }
 }
 
+/**
+ * v2 → v3: conversations get the version of their name and member list (`stateRev`) and of
+ * their messages' changes (`lastRev`). Writers raise them with conditions such as
+ * `stateRev < n`, which a missing field never meets. Messages need nothing: the fields v3 added
+ * to them (kind, system, replyTo, mentions, deleted) read as their defaults when absent, and
+ * rewriting every message of a large history is what this step avoids.
+ */
+async function toV3(m: Models, log: Logger) {
+  const conversations = await rewrite<ConversationDoc>(
+    m.Conversation.collection,
+    { stateRev: { $exists: false } },
+    async (c) => ({ updateOne: { filter: { _id: c._id }, update: { $set: { stateRev: 0, lastRev: 0 } } } }),
+  );
+  if (conversations > 0) log.info({ conversations }, "migrated documents to schema v3");
+}
+
 export async function migrate(m: Models, log: Logger): Promise<void> {
   const version = (await m.Meta.findById("schema").lean())?.version ?? 1;
   if (version >= SCHEMA_VERSION) return;
   if (version < 2) await toV2(m, log);
+  if (version < 3) await toV3(m, log);
   await m.Meta.updateOne({ _id: "schema" }, { $set: { version: SCHEMA_VERSION } }, { upsert: true }).catch((err) => {
     // another api process recorded it at the same moment
     if ((err as { code?: number }).code !== 11000) throw err;

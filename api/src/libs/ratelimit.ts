@@ -6,6 +6,7 @@
 import type { Logger } from "@parley/kit/log";
 import type { Redis } from "./redis.ts";
 import type { ApiMetrics } from "./metrics.ts";
+import { rateLimited } from "./errors.ts";
 
 export type Window = { count: number; retryAfterSeconds: number };
 
@@ -63,4 +64,19 @@ export function createRateLimiter(redis: Redis, log: Logger, metrics: ApiMetrics
       }
     },
   };
+}
+
+/**
+ * Counts one action of `key` and refuses it (429 with Retry-After) beyond `max` per window. With
+ * Redis away it lets the action through, as every limit here does.
+ */
+export async function allowOrRefuse(
+  limiter: RateLimiter,
+  key: string,
+  max: number,
+  windowSeconds: number,
+  message: string,
+): Promise<void> {
+  const [window] = (await limiter.hit([key], windowSeconds)) ?? [];
+  if (window && window.count > max) throw rateLimited(window.retryAfterSeconds, message);
 }

@@ -19,6 +19,10 @@ export class ConversationItem extends LitElement {
   @property() preview = "";
   @property() time = "";
   @property({ type: Number }) unread = 0;
+  /** unread messages that mention the user */
+  @property({ type: Number }) mentions = 0;
+  /** no notification, not bold; still counted */
+  @property({ type: Boolean }) muted = false;
   @property({ type: Boolean }) online?: boolean;
   @property({ type: Boolean, reflect: true }) active = false;
 
@@ -48,6 +52,9 @@ export class ConversationItem extends LitElement {
         background: var(--accent); color: var(--on-accent); font-size: 11.5px; font-weight: 700;
         display: inline-grid; place-items: center;
       }
+      .badge.quiet { background: var(--surface-2); color: var(--text-2); }
+      .badge.at { background: var(--mention-bg); color: var(--mention-text); }
+      .muted-icon { flex: none; color: var(--text-3); display: inline-flex; }
     `,
   ];
 
@@ -60,7 +67,9 @@ export class ConversationItem extends LitElement {
   override render() {
     // the button is named by what it shows (name, "Group", presence, time, preview, unread), in that order
     const presence = this.online === undefined ? "" : this.online ? ", online" : ", offline";
-    return html`<button class=${this.unread ? "unread" : ""} @click=${this.select} aria-current=${this.active ? "true" : "false"}>
+    // a muted conversation still counts its unread messages, quietly
+    const bold = this.unread > 0 && !this.muted;
+    return html`<button class=${bold ? "unread" : ""} @click=${this.select} aria-current=${this.active ? "true" : "false"}>
       <user-avatar aria-hidden="true" .name=${this.name} user-id=${this.avatarId} .online=${this.online} ?group=${this.group} size="44"></user-avatar>
       <span class="main">
         <span class="top"><span class="name">${this.name}</span>${
@@ -68,7 +77,13 @@ export class ConversationItem extends LitElement {
           this.group ? html`<span class="kind">Group</span>` : nothing
         }${presence ? html`<span class="sr-only">${presence}</span>` : nothing}<span class="time">${this.time}</span></span>
         <span class="bottom"><span class="preview">${this.preview || "No messages yet"}</span>
-          ${this.unread ? html`<span class="badge">${this.unread > 99 ? "99+" : this.unread}<span class="sr-only"> unread</span></span>` : nothing}</span>
+          ${
+            this.muted
+              ? html`<span class="muted-icon" title="Muted"><svg width="14" height="14" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M20 18.7 5.3 4 4 5.3l3 3V11c0 2.4-1.2 4.4-3 5.3V17h11.7l3 3 1.3-1.3zM12 22a2 2 0 0 0 2-2h-4a2 2 0 0 0 2 2zm6-7.2V11c0-3.1-2.1-5.6-5-6.3V4a1 1 0 0 0-2 0v.7c-.6.1-1.1.4-1.6.7L18 14.8z"/></svg><span class="sr-only">, muted</span></span>`
+              : nothing
+          }
+          ${this.mentions ? html`<span class="badge at">@${this.mentions > 1 ? this.mentions : ""}<span class="sr-only"> ${this.mentions} ${this.mentions === 1 ? "mention" : "mentions"}</span></span>` : nothing}
+          ${this.unread ? html`<span class="badge ${this.muted ? "quiet" : ""}">${this.unread > 99 ? "99+" : this.unread}<span class="sr-only"> unread</span></span>` : nothing}</span>
       </span>
     </button>`;
   }

@@ -1,4 +1,4 @@
-import { LitElement, css, html } from "lit";
+import { LitElement, css, html, nothing } from "lit";
 import { customElement, property } from "lit/decorators.js";
 import { repeat } from "lit/directives/repeat.js";
 import { nameOf, peerOf, peerOnline, previewOf } from "../state/selectors.ts";
@@ -35,7 +35,7 @@ export class ConversationList extends LitElement {
       .me { display: flex; align-items: center; gap: var(--space-2); padding: 0 var(--space-4) var(--space-3); font-size: 13px; color: var(--text-2); }
       .me strong { color: var(--text); font-weight: 600; }
       .me .spacer { flex: 1; }
-      .new { margin: 0 var(--space-4) var(--space-3); }
+      .new { margin: 0 var(--space-4) var(--space-3); display: flex; flex-direction: column; gap: var(--space-2); }
       .new .btn { width: 100%; }
       h2 { font-size: 11.5px; text-transform: uppercase; letter-spacing: 0.06em; color: var(--text-3); margin: var(--space-2) var(--space-5) var(--space-2); font-weight: 650; }
       ul { list-style: none; margin: 0; padding: 0 var(--space-2) var(--space-3); overflow-y: auto; flex: 1; }
@@ -61,7 +61,13 @@ export class ConversationList extends LitElement {
     const st = this.s.store;
     const me = st.me;
     const list = html`<div class="new"><button class="btn" @click=${() => this.fire("new-chat")}>
-        <svg width="16" height="16" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M11 5h2v6h6v2h-6v6h-2v-6H5v-2h6z"/></svg>New chat</button></div>
+        <svg width="16" height="16" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M11 5h2v6h6v2h-6v6h-2v-6H5v-2h6z"/></svg>New chat</button>
+        ${
+          // asked only on this click, never on load
+          st.notifications === "default"
+            ? html`<button class="btn ghost" @click=${() => void st.enableNotifications()}>Turn on notifications</button>`
+            : nothing
+        }</div>
       <h2 id="convs-h">Conversations</h2>
       ${
         st.conversations.length === 0
@@ -78,7 +84,8 @@ export class ConversationList extends LitElement {
                 const peer = peerOf(st, c);
                 return html`<li><conversation-item conversation-id=${c.id} .name=${nameOf(st, c)} avatar-id=${peer?.id ?? c.id}
                 ?group=${c.kind === "group"} .preview=${previewOf(st, c)} .time=${listTime(c.lastMessage?.createdAt ?? c.createdAt)}
-                .unread=${c.id === this.activeId ? 0 : c.unread} .online=${peerOnline(st, c)}
+                .unread=${c.id === this.activeId ? 0 : c.unread} .mentions=${c.id === this.activeId ? 0 : c.mentions}
+                ?muted=${c.muted} .online=${peerOnline(st, c)}
                 ?active=${c.id === this.activeId}></conversation-item></li>`;
               },
             )}

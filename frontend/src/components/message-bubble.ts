@@ -1,7 +1,13 @@
 import { LitElement, css, html, nothing } from "lit";
 import { customElement, property } from "lit/decorators.js";
+import type { Reaction } from "@parley/contract";
+import { mentionParts } from "../mention-parts.ts";
+import type { Quote } from "../state/selectors.ts";
 import { base } from "../styles/tokens.ts";
 import { colourOf, hueOf } from "./user-avatar.ts";
+import "./message-actions.ts";
+import "./reaction-bar.ts";
+import "./reply-quote.ts";
 import "./user-avatar.ts";
 
 export type BubbleStatus = "sent" | "pending" | "failed";
@@ -18,7 +24,9 @@ const WAITING: Record<BubbleWait, string> = {
 /**
  * One message, as an article whose spoken text starts with who wrote it and when ("You, 10:42:"
  * or "bob, 10:42:"), so a screen reader tells one's own messages from the other person's. The
- * body is a text binding, never HTML.
+ * body is text bindings, never HTML (@mentions of members are marked, the reader's own
+ * strongly). Above it the message it answers; under it its reactions; beside it, on hover or
+ * focus, what can be done with it (message-actions). A deleted message leaves its line.
  * @fires retry - the user asks to send a failed message again
  * @fires discard - the user gives up on a failed message
  */
@@ -40,6 +48,17 @@ export class MessageBubble extends LitElement {
   @property({ type: Boolean, reflect: true }) gutter = false;
   /** continues a run of the same sender: tighter spacing */
   @property({ type: Boolean, reflect: true }) continued = false;
+  @property({ type: Boolean, reflect: true }) deleted = false;
+  @property({ type: Boolean }) edited = false;
+  /** it names the reader with @ */
+  @property({ type: Boolean, reflect: true }) mentioned = false;
+  @property({ attribute: false }) reactions: Reaction[] = [];
+  @property({ attribute: false }) quote: Quote | null = null;
+  /** the reader's id and name, and every member's name by id (reactions, mentions) */
+  @property() me = "";
+  @property({ attribute: false }) names = new Map<string, string>();
+  /** reactions, replies (and for one's own, edits and deletes) are offered */
+  @property({ type: Boolean }) actionable = false;
 
   static override styles = [
     base,
@@ -67,6 +86,15 @@ export class MessageBubble extends LitElement {
         border-bottom-left-radius: var(--radius-l); border-bottom-right-radius: 6px;
       }
       :host([status="pending"]) .bubble { opacity: 0.7; }
+      :host([deleted]) .bubble { background: transparent; color: var(--text-2); box-shadow: none; border: 1px dashed var(--border); font-style: italic; }
+      :host([mentioned]) .bubble { box-shadow: inset 3px 0 0 var(--mention-edge), var(--shadow-1); }
+      .mention { font-weight: 700; }
+      .mention.me { background: var(--mention-bg); color: var(--mention-text); border-radius: 4px; padding: 0 2px; }
+      .col { position: relative; }
+      message-actions { position: absolute; top: -16px; right: 0; z-index: 1; opacity: 0; pointer-events: none; }
+      :host([own]) message-actions { right: auto; left: 0; }
+      :host(:hover) message-actions, :host(:focus-within) message-actions { opacity: 1; pointer-events: auto; }
+      @media (hover: none) { message-actions { position: static; opacity: 1; pointer-events: auto; margin-top: 4px; } }
       :host([status="failed"]) .bubble { background: var(--danger-bg); color: var(--text); outline: 1px solid var(--danger); }
       .meta { display: flex; gap: 6px; align-items: center; font-size: 11px; color: var(--text-3); margin: 3px 6px 0; }
       .failed { color: var(--danger); font-weight: 600; }
@@ -93,12 +121,22 @@ export class MessageBubble extends LitElement {
             ? html`<span>Seen</span>`
             : nothing;
     const showSender = this.showSender && !this.own;
+    const who = this.own ? "You" : this.sender || "Someone";
+    const about = `${this.own ? "your" : `${who}’s`} message, ${this.time}`;
+    const body = this.deleted
+      ? "Message deleted"
+      : mentionParts(this.body, [...this.names.values()], this.names.get(this.me)).map((p) =>
+          p.mention ? html`<span class="mention ${p.mention.me ? "me" : ""}">${p.text}</span>` : p.text,
+        );
     // the visible name and time are for the eye; the hidden line says both first, for the ear
     const col = html`<div class="col">
       ${showSender ? html`<div class="sender" aria-hidden="true" style="--name-light:${colourOf(this.senderId)};--name-hue:${hueOf(this.senderId)}">${this.sender}</div>` : nothing}
-      <span class="sr-only">${this.own ? "You" : this.sender || "Someone"}, ${this.time}:</span>
-      <div class="bubble">${this.body}</div>
-      <div class="meta"><time title=${this.fullTime} aria-hidden="true">${this.time}</time>${state}</div></div>`;
+      <span class="sr-only">${who}, ${this.time}${this.mentioned ? ", mentions you" : ""}:</span>
+      ${this.quote && !this.deleted ? html`<reply-quote .quote=${this.quote}></reply-quote>` : nothing}
+      <div class="bubble">${body}</div>
+      ${this.deleted ? nothing : html`<reaction-bar .reactions=${this.reactions} me=${this.me} .names=${this.names}></reaction-bar>`}
+      <div class="meta"><time title=${this.fullTime} aria-hidden="true">${this.time}</time>${this.edited && !this.deleted ? html`<span>Edited</span>` : nothing}${state}</div>
+      ${this.actionable && !this.deleted ? html`<message-actions ?own=${this.own} about=${about}></message-actions>` : nothing}</div>`;
     return html`<article class="row" style="max-width:${this.own ? "min(720px, 80%)" : "min(760px, 86%)"}">
       ${
         this.gutter && !this.own

@@ -1,5 +1,6 @@
 import { LitElement, css, html, nothing } from "lit";
 import { customElement, state } from "lit/decorators.js";
+import { unreadTotal } from "../state/conversations.ts";
 import { StoreController } from "../state/store-controller.ts";
 import { base, tokens } from "../styles/tokens.ts";
 import "./auth-screen.ts";
@@ -65,6 +66,13 @@ export class ParleyApp extends LitElement {
   }
 
   private onMedia = (e: MediaQueryListEvent) => (this.narrow = e.matches);
+
+  protected override updated() {
+    // the unread total in the tab's title, seen from other tabs and the taskbar
+    const total = this.s.store.session.status === "signed-in" ? unreadTotal(this.s.store.conversations) : 0;
+    const title = total > 0 ? `(${total > 99 ? "99+" : total}) Parley` : "Parley";
+    if (document.title !== title) document.title = title;
+  }
 
   private route = () => {
     const id = /^#\/c\/([0-9a-f]{24})$/.exec(location.hash)?.[1] ?? null;

@@ -5,6 +5,7 @@
  */
 import type {
   AuthResponse,
+  ChangesPage,
   Conversation,
   ConversationResponse,
   ConversationsResponse,
@@ -117,10 +118,25 @@ export const api = {
     (await call<ConversationResponse>("POST", "/conversations", body)).conversation,
   messages: (id: Id, page: { after?: number; before?: number; limit?: number }) =>
     call<MessagesPage>("GET", `/conversations/${id}/messages${qs(page)}`),
-  send: async (id: Id, body: string, clientId: string): Promise<Message> =>
-    (await call<MessageResponse>("POST", `/conversations/${id}/messages`, { body, clientId })).message,
+  send: async (id: Id, body: string, clientId: string, replyTo?: number): Promise<Message> =>
+    (await call<MessageResponse>("POST", `/conversations/${id}/messages`, { body, clientId, replyTo })).message,
   /** keepalive: a read mark sent as the page goes away still reaches the server */
   read: (id: Id, seq: number) => call<void>("POST", `/conversations/${id}/read`, { seq }, { keepalive: true }),
+  edit: async (id: Id, seq: number, body: string): Promise<Message> =>
+    (await call<MessageResponse>("PATCH", `/conversations/${id}/messages/${seq}`, { body })).message,
+  remove: async (id: Id, seq: number): Promise<Message> =>
+    (await call<MessageResponse>("DELETE", `/conversations/${id}/messages/${seq}`)).message,
+  react: async (id: Id, seq: number, emoji: string, on: boolean): Promise<Message> =>
+    (await call<MessageResponse>("PUT", `/conversations/${id}/messages/${seq}/reactions`, { emoji, on })).message,
+  changes: (id: Id, since: number, limit?: number) =>
+    call<ChangesPage>("GET", `/conversations/${id}/changes${qs({ since, limit })}`),
+  rename: async (id: Id, title: string): Promise<Conversation> =>
+    (await call<ConversationResponse>("PATCH", `/conversations/${id}`, { title })).conversation,
+  addMembers: async (id: Id, memberIds: Id[]): Promise<Conversation> =>
+    (await call<ConversationResponse>("POST", `/conversations/${id}/members`, { memberIds })).conversation,
+  leave: (id: Id) => call<void>("POST", `/conversations/${id}/leave`),
+  mute: async (id: Id, muted: boolean): Promise<Conversation> =>
+    (await call<ConversationResponse>("PUT", `/conversations/${id}/mute`, { muted })).conversation,
 };
 
 /**

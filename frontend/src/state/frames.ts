@@ -1,15 +1,18 @@
 /**
  * What the socket says, applied to the state: `ready` starts the catch-up, a live message joins
- * its thread (and a gap triggers a catch-up), reads, typing and presence go to the live signals.
+ * its thread (and a gap triggers a catch-up), a change of a message replaces it (and a gap in
+ * revs triggers the changes' catch-up), reads, typing and presence go to the live signals. A
+ * message the user should hear of while the page is hidden becomes a notification.
  */
-import type { Message } from "@parley/contract";
+import type { Change, Message } from "@parley/contract";
 import type { ServerFrame } from "@parley/contract/frames";
 import { api } from "./api-client.ts";
 import { applyRead } from "./conversations.ts";
-import { senderName } from "./selectors.ts";
+import { deservesNotification, show } from "./notify.ts";
+import { nameOf, senderName, systemText } from "./selectors.ts";
 import type { StoreState } from "./store-state.ts";
 import type { Sync } from "./sync.ts";
-import { confirmMessage, gapAfter, isGap } from "./thread.ts";
+import { applyChanges, confirmMessage, gapAfter, isGap } from "./thread.ts";
 
 export class FrameHandler {
   constructor(
@@ -17,6 +20,8 @@ export class FrameHandler {
     private readonly sync: Sync,
     /** sends what is still waiting in the outbox */
     private readonly resend: () => void,
+    /** opens a conversation (a notification was clicked) */
+    private readonly open: (id: string) => void,
   ) {}
 
   onFrame(f: ServerFrame): void {
@@ -25,11 +30,18 @@ export class FrameHandler {
       case "ready":
         // After every (re)connect: fetch what was missed, then send what is still waiting.
         void this.sync.loadConversations();
-        for (const id of st.threads.keys()) if (st.thread(id).loaded) void this.sync.catchUp(id);
+        for (const id of st.threads.keys())
+          if (st.thread(id).loaded) {
+            void this.sync.catchUp(id);
+            void this.sync.catchUpChanges(id);
+          }
         this.resend();
         break;
       case "message":
         this.onMessage(f.message);
+        break;
+      case "change":
+        this.onChange(f.change);
         break;
       case "conversation":
         st.putConversation(f.conversation);
@@ -71,7 +83,28 @@ export class FrameHandler {
     }
     st.noteMessage(m, false);
     st.live.stoppedTyping(m.conversationId, m.senderId);
-    if (m.senderId !== st.me?.id && known) st.announcement = `New message from ${senderName(st, m)}: ${m.body}`;
+    const me = st.me?.id ?? "";
+    if (m.system) st.announcement = systemText(me, m.system);
+    else if (m.senderId !== me && known) st.announcement = `New message from ${senderName(st, m)}: ${m.body}`;
+    const c = st.conversation(m.conversationId);
+    if (c && deservesNotification(c, m, me, document.visibilityState === "hidden"))
+      show(c.kind === "direct" ? senderName(st, m) : `${senderName(st, m)} in ${nameOf(st, c)}`, m.body, c.id, () =>
+        this.open(c.id),
+      );
     st.changed();
+  }
+
+  private onChange(c: Change): void {
+    const st = this.st;
+    // a deleted message's words must not linger for a screen reader either
+    if (c.kind === "delete" && st.announcement) st.announcement = "A message was deleted.";
+    const t = st.threads.get(c.conversationId);
+    if (t?.loaded) {
+      const next = applyChanges(t, [c]);
+      st.setThread(c.conversationId, next);
+      // changes this client did not hear of come before this one: fetch them in order
+      if (c.rev > next.rev) void this.sync.catchUpChanges(c.conversationId);
+    }
+    st.noteChanged(c.message);
   }
 }

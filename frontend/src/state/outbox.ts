@@ -44,7 +44,7 @@ export type OutboxHost = {
 };
 
 export type OutboxDeps = {
-  send(id: Id, body: string, clientId: string): Promise<Message>;
+  send(id: Id, body: string, clientId: string, replyTo?: number): Promise<Message>;
   now(): number;
 };
 
@@ -60,7 +60,7 @@ export class Outbox {
     private readonly deps: OutboxDeps = { send: api.send, now: Date.now },
   ) {}
 
-  send(id: Id, senderId: Id, body: string): void {
+  send(id: Id, senderId: Id, body: string, replyTo?: number): void {
     const text = body.trim();
     if (!text) return;
     const local = {
@@ -71,6 +71,7 @@ export class Outbox {
       createdAt: new Date(this.deps.now()).toISOString(),
       status: "pending" as const,
       attempts: 1,
+      ...(replyTo === undefined ? {} : { replyTo }),
     };
     this.host.setThread(id, addPending(this.host.thread(id), local));
     void this.next(id);
@@ -119,7 +120,7 @@ export class Outbox {
     this.sending.add(id);
     let goOn = false;
     try {
-      const m = await this.deps.send(id, head.body, head.clientId);
+      const m = await this.deps.send(id, head.body, head.clientId, head.replyTo);
       this.transientFailures = 0;
       this.host.setThread(id, confirmMessage(this.host.thread(id), m));
       this.host.sent(m);

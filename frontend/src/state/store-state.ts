@@ -5,8 +5,9 @@
  * take it as their host, so none of them imports the store and the store imports them all.
  */
 import type { Conversation, Id, Message, User } from "@parley/contract";
-import { applyMessage, upsertConversation } from "./conversations.ts";
+import { applyChanged, applyMessage, upsertConversation } from "./conversations.ts";
 import { LiveSignals } from "./live.ts";
+import { type Permission, permission } from "./notify.ts";
 import { savePending } from "./saved-pending.ts";
 import type { SendPause } from "./outbox.ts";
 import type { ConnectionStatus } from "./socket-client.ts";
@@ -25,6 +26,8 @@ export class StoreState extends EventTarget {
   conversationsCursor: string | null = null;
   conversationPages = 0;
   threads = new Map<Id, Thread>();
+  /** messages quoted by replies whose thread has not loaded them (`${conversationId}:${seq}`) */
+  quotes = new Map<string, Message>();
   /** presence, typing, others' read positions */
   readonly live = new LiveSignals(() => this.changed());
   connection: ConnectionStatus = "offline";
@@ -33,6 +36,10 @@ export class StoreState extends EventTarget {
   sendPause: SendPause = null;
   /** the last line for screen readers (aria-live region) */
   announcement = "";
+  /** an action on a conversation failed (an edit, a reaction…): said above its composer until the next one */
+  notice: { conversationId: Id; text: string } | null = null;
+  /** the browser's notification permission, as this page last learned it */
+  notifications: Permission = permission();
 
   private queued = false;
 
@@ -77,7 +84,10 @@ export class StoreState extends EventTarget {
     this.changed();
   }
 
-  /** A confirmed message updates its conversation's preview, lastSeq and unread count. */
+  /**
+   * A confirmed message updates its conversation's preview, lastSeq and unread count; a system
+   * line its name and members — and one that leaves the user out closes the conversation here.
+   */
   noteMessage(m: Message, mine: boolean): void {
     const me = this.me?.id;
     if (!me) return;
@@ -85,7 +95,29 @@ export class StoreState extends EventTarget {
     const before = this.conversation(m.conversationId);
     if (!before) return;
     const after = applyMessage(before, m, me, seen);
-    if (after !== before) this.putConversation(after);
+    if (after.kind === "group" && !after.members.some((u) => u.id === me)) this.forget(after.id);
+    else if (after !== before) this.putConversation(after);
+  }
+
+  /** A newer version of a message: the preview follows when it is the last one, and so does a quote of it. */
+  noteChanged(m: Message): void {
+    const key = `${m.conversationId}:${m.seq}`;
+    const quoted = this.quotes.get(key);
+    if (quoted && quoted.version < m.version) {
+      this.quotes.set(key, m);
+      this.changed();
+    }
+    const before = this.conversation(m.conversationId);
+    const after = before && applyChanged(before, m);
+    if (after && after !== before) this.putConversation(after);
+  }
+
+  /** The user is no longer in a conversation (they left): it leaves the list, its thread and the view. */
+  forget(id: Id): void {
+    this.conversations = this.conversations.filter((c) => c.id !== id);
+    this.threads.delete(id);
+    if (this.activeId === id) this.activeId = null;
+    this.changed();
   }
 
   /** Everything that belongs to one signed-in user, dropped on sign-out. */
@@ -95,6 +127,7 @@ export class StoreState extends EventTarget {
     this.conversationsCursor = null;
     this.conversationPages = 0;
     this.threads.clear();
+    this.quotes.clear();
     this.live.clear();
     this.activeId = null;
     this.changed();

@@ -7,8 +7,10 @@
 import type { Conversation, Credentials, Id, UserSummary } from "@parley/contract";
 import { TYPING_INTERVAL_MS } from "@parley/contract/limits";
 import { api } from "./api-client.ts";
+import { Changes } from "./changes.ts";
 import { applyRead } from "./conversations.ts";
 import { FrameHandler } from "./frames.ts";
+import { askPermission } from "./notify.ts";
 import { Outbox } from "./outbox.ts";
 import { ReadMarks } from "./read-marks.ts";
 import { Reconciler } from "./reconcile.ts";
@@ -50,7 +52,15 @@ export class Store extends StoreState {
     },
   });
   private readonly sync = new Sync(this, (e) => this.sessions.failed(e));
-  private readonly frames = new FrameHandler(this, this.sync, () => this.outbox.resume());
+  private readonly frames = new FrameHandler(
+    this,
+    this.sync,
+    () => this.outbox.resume(),
+    (id) => {
+      location.hash = `#/c/${id}`;
+    },
+  );
+  private readonly changes = new Changes(this, (e) => this.sessions.failed(e));
   private readonly reconciler = new Reconciler(
     () => this.sync.reconcile(),
     () => this.connection === "online",
@@ -111,10 +121,18 @@ export class Store extends StoreState {
   catchUp(id: Id): Promise<void> {
     return this.sync.catchUp(id);
   }
+  /** A reply quotes a message its thread has not loaded: fetch that one message. */
+  fetchQuote(id: Id, seq: number): void {
+    void this.sync.fetchQuote(id, seq);
+  }
+  /** Loads older history until the message `seq` is shown (a reply's quote was clicked). */
+  loadUntil(id: Id, seq: number): Promise<void> {
+    return this.sync.loadUntil(id, seq);
+  }
 
   // ---------- sending ----------
-  send(id: Id, body: string): void {
-    if (this.me) this.outbox.send(id, this.me.id, body);
+  send(id: Id, body: string, replyTo?: number): void {
+    if (this.me) this.outbox.send(id, this.me.id, body, replyTo);
   }
 
   retry(id: Id, clientId: string): void {
@@ -132,6 +150,35 @@ export class Store extends StoreState {
     this.conversations = this.conversations.map((x) => (x.id === id ? applyRead(x, seq) : x));
     this.changed();
     this.reads.mark(id, seq);
+  }
+
+  // ---------- changes: messages, reactions, groups, settings ----------
+  edit(id: Id, seq: number, body: string): Promise<boolean> {
+    return this.changes.edit(id, seq, body);
+  }
+  remove(id: Id, seq: number): Promise<boolean> {
+    return this.changes.remove(id, seq);
+  }
+  react(id: Id, seq: number, emoji: string, on: boolean): Promise<boolean> {
+    return this.changes.react(id, seq, emoji, on);
+  }
+  rename(id: Id, title: string): Promise<boolean> {
+    return this.changes.rename(id, title);
+  }
+  addMembers(id: Id, memberIds: Id[]): Promise<boolean> {
+    return this.changes.addMembers(id, memberIds);
+  }
+  leave(id: Id): Promise<boolean> {
+    return this.changes.leave(id);
+  }
+  setMuted(id: Id, muted: boolean): Promise<boolean> {
+    return this.changes.setMuted(id, muted);
+  }
+
+  /** The user clicked "Turn on notifications": only now is the browser asked. */
+  async enableNotifications(): Promise<void> {
+    this.notifications = await askPermission();
+    this.changed();
   }
 
   typingNow(id: Id): void {

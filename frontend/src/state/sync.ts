@@ -1,24 +1,54 @@
 /**
  * Bringing the client up to date from the api: the conversation list, a thread's newest page,
- * older pages on demand, and the catch-up after a gap or a reconnect (`?after=` the last
- * contiguous seq, page by page, one run at a time per conversation).
+ * older pages on demand, and the catch-up after a gap or a reconnect: new messages (`?after=`
+ * the last contiguous seq) and changes of messages (`…/changes?since=` the thread's rev), page
+ * by page, one run of each at a time per conversation.
  */
 import type { Conversation, Id } from "@parley/contract";
-import { PAGE_MAX } from "@parley/contract/limits";
+import { CHANGES_PAGE_MAX, PAGE_MAX } from "@parley/contract/limits";
 import { api, ApiError } from "./api-client.ts";
 import { mergeServerConversation, upsertConversation } from "./conversations.ts";
 import { peerOf } from "./selectors.ts";
 import type { StoreState } from "./store-state.ts";
-import { lastContiguousSeq, mergeMessages, settlePending } from "./thread.ts";
+import { applyChanges, lastContiguousSeq, mergeMessages, settlePending } from "./thread.ts";
 
 const PAGE = 50;
+const QUOTE_RETRY_MS = 10_000;
+
+/**
+ * One run at a time per conversation. Asked again while one runs, it runs once more afterwards
+ * (what was committed after the running one's request may be missing), however many times it
+ * was asked.
+ */
+class OneAtATime {
+  private running = new Map<Id, Promise<void>>();
+  private again = new Map<Id, Promise<void>>();
+
+  run(id: Id, task: () => Promise<void>): Promise<void> {
+    const running = this.running.get(id);
+    if (running) {
+      let again = this.again.get(id);
+      if (!again) {
+        again = running.then(() => {
+          this.again.delete(id);
+          return this.run(id, task);
+        });
+        this.again.set(id, again);
+      }
+      return again;
+    }
+    const run = task().finally(() => this.running.delete(id));
+    this.running.set(id, run);
+    return run;
+  }
+}
 
 export class Sync {
   /** one newest-page load per conversation at a time: opening a chat twice fetches it once */
   private loadingLatest = new Map<Id, Promise<void>>();
-  private catchingUp = new Map<Id, Promise<void>>();
-  /** a catch-up was asked for while one ran: one more run after it covers every such ask */
-  private catchUpAgain = new Map<Id, Promise<void>>();
+  private quoting = new Set<string>();
+  private messagesCatchUp = new OneAtATime();
+  private changesCatchUp = new OneAtATime();
 
   constructor(
     private readonly st: StoreState,
@@ -132,7 +162,7 @@ export class Sync {
       const page =
         c.lastSeq > 0
           ? await api.messages(id, { before: c.lastSeq + 1, limit: PAGE })
-          : { messages: [], hasMore: false };
+          : { messages: [], hasMore: false, rev: 0 };
       const t = st.thread(id);
       st.setThread(
         id,
@@ -141,9 +171,11 @@ export class Sync {
           messages: mergeMessages(t.messages, page.messages, id),
           hasOlder: page.hasMore,
           loaded: true,
+          // the page shows every change up to its rev; a thread loaded before follows its own
+          rev: t.loaded ? t.rev : page.rev,
         }),
       );
-      await this.catchUp(id);
+      await Promise.all([this.catchUp(id), this.catchUpChanges(id)]);
     } catch (e) {
       // not a member (or no such conversation): 404, the same answer either way
       if (e instanceof ApiError && e.status === 404 && st.activeId === id) {
@@ -163,38 +195,71 @@ export class Sync {
     this.st.setThread(id, { ...now, messages: mergeMessages(now.messages, page.messages, id), hasOlder: page.hasMore });
   }
 
-  /**
-   * Fetches everything after the last contiguous seq, page by page, once at a time per
-   * conversation. Asked again while it runs, it runs once more afterwards (what was committed
-   * after the running one's request may be missing), however many times it was asked.
-   */
+  /** Fetches a message a reply quotes when its thread has not loaded it (once per message). */
+  async fetchQuote(id: Id, seq: number): Promise<void> {
+    const key = `${id}:${seq}`;
+    if (this.quoting.has(key) || this.st.quotes.has(key)) return;
+    // asked once; a failed request may be asked again a little later
+    this.quoting.add(key);
+    try {
+      const [m] = (await api.messages(id, { after: seq - 1, limit: 1 })).messages;
+      if (m) {
+        this.st.quotes.set(key, m);
+        this.st.changed();
+      }
+    } catch {
+      // the quote says "an earlier message" meanwhile
+      setTimeout(() => this.quoting.delete(key), QUOTE_RETRY_MS);
+    }
+  }
+
+  /** Loads older pages until the message `seq` is in the thread (a reply's quote was clicked). */
+  async loadUntil(id: Id, seq: number): Promise<void> {
+    for (let i = 0; i < 1000; i++) {
+      const t = this.st.thread(id);
+      if (!t.hasOlder || (t.messages[0]?.seq ?? Number.POSITIVE_INFINITY) <= seq) return;
+      await this.loadOlder(id);
+    }
+  }
+
+  /** Fetches every message after the last contiguous seq, page by page. */
   catchUp(id: Id): Promise<void> {
     const st = this.st;
-    const running = this.catchingUp.get(id);
-    if (running) {
-      let again = this.catchUpAgain.get(id);
-      if (!again) {
-        again = running.then(() => {
-          this.catchUpAgain.delete(id);
-          return this.catchUp(id);
-        });
-        this.catchUpAgain.set(id, again);
+    return this.messagesCatchUp.run(id, async () => {
+      try {
+        for (let i = 0; i < 1000; i++) {
+          const t = st.thread(id);
+          const page = await api.messages(id, { after: lastContiguousSeq(t.messages), limit: PAGE_MAX });
+          const now = st.thread(id);
+          st.setThread(id, settlePending({ ...now, messages: mergeMessages(now.messages, page.messages, id) }));
+          for (const m of page.messages) st.noteMessage(m, false);
+          if (!page.hasMore || !page.messages.length) break;
+        }
+      } catch (e) {
+        this.failed(e);
       }
-      return again;
-    }
-    const run = (async () => {
-      for (let i = 0; i < 1000; i++) {
-        const t = st.thread(id);
-        const page = await api.messages(id, { after: lastContiguousSeq(t.messages), limit: PAGE_MAX });
-        const now = st.thread(id);
-        st.setThread(id, settlePending({ ...now, messages: mergeMessages(now.messages, page.messages, id) }));
-        for (const m of page.messages) st.noteMessage(m, false);
-        if (!page.hasMore || !page.messages.length) break;
+    });
+  }
+
+  /**
+   * Fetches every change of messages after the thread's rev, page by page, in rev order: what
+   * was edited, deleted or reacted to while this client was not listening.
+   */
+  catchUpChanges(id: Id): Promise<void> {
+    const st = this.st;
+    return this.changesCatchUp.run(id, async () => {
+      try {
+        for (let i = 0; i < 1000; i++) {
+          const since = st.thread(id).rev;
+          const page = await api.changes(id, since, CHANGES_PAGE_MAX);
+          const now = st.thread(id);
+          st.setThread(id, { ...applyChanges(now, page.changes), rev: Math.max(now.rev, page.rev) });
+          for (const c of page.changes) st.noteChanged(c.message);
+          if (!page.hasMore) break;
+        }
+      } catch (e) {
+        this.failed(e);
       }
-    })()
-      .catch((e) => this.failed(e))
-      .finally(() => this.catchingUp.delete(id));
-    this.catchingUp.set(id, run);
-    return run;
+    });
   }
 }

@@ -1,9 +1,10 @@
 /**
  * Pure message logic of one conversation's thread: merge with dedupe and ordering, gap
- * detection and the life of a message the user sent (pending → sent, or failed → retried).
+ * detection, changes of messages (the newest version wins, revs followed without a gap) and
+ * the life of a message the user sent (pending → sent, or failed → retried).
  * No DOM, no network: the store calls these and the unit tests check them directly.
  */
-import type { Id, Message } from "@parley/contract";
+import type { Change, Id, Message } from "@parley/contract";
 
 export type LocalStatus = "pending" | "failed";
 
@@ -18,6 +19,8 @@ export type LocalMessage = {
   /** why it failed, in words for the user */
   error?: string;
   attempts: number;
+  /** the seq of the message it answers */
+  replyTo?: number;
 };
 
 export type Thread = {
@@ -29,14 +32,20 @@ export type Thread = {
   hasOlder: boolean;
   /** the latest page has been fetched at least once */
   loaded: boolean;
+  /**
+   * every change of the conversation's messages up to this rev is in `messages`: live change
+   * frames and `GET …/changes?since=rev` carry on from here
+   */
+  rev: number;
 };
 
-export const emptyThread = (): Thread => ({ messages: [], pending: [], hasOlder: false, loaded: false });
+export const emptyThread = (): Thread => ({ messages: [], pending: [], hasOlder: false, loaded: false, rev: 0 });
 
 /**
  * Merges `incoming` into `existing` (both of one conversation): never twice the same id or the
- * same seq, always ascending seq. Returns `existing` itself when nothing new arrived, so
- * callers can skip re-rendering.
+ * same seq, always ascending seq, and of two copies of one message the higher version (an edit,
+ * a delete, a reaction). Returns `existing` itself when nothing changed, so callers can skip
+ * re-rendering.
  */
 export function mergeMessages(
   existing: readonly Message[],
@@ -44,21 +53,49 @@ export function mergeMessages(
   conversationId?: Id,
 ): Message[] {
   const bySeq = new Map<number, Message>();
-  const ids = new Set<string>();
+  const byId = new Map<string, Message>();
   for (const m of existing) {
     bySeq.set(m.seq, m);
-    ids.add(m.id);
+    byId.set(m.id, m);
   }
   let changed = false;
   for (const m of incoming) {
     if (conversationId && m.conversationId !== conversationId) continue;
-    if (ids.has(m.id) || bySeq.has(m.seq)) continue;
+    const known = byId.get(m.id);
+    if (known) {
+      if (m.version > known.version) {
+        bySeq.set(known.seq, m);
+        byId.set(m.id, m);
+        changed = true;
+      }
+      continue;
+    }
+    if (bySeq.has(m.seq)) continue;
     bySeq.set(m.seq, m);
-    ids.add(m.id);
+    byId.set(m.id, m);
     changed = true;
   }
   if (!changed) return existing as Message[];
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/** A newer version of a message the thread has (the server's answer to one's own change, say). */
+export function updateMessage(thread: Thread, message: Message): Thread {
+  if (!thread.messages.some((m) => m.id === message.id)) return thread;
+  const messages = mergeMessages(thread.messages, [message]);
+  return messages === thread.messages ? thread : { ...thread, messages };
+}
+
+/**
+ * Changes in rev order applied to the thread: each message it has takes the newer version, and
+ * `rev` moves over every change that follows it without a gap. A change past a gap is applied
+ * too (versions never go back) but leaves `rev` where the catch-up must start.
+ */
+export function applyChanges(thread: Thread, changes: readonly Change[]): Thread {
+  let rev = thread.rev;
+  for (const c of changes) if (c.rev === rev + 1) rev = c.rev;
+  const updated = changes.reduce((t, c) => updateMessage(t, c.message), thread);
+  return rev === thread.rev && updated === thread ? thread : { ...updated, rev };
 }
 
 /**
@@ -89,6 +126,9 @@ export function isGap(messages: readonly Message[], seq: number): boolean {
   const newest = messages.at(-1)?.seq;
   return newest !== undefined && seq > newest + 1;
 }
+
+/** Whether the thread has not applied every change up to `rev` (a live change skipped some). */
+export const missesChanges = (thread: Thread, rev: number) => rev > thread.rev;
 
 /** A new client id: unique, URL-safe, within the contract's 64 characters and ^[A-Za-z0-9_-]+$. */
 export function newClientId(uuid: () => string = () => crypto.randomUUID()): string {

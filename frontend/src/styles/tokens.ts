@@ -39,6 +39,10 @@ export const tokens = css`
     --success: #15803d;
     --warning: #b7791f;
     --focus: #7c86ff;
+    /* a mention of the reader: marked on the name and beside the message (4.5:1 both) */
+    --mention-bg: #fff1bf;
+    --mention-text: #4d3800;
+    --mention-edge: #d99a00;
     --shadow-1: 0 1px 2px rgb(16 24 40 / 0.06), 0 1px 3px rgb(16 24 40 / 0.08);
     --shadow-2: 0 8px 24px rgb(16 24 40 / 0.12);
     color-scheme: light dark;
@@ -65,6 +69,9 @@ export const tokens = css`
       --danger-bg: #3a1d24;
       --success: #4cc38a;
       --focus: #98a0ff;
+      --mention-bg: #4a3a08;
+      --mention-text: #ffe8a3;
+      --mention-edge: #e0a91a;
       --shadow-1: 0 1px 2px rgb(0 0 0 / 0.4);
       --shadow-2: 0 8px 24px rgb(0 0 0 / 0.5);
     }

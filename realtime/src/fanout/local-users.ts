@@ -13,6 +13,7 @@ import {
   type PresenceFrame,
   parseFanoutEvent,
   presenceChannel,
+  type ServerFrame,
   userChannel,
 } from "@parley/contract/frames";
 import { CLOSE_CODES } from "@parley/contract/limits";
@@ -164,14 +165,7 @@ export class LocalUsers {
     const text = JSON.stringify(event.frame);
     if (owner.kind === "user") {
       const user = this.users.get(owner.id);
-      if (!user) return;
-      if (event.frame.type === "conversation") {
-        const c = event.frame.conversation;
-        const members = membersOf(c);
-        this.memberships.learn(c.id, members);
-        const added = members.filter((m) => m !== user.id && !user.contacts.has(m));
-        if (added.length > 0) void this.setContacts(user, new Set([...user.contacts, ...added]), true);
-      }
+      if (!user || !this.follow(user, event.frame)) return;
       for (const s of user.sessions) s.deliver(event.frame.type, text, event.committedAt);
       return;
     }
@@ -183,6 +177,34 @@ export class LocalUsers {
   /** Closes every socket of one user here. */
   closeUser(userId: string, code: number, reason: string): void {
     for (const s of [...(this.users.get(userId)?.sessions ?? [])]) s.close(code, reason);
+  }
+
+  /**
+   * What a frame to a local user says about their conversations: a conversation they were added
+   * to, or a group change (a system line lists the members after it; one who left is no longer
+   * in it). Returns false for a frame the user must not get: typing in a conversation they are
+   * known not to be in (relayed by a replica that had not yet heard they left).
+   */
+  private follow(user: LocalUser, frame: ServerFrame): boolean {
+    if (frame.type === "conversation") {
+      const c = frame.conversation;
+      this.learnMembers(user, c.id, membersOf(c), c.stateRev);
+    } else if (frame.type === "message" && frame.message.system) {
+      const line = frame.message.system;
+      this.learnMembers(user, frame.message.conversationId, membersOf(line), line.rev);
+    } else if (frame.type === "typing" && this.memberships.knows(frame.conversationId, user.id) === false) {
+      this.deps.metrics.droppedFrames.inc({ type: "typing", reason: "not_member" });
+      return false;
+    }
+    return true;
+  }
+
+  /** Members of a conversation as a frame told them; people new to the user become contacts. */
+  private learnMembers(user: LocalUser, conversationId: string, members: string[], rev: number): void {
+    this.memberships.learn(conversationId, members, rev);
+    if (!members.includes(user.id)) return;
+    const added = members.filter((m) => m !== user.id && !user.contacts.has(m));
+    if (added.length > 0) void this.setContacts(user, new Set([...user.contacts, ...added]), true);
   }
 
   /** Closes every local socket with `code`; returns how many there were. */

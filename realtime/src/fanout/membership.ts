@@ -29,8 +29,8 @@ export type Lookup = string[] | "not_member" | "unauthorized" | "unavailable";
 type Budget = { tokens: number; at: number };
 
 export class Memberships {
-  /** conversation id → its member ids, until `expires` */
-  private readonly known = new Map<string, { members: string[]; expires: number }>();
+  /** conversation id → its member ids, until `expires`, and the version of the list (`stateRev`) */
+  private readonly known = new Map<string, { members: string[]; expires: number; rev: number }>();
   /** `${userId}:${conversationId}` → until when the user is known not to be a member */
   private readonly outside = new Map<string, number>();
   private readonly budgets = new Map<string, Budget>();
@@ -38,11 +38,23 @@ export class Memberships {
 
   constructor(private readonly deps: { apiUrl: string; log: Logger }) {}
 
-  /** Members as a frame or a list told them (fresh from the api). */
-  learn(conversationId: string, members: string[]): void {
+  /**
+   * Members as a frame or an answer of the api told them, with the version of the list: a
+   * stale one (a frame overtaken by a newer group change) does not undo a newer one.
+   */
+  learn(conversationId: string, members: string[], rev: number): void {
+    const now = Date.now();
+    const had = this.known.get(conversationId);
+    if (had && had.expires > now && had.rev > rev) return;
     if (this.known.size >= MAX_ENTRIES) this.sweep();
-    this.known.set(conversationId, { members, expires: Date.now() + MEMBERSHIP_TTL_MS });
+    this.known.set(conversationId, { members, expires: now + MEMBERSHIP_TTL_MS, rev });
     for (const m of members) this.outside.delete(`${m}:${conversationId}`);
+  }
+
+  /** Whether `userId` is a member, as known right now without asking; undefined when not known. */
+  knows(conversationId: string, userId: string): boolean | undefined {
+    const hit = this.known.get(conversationId);
+    return hit && hit.expires > Date.now() ? hit.members.includes(userId) : undefined;
   }
 
   /** Membership changed in a way no frame carried: ask again next time. */
@@ -54,7 +66,9 @@ export class Memberships {
   async lookup(userId: string, token: string, conversationId: string): Promise<Lookup> {
     const now = Date.now();
     const hit = this.known.get(conversationId);
-    if (hit && hit.expires > now && hit.members.includes(userId)) return hit.members;
+    // the frames of a group change reach this replica through its local members: a fresh
+    // answer without the user is an answer
+    if (hit && hit.expires > now) return hit.members.includes(userId) ? hit.members : "not_member";
     if ((this.outside.get(`${userId}:${conversationId}`) ?? 0) > now) return "not_member";
     const key = `${userId}:${conversationId}`;
     const running = this.asking.get(key);
@@ -98,8 +112,9 @@ export class Memberships {
       return "not_member";
     }
     if (!res.ok) return "unavailable";
-    const members = membersOf(((await res.json()) as ConversationResponse).conversation);
-    this.learn(conversationId, members);
+    const { conversation } = (await res.json()) as ConversationResponse;
+    const members = membersOf(conversation);
+    this.learn(conversationId, members, conversation.stateRev);
     return members.includes(userId) ? members : "not_member";
   }
 
@@ -135,7 +150,7 @@ export async function recentContacts(
   const contacts = new Set<string>();
   for (const c of body.conversations) {
     const members = membersOf(c);
-    memberships.learn(c.id, members);
+    memberships.learn(c.id, members, c.stateRev);
     for (const m of members) if (m !== userId) contacts.add(m);
   }
   return contacts;

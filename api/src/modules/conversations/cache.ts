@@ -14,13 +14,18 @@
  *    everything, and entries expire after TTL as the last backstop.
  * Only conversations that exist are cached: an unknown id always asks the database, so a
  * conversation created a moment ago on another process is found.
+ *
+ * Members and name are exact when loaded: the document's copy plus any newer system line
+ * (state.ts), so a membership change is in force once its line is committed and the
+ * invalidation has arrived. The cached `lastSeq` may lag the real one (it only grows).
  */
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import type { Logger } from "@parley/kit/log";
-import type { LastMessageDoc } from "../../libs/collections.ts";
+import type { ConversationMarks } from "../messages/marks.ts";
 import { oid, type ConversationDoc, type Db } from "../../libs/db.ts";
 import { Gate } from "../../libs/gate.ts";
+import { current } from "./state.ts";
 
 export const INVALIDATE_CHANNEL = "parley:api:conversation-changed";
 
@@ -36,7 +41,7 @@ export class ConversationCache {
   private readonly origin = randomUUID();
 
   constructor(
-    private readonly db: Pick<Db, "Conversation">,
+    private readonly db: Pick<Db, "Conversation" | "Message">,
     private readonly opts: { ttlMs: number; maxEntries: number; publisher?: Redis; log?: Logger },
   ) {}
 
@@ -48,6 +53,7 @@ export class ConversationCache {
     if (!pending) {
       const load: Promise<ConversationDoc | null> = this.gate
         .run(() => this.db.Conversation.findById(oid(id)).lean<ConversationDoc>())
+        .then((doc) => (doc ? current(this.db, doc) : null))
         .then((doc) => {
           // an invalidation while we read drops our promise: then the answer is not kept
           if (doc && this.loading.get(id) === load) this.remember(id, doc);
@@ -75,27 +81,16 @@ export class ConversationCache {
   }
 
   /**
-   * The bookkeeping wrote `marks` to the conversation (only ever forward: a higher lastSeq with
-   * its last message, higher lastSent): the entry here takes them, other processes drop theirs.
+   * The bookkeeping wrote `marks` to the conversation (only ever forward: a newer last message,
+   * higher lastSent and change head): the entry here takes them, other processes drop theirs. A
+   * new name or member list drops the entry here too (it is read again, with its system lines).
    */
-  written(id: string, marks: { lastMessage: LastMessageDoc; sent: Record<string, number> }): void {
+  written(id: string, marks: ConversationMarks): void {
     // a read of the document that started before this write would bring the old one back
     this.loading.delete(id);
     const hit = this.entries.get(id);
-    if (hit) {
-      const lastSent = { ...((hit.doc.lastSent ?? {}) as Record<string, number>) };
-      for (const [u, s] of Object.entries(marks.sent)) lastSent[u] = Math.max(lastSent[u] ?? 0, s);
-      const newer = marks.lastMessage.seq > hit.doc.lastSeq;
-      hit.doc = newer
-        ? {
-            ...hit.doc,
-            lastSeq: marks.lastMessage.seq,
-            lastMessage: marks.lastMessage,
-            lastActivityAt: marks.lastMessage.createdAt,
-            lastSent,
-          }
-        : { ...hit.doc, lastSent };
-    }
+    if (hit && marks.state) this.entries.delete(id);
+    else if (hit) hit.doc = withMarks(hit.doc, marks);
     void this.broadcast(id);
   }
 
@@ -145,4 +140,21 @@ export class ConversationCache {
       }
     }
   }
+}
+
+/** A cached conversation with what the bookkeeping just wrote to it. */
+function withMarks(doc: ConversationDoc, marks: ConversationMarks): ConversationDoc {
+  const lastSent = { ...((doc.lastSent ?? {}) as Record<string, number>) };
+  for (const [u, s] of Object.entries(marks.sent)) lastSent[u] = Math.max(lastSent[u] ?? 0, s);
+  const last = marks.lastMessage;
+  const newer =
+    last !== undefined &&
+    (last.seq > doc.lastSeq ||
+      (last.seq === doc.lastSeq && (last.version ?? 0) > ((doc.lastMessage?.version as number | undefined) ?? 0)));
+  return {
+    ...doc,
+    lastSent,
+    lastRev: Math.max(doc.lastRev ?? 0, marks.rev ?? 0),
+    ...(newer ? { lastSeq: last.seq, lastMessage: last, lastActivityAt: last.createdAt } : {}),
+  };
 }

@@ -1,4 +1,4 @@
-/** POST/GET /api/conversations, GET /api/conversations/:id */
+/** POST/GET /api/conversations, GET /api/conversations/:id, PUT /api/conversations/:id/mute */
 import { Elysia } from "elysia";
 import type { Deps } from "../../libs/deps.ts";
 import { auth } from "../../plugins/auth.ts";
@@ -9,6 +9,7 @@ import {
   ConversationsResponse,
   CreateConversationBody,
   ErrorBody,
+  MuteBody,
 } from "./model.ts";
 import * as conversations from "./service.ts";
 
@@ -47,4 +48,16 @@ export const conversationRoutes = (deps: Deps) =>
       params: ConversationParams,
       response: { 200: ConversationResponse, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody },
       detail: { summary: "One conversation (404 unless you are a member)" },
-    });
+    })
+    .put(
+      "/:id/mute",
+      async ({ me, params, body }) => ({
+        conversation: await conversations.setMuted(deps, params.id, me.id, body.muted),
+      }),
+      {
+        params: ConversationParams,
+        body: MuteBody,
+        response: { 200: ConversationResponse, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+        detail: { summary: "Mute or unmute a conversation for me (no notification, not bold, still counted)" },
+      },
+    );

@@ -5,4 +5,5 @@ export {
   ConversationsResponse,
   CreateConversationBody,
   ErrorBody,
+  MuteBody,
 } from "@parley/contract";

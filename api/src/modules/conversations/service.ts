@@ -6,10 +6,12 @@ import type { Conversation, ConversationsQuery, ConversationsResponse, CreateCon
 import { CONVERSATIONS_PAGE_DEFAULT } from "@parley/contract/limits";
 import { cleanTitle } from "@parley/contract/text";
 import { type mongo, Types } from "mongoose";
-import { readId, type ReadDoc } from "../../libs/collections.ts";
+import type { ReadDoc } from "../../libs/collections.ts";
 import type { Deps } from "../../libs/deps.ts";
 import { isDuplicateKey, oid, type ConversationDoc } from "../../libs/db.ts";
 import { ApiError, invalid, notFound, rateLimited } from "../../libs/errors.ts";
+import { prefId, readId } from "../../libs/keys.ts";
+import { current, isMember } from "./state.ts";
 import { readSeqOf, viewOf, withUnwritten } from "./views.ts";
 
 /**
@@ -22,7 +24,7 @@ export async function memberConversation(
   userId: string,
 ): Promise<ConversationDoc> {
   const conv = await conversations.get(conversationId);
-  if (!conv?.memberIds.some((m) => m.toHexString() === userId)) throw notFound("no such conversation");
+  if (!conv || !isMember(conv, userId)) throw notFound("no such conversation");
   return conv;
 }
 
@@ -65,6 +67,8 @@ export async function create(
     lastSent: {},
     lastActivityAt: now,
     createdAt: now,
+    stateRev: 0,
+    lastRev: 0,
   };
   const _id = new Types.ObjectId();
   if (others.length === 1) {
@@ -124,7 +128,7 @@ async function enlist({ db }: Pick<Deps, "db">, conversationId: Types.ObjectId, 
 /** Publishes the new conversation to every member (nobody has read anything yet), returns it. */
 async function announce(deps: Pick<Deps, "publisher">, conv: ConversationDoc): Promise<Conversation> {
   const committedAt = Date.now();
-  const view = viewOf(conv, 0);
+  const view = viewOf(conv, { readSeq: 0, mentionSeqs: [], muted: false });
   await deps.publisher.toUsers(
     conv.memberIds.map((m) => m.toHexString()),
     { type: "conversation", conversation: view },
@@ -133,18 +137,26 @@ async function announce(deps: Pick<Deps, "publisher">, conv: ConversationDoc): P
   return view;
 }
 
-async function viewFor(
+/** One member's view of a conversation: their read position, unread mentions and mute. */
+export async function viewFor(
   { db, bookkeeper }: Pick<Deps, "db" | "bookkeeper">,
   conv: ConversationDoc,
   viewerId: string,
 ): Promise<Conversation> {
   const id = conv._id.toHexString();
-  const read = await db.Read.findById(readId(id, viewerId)).select({ seq: 1 }).lean();
-  const current = withUnwritten(conv, bookkeeper);
-  return viewOf(
-    current,
-    readSeqOf(current, viewerId, Math.max(read?.seq ?? 0, bookkeeper.unwrittenRead(id, viewerId))),
-  );
+  const [read, mentions, pref] = await Promise.all([
+    db.Read.findById(readId(id, viewerId)).select({ seq: 1 }).lean(),
+    db.Mention.find({ userId: oid(viewerId) })
+      .select({ conversationId: 1, seq: 1 })
+      .lean(),
+    db.Pref.findById(prefId(id, viewerId)).select({ muted: 1 }).lean(),
+  ]);
+  const here = withUnwritten(conv, bookkeeper);
+  return viewOf(here, {
+    readSeq: readSeqOf(here, viewerId, Math.max(read?.seq ?? 0, bookkeeper.unwrittenRead(id, viewerId))),
+    mentionSeqs: mentions.filter((m) => m.conversationId.equals(conv._id)).map((m) => m.seq),
+    muted: pref?.muted ?? false,
+  });
 }
 
 /** Where a page ends: the activity time and id of its last conversation. */
@@ -159,7 +171,8 @@ function parseCursor(cursor: string): { at: number; id: string } {
  * and the cursor of the next: every conversation is reachable, however many there are. The
  * user's entries in `reads` say which conversations (one indexed lookup of small documents);
  * the conversations themselves come from the conversation cache, where FerretDB's cost of
- * decoding each document is paid once, not on every list. A conversation the user is no longer
+ * decoding each document is paid once, not on every list; unread mentions and settings are two
+ * more lookups. A conversation the user is no longer
  * a member of is left out. One whose activity changes while a client pages moves to the first
  * page (clients see that live); paging goes on from where it was.
  */
@@ -170,38 +183,68 @@ export async function list(
 ): Promise<ConversationsResponse> {
   const limit = query.limit ?? CONVERSATIONS_PAGE_DEFAULT;
   const after = query.cursor ? parseCursor(query.cursor) : null;
-  const reads = await db.Read.find({ userId: oid(userId) })
-    .select({ conversationId: 1, seq: 1 })
-    .lean();
+  const me = oid(userId);
+  const [reads, mentions, prefs] = await Promise.all([
+    db.Read.find({ userId: me }).select({ conversationId: 1, seq: 1 }).lean(),
+    db.Mention.find({ userId: me }).select({ conversationId: 1, seq: 1 }).lean(),
+    db.Pref.find({ userId: me }).select({ conversationId: 1, muted: 1 }).lean(),
+  ]);
   const readSeq = new Map(reads.map((r) => [r.conversationId.toHexString(), r.seq]));
   const convs = await conversations.getMany([...readSeq.keys()]);
-  const current = convs
-    .filter((c) => c.memberIds.some((m) => m.toHexString() === userId))
-    .map((c) => withUnwritten(c, bookkeeper));
-  current.sort((x, y) => y.lastActivityAt.getTime() - x.lastActivityAt.getTime() || (y._id > x._id ? 1 : -1));
+  const muted = new Set(prefs.filter((p) => p.muted).map((p) => p.conversationId.toHexString()));
+  const mentionSeqs = new Map<string, number[]>();
+  for (const m of mentions) {
+    const key = m.conversationId.toHexString();
+    mentionSeqs.set(key, [...(mentionSeqs.get(key) ?? []), m.seq]);
+  }
+  const here = convs.map((c) => withUnwritten(c, bookkeeper)).filter((c) => isMember(c, userId));
+  here.sort((x, y) => y.lastActivityAt.getTime() - x.lastActivityAt.getTime() || (y._id > x._id ? 1 : -1));
   // older than the cursor: earlier activity, or the same moment and a smaller id
   const rest = after
-    ? current.filter((c) => {
+    ? here.filter((c) => {
         const at = c.lastActivityAt.getTime();
         return at < after.at || (at === after.at && c._id.toHexString() < after.id);
       })
-    : current;
+    : here;
   const page = rest.slice(0, limit);
   const nextCursor = rest.length > limit ? cursorOf(page[page.length - 1]!) : null;
   const views = page.map((c) => {
     const id = c._id.toHexString();
-    return viewOf(c, readSeqOf(c, userId, Math.max(readSeq.get(id) ?? 0, bookkeeper.unwrittenRead(id, userId))));
+    return viewOf(c, {
+      readSeq: readSeqOf(c, userId, Math.max(readSeq.get(id) ?? 0, bookkeeper.unwrittenRead(id, userId))),
+      mentionSeqs: mentionSeqs.get(id) ?? [],
+      muted: muted.has(id),
+    });
   });
   return { conversations: views, nextCursor };
 }
 
-/** One conversation, read fresh (the cache's lastSeq may lag). */
+/** One conversation, read fresh (the cache's lastSeq may lag), with its newest members. */
 export async function get(
   deps: Pick<Deps, "db" | "bookkeeper">,
   conversationId: string,
   userId: string,
 ): Promise<Conversation> {
-  const conv = await deps.db.Conversation.findById(oid(conversationId)).lean<ConversationDoc>();
-  if (!conv?.memberIds.some((m) => m.toHexString() === userId)) throw notFound("no such conversation");
+  const doc = await deps.db.Conversation.findById(oid(conversationId)).lean<ConversationDoc>();
+  const conv = doc && (await current(deps.db, doc));
+  if (!conv || !isMember(conv, userId)) throw notFound("no such conversation");
   return viewFor(deps, conv, userId);
+}
+
+/** Mutes or unmutes a conversation for the caller; their other tabs hear of it. */
+export async function setMuted(
+  deps: Pick<Deps, "db" | "bookkeeper" | "conversations" | "publisher">,
+  conversationId: string,
+  userId: string,
+  muted: boolean,
+): Promise<Conversation> {
+  await memberConversation(deps, conversationId, userId);
+  await deps.db.Pref.collection.updateOne(
+    { _id: prefId(conversationId, userId) } as object,
+    { $set: { muted, userId: oid(userId), conversationId: oid(conversationId) } },
+    { upsert: true },
+  );
+  const view = await get(deps, conversationId, userId);
+  await deps.publisher.toUsers([userId], { type: "conversation", conversation: view });
+  return view;
 }

@@ -1,52 +1,82 @@
 /**
- * Reading messages by history block (see collections.ts): every read of messages is one or two
- * equality lookups on `block`, each returning at most BLOCK_SIZE documents, however long the
- * conversation is. Seqs are contiguous (the sequencer only ever writes the seq right above one
- * known to be committed), which is what lets a page be computed from seq arithmetic alone.
+ * Reading numbered documents by block (see collections.ts): every read of messages (by seq) or
+ * of changes (by rev) is one or two equality lookups on `block`, each returning at most
+ * BLOCK_SIZE documents, however long the conversation is. Numbers are contiguous (the sequencer
+ * only ever writes the number right above one known to be committed), which is what lets a
+ * page be computed from arithmetic alone.
  */
-import { blockKey, blockOf, BLOCK_SIZE, type MessageDoc } from "../../libs/collections.ts";
+import type { Collection, Types } from "mongoose";
+import { blockKey, blockOf, BLOCK_SIZE, type ChangeDoc, type MessageDoc } from "../../libs/collections.ts";
 import type { Db } from "../../libs/db.ts";
 
+/** A document numbered 1, 2, 3… per conversation, kept in blocks of BLOCK_SIZE. */
+export type Numbered = { _id: Types.ObjectId; conversationId: Types.ObjectId; block: string };
+
+/** Where numbered documents live, and which field holds the number. */
+export type Source<D extends Numbered> = { collection: Collection; numberOf(doc: D): number };
+
+/** A numbered collection as the sequencer writes it: a draft gets a number and its block. */
+export type Series<D extends Numbered, Draft extends Omit<Numbered, "block">> = Source<D> & {
+  place(draft: Draft, n: number): D;
+};
+
+export type MessageDraft = Omit<MessageDoc, "seq" | "block">;
+export type ChangeDraft = Omit<ChangeDoc, "rev" | "block">;
+
+export const messageSeries = (db: Pick<Db, "Message">): Series<MessageDoc, MessageDraft> => ({
+  collection: db.Message.collection,
+  numberOf: (m) => m.seq,
+  place: (draft, seq) => ({ ...draft, seq, block: blockKey(draft.conversationId.toHexString(), blockOf(seq)) }),
+});
+
+export const changeSeries = (db: Pick<Db, "Change">): Series<ChangeDoc, ChangeDraft> => ({
+  collection: db.Change.collection,
+  numberOf: (c) => c.rev,
+  place: (draft, rev) => ({ ...draft, rev, block: blockKey(draft.conversationId.toHexString(), blockOf(rev)) }),
+});
+
 /** The blocks of one conversation read so far by one request (a head probe and the page share them). */
-export class BlockReader {
-  private readonly blocks = new Map<number, Promise<MessageDoc[]>>();
+export class BlockReader<D extends Numbered = MessageDoc> {
+  private readonly blocks = new Map<number, Promise<D[]>>();
 
   constructor(
-    private readonly db: Pick<Db, "Message">,
+    private readonly series: Source<D>,
     private readonly conversationId: string,
   ) {}
 
-  block(n: number): Promise<MessageDoc[]> {
+  block(n: number): Promise<D[]> {
     let docs = this.blocks.get(n);
     if (!docs) {
-      docs = this.db.Message.collection
-        .find<MessageDoc>({ block: blockKey(this.conversationId, n) })
+      const number = this.series.numberOf;
+      docs = this.series.collection
+        .find<D>({ block: blockKey(this.conversationId, n) })
         .toArray()
-        .then((rows) => rows.sort((a, b) => a.seq - b.seq));
+        .then((rows) => rows.sort((a, b) => number(a) - number(b)));
       this.blocks.set(n, docs);
     }
     return docs;
   }
 
-  /** Messages with seq in [from, to], ascending (at most two blocks when to - from < BLOCK_SIZE). */
-  async range(from: number, to: number): Promise<MessageDoc[]> {
+  /** Documents numbered [from, to], ascending (at most two blocks when to - from < BLOCK_SIZE). */
+  async range(from: number, to: number): Promise<D[]> {
     if (to < from || to < 1) return [];
     const first = blockOf(Math.max(1, from));
     const last = blockOf(to);
     const blocks = await Promise.all(Array.from({ length: last - first + 1 }, (_, i) => this.block(first + i)));
-    return blocks.flat().filter((m) => m.seq >= from && m.seq <= to);
+    const number = this.series.numberOf;
+    return blocks.flat().filter((d) => number(d) >= from && number(d) <= to);
   }
 
   /**
-   * The highest committed seq, given one known to be committed (or 0). Reads forward from the
-   * block above it while blocks come back full; usually one lookup.
+   * The highest committed number, given one known to be committed (or 0). Reads forward from
+   * the block above it while blocks come back full; usually one lookup.
    */
   async head(atLeast: number): Promise<number> {
     let head = atLeast;
     for (;;) {
       const n = blockOf(head + 1);
       const docs = await this.block(n);
-      const top = docs.length > 0 ? docs[docs.length - 1]!.seq : 0;
+      const top = docs.length > 0 ? this.series.numberOf(docs[docs.length - 1]!) : 0;
       if (top <= head) return head;
       head = top;
       if (top < (n + 1) * BLOCK_SIZE) return head;

@@ -7,6 +7,12 @@
  * CONVERSATION_INTERVAL_MS. Read positions that members mark (POST …/read) are kept the same
  * way in `reads`, per member.
  *
+ * The conversation document carries more that moves only forward, written by the same slot so
+ * that this process never lets one of its writes undo another (the server rewrites the whole
+ * document): the change head `lastRev`, a newer version of the last message (an edit, a delete:
+ * the preview follows), and the group's name and members at version `stateRev` (a system line;
+ * written at once and checked again, as its readers wait for it).
+ *
  * Every value here only moves forward. "Raise to at least N" without atomic updates: the
  * MongoDB-compatible server used here applies a conditional update as read-then-write (of the
  * whole document), so another api process's write can land after ours and lower what we wrote.
@@ -18,13 +24,20 @@
  */
 import { type mongo, Types } from "mongoose";
 import type { Logger } from "@parley/kit/log";
-import { readId, type LastMessageDoc, type MessageDoc, type ReadDoc } from "../../libs/collections.ts";
+import {
+  readId,
+  type GroupStateDoc,
+  type LastMessageDoc,
+  type MessageDoc,
+  type ReadDoc,
+} from "../../libs/collections.ts";
 import { isDuplicateKey, type Db } from "../../libs/db.ts";
 import { Gate } from "../../libs/gate.ts";
+import { type ConversationMarks, conversationKind, type Kind } from "./marks.ts";
 
-/** at most one write per conversation this often (the first one of a quiet spell goes at once) */
-const CONVERSATION_INTERVAL_MS = 1000;
-/** likewise per member's read position */
+export type { ConversationMarks } from "./marks.ts";
+
+/** at most one write per member's read position this often */
 const READ_INTERVAL_MS = 100;
 const RECHECK_MS = 50;
 const MAX_RECHECKS = 3;
@@ -43,22 +56,6 @@ const LINGER_MS = 2000;
  * conversation per second.
  */
 const MAX_CONCURRENT = 6;
-
-/** What the bookkeeping keeps for a conversation: its newest message and what each sender sent last. */
-export type ConversationMarks = { lastMessage: LastMessageDoc; sent: Record<string, number> };
-
-/** How one kind of kept value is combined, written and checked. */
-type Kind<V> = {
-  intervalMs: number;
-  /** whether another process may be writing the same value, so a write must be checked again */
-  contested(): boolean;
-  /** the higher of two values (field by field) */
-  merge(a: V, b: V): V;
-  /** writes what in `v` is above the stored value; true when the stored value moved */
-  write(v: V): Promise<boolean>;
-  /** true when the stored value is below `v` somewhere (another process lowered it) */
-  lowered(v: V): Promise<boolean>;
-};
 
 type Slot<V> = {
   kind: Kind<V>;
@@ -94,6 +91,24 @@ export class Bookkeeper {
   }
 
   /**
+   * A change of a message was committed: raise the change head, and when the message may be
+   * the conversation's last one, its copy there (not awaited).
+   */
+  messageChanged(conversationId: string, rev: number, message?: LastMessageDoc): void {
+    const marks: ConversationMarks = { sent: {}, rev, ...(message ? { lastMessage: message } : {}) };
+    void this.raise(`c:${conversationId}`, marks, () => this.conversationKind(conversationId));
+  }
+
+  /**
+   * A system line was committed: like a message, plus the group's name and members it made,
+   * written at once. Resolves when that write is done.
+   */
+  stateCommitted(conversationId: string, message: LastMessageDoc, state: GroupStateDoc): Promise<boolean> {
+    const marks: ConversationMarks = { lastMessage: message, sent: {}, state };
+    return this.raise(`c:${conversationId}`, marks, () => this.conversationKind(conversationId));
+  }
+
+  /**
    * Raises a member's read position to `seq` (never lowers it). Resolves once a write covering
    * it is done: true when that write moved the stored position.
    */
@@ -118,7 +133,7 @@ export class Bookkeeper {
    * conversation; the caller checks them against the stored lastSeq (orphans.ts).
    */
   orphanCandidates(conversationId: string, recorded: number, read: MessageDoc[]): MessageDoc[] {
-    const mine = this.unwrittenMarks(conversationId)?.lastMessage.seq ?? 0;
+    const mine = this.unwrittenMarks(conversationId)?.lastMessage?.seq ?? 0;
     const old = Date.now() - ORPHAN_AGE_MS;
     const candidates = read.filter((m) => m.seq > Math.max(recorded, mine) && m.createdAt.getTime() < old);
     if (candidates.length === 0) return [];
@@ -132,54 +147,29 @@ export class Bookkeeper {
   recordOrphans(conversationId: string, orphans: MessageDoc[]): void {
     for (const m of orphans) {
       const { conversationId: _mc, block: _mb, ...doc } = m;
-      void this.raise(`c:${conversationId}`, { lastMessage: doc, sent: { [m.senderId.toHexString()]: m.seq } }, () =>
-        this.conversationKind(conversationId),
-      );
+      const marks: ConversationMarks = { lastMessage: doc, sent: { [m.senderId.toHexString()]: m.seq } };
+      void this.raise(`c:${conversationId}`, marks, () => this.conversationKind(conversationId));
     }
+  }
+
+  /** How conversation documents are written (marks.ts), telling the conversation cache what went in. */
+  private conversationKind(conversationId: string): Kind<ConversationMarks> {
+    const kind = conversationKind(this.deps.db, conversationId, this.deps.shared);
+    const { written } = this.deps;
+    if (!written) return kind;
+    return {
+      ...kind,
+      async write(m) {
+        const moved = await kind.write(m);
+        written(conversationId, m);
+        return moved;
+      },
+    };
   }
 
   /** Waits until every write and re-check in flight is done (graceful stop, tests). */
   async settle(): Promise<void> {
     while (this.busy.size > 0) await Promise.allSettled([...this.busy]);
-  }
-
-  private conversationKind(conversationId: string): Kind<ConversationMarks> {
-    // the driver's collection: these run once per conversation per second; mongoose's casting
-    // of the last message would cost more than the write (measured)
-    const conversations = this.deps.db.Conversation.collection;
-    const _id = new Types.ObjectId(conversationId);
-    const sentFields = (m: ConversationMarks) =>
-      Object.fromEntries(Object.entries(m.sent).map(([user, seq]) => [`lastSent.${user}`, seq]));
-    const { shared, written } = this.deps;
-    return {
-      intervalMs: CONVERSATION_INTERVAL_MS,
-      contested: () => shared?.(conversationId) ?? true,
-      merge: (a, b) => ({
-        lastMessage: b.lastMessage.seq > a.lastMessage.seq ? b.lastMessage : a.lastMessage,
-        sent: mergeMax(a.sent, b.sent),
-      }),
-      async write(m) {
-        const { seq, createdAt } = m.lastMessage;
-        const res = await conversations.updateOne(
-          { _id, lastSeq: { $lt: seq } },
-          { $set: { lastSeq: seq, lastMessage: m.lastMessage, lastActivityAt: createdAt }, $max: sentFields(m) },
-        );
-        if (res.modifiedCount > 0) {
-          written?.(conversationId, m);
-          return true;
-        }
-        // lastSeq is already there (another process wrote a newer message): the senders still count
-        await conversations.updateOne({ _id }, { $max: sentFields(m) });
-        written?.(conversationId, m);
-        return false;
-      },
-      async lowered(m) {
-        const doc = await conversations.findOne({ _id }, { projection: { lastSeq: 1, lastSent: 1 } });
-        if (!doc) return false;
-        const stored = (doc.lastSent ?? {}) as Record<string, number>;
-        return doc.lastSeq < m.lastMessage.seq || Object.entries(m.sent).some(([u, s]) => (stored[u] ?? 0) < s);
-      },
-    };
   }
 
   private readKind(conversationId: string, userId: string): Kind<number> {
@@ -237,7 +227,7 @@ export class Bookkeeper {
     slot.running = true;
     try {
       while (slot.pending) {
-        const wait = slot.lastWrite + slot.kind.intervalMs - Date.now();
+        const wait = slot.kind.urgent?.(slot.pending.value) ? 0 : slot.lastWrite + slot.kind.intervalMs - Date.now();
         if (wait > 0) await Bun.sleep(wait);
         const { value, waiters } = slot.pending;
         slot.pending = null;
@@ -249,7 +239,7 @@ export class Bookkeeper {
             return false;
           });
         for (const w of waiters) w(advanced);
-        if (slot.kind.contested()) this.recheckLater(slot.kind, value, 0);
+        if (slot.kind.contested(value)) this.recheckLater(slot.kind, value, 0);
       }
     } finally {
       slot.running = false;
@@ -275,10 +265,4 @@ export class Bookkeeper {
       }),
     );
   }
-}
-
-function mergeMax(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
-  const out = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = Math.max(out[k] ?? 0, v);
-  return out;
 }

@@ -8,7 +8,7 @@
 import type { MessageDoc } from "../../libs/collections.ts";
 import type { ConversationDoc } from "../../libs/db.ts";
 import type { Deps } from "../../libs/deps.ts";
-import { toMessage } from "../conversations/views.ts";
+import { sentState, toMessage } from "../conversations/views.ts";
 
 export async function repairOrphans(
   deps: Pick<Deps, "db" | "bookkeeper" | "publisher" | "metrics" | "log">,
@@ -28,5 +28,7 @@ export async function repairOrphans(
   deps.metrics.orphansRepublished.inc(orphans.length);
   deps.bookkeeper.recordOrphans(id, orphans);
   const members = conv.memberIds.map((m) => m.toHexString());
-  for (const doc of orphans) await deps.publisher.toUsers(members, { type: "message", message: toMessage(doc) });
+  for (const doc of orphans) {
+    await deps.publisher.toUsers(members, { type: "message", message: toMessage({ ...doc, ...sentState(doc) }) });
+  }
 }

@@ -1,8 +1,10 @@
 /**
- * Numbers and writes new messages. Per conversation, a lane takes sends in the order they
- * arrived and gives them the next seqs; the lanes' queued sends are written together, in one
- * ordered insert across conversations (a group commit: one insert command, one transaction,
- * one fsync for all of them). The insert is the only database write of a send.
+ * Numbers and writes new messages (seq), and likewise the changes of messages (rev): one
+ * Sequencer per numbered collection (blocks.ts, Series). Per conversation, a lane takes writes
+ * in the order they arrived and gives them the next numbers; the lanes' queued writes are
+ * written together, in one ordered insert across conversations (a group commit: one insert
+ * command, one transaction, one fsync for all of them). The insert is the only database write
+ * of a send.
  *
  * Measured on the embedded FerretDB on PostgreSQL: inserting documents 5 at a time costs a third
  * of the database CPU per document of inserting them one by one, and takes three times as many.
@@ -19,28 +21,30 @@
  *    is stale collides, reads the head again (BlockReader.head) and renumbers what is left;
  *  - a message's _id is derived from (conversation, sender, clientId), so a retried send
  *    collides on _id and answers with the original (idempotency from the index, not a read).
+ *    Derived ids also make the compare-and-set of the changes built on this: a system line's
+ *    _id names the group version it makes, a change's _id the message version it makes; the
+ *    loser of two writes of one version gets the winner's document back (created: false).
  */
 import mongoose from "mongoose";
 import type { Logger } from "@parley/kit/log";
-import { blockKey, blockOf, type MessageDoc } from "../../libs/collections.ts";
-import { isDuplicateKey, type Db } from "../../libs/db.ts";
+import { isDuplicateKey } from "../../libs/db.ts";
 import type { ApiMetrics } from "../../libs/metrics.ts";
-import { BlockReader } from "./blocks.ts";
+import type { ChangeDoc, MessageDoc } from "../../libs/collections.ts";
+import { BlockReader, type ChangeDraft, type MessageDraft, type Numbered, type Series } from "./blocks.ts";
 
-/** A message as the send path prepared it, before it has a seq. */
-export type Draft = Omit<MessageDoc, "seq" | "block">;
-export type Written = { doc: MessageDoc; created: boolean };
+export type Written<D> = { doc: D; created: boolean };
 
-type Waiter = { resolve(w: Written): void; reject(err: unknown): void };
-type Pending = { draft: Draft; waiters: Waiter[] };
+type Draftlike = Omit<Numbered, "block">;
+type Waiter<D> = { resolve(w: Written<D>): void; reject(err: unknown): void };
+type Pending<D, Draft> = { draft: Draft; waiters: Waiter<D>[] };
 
-type Lane = {
+type Lane<D, Draft> = {
   id: string;
   /** highest seq known committed; undefined: read it from the database before numbering */
   head: number | undefined;
   /** a lower bound for `head` when it must be read (the conversation's lastSeq, say) */
   floor: number;
-  queue: Pending[];
+  queue: Pending<D, Draft>[];
   /** an insert (or a read of the head) of this lane is in flight */
   busy: boolean;
   /** seq races lost in a row (another process kept writing the seq we tried) */
@@ -56,15 +60,15 @@ const MAX_LANES = 10_000;
 /** How long after seeing another process write to a conversation this one still counts it as shared. */
 const SHARED_FOR_MS = 10_000;
 
-export class MessageSequencer {
-  private readonly lanes = new Map<string, Lane>();
-  /** lanes with sends queued and nothing in flight, in the order they became ready */
-  private readonly ready = new Set<Lane>();
+export class Sequencer<D extends Numbered, Draft extends Draftlike> {
+  private readonly lanes = new Map<string, Lane<D, Draft>>();
+  /** lanes with writes queued and nothing in flight, in the order they became ready */
+  private readonly ready = new Set<Lane<D, Draft>>();
   private inserting = 0;
-  /** conversation id → when this process last saw messages there that another process wrote */
+  /** conversation id → when this process last saw documents there that another process wrote */
   private readonly foreign = new Map<string, number>();
 
-  constructor(private readonly deps: { db: Pick<Db, "Message">; metrics: ApiMetrics; log: Logger }) {}
+  constructor(private readonly deps: { series: Series<D, Draft>; metrics: ApiMetrics; log: Logger }) {}
 
   /**
    * Whether another api process wrote to this conversation lately (a seq race lost, or messages
@@ -86,10 +90,10 @@ export class MessageSequencer {
    * Resolves with the stored message: created, or the original of an earlier send with the
    * same _id. Rejects when the database fails; the message may then exist (a retry finds it).
    */
-  write(draft: Draft, floor: number): Promise<Written> {
+  write(draft: Draft, floor: number): Promise<Written<D>> {
     const lane = this.lane(draft.conversationId.toHexString());
     lane.floor = Math.max(lane.floor, floor);
-    return new Promise<Written>((resolve, reject) => {
+    return new Promise<Written<D>>((resolve, reject) => {
       // the same _id already waiting (concurrent retries of one send): share its outcome
       const twin = lane.queue.find((p) => p.draft._id.equals(draft._id));
       if (twin) twin.waiters.push({ resolve: (w) => resolve({ doc: w.doc, created: false }), reject });
@@ -98,7 +102,7 @@ export class MessageSequencer {
     });
   }
 
-  private lane(id: string): Lane {
+  private lane(id: string): Lane<D, Draft> {
     let lane = this.lanes.get(id);
     if (!lane) {
       if (this.lanes.size >= MAX_LANES) this.forgetIdle();
@@ -122,7 +126,7 @@ export class MessageSequencer {
   }
 
   /** A lane with sends and nothing in flight: read its head if unknown, else line it up. */
-  private wake(lane: Lane): void {
+  private wake(lane: Lane<D, Draft>): void {
     if (lane.busy || lane.queue.length === 0) return;
     if (lane.head === undefined) {
       lane.busy = true;
@@ -133,9 +137,9 @@ export class MessageSequencer {
     this.pump();
   }
 
-  private async readHead(lane: Lane): Promise<void> {
+  private async readHead(lane: Lane<D, Draft>): Promise<void> {
     try {
-      lane.head = await new BlockReader(this.deps.db, lane.id).head(lane.floor);
+      lane.head = await new BlockReader(this.deps.series, lane.id).head(lane.floor);
       // messages above what was recorded: someone's bookkeeping for them may still be on its way
       if (lane.head > lane.floor) this.sawForeign(lane.id);
       // a lane that keeps losing races gives the other process a moment
@@ -151,7 +155,7 @@ export class MessageSequencer {
   /** Starts inserts while there are lanes ready and room for another insert. */
   private pump(): void {
     while (this.inserting < MAX_INSERTS && this.ready.size > 0) {
-      const parts: { lane: Lane; batch: Pending[] }[] = [];
+      const parts: Part<D, Draft>[] = [];
       let docs = 0;
       for (const lane of this.ready) {
         if (docs >= MAX_DOCS) break;
@@ -177,13 +181,13 @@ export class MessageSequencer {
    * One ordered insert of every part (each lane's sends numbered from its head). Settles what
    * was written or found written already, and puts the rest back at the front of its lane.
    */
-  private async insert(parts: { lane: Lane; batch: Pending[] }[]): Promise<void> {
-    const docs: MessageDoc[] = [];
-    const owner: { lane: Lane; pending: Pending }[] = [];
+  private async insert(parts: Part<D, Draft>[]): Promise<void> {
+    const { series } = this.deps;
+    const docs: D[] = [];
+    const owner: { lane: Lane<D, Draft>; pending: Pending<D, Draft> }[] = [];
     for (const { lane, batch } of parts) {
       batch.forEach((pending, i) => {
-        const seq = lane.head! + 1 + i;
-        docs.push({ ...pending.draft, seq, block: blockKey(lane.id, blockOf(seq)) });
+        docs.push(series.place(pending.draft, lane.head! + 1 + i));
         owner.push({ lane, pending });
       });
     }
@@ -191,8 +195,8 @@ export class MessageSequencer {
     let failed = false;
     try {
       // one document: insertOne (the driver's bulk path costs more CPU than the write)
-      if (docs.length === 1) await this.deps.db.Message.collection.insertOne(docs[0]!);
-      else await this.deps.db.Message.collection.insertMany(docs, { ordered: true });
+      if (docs.length === 1) await series.collection.insertOne(docs[0]!);
+      else await series.collection.insertMany(docs, { ordered: true });
     } catch (err) {
       const first =
         err instanceof mongoose.mongo.MongoBulkWriteError
@@ -215,7 +219,7 @@ export class MessageSequencer {
     }
     for (let i = 0; i < written; i++) {
       const { lane, pending } = owner[i]!;
-      lane.head = docs[i]!.seq;
+      lane.head = series.numberOf(docs[i]!);
       lane.conflicts = 0;
       settle(pending, { doc: docs[i]!, created: true });
     }
@@ -224,11 +228,9 @@ export class MessageSequencer {
     // docs[written] collided: with its own original (a retried send), or with a seq another
     // process wrote (its lane's head was stale). Nothing after it was written.
     const clash = owner[written]!;
-    const back = new Map<Lane, Pending[]>();
+    const back = new Map<Lane<D, Draft>, Pending<D, Draft>[]>();
     for (const { lane, pending } of owner.slice(written + 1)) back.set(lane, [...(back.get(lane) ?? []), pending]);
-    const original = await this.deps.db.Message.collection
-      .findOne<MessageDoc>({ _id: clash.pending.draft._id })
-      .catch(() => null);
+    const original = await series.collection.findOne<D>({ _id: clash.pending.draft._id }).catch(() => null);
     if (original) settle(clash.pending, { doc: original, created: false });
     else {
       back.set(clash.lane, [clash.pending, ...(back.get(clash.lane) ?? [])]);
@@ -241,13 +243,18 @@ export class MessageSequencer {
     for (const [lane, pending] of back) lane.queue.unshift(...pending);
   }
 
-  private fail(pending: Pending[], err: unknown): void {
+  private fail(pending: Pending<D, Draft>[], err: unknown): void {
     for (const p of pending) for (const w of p.waiters) w.reject(err);
   }
 }
 
-function settle(p: Pending, w: Written) {
+type Part<D, Draft> = { lane: Lane<D, Draft>; batch: Pending<D, Draft>[] };
+
+function settle<D, Draft>(p: Pending<D, Draft>, w: Written<D>) {
   const [first, ...others] = p.waiters;
   first?.resolve(w);
   for (const o of others) o.resolve({ doc: w.doc, created: false });
 }
+
+export type MessageSequencer = Sequencer<MessageDoc, MessageDraft>;
+export type ChangeSequencer = Sequencer<ChangeDoc, ChangeDraft>;

@@ -5,19 +5,24 @@
  *
  * A send costs one database write (the insert, see sequencer.ts) and one Redis round trip (the
  * fan-out with the rate counter); membership comes from a short-lived cache and the lastSeq and
- * read-position bookkeeping happens afterwards, coalesced (bookkeeping.ts).
+ * read-position bookkeeping happens afterwards, coalesced (bookkeeping.ts). A message that
+ * mentions members costs one more insert (their unread mentions).
  */
 import type { Message, MessagesPage, MessagesQuery, SendMessageBody } from "@parley/contract";
-import { MESSAGE_BODY_MAX, PAGE_DEFAULT } from "@parley/contract/limits";
+import { MESSAGE_BODY_MAX, mentionedNames, PAGE_DEFAULT } from "@parley/contract/limits";
 import { hasVisibleText } from "@parley/contract/text";
+import type { Types } from "mongoose";
 import { messageId, type MessageDoc } from "../../libs/collections.ts";
+import type { ConversationDoc } from "../../libs/db.ts";
 import { oid } from "../../libs/db.ts";
 import type { Deps } from "../../libs/deps.ts";
 import { ApiError, invalid, rateLimited } from "../../libs/errors.ts";
+import { mentionId } from "../../libs/keys.ts";
 import { memberConversation } from "../conversations/service.ts";
-import { readSeqOf, toMessage } from "../conversations/views.ts";
-import { BlockReader } from "./blocks.ts";
+import { lastMessageOf, readSeqOf, sentState, toMessage } from "../conversations/views.ts";
+import { BlockReader, messageSeries } from "./blocks.ts";
 import { repairOrphans } from "./orphans.ts";
+import { asTheyAreNow, changeHead } from "./versions.ts";
 
 type SendDeps = Pick<
   Deps,
@@ -31,13 +36,9 @@ export async function send(
   input: SendMessageBody,
 ): Promise<{ message: Message; created: boolean }> {
   const conv = await memberConversation(deps, conversationId, senderId);
-  const body = input.body.trim();
-  // zero-width and other invisible characters alone are an empty message too
-  if (!hasVisibleText(body)) throw invalid("the message is empty", [{ path: "/body", message: "nothing visible" }]);
-  // the contract counts characters: code points, so an emoji is one, not two UTF-16 units
-  if (body.length > MESSAGE_BODY_MAX && [...body].length > MESSAGE_BODY_MAX) {
-    throw new ApiError("payload_too_large", `a message is at most ${MESSAGE_BODY_MAX} characters`);
-  }
+  const body = checkedBody(input.body);
+  if (input.replyTo !== undefined && !(await exists(deps, conv, input.replyTo)))
+    throw invalid("replyTo names no message of this conversation", [{ path: "/replyTo", message: "no such seq" }]);
 
   const _id = messageId(conversationId, senderId, input.clientId);
   const wait = deps.sendRate.reserve(senderId);
@@ -59,6 +60,11 @@ export async function send(
         body,
         clientId: input.clientId,
         createdAt: new Date(),
+        kind: "text",
+        system: null,
+        replyTo: input.replyTo ?? null,
+        mentions: mentionsIn(conv, body, senderId),
+        deleted: false,
       },
       deps.sequencer.knownHead(conversationId) || conv.lastSeq,
     );
@@ -68,7 +74,7 @@ export async function send(
   }
   // a replay (same clientId again) answers with the original and is not counted
   deps.sendRate.settle(senderId, written.created);
-  const message = toMessage(written.doc);
+  const message = toMessage({ ...written.doc, ...sentState(written.doc) });
   // committed: from here on nothing may turn this send into an error retried as a new one
   if (written.created) await afterCommit(deps, conv.memberIds, written.doc, message);
   else await afterReplay(deps, conv.memberIds, written.doc, message);
@@ -79,20 +85,64 @@ export async function send(
  * A send retried with the same clientId: the original is answered, and its event published
  * again and its bookkeeping raised again. The first attempt may have been committed without
  * either (its answer timed out, its api process died, Redis was away): a retry repairs that.
- * Members may get the event twice; clients drop the second (same id and seq).
+ * Members may get the event twice; clients drop the second (same id and seq, and a version
+ * no newer than what they hold).
  */
 async function afterReplay(deps: SendDeps, memberIds: { toHexString(): string }[], doc: MessageDoc, message: Message) {
   await deps.publisher.toUsers(
     memberIds.map((m) => m.toHexString()),
     { type: "message", message },
   );
-  const { conversationId: _c, block: _b, ...last } = doc;
-  deps.bookkeeper.messageCommitted(message.conversationId, last);
+  deps.bookkeeper.messageCommitted(message.conversationId, lastMessageOf({ ...doc, ...sentState(doc) }));
+}
+
+/** A message body as stored: trimmed, 1 to MESSAGE_BODY_MAX characters (422 empty, 413 longer). */
+export function checkedBody(raw: string): string {
+  const body = raw.trim();
+  // zero-width and other invisible characters alone are an empty message too
+  if (!hasVisibleText(body)) throw invalid("the message is empty", [{ path: "/body", message: "nothing visible" }]);
+  // the contract counts characters: code points, so an emoji is one, not two UTF-16 units
+  if (body.length > MESSAGE_BODY_MAX && [...body].length > MESSAGE_BODY_MAX) {
+    throw new ApiError("payload_too_large", `a message is at most ${MESSAGE_BODY_MAX} characters`);
+  }
+  return body;
+}
+
+/** Whether a message with this seq exists in the conversation (seqs are contiguous). */
+async function exists(deps: Pick<Deps, "db" | "sequencer">, conv: ConversationDoc, seq: number) {
+  const id = conv._id.toHexString();
+  const known = Math.max(conv.lastSeq, deps.sequencer.knownHead(id));
+  return seq <= known || seq <= (await new BlockReader(messageSeries(deps.db), id).head(known));
+}
+
+/** The members (other than the sender) a body names with @username. */
+function mentionsIn(conv: ConversationDoc, body: string, senderId: string): Types.ObjectId[] {
+  const names = mentionedNames(body);
+  if (names.length === 0) return [];
+  return conv.memberIds.filter(
+    (id, i) => id.toHexString() !== senderId && names.includes((conv.memberNames[i] ?? "").toLowerCase()),
+  );
 }
 
 async function afterCommit(deps: SendDeps, memberIds: { toHexString(): string }[], doc: MessageDoc, message: Message) {
   const committedAt = Date.now();
   deps.metrics.messagesSent.inc();
+  const mentioned = doc.mentions ?? [];
+  if (mentioned.length > 0) {
+    // before the event: a list asked for on hearing it counts the mention
+    const conversationId = doc.conversationId.toHexString();
+    await deps.db.Mention.collection
+      .insertMany(
+        mentioned.map((userId) => ({
+          _id: mentionId(conversationId, userId.toHexString(), doc.seq),
+          userId,
+          conversationId: doc.conversationId,
+          seq: doc.seq,
+        })) as object[],
+        { ordered: false },
+      )
+      .catch((err: Error) => deps.log.warn({ err: err.message }, "could not record mentions"));
+  }
   const counter = deps.sendRate.counter(message.senderId);
   // one round trip: the sender's rate counter (whose answer tells this process what the other
   // api processes counted) and the event for every member
@@ -110,9 +160,8 @@ async function afterCommit(deps: SendDeps, memberIds: { toHexString(): string }[
       },
     },
   );
-  const { conversationId: _c, block: _b, ...last } = doc;
   // lastSeq, and the sender having read up to their own message, recorded later (coalesced)
-  deps.bookkeeper.messageCommitted(message.conversationId, last);
+  deps.bookkeeper.messageCommitted(message.conversationId, lastMessageOf({ ...doc, ...sentState(doc) }));
 }
 
 /**
@@ -121,7 +170,7 @@ async function afterCommit(deps: SendDeps, memberIds: { toHexString(): string }[
  * a seq range, read from at most two history blocks.
  */
 export async function history(
-  deps: Pick<Deps, "conversations" | "sequencer" | "db" | "bookkeeper" | "publisher" | "metrics" | "log">,
+  deps: Pick<Deps, "conversations" | "sequencer" | "changes" | "db" | "bookkeeper" | "publisher" | "metrics" | "log">,
   conversationId: string,
   userId: string,
   query: MessagesQuery,
@@ -134,12 +183,18 @@ export async function history(
     ]);
   }
   const limit = query.limit ?? PAGE_DEFAULT;
-  const blocks = new BlockReader(deps.db, conversationId);
+  const blocks = new BlockReader(messageSeries(deps.db), conversationId);
+  // the change head first: every version up to it is then found with the page's messages
+  const rev = changeHead(deps.db, conversationId, Math.max(conv.lastRev ?? 0, deps.changes.knownHead(conversationId)));
+  // awaited below; should the page's own read fail first, its failure is the one that answers
+  rev.catch(() => undefined);
+  const page = async (rows: MessageDoc[]) =>
+    (await asTheyAreNow(deps.db, conversationId, rows, await rev)).map(toMessage);
   if (query.after !== undefined) {
     // one more than asked: whether it exists is hasMore
     const rows = await blocks.range(query.after + 1, query.after + limit + 1);
     await repairOrphans(deps, conv, rows);
-    return { messages: rows.slice(0, limit).map(toMessage), hasMore: rows.length > limit };
+    return { messages: await page(rows.slice(0, limit)), hasMore: rows.length > limit, rev: await rev };
   }
   const known = Math.max(conv.lastSeq, deps.sequencer.knownHead(conversationId));
   const below = query.before === undefined ? Number.POSITIVE_INFINITY : query.before - 1;
@@ -148,7 +203,7 @@ export async function history(
   const rows = await blocks.range(top - limit + 1, top);
   await repairOrphans(deps, conv, rows);
   // every seq below the first one exists
-  return { messages: rows.map(toMessage), hasMore: (rows[0]?.seq ?? 1) > 1 };
+  return { messages: await page(rows), hasMore: (rows[0]?.seq ?? 1) > 1, rev: await rev };
 }
 
 /**
@@ -164,12 +219,16 @@ export async function markRead(
   const conv = await memberConversation(deps, conversationId, userId);
   const known = Math.max(conv.lastSeq, deps.sequencer.knownHead(conversationId));
   // only a position above what is known to exist needs a look at the newest messages
-  const head = seq > known ? await new BlockReader(deps.db, conversationId).head(known) : known;
+  const head = seq > known ? await new BlockReader(messageSeries(deps.db), conversationId).head(known) : known;
   const target = Math.min(seq, head);
   // nothing to do at or below what they sent themselves (they have read that far already)
   const sent = Math.max(readSeqOf(conv, userId, 0), deps.bookkeeper.unwrittenMarks(conversationId)?.sent[userId] ?? 0);
   if (target < 1 || target <= sent) return;
   if (!(await deps.bookkeeper.raiseRead(conversationId, userId, target))) return;
+  // the mentions read now are not counted any more (viewOf); this only keeps the list short
+  void deps.db.Mention.collection
+    .deleteMany({ userId: oid(userId), conversationId: oid(conversationId), seq: { $lte: target } })
+    .catch(() => undefined);
   await deps.publisher.toUsers(
     conv.memberIds.map((m) => m.toHexString()),
     { type: "read", conversationId, userId, seq: target },

@@ -1,0 +1,10 @@
+export {
+  ChangesPage,
+  ChangesQuery,
+  ConversationParams,
+  EditMessageBody,
+  ErrorBody,
+  MessageParams,
+  MessageResponse,
+  ReactionBody,
+} from "@parley/contract";

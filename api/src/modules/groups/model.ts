@@ -1,0 +1,1 @@
+export { AddMembersBody, ConversationParams, ConversationResponse, ErrorBody, RenameBody } from "@parley/contract";
