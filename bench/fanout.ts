@@ -99,7 +99,12 @@ const stack = await startStack({
   jwtSecret: crypto.randomUUID() + crypto.randomUUID(),
   logs,
   replicas: 2,
-  apiEnv: { SEND_RATE_MAX: "1000000", LOG_LEVEL: "warn" },
+  apiEnv: {
+    SEND_RATE_MAX: "1000000",
+    REGISTER_RATE_MAX: "1000000",
+    CONVERSATION_CREATE_MAX: "1000000",
+    LOG_LEVEL: "warn",
+  },
   realtimeEnv: { LOG_LEVEL: "warn", STATIC_DIR: join(logs, "none") },
 });
 const [r1, r2] = stack.realtimeUrls as [string, string];
@@ -159,7 +164,7 @@ try {
     send: (n: number, group: (typeof groups)[number]) => Promise<boolean>,
   ) {
     console.error(`[bench] ${name}: ${total} messages at ${rate}/s`);
-    const before = await scrapeBuckets([r1, r2]);
+    const before = await scrapeBuckets(stack.realtimeOpsUrls);
     received = 0;
     clientLatencies = [];
     let expected = 0;
@@ -176,7 +181,7 @@ try {
     const seconds = (performance.now() - start) / 1000;
     const drainUntil = Date.now() + 15_000;
     while (received < expected && Date.now() < drainUntil) await Bun.sleep(100);
-    const after = await scrapeBuckets([r1, r2]);
+    const after = await scrapeBuckets(stack.realtimeOpsUrls);
     const buckets = after.map(([le, c], i) => [le, c - (before[i]?.[1] ?? 0)] as [number, number]);
     return {
       name,

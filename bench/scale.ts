@@ -192,7 +192,12 @@ try {
       jwtSecret: JWT_SECRET,
       replicas: 0,
       logs: dir,
-      apiEnv: { SEND_RATE_MAX: "1000000", LOG_LEVEL: "warn" },
+      apiEnv: {
+        SEND_RATE_MAX: "1000000",
+        REGISTER_RATE_MAX: "1000000",
+        CONVERSATION_CREATE_MAX: "1000000",
+        LOG_LEVEL: "warn",
+      },
       readyTimeoutMs: 600_000,
     });
     try {

@@ -140,7 +140,12 @@ async function measureEngine(engine: (typeof ENGINES)[number]): Promise<EngineRe
       jwtSecret: JWT_SECRET,
       replicas: 2,
       logs,
-      apiEnv: { SEND_RATE_MAX: "1000000", LOG_LEVEL: "warn" },
+      apiEnv: {
+        SEND_RATE_MAX: "1000000",
+        REGISTER_RATE_MAX: "1000000",
+        CONVERSATION_CREATE_MAX: "1000000",
+        LOG_LEVEL: "warn",
+      },
       realtimeEnv: { LOG_LEVEL: "warn" },
     });
     const sign = await tokenSigner(JWT_SECRET);

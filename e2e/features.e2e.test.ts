@@ -197,7 +197,7 @@ describe("live signals, phone layout, keyboard", () => {
   }, 30_000);
 
   test("signing out returns to the sign-in screen, also after a reload", async () => {
-    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await page.getByRole("tab", { name: "Sign in" }).waitFor();
     await page.reload();
     await page.getByRole("tab", { name: "Sign in" }).waitFor();

@@ -23,6 +23,7 @@ function readConfig() {
     dataDir: env.string("PARLEY_DATA_DIR", join(ROOT, ".data")),
     webPorts: [webPort, env.port("WEB_PORT_2", webPort + 1)],
     apiPort: env.port("API_PORT", 3000),
+    opsPorts: [env.port("OPS_PORT", 9090), env.port("OPS_PORT_2", 9091)],
     redisPort: env.port("REDIS_PORT", 6380),
     mongoPort: env.port("MONGO_PORT", 27027),
     mongoUrl: env.optionalString("MONGO_URL"),
@@ -52,6 +53,8 @@ async function main() {
     [config.apiPort, "the api (API_PORT)"],
     [config.webPorts[0]!, "realtime replica 1 (WEB_PORT)"],
     [config.webPorts[1]!, "realtime replica 2 (WEB_PORT_2)"],
+    [config.opsPorts[0]!, "realtime replica 1's health and metrics (OPS_PORT)"],
+    [config.opsPorts[1]!, "realtime replica 2's health and metrics (OPS_PORT_2)"],
   ];
   if (!config.redisUrl) wanted.push([config.redisPort, "Redis (REDIS_PORT)"]);
   if (!config.mongoUrl) wanted.push([config.mongoPort, "the MongoDB-compatible server (MONGO_PORT)"]);
@@ -121,12 +124,15 @@ async function main() {
       jwtSecret: localJwtSecret(config.dataDir),
       apiPort: config.apiPort,
       realtimePorts: config.webPorts,
+      realtimeOpsPorts: config.opsPorts,
       logs,
       staticDir: join(ROOT, "frontend/dist"),
       extraEnv: { NODE_ENV: "production" },
       // The browser reaches the api only through realtime's /api proxy: keep the api on loopback,
       // and let it take the client address from the proxy's X-Forwarded-For entry.
       apiEnv: { HOST: "127.0.0.1", TRUST_PROXY: "true" },
+      // health, readiness and metrics stay on this machine
+      realtimeEnv: { OPS_HOST: "127.0.0.1" },
     });
     children.push(...stack.children);
     for (const c of stack.children) {
@@ -142,7 +148,7 @@ Parley is running.
   open:        http://localhost:${config.webPorts[0]}   (replica 1)
                http://localhost:${config.webPorts[1]}   (replica 2)
   api:         ${stack.apiUrl}/api (loopback only; OpenAPI: ${stack.apiUrl}/api/openapi.json)
-  health:      ${stack.apiUrl}/readyz, http://localhost:${config.webPorts[0]}/readyz
+  health:      ${stack.apiUrl}/readyz, ${stack.realtimeOpsUrls.map((u) => `${u}/readyz`).join(", ")}
   data:        ${config.dataDir}
   logs:        ${logs}
 Press Ctrl-C to stop.`);

@@ -95,6 +95,8 @@ const suites: Suite[] = [
   bunSuite("api", "api"),
   bunSuite("realtime", "realtime"),
   bunSuite("start", "scripts", "./test", 10 * 60_000, false),
+  // starts its own Redis and database: it stops and restarts them
+  bunSuite("fault", ".", "./fault", 15 * 60_000, false),
   bunSuite("e2e", ".", "./e2e", 30 * 60_000),
 ];
 

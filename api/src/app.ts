@@ -3,19 +3,19 @@
  * the tests build exactly the same app. `openDeps` connects everything a real process needs.
  */
 import { Elysia } from "elysia";
-import { openapi } from "@elysiajs/openapi";
 import { createLogger, type Logger } from "@parley/kit/log";
 import { observe } from "@parley/kit/observe";
 import type { Config } from "./config.ts";
 import { connectDb } from "./libs/db.ts";
 import type { Deps } from "./libs/deps.ts";
-import { errors } from "./libs/errors.ts";
+import { errors, type Route } from "./libs/errors.ts";
 import { apiMetrics } from "./libs/metrics.ts";
 import { createPublisher } from "./libs/publish.ts";
 import { createRateLimiter } from "./libs/ratelimit.ts";
 import { openRedis } from "./libs/redis.ts";
 import { connectRedis } from "@parley/kit/redis";
 import { bodyLimit } from "./plugins/body.ts";
+import { apiDocs } from "./libs/openapi.ts";
 import { authRoutes } from "./modules/auth/index.ts";
 import { changeRoutes } from "./modules/changes/index.ts";
 import { groupRoutes } from "./modules/groups/index.ts";
@@ -28,6 +28,9 @@ import { Bookkeeper } from "./modules/messages/bookkeeping.ts";
 import { Sequencer } from "./modules/messages/sequencer.ts";
 import { changeSeries, messageSeries } from "./modules/messages/blocks.ts";
 import { SendRate } from "./libs/send-rate.ts";
+import { Passwords } from "./libs/passwords.ts";
+import { KnownUsers } from "./libs/known-users.ts";
+import { Revocations } from "@parley/kit/revocation";
 
 export function openDeps(
   config: Config,
@@ -50,6 +53,12 @@ export function openDeps(
     shared: (id) => sequencer.shared(id) || changes.shared(id),
     written: (id, marks) => conversations.written(id, marks),
   });
+  const revocations = new Revocations(redis, {
+    log,
+    tokenTtlSeconds: config.jwtTtlSeconds,
+    onUnavailable: () => metrics.sessionCheckErrors.inc(),
+  });
+  revocations.follow(subscriber);
   return {
     config,
     log,
@@ -63,6 +72,9 @@ export function openDeps(
     changes,
     bookkeeper,
     sendRate: new SendRate(config.sendRateMax, config.sendRateWindowSeconds * 1000),
+    passwords: new Passwords(config.passwordHashConcurrency),
+    revocations,
+    knownUsers: new KnownUsers(db),
     async close() {
       await publisher.flush();
       publisher.stop();
@@ -74,31 +86,16 @@ export function openDeps(
 }
 
 export function buildApp(deps: Deps) {
-  return new Elysia({ serve: { reusePort: false } })
+  const app = new Elysia({ serve: { reusePort: false } })
     .use(observe(deps.log, deps.metrics))
-    .use(errors(deps.log))
+    // every answer is one person's data (and some carry a session token): never stored by a cache
+    .onRequest(({ set }) => {
+      set.headers["cache-control"] = "no-store";
+    })
+    // the routes, for a 405 that names the methods a path has (read when a request comes)
+    .use(errors(deps.log, (): Route[] => app.routes))
     .use(bodyLimit)
-    .use(
-      openapi({
-        provider: null,
-        specPath: "/api/openapi.json",
-        documentation: {
-          info: {
-            title: "Parley api",
-            version: "0.1.0",
-            description: "Accounts, conversations, messages and read state of the Parley chat.",
-          },
-          components: {
-            securitySchemes: {
-              bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
-              session: { type: "apiKey", in: "cookie", name: "session" },
-            },
-          },
-          security: [{ bearer: [] }, { session: [] }],
-        },
-        exclude: { paths: ["/api/openapi.json"] },
-      }),
-    )
+    .use(apiDocs())
     .use(healthRoutes(deps))
     .use(authRoutes(deps))
     .use(userRoutes(deps))
@@ -106,5 +103,6 @@ export function buildApp(deps: Deps) {
     .use(groupRoutes(deps))
     .use(messageRoutes(deps))
     .use(changeRoutes(deps));
+  return app;
 }
 export type App = ReturnType<typeof buildApp>;

@@ -12,7 +12,14 @@ export type Config = ServerConfig & {
   cookieSecure: "auto" | "true" | "false";
   trustProxy: boolean;
   loginMaxFailures: number;
+  loginUserMaxFailures: number;
   loginWindowSeconds: number;
+  registerRateMax: number;
+  registerRateWindowSeconds: number;
+  /** argon2id hashes at once (sign-ins; registrations get half of it) */
+  passwordHashConcurrency: number;
+  conversationCreateMax: number;
+  conversationCreateWindowSeconds: number;
   /** messages one user may send per window (abuse guard; the bench raises it) */
   sendRateMax: number;
   sendRateWindowSeconds: number;
@@ -33,7 +40,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     cookieSecure: env.oneOf("COOKIE_SECURE", ["auto", "true", "false"] as const, "auto"),
     trustProxy: env.bool("TRUST_PROXY", false),
     loginMaxFailures: env.int("LOGIN_MAX_FAILURES", 5, { min: 1, max: 10_000 }),
+    loginUserMaxFailures: env.int("LOGIN_USER_MAX_FAILURES", 50, { min: 1, max: 1_000_000 }),
     loginWindowSeconds: env.int("LOGIN_WINDOW_SECONDS", 900, { min: 1, max: 86_400 }),
+    registerRateMax: env.int("REGISTER_RATE_MAX", 10, { min: 1, max: 1_000_000 }),
+    registerRateWindowSeconds: env.int("REGISTER_RATE_WINDOW_SECONDS", 3600, { min: 1, max: 86_400 }),
+    passwordHashConcurrency: env.int("PASSWORD_HASH_CONCURRENCY", 2, { min: 1, max: 64 }),
+    conversationCreateMax: env.int("CONVERSATION_CREATE_MAX", 20, { min: 1, max: 1_000_000 }),
+    conversationCreateWindowSeconds: env.int("CONVERSATION_CREATE_WINDOW_SECONDS", 600, { min: 1, max: 86_400 }),
     sendRateMax: env.int("SEND_RATE_MAX", 20, { min: 1, max: 1_000_000 }),
     sendRateWindowSeconds: env.int("SEND_RATE_WINDOW_SECONDS", 10, { min: 1, max: 3600 }),
     changeRateMax: env.int("CHANGE_RATE_MAX", 30, { min: 1, max: 1_000_000 }),

@@ -21,6 +21,13 @@ function hs256(
 const now = () => Math.floor(Date.now() / 1000);
 /** Redis outlives a test run: names and addresses that count failures are fresh each run. */
 const run = Date.now().toString(36).slice(-6);
+/** A fresh client address behind the trusted proxy (IPv6 in a /64 of its own, IPv4 otherwise). */
+const net = Math.floor(Math.random() * 0xffff).toString(16);
+let hosts = 0;
+const from = (v6 = false) => ({
+  "x-forwarded-for": v6 ? `2001:db8:${net}:${(++hosts).toString(16)}::1` : `10.${rnd()}.${rnd()}.${++hosts % 250}`,
+});
+const rnd = () => Math.floor(Math.random() * 250) + 1;
 
 describe("register", () => {
   test("201 with user, token and an HttpOnly SameSite=Lax session cookie; the password is stored as argon2id", async () => {
@@ -121,16 +128,19 @@ describe("login", () => {
     expect(wrong.headers.get("set-cookie")).toBeNull();
   });
 
-  test("the 6th failed login for one username inside the window is 429 with Retry-After, even with the right password", async () => {
+  test("the 6th failed login for one username from one address is 429 with Retry-After, even with the right password", async () => {
     await api.call("POST", "/api/auth/register", { body: { username: `frank_${run}`, password: "password123" } });
+    const headers = from();
     for (let i = 1; i <= 5; i++) {
       const res = await api.call("POST", "/api/auth/login", {
         body: { username: `frank_${run}`, password: `wrong-${i}-password` },
+        headers,
       });
       expect(res.status).toBe(401);
     }
     const sixth = await api.call("POST", "/api/auth/login", {
       body: { username: `FRANK_${run}`, password: "password123" },
+      headers,
     });
     expect(sixth.status).toBe(429);
     expect(sixth.body.error.code).toBe("rate_limited");
@@ -141,7 +151,8 @@ describe("login", () => {
 
   test("failures from one client address are limited across usernames (X-Forwarded-For behind a trusted proxy)", async () => {
     // the entry our proxy appended is the last one; what the client put before it is ignored
-    const headers = { "x-forwarded-for": `10.0.0.1, 2001:db8::${run}` };
+    const address = from(true)["x-forwarded-for"];
+    const headers = { "x-forwarded-for": `10.0.0.1, ${address}` };
     const statuses: number[] = [];
     for (let i = 0; i < 21; i++) {
       statuses.push(
@@ -158,13 +169,19 @@ describe("login", () => {
     // a client cannot walk around the limit by forging earlier entries
     const forged = await api.call("POST", "/api/auth/login", {
       body: { username: `ghost_${run}_y`, password: "whatever1" },
-      headers: { "x-forwarded-for": `203.0.113.9, 2001:db8::${run}` },
+      headers: { "x-forwarded-for": `203.0.113.9, ${address}` },
     });
     expect(forged.status).toBe(429);
+    // nor by taking another address of the same IPv6 /64 (one subscriber usually holds all of it)
+    const sameNet = await api.call("POST", "/api/auth/login", {
+      body: { username: `ghost_${run}_z`, password: "whatever1" },
+      headers: { "x-forwarded-for": address.replace(/::1$/, ":abcd::7") },
+    });
+    expect(sameNet.status).toBe(429);
     // another address is not affected
     const other = await api.call("POST", "/api/auth/login", {
       body: { username: `ghost_${run}_x`, password: "whatever1" },
-      headers: { "x-forwarded-for": `2001:db8::1:${run}` },
+      headers: from(true),
     });
     expect(other.status).toBe(401);
   });
@@ -174,9 +191,10 @@ describe("login", () => {
     try {
       const username = `burst_${run}`;
       await limited.call("POST", "/api/auth/register", { body: { username, password: "password123" } });
+      const headers = from();
       const statuses = await Promise.all(
         Array.from({ length: 30 }, (_, i) =>
-          limited.call("POST", "/api/auth/login", { body: { username, password: `wrong-${i}-password` } }),
+          limited.call("POST", "/api/auth/login", { body: { username, password: `wrong-${i}-password` }, headers }),
         ),
       ).then((all) => all.map((r) => r.status));
       expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(3);
@@ -192,7 +210,7 @@ describe("login", () => {
     try {
       const username = `ok_${run}`;
       await limited.call("POST", "/api/auth/register", { body: { username, password: "password123" } });
-      const headers = { "x-forwarded-for": `2001:db8::2:${run}` };
+      const headers = from(true);
       for (let i = 0; i < 8; i++) {
         expect(
           (await limited.call("POST", "/api/auth/login", { body: { username, password: "password123" }, headers }))
@@ -208,9 +226,10 @@ describe("login", () => {
     const replica = await startTestApi("auth_replica", { loginMaxFailures: 2, loginWindowSeconds: 60 });
     try {
       const body = { username: `shared_${run}`, password: "wrong-password" };
-      expect((await api.call("POST", "/api/auth/login", { body })).status).toBe(401);
-      expect((await api.call("POST", "/api/auth/login", { body })).status).toBe(401);
-      expect((await replica.call("POST", "/api/auth/login", { body })).status).toBe(429);
+      const headers = from();
+      expect((await api.call("POST", "/api/auth/login", { body, headers })).status).toBe(401);
+      expect((await api.call("POST", "/api/auth/login", { body, headers })).status).toBe(401);
+      expect((await replica.call("POST", "/api/auth/login", { body, headers })).status).toBe(429);
     } finally {
       await replica.stop();
     }
@@ -232,7 +251,7 @@ describe("sessions", () => {
   });
 
   test("logout answers 204 and clears the cookie", async () => {
-    const res = await api.call("POST", "/api/auth/logout");
+    const res = await api.call("POST", "/api/auth/logout", { headers: { "content-type": "application/json" } });
     expect(res.status).toBe(204);
     const cookie = res.headers.get("set-cookie") ?? "";
     expect(cookie).toMatch(/session=;|session=$/);
@@ -241,7 +260,16 @@ describe("sessions", () => {
 
   test("tampered, expired, alg:none, wrong issuer or audience, wrong secret, RS-less HS512 tokens are 401", async () => {
     const { token, user } = await api.register("tok");
-    const good = { sub: user.id, username: user.username, iss: "parley", aud: "parley", iat: now(), exp: now() + 600 };
+    const good = {
+      sub: user.id,
+      username: user.username,
+      iss: "parley",
+      aud: "parley",
+      iat: now(),
+      exp: now() + 600,
+      sid: "forged-session-id-0123",
+      sat: Date.now(),
+    };
     expect((await api.call("GET", "/api/me", { token: hs256(good) })).status).toBe(200); // the forger itself works
 
     const [h, p, s] = token.split(".");
@@ -255,6 +283,8 @@ describe("sessions", () => {
       wrongAudience: hs256({ ...good, aud: "someone-else" }),
       wrongSecret: hs256(good, undefined, "another-secret-0123456789-abcdefghijk"),
       noExpiry: hs256({ ...good, exp: undefined }),
+      noSession: hs256({ ...good, sid: undefined }),
+      noSessionStart: hs256({ ...good, sat: undefined }),
       hs512: (() => {
         const head = `${b64({ alg: "HS512", typ: "JWT" })}.${b64(good)}`;
         return `${head}.${createHmac("sha512", JWT_SECRET).update(head).digest("base64url")}`;

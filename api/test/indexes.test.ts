@@ -78,8 +78,14 @@ test.skipIf(kind === "ferretdb-sqlite")(
     await api.deps.bookkeeper.settle();
     queries.length = 0;
 
+    // the second page of the list (a cursor: activity time and id of the last one shown)
+    const firstPage = await api.call("GET", "/api/conversations?limit=1", { token: a.token });
+    expect(typeof firstPage.body.nextCursor).toBe("string");
+    queries.length = 0;
+
     const calls: [string, string, string][] = [
       ["GET", "/api/conversations", a.token],
+      ["GET", `/api/conversations?limit=1&cursor=${firstPage.body.nextCursor}`, a.token],
       ["GET", `/api/conversations/${group.id}`, a.token],
       ["GET", `/api/conversations/${direct.id}/messages`, a.token],
       ["GET", `/api/conversations/${direct.id}/messages?before=60&limit=100`, a.token],

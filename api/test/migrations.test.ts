@@ -107,7 +107,9 @@ test("v2 → v3: conversations get stateRev and lastRev; old messages read as te
     reactions: [],
     version: 0,
   });
-  const [view] = await conversations.list(deps, bob.toHexString());
+  const {
+    conversations: [view],
+  } = await conversations.list(deps, bob.toHexString(), {});
   expect(view).toMatchObject({ title: "old group", stateRev: 0, mentions: 0, muted: false, lastSeq: 3 });
   expect(view!.lastMessage).toMatchObject({ seq: 3, kind: "text", version: 0, deleted: false });
 

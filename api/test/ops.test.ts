@@ -303,6 +303,8 @@ describe("the process", () => {
     REDIS_URL: testRedisUrl,
     JWT_SECRET,
     LOG_LEVEL: "info",
+    // every registration of these tests comes from 127.0.0.1
+    REGISTER_RATE_MAX: "1000",
   });
 
   test("a taken port fails with an error naming the port", async () => {

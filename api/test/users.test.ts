@@ -1,4 +1,7 @@
-/** GET /api/users: case-insensitive prefix search, never yourself, presence from Redis. */
+/**
+ * GET /api/users: case-insensitive prefix search, never yourself, presence from Redis, and only
+ * for people you share a conversation with.
+ */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { presenceKeys } from "@parley/contract/frames";
 import { startTestApi, type TestApi } from "./helpers/app.ts";
@@ -27,7 +30,8 @@ test("prefix search ignores case, excludes yourself, sorts by name, honours limi
   const res = await search(me.token, `?q=ZED${run}`);
   expect(res.status).toBe(200);
   expect(res.body.users.map((u: { username: string }) => u.username)).toEqual([`ZED${run}_three`, `zed${run}_two`]);
-  expect(res.body.users[0]).toEqual({ id: tokens[`ZED${run}_three`]!.id, username: `ZED${run}_three`, online: false });
+  // a stranger: found, but their presence is not told
+  expect(res.body.users[0]).toEqual({ id: tokens[`ZED${run}_three`]!.id, username: `ZED${run}_three` });
   const limited = await search(me.token, `?q=z&limit=1`);
   expect(limited.body.users).toHaveLength(1);
 });
@@ -52,15 +56,27 @@ test("regular-expression characters are plain text", async () => {
   expect((await search(me.token, `?q=${encodeURIComponent("^z")}`)).body.users).toEqual([]);
 });
 
-test("online comes from the realtime presence sorted sets (unexpired entry = online)", async () => {
+test("online comes from the realtime presence sorted sets (unexpired entry = online), for contacts", async () => {
   const me = tokens[names[0]!]!;
   const two = tokens[`zed${run}_two`]!;
   const three = tokens[`ZED${run}_three`]!;
+  const group = { memberIds: [two.id, three.id], title: "presence" };
+  expect((await api.call("POST", "/api/conversations", { token: me.token, body: group })).status).toBe(201);
   await api.deps.redis.zadd(presenceKeys.user(two.id), Date.now() + 20_000, "realtime-1");
   await api.deps.redis.zadd(presenceKeys.user(three.id), Date.now() - 1000, "realtime-2"); // expired: a crashed replica
   const res = await search(me.token, `?q=zed${run}`);
   const online = Object.fromEntries(res.body.users.map((u: { id: string; online: boolean }) => [u.id, u.online]));
   expect(online).toEqual({ [two.id]: true, [three.id]: false });
+});
+
+test("presence is told only to people who share a conversation (defect 10)", async () => {
+  const stranger = tokens[`a_b${run}`]!;
+  const two = tokens[`zed${run}_two`]!;
+  await api.deps.redis.zadd(presenceKeys.user(two.id), Date.now() + 20_000, "realtime-1");
+  // a_b… shares no conversation with zed…_two: found by name, online not told
+  const found = (await search(stranger.token, `?q=zed${run}_two`)).body.users;
+  expect(found).toEqual([{ id: two.id, username: `zed${run}_two` }]);
+  expect(found[0]).not.toHaveProperty("online");
 });
 
 test("401 without a session; 422 for a bad limit or an over-long q", async () => {

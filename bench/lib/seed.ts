@@ -209,6 +209,9 @@ export async function tokenSigner(secret: string): Promise<(user: SeededUser) =>
       aud: "parley",
       iat: now,
       exp: now + 6 * 3600,
+      // the session this token belongs to (what signing out revokes)
+      sid: Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url"),
+      sat: Date.now(),
     };
     const unsigned = `${enc({ alg: "HS256", typ: "JWT" })}.${enc(claims)}`;
     return `${unsigned}.${b64url(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(unsigned)))}`;

@@ -80,7 +80,7 @@ const b64url = (bytes: ArrayBuffer | Uint8Array) =>
 async function sessionToken(userId: string, key: CryptoKey): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const enc = (o: object) => b64url(new TextEncoder().encode(JSON.stringify(o)));
-  const unsigned = `${enc({ alg: "HS256", typ: "JWT" })}.${enc({ sub: userId, username: `b${userId.slice(-8)}`, iss: "parley", aud: "parley", iat: now, exp: now + 3600 })}`;
+  const unsigned = `${enc({ alg: "HS256", typ: "JWT" })}.${enc({ sub: userId, username: `b${userId.slice(-8)}`, iss: "parley", aud: "parley", iat: now, exp: now + 3600, sid: b64url(crypto.getRandomValues(new Uint8Array(16))), sat: Date.now() })}`;
   return `${unsigned}.${b64url(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(unsigned)))}`;
 }
 

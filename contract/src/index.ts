@@ -2,3 +2,4 @@ export * from "./schemas.ts";
 export * from "./frames.ts";
 export * from "./limits.ts";
 export * from "./errors.ts";
+export * from "./text.ts";

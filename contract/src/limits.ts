@@ -20,6 +20,11 @@ export const GROUP_MEMBERS_MAX = 100;
 export const PAGE_DEFAULT = 50;
 export const PAGE_MAX = 100;
 export const USERS_SEARCH_MAX = 50;
+/** Conversations per page of `GET /api/conversations` (the client follows `nextCursor` for more). */
+export const CONVERSATIONS_PAGE_DEFAULT = 50;
+export const CONVERSATIONS_PAGE_MAX = 100;
+/** Deepest nesting of arrays and objects in any JSON the servers accept (bodies and socket frames). */
+export const JSON_DEPTH_MAX = 32;
 /** Changes (edits, deletes, reactions) per page of `GET …/changes`. */
 export const CHANGES_PAGE_MAX = 100;
 /** Versions a message may go through (edits and reactions); each page read folds them, so they are bounded. */
@@ -67,6 +72,11 @@ export const HTTP_BODY_MAX_BYTES = 64 * 1024;
 export const WS_FRAME_MAX_BYTES = 4 * 1024;
 /** A client sends at most one typing frame per conversation this often. */
 export const TYPING_INTERVAL_MS = 2500;
+/**
+ * Frames one socket may send: a burst of `burst`, refilled at `perSecond`. Frames beyond it are
+ * dropped (with at most one error frame per second); a socket that keeps going is closed (1008).
+ */
+export const WS_INBOUND = { burst: 20, perSecond: 5 } as const;
 /** Presence: a replica refreshes its users this often; an entry not refreshed expires after TTL. */
 export const PRESENCE_HEARTBEAT_MS = 5000;
 export const PRESENCE_TTL_MS = 20000;
@@ -82,6 +92,10 @@ export const CLOSE_CODES = {
   sessionExpired: 4001,
   /** application code: the client could not keep up; recover through REST */
   tooSlow: 4002,
+  /** application code: the session was signed out (here or everywhere); sign in again */
+  signedOut: 4003,
+  /** application code: the user has too many sockets open; try again after closing one */
+  tooManySockets: 4004,
 } as const;
 
 export const ERROR_CODES = [
@@ -91,6 +105,7 @@ export const ERROR_CODES = [
   "not_found",
   "conflict",
   "payload_too_large",
+  "method_not_allowed",
   "rate_limited",
   "unavailable",
 ] as const;

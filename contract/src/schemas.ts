@@ -7,6 +7,7 @@ import { t } from "elysia";
 import {
   CHANGES_PAGE_MAX,
   CLIENT_ID_MAX,
+  CONVERSATIONS_PAGE_MAX,
   ERROR_CODES,
   GROUP_MEMBERS_MAX,
   ID_PATTERN,
@@ -26,6 +27,9 @@ export type Id = typeof Id.static;
 
 const IsoDate = t.String({ format: "date-time" });
 
+/** Text a person types: anything but NUL, which the database cannot store. */
+const NO_NUL = "^[^\\u0000]*$";
+
 // ---------- resources ----------
 export const User = t.Object({
   id: Id,
@@ -34,10 +38,11 @@ export const User = t.Object({
 });
 export type User = typeof User.static;
 
+/** `online` only for people who share a conversation with the one asking: presence is not public. */
 export const UserSummary = t.Object({
   id: Id,
   username: t.String(),
-  online: t.Boolean(),
+  online: t.Optional(t.Boolean()),
 });
 export type UserSummary = typeof UserSummary.static;
 
@@ -150,7 +155,7 @@ export type ErrorBody = typeof ErrorBody.static;
 export const Credentials = t.Object(
   {
     username: t.String({ minLength: USERNAME_MIN, maxLength: USERNAME_MAX, pattern: USERNAME_PATTERN }),
-    password: t.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX }),
+    password: t.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX, pattern: NO_NUL }),
   },
   { additionalProperties: false },
 );
@@ -159,15 +164,15 @@ export type Credentials = typeof Credentials.static;
 /** Login accepts any string so that a malformed username is "wrong credentials" (401), not a hint. */
 export const LoginBody = t.Object(
   {
-    username: t.String({ minLength: 1, maxLength: 200 }),
-    password: t.String({ minLength: 1, maxLength: 1024 }),
+    username: t.String({ minLength: 1, maxLength: 200, pattern: NO_NUL }),
+    password: t.String({ minLength: 1, maxLength: 1024, pattern: NO_NUL }),
   },
   { additionalProperties: false },
 );
 export type LoginBody = typeof LoginBody.static;
 
 export const UsersQuery = t.Object({
-  q: t.Optional(t.String({ maxLength: USERNAME_MAX })),
+  q: t.Optional(t.String({ maxLength: USERNAME_MAX, pattern: NO_NUL })),
   limit: t.Optional(t.Integer({ minimum: 1, maximum: USERS_SEARCH_MAX, default: 20 })),
 });
 export type UsersQuery = typeof UsersQuery.static;
@@ -175,11 +180,20 @@ export type UsersQuery = typeof UsersQuery.static;
 export const CreateConversationBody = t.Object(
   {
     memberIds: t.Array(Id, { minItems: 1, maxItems: GROUP_MEMBERS_MAX, uniqueItems: true }),
-    title: t.Optional(t.String({ maxLength: TITLE_MAX })),
+    title: t.Optional(t.String({ maxLength: TITLE_MAX, pattern: NO_NUL })),
   },
   { additionalProperties: false },
 );
 export type CreateConversationBody = typeof CreateConversationBody.static;
+
+/** Where the next page of the conversation list starts: opaque to clients, passed back as given. */
+export const ConversationCursor = t.String({ pattern: "^[0-9]{1,15}_[0-9a-f]{24}$", description: "opaque cursor" });
+
+export const ConversationsQuery = t.Object({
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: CONVERSATIONS_PAGE_MAX })),
+  cursor: t.Optional(ConversationCursor),
+});
+export type ConversationsQuery = typeof ConversationsQuery.static;
 
 export const ConversationParams = t.Object({ id: Id });
 export type ConversationParams = typeof ConversationParams.static;
@@ -194,7 +208,7 @@ export type MessagesQuery = typeof MessagesQuery.static;
 export const SendMessageBody = t.Object(
   {
     // Length is checked after trimming by the service: over MESSAGE_BODY_MAX is 413, empty is 422.
-    body: t.String(),
+    body: t.String({ pattern: NO_NUL }),
     clientId: t.String({ minLength: 1, maxLength: CLIENT_ID_MAX, pattern: "^[A-Za-z0-9_-]+$" }),
     /** the seq of a message of this conversation this one answers */
     replyTo: t.Optional(t.Integer({ minimum: 1 })),
@@ -249,7 +263,11 @@ export const UsersResponse = t.Object({ users: t.Array(UserSummary) });
 export type UsersResponse = typeof UsersResponse.static;
 export const ConversationResponse = t.Object({ conversation: Conversation });
 export type ConversationResponse = typeof ConversationResponse.static;
-export const ConversationsResponse = t.Object({ conversations: t.Array(Conversation) });
+/** One page, newest activity first; `nextCursor` asks for the page after it (null: this was the last). */
+export const ConversationsResponse = t.Object({
+  conversations: t.Array(Conversation),
+  nextCursor: t.Union([ConversationCursor, t.Null()]),
+});
 export type ConversationsResponse = typeof ConversationsResponse.static;
 /** `rev`: the conversation's change head when the page was read; the page shows every change up to it. */
 export const MessagesPage = t.Object({

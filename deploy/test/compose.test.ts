@@ -179,6 +179,8 @@ describe("services", () => {
         .sort(),
     );
     expect(new Set(upstream.map((u) => u.port))).toEqual(new Set([8080]));
+    // realtime's ops port (health, readiness, metrics) is never behind the load balancer
+    expect(conf).not.toMatch(/:9090\b/);
     expect(nginxUpstream(conf, "api")).toEqual([{ host: "api", port: 3000 }]);
     expect(conf).toMatch(/proxy_set_header Upgrade \$http_upgrade;/);
     expect(conf).toMatch(/proxy_set_header Connection \$connection_upgrade;/);

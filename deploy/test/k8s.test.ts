@@ -99,10 +99,13 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
       const c = pod.containers.find((c: any) => c.name === svc);
       // the name skaffold builds; a dev overlay may pin a tag for images loaded by hand
       expect(c.image.split(":")[0]).toBe(`parley-${svc}`);
-      expect(containerPorts(c)).toEqual({ http: port });
+      // realtime answers probes and metrics on a port of its own that nothing outside reaches
+      const probes = svc === "realtime" ? "ops" : "http";
+      expect(containerPorts(c)).toEqual(svc === "realtime" ? { http: port, ops: 9090 } : { http: port });
       expect(c.env.find((e: any) => e.name === "PORT")?.value).toBe(String(port));
-      expect(c.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "http" });
-      expect(c.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "http" });
+      if (svc === "realtime") expect(c.env.find((e: any) => e.name === "OPS_PORT")?.value).toBe("9090");
+      expect(c.livenessProbe.httpGet).toEqual({ path: "/healthz", port: probes });
+      expect(c.readinessProbe.httpGet).toEqual({ path: "/readyz", port: probes });
       const s = named(objs, "Service", svc);
       expect(s.spec.selector).toEqual(d.spec.selector.matchLabels);
       expect(Object.entries(s.spec.selector).every(([k, v]) => pod && d.spec.template.metadata.labels[k] === v)).toBe(
@@ -236,6 +239,8 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
       ["api → realtime", api, realtime, 8080],
       ["another pod → api", stranger, api, 3000],
       ["another namespace → realtime", otherNs, realtime, 8080],
+      ["ingress controller → realtime's ops port (metrics, readiness)", ingressController, realtime, 9090],
+      ["another pod → realtime's ops port", stranger, realtime, 9090],
       ["ingress controller → api on another port", ingressController, api, 9229],
       ["api → the internet on 443", api, { ip: "198.51.100.7" }, 443],
       ["realtime → the internet on 443", realtime, { ip: "198.51.100.7" }, 443],

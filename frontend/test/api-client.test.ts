@@ -1,5 +1,5 @@
-import { describe, expect, test } from "bun:test";
-import { ApiError, fieldErrors } from "../src/state/api-client.ts";
+import { afterEach, describe, expect, test } from "bun:test";
+import { api, ApiError, fieldErrors } from "../src/state/api-client.ts";
 
 describe("field errors from a 422 answer", () => {
   test("the api's list of {path, message} maps to field names", () => {
@@ -30,5 +30,28 @@ describe("field errors from a 422 answer", () => {
     expect(new ApiError(503, "unavailable", "x").transient).toBe(true);
     expect(new ApiError(422, "validation_failed", "x").transient).toBe(false);
     expect(new ApiError(429, "rate_limited", "x").transient).toBe(false);
+  });
+});
+
+describe("requests", () => {
+  const realFetch = globalThis.fetch;
+  afterEach(() => {
+    globalThis.fetch = realFetch;
+  });
+
+  test("every request that changes something says it is JSON, with a body or without (the api refuses others)", async () => {
+    const seen: { method: string; type: string | null }[] = [];
+    globalThis.fetch = (async (_url: string, init: RequestInit) => {
+      seen.push({ method: init.method ?? "GET", type: new Headers(init.headers).get("content-type") });
+      return new Response(null, { status: 204 });
+    }) as unknown as typeof fetch;
+    await api.logout();
+    await api.logoutEverywhere();
+    await api.read("0123456789abcdef01234567", 3);
+    expect(seen).toEqual([
+      { method: "POST", type: "application/json" },
+      { method: "POST", type: "application/json" },
+      { method: "POST", type: "application/json" },
+    ]);
   });
 });

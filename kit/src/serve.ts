@@ -16,6 +16,8 @@ type Listener = {
 
 export type Service = {
   app: Listener;
+  /** a second listener for probes and metrics, on a port the edge does not expose */
+  ops?: { app: Listener; port: number; host?: string };
   /** background work that starts once the port is ours (timers, heartbeats) */
   start?(): void;
   /** the graceful stop on SIGTERM/SIGINT */
@@ -41,17 +43,23 @@ export async function serve<C extends ServerConfig>(
   }
   const log = createLogger(name, config.logLevel);
   const service = await build(config, log);
-  try {
-    // reusePort: false, so a port that is taken fails here instead of being silently shared
-    service.app.listen({ port: config.port, hostname: config.host, reusePort: false });
-  } catch (err) {
-    const message = (err as Error).message;
-    log.fatal({ port: config.port, err: message }, `cannot listen on port ${config.port}`);
-    process.stderr.write(`${name}: cannot listen on ${config.host}:${config.port}: ${message}\n`);
-    await service.abandon();
-    process.exit(1);
+  const listeners = [{ app: service.app, port: config.port, host: config.host }, ...(service.ops ? [service.ops] : [])];
+  for (const { app, port, host = config.host } of listeners) {
+    try {
+      // reusePort: false, so a port that is taken fails here instead of being silently shared
+      app.listen({ port, hostname: host, reusePort: false });
+    } catch (err) {
+      const message = (err as Error).message;
+      log.fatal({ port, err: message }, `cannot listen on port ${port}`);
+      process.stderr.write(`${name}: cannot listen on ${host}:${port}: ${message}\n`);
+      await service.abandon();
+      process.exit(1);
+    }
   }
   service.start?.();
-  log.info({ port: service.app.server?.port, host: config.host, ...service.describe }, `${name} listening`);
+  log.info(
+    { port: service.app.server?.port, opsPort: service.ops?.app.server?.port, host: config.host, ...service.describe },
+    `${name} listening`,
+  );
   onShutdown(log, service.graceMs, () => service.stop());
 }

@@ -1,7 +1,8 @@
 /**
  * Session tokens are checked one way in every service: HS256 only (so `alg: none` and every
- * other algorithm are refused), this issuer and audience, an expiry, and a subject that is a
- * user id. Anything else is no session at all.
+ * other algorithm are refused), this issuer and audience, an expiry, a subject that is a user
+ * id, and a session id with its start (what logout revokes, see revocation.ts). Anything else is
+ * no session at all; tokens issued before sessions had ids are refused (sign in again once).
  */
 import { isId } from "@parley/contract/limits";
 import type { JwtSettings } from "./config.ts";
@@ -13,7 +14,7 @@ export const verifyOptions = (jwt: JwtSettings) => ({
   algorithms: ["HS256"],
   issuer: jwt.jwtIssuer,
   audience: jwt.jwtAudience,
-  requiredClaims: ["exp", "sub"],
+  requiredClaims: ["exp", "sub", "sid", "sat"],
 });
 
 /** What @elysiajs/jwt's `verify` offers: the claims of a valid token, or false. */
@@ -21,11 +22,18 @@ export type TokenVerifier = {
   verify(
     token: string,
     options: ReturnType<typeof verifyOptions>,
-  ): Promise<{ sub?: unknown; exp?: unknown; username?: unknown } | false>;
+  ): Promise<{ sub?: unknown; exp?: unknown; username?: unknown; sid?: unknown; sat?: unknown } | false>;
 };
 
-/** Who a valid token belongs to, and until when (`exp`, seconds since epoch). */
-export type SessionClaims = { userId: string; username: string; exp: number };
+/** Session ids: 128 random bits, base64url. */
+const SID = /^[A-Za-z0-9_-]{16,64}$/;
+export const newSessionId = () => Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
+
+/**
+ * Who a valid token belongs to, until when (`exp`, seconds since epoch), and which session it
+ * is: `sid` names it, `startedAt` (ms, the `sat` claim) orders it against "sign out everywhere".
+ */
+export type SessionClaims = { userId: string; username: string; exp: number; sid: string; startedAt: number };
 
 export async function verifySession(
   verifier: TokenVerifier,
@@ -34,5 +42,12 @@ export async function verifySession(
 ): Promise<SessionClaims | null> {
   const claims = await verifier.verify(token, verifyOptions(jwt));
   if (!claims || !isId(claims.sub) || typeof claims.exp !== "number") return null;
-  return { userId: claims.sub, username: typeof claims.username === "string" ? claims.username : "", exp: claims.exp };
+  if (typeof claims.sid !== "string" || !SID.test(claims.sid) || typeof claims.sat !== "number") return null;
+  return {
+    userId: claims.sub,
+    username: typeof claims.username === "string" ? claims.username : "",
+    exp: claims.exp,
+    sid: claims.sid,
+    startedAt: claims.sat,
+  };
 }

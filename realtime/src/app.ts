@@ -4,6 +4,7 @@
  */
 import { CLOSE_CODES, PRESENCE_HEARTBEAT_MS, WS_FRAME_MAX_BYTES } from "@parley/contract/limits";
 import type { Logger } from "@parley/kit/log";
+import { isRevokedBy, REVOKED_CHANNEL, Revocations } from "@parley/kit/revocation";
 import { observe } from "@parley/kit/observe";
 import { Elysia } from "elysia";
 import type { Config } from "./config.ts";
@@ -13,7 +14,7 @@ import { apiProxy } from "./edge/proxy.ts";
 import { LocalUsers } from "./fanout/local-users.ts";
 import { BACKPRESSURE } from "./fanout/session.ts";
 import { ChannelSubscriptions } from "./fanout/subscriptions.ts";
-import { health } from "./health/index.ts";
+import { liveness, opsApp } from "./health/index.ts";
 import { jsonError } from "./libs/errors.ts";
 import type { RealtimeMetrics } from "./libs/metrics.ts";
 import type { RedisPair } from "./libs/redis.ts";
@@ -30,7 +31,21 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
   const subscriptions = new ChannelSubscriptions(redis.subscriber, log, (n) => metrics.subscribedChannels.set(n));
   const presence = new PresenceRegistry(redis.commands, config.replicaId, log);
   const users = new LocalUsers({ apiUrl: config.apiUrl, subscriptions, presence, metrics, log });
-  redis.subscriber.on("message", (channel: string, message: string) => users.deliver(channel, message));
+  redis.subscriber.on("message", (channel: string, message: string) => {
+    if (channel !== REVOKED_CHANNEL) users.deliver(channel, message);
+  });
+  // Signed-out sessions: refused at the upgrade, and the sockets already open close with 4003
+  // as soon as any api process announces the sign-out (within a Redis round trip).
+  const revocations = new Revocations(redis.commands, { log });
+  revocations.follow(redis.subscriber, (userId) => {
+    if (!users.has(userId)) return;
+    void revocations.record(userId).then((record) => {
+      if (!record) return;
+      for (const s of [...users.sessionsOf(userId)])
+        if (isRevokedBy(record, { userId, sid: s.sid, startedAt: s.startedAt }))
+          s.close(CLOSE_CODES.signedOut, "signed out");
+    });
+  });
   // After a Redis outage, events and presence changes published while the subscriber was down
   // are lost. On a reconnect, close every local socket with 1012: clients reconnect with jitter,
   // get a fresh `ready`, catch up over REST and get a fresh presence snapshot.
@@ -44,11 +59,15 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
   });
 
   const site = await frontend(config.staticDir);
+  const ops = opsApp({ redis, metrics, shuttingDown: isShuttingDown });
 
   const app = new Elysia({
     websocket: {
       maxPayloadLength: WS_FRAME_MAX_BYTES,
       idleTimeout: 60,
+      // no compression: frames mix a user's data with text others choose (typing, messages), the
+      // shape CRIME-style attacks read secrets from (OWASP WebSocket Cheat Sheet)
+      perMessageDeflate: false,
       backpressureLimit: BACKPRESSURE.bunLimit,
       closeOnBackpressureLimit: true,
       sendPings: true,
@@ -73,13 +92,25 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
       );
       return jsonError(500, "unavailable", "something went wrong; try again");
     })
-    .use(health({ redis, metrics, shuttingDown: isShuttingDown }))
-    .use(socketRoutes({ config, users, commands: redis.commands, metrics, log, shuttingDown: isShuttingDown }))
+    .use(liveness)
+    .use(
+      socketRoutes({
+        config,
+        users,
+        commands: redis.commands,
+        revocations,
+        metrics,
+        log,
+        shuttingDown: isShuttingDown,
+      }),
+    )
     .use(apiProxy(config.apiUrl, log))
     .use(site.plugin);
 
   return {
     app,
+    /** /healthz, /readyz and /metrics, for OPS_PORT */
+    ops,
     start() {
       presence.start(() => users.ids());
       membershipRepair = setInterval(() => users.repairMemberships(), PRESENCE_HEARTBEAT_MS);
@@ -95,6 +126,7 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
       // let the close frames reach the clients before the server goes away
       await Bun.sleep(200);
       if (app.server) await app.stop(true).catch(() => undefined);
+      if (ops.server) await ops.stop(true).catch(() => undefined);
       await Promise.allSettled([redis.subscriber.quit(), redis.commands.quit()]);
     },
   };

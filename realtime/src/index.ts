@@ -11,6 +11,7 @@ await serve("realtime", loadConfig, async (config, log) => {
   const realtime = await buildRealtime({ config, log, metrics, redis });
   return {
     app: realtime.app,
+    ops: { app: realtime.ops, port: config.opsPort, host: config.opsHost },
     start: () => realtime.start(),
     stop: () => realtime.shutdown(),
     abandon() {

@@ -52,6 +52,8 @@ describe("authentication at the upgrade", () => {
       tampered,
       expired: signToken({ sub: user.id, exp: Math.floor(Date.now() / 1000) - 10 }),
       noExpiry: signToken({ sub: user.id, exp: undefined }),
+      noSession: signToken({ sub: user.id, sid: undefined }),
+      noSessionStart: signToken({ sub: user.id, sat: undefined }),
       algNone: signToken({ sub: user.id }, { alg: "none" }),
       wrongSecret: signToken({ sub: user.id }, { secret: "another-secret-of-sufficient-length-000" }),
       wrongAudience: signToken({ sub: user.id, aud: "someone-else" }),
@@ -68,6 +70,35 @@ describe("authentication at the upgrade", () => {
     const refused = connect(rt, { token: "x.y.z" });
     expect(await refused.closed.then((c) => c.code)).not.toBe(1000);
     expect(refused.frames).toHaveLength(0);
+  });
+
+  test("the api and realtime accept and refuse exactly the same tokens (one set of checks, defect 9)", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const tokens: Record<string, string> = {
+      issued: user.token,
+      handMade: signToken({ sub: user.id }),
+      noExpiry: signToken({ sub: user.id, exp: undefined }),
+      expired: signToken({ sub: user.id, exp: now - 5 }),
+      notYet: signToken({ sub: user.id, nbf: now + 600 }),
+      noSession: signToken({ sub: user.id, sid: undefined }),
+      wrongIssuer: signToken({ sub: user.id, iss: "elsewhere" }),
+      algNone: signToken({ sub: user.id }, { alg: "none" }),
+    };
+    for (const [name, token] of Object.entries(tokens)) {
+      const api = await fetch(`${rt}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+      expect({ name, accepted: api.status === 200 }).toEqual({
+        name,
+        accepted: name === "issued" || name === "handMade",
+      });
+      if (api.status === 200) {
+        const s = await openSocket(rt, { token });
+        s.close();
+      } else {
+        expect(api.status).toBe(401);
+        const socket = await upgradeRequest(rt, { query: `?token=${encodeURIComponent(token)}` });
+        expect({ name, socket: socket.status }).toEqual({ name, socket: 401 });
+      }
+    }
   });
 
   test("the token may come as ?token=, as the session cookie, or as subprotocol [bearer, jwt] (answered with bearer)", async () => {
@@ -93,14 +124,16 @@ describe("authentication at the upgrade", () => {
     }
   });
 
-  test("with ALLOWED_ORIGINS only the listed origins pass", async () => {
-    const sameHost = await upgradeRequest(rtAllow, {
-      query: `?token=${user.token}`,
-      headers: { origin: `http://${new URL(rtAllow).host}` },
-    });
-    expect(sameHost.status).toBe(403);
+  test("ALLOWED_ORIGINS adds origins to the same origin, which still passes (defect 13); others are refused", async () => {
+    const sameHost = await openSocket(rtAllow, { token: user.token, origin: `http://${new URL(rtAllow).host}` });
+    sameHost.close();
     const s = await openSocket(rtAllow, { token: user.token, origin: ALLOWED });
     s.close();
+    const foreign = await upgradeRequest(rtAllow, {
+      query: `?token=${user.token}`,
+      headers: { origin: "https://evil.example.com" },
+    });
+    expect(foreign.status).toBe(403);
   });
 
   test("a socket is closed with 4001 when its token expires", async () => {

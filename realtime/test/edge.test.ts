@@ -35,10 +35,11 @@ writeFileSync(join(dist, "robots.txt"), "User-agent: *");
 
 let upstream: ReturnType<typeof Bun.serve>;
 const firstChunkSeen = Promise.withResolvers<void>();
-const running: { realtime: Realtime; url: string }[] = [];
+const running: { realtime: Realtime; url: string; ops: string }[] = [];
 
 async function startRealtime(env: Record<string, string>) {
   const port = await freePort();
+  const opsPort = await freePort();
   const config = loadConfig({
     PORT: String(port),
     HOST: "127.0.0.1",
@@ -56,10 +57,12 @@ async function startRealtime(env: Record<string, string>) {
     redis: connectRedisPair(config.redisUrl, log, metrics, config.replicaId),
   });
   realtime.app.listen({ port, hostname: "127.0.0.1", reusePort: false });
-  const entry = { realtime, url: `http://127.0.0.1:${port}` };
+  realtime.ops.listen({ port: opsPort, hostname: "127.0.0.1", reusePort: false });
+  const entry = { realtime, url: `http://127.0.0.1:${port}`, ops: `http://127.0.0.1:${opsPort}` };
   running.push(entry);
   return entry.url;
 }
+const opsOf = (url: string) => running.find((r) => r.url === url)!.ops;
 
 let site: string;
 let bare: string;
@@ -165,11 +168,22 @@ describe("frontend", () => {
     expect((await fetch(`${bare}/healthz`)).status).toBe(200);
   });
 
-  test("health, readiness and metrics answer with security headers", async () => {
-    const ready = await fetch(`${site}/readyz`);
+  test("metrics and readiness are not served on the web port, only on OPS_PORT (defect 12)", async () => {
+    const live = await fetch(`${site}/healthz`);
+    expect(live.status).toBe(200);
+    expectSecurityHeaders(live);
+    for (const path of ["/metrics", "/readyz"]) {
+      const res = await fetch(`${site}${path}`);
+      expect({ path, status: res.status }).toEqual({ path, status: 404 });
+      expect(await res.text()).not.toContain("realtime_");
+      // a browser asking for a page gets the app, never the data
+      const page = await fetch(`${site}${path}`, { headers: { accept: "text/html" } });
+      expect(await page.text()).not.toContain("realtime_open_sockets");
+    }
+    const ready = await fetch(`${opsOf(site)}/readyz`);
     expect(ready.status).toBe(200);
-    expectSecurityHeaders(ready);
-    const metrics = await (await fetch(`${site}/metrics`)).text();
+    expect(await ready.json()).toEqual({ status: "ready", checks: { redis: "up" } });
+    const metrics = await (await fetch(`${opsOf(site)}/metrics`)).text();
     for (const name of [
       "realtime_open_sockets",
       "realtime_connected_users",

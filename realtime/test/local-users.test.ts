@@ -1,8 +1,8 @@
 /**
- * LocalUsers and the typing relay with real Redis and a small HTTP server standing in for the
- * api, which answers 503 to the first `GET /api/conversations` and the full list afterwards: a
- * `conversation` frame that arrives while the load is failing must not stop the full list from
- * being fetched later.
+ * LocalUsers with real Redis and a small HTTP server standing in for the api: a user's contacts
+ * come from one page of their conversations (retried when the api failed), and membership is
+ * asked per conversation, kept, learnt from `conversation` frames and system lines (the newest
+ * version wins), and bounded per user; the typing relay follows it.
  */
 import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import type { ServerWebSocket } from "bun";
@@ -24,16 +24,26 @@ setDefaultTimeout(60_000);
 const id = (name: string) => `${name}-${crypto.randomUUID()}`;
 const [alice, bob, carol, dave] = [id("alice"), id("bob"), id("carol"), id("dave")];
 const conv = (cid: string, members: string[]) => ({ id: cid, members: members.map((m) => ({ id: m })) });
-const [c1, c2, c3] = [id("c1"), id("c2"), id("c3")];
+const [c1, c2, c3, c4] = [id("c1"), id("c2"), id("c3"), id("c4")];
 
-let calls = 0;
+const calls = { list: 0, one: new Map<string, number>() };
 const api = Bun.serve({
   port: 0,
   fetch(req) {
-    if (new URL(req.url).pathname !== "/api/conversations") return new Response("no", { status: 404 });
-    calls++;
-    if (calls === 1) return Response.json({ error: { code: "unavailable", message: "down" } }, { status: 503 });
-    return Response.json({ conversations: [conv(c1, [alice, bob]), conv(c2, [alice, carol])] });
+    const path = new URL(req.url).pathname;
+    if (path === "/api/conversations") {
+      calls.list++;
+      if (calls.list === 1) return Response.json({ error: { code: "unavailable", message: "down" } }, { status: 503 });
+      return Response.json({ conversations: [conv(c1, [alice, bob]), conv(c2, [alice, carol])], nextCursor: null });
+    }
+    const one = path.match(/^\/api\/conversations\/([^/]+)$/)?.[1];
+    if (one) {
+      calls.one.set(one, (calls.one.get(one) ?? 0) + 1);
+      // c4 is a conversation of alice's that is not on the first page of her list
+      if (one === c4) return Response.json({ conversation: conv(c4, [alice, dave]) });
+      return Response.json({ error: { code: "not_found", message: "no such conversation" } }, { status: 404 });
+    }
+    return new Response("no", { status: 404 });
   },
 });
 
@@ -61,34 +71,69 @@ const fakeSocket = (frames: string[]) =>
     close: () => undefined,
   }) as unknown as ServerWebSocket<unknown>;
 
-describe("LocalUsers membership", () => {
-  test("a conversation frame during a failing load is kept, and the full list is still fetched later", async () => {
-    const frames: string[] = [];
-    const session = new Session(alice, fakeSocket(frames), metrics, undefined);
+describe("LocalUsers", () => {
+  test("contacts: a failed load is retried, and a conversation frame meanwhile is kept", async () => {
+    const session = new Session(alice, fakeSocket([]), metrics, undefined);
     await users.join(session, "token");
-    expect(calls).toBe(1); // answered 503
+    expect(calls.list).toBe(1); // answered 503
 
-    // a new conversation arrives over Redis while the user's list is not loaded
+    // a new conversation arrives over Redis while the contacts are not loaded
     const frame = { type: "conversation", conversation: conv(c3, [alice, dave]) } as unknown as ServerFrame;
     users.deliver(userChannel(alice), encodeFanoutEvent(frame, Date.now()));
-    expect(await typing.relay(alice, c3)).toBe("ok");
+    // its members are known from the frame: no question to the api
+    expect(await users.membersOf(alice, c3)).toEqual([alice, dave]);
+    expect(calls.one.get(c3)).toBeUndefined();
 
-    // after the retry interval the repair fetches the full list, merged with the frame's
     await Bun.sleep(MEMBERSHIP_RETRY_MS + 100);
     users.repairMemberships();
     await waitFor(
-      "the contacts of the full list followed",
+      "the contacts of the first page followed",
       () => subscriptions.has(presenceChannel(bob)) && subscriptions.has(presenceChannel(carol)),
       10_000,
     );
-    expect(calls).toBe(2);
-    expect(await typing.relay(alice, c1)).toBe("ok");
-    expect(await typing.relay(alice, c2)).toBe("ok");
-    expect(await typing.relay(alice, c3)).toBe("ok"); // the frame's conversation is kept
+    expect(calls.list).toBe(2);
     for (const contact of [bob, carol, dave]) expect(subscriptions.has(presenceChannel(contact))).toBe(true);
-
+    // members of the listed conversations were learnt on the way
+    expect(await users.membersOf(alice, c1)).toEqual([alice, bob]);
+    expect(calls.one.get(c1)).toBeUndefined();
     session.markClosed();
     users.leave(session);
+  });
+
+  test("membership is asked per conversation: one beyond the first page is found, then kept", async () => {
+    const session = new Session(alice, fakeSocket([]), metrics, undefined);
+    await users.join(session, "token");
+    expect(await users.membersOf(alice, c4)).toEqual([alice, dave]);
+    expect(await users.membersOf(alice, c4)).toEqual([alice, dave]);
+    expect(calls.one.get(c4)).toBe(1);
+    // not a member: the answer is kept too
+    expect(await users.membersOf(alice, `${c2}x`)).toBe("not_member");
+    expect(await users.membersOf(alice, `${c2}x`)).toBe("not_member");
+    expect(calls.one.get(`${c2}x`)).toBe(1);
+    session.markClosed();
+    users.leave(session);
+  });
+
+  test("lookups are bounded per user: made-up conversations cannot turn into a stream of api calls", async () => {
+    const session = new Session(bob, fakeSocket([]), metrics, undefined);
+    await users.join(session, "token");
+    const before = [...calls.one.values()].reduce((a, b) => a + b, 0);
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => users.membersOf(bob, id(`made-up-${i}`))));
+    expect(answers.every((a) => a === "not_member")).toBe(true);
+    expect([...calls.one.values()].reduce((a, b) => a + b, 0) - before).toBeLessThanOrEqual(10);
+    session.markClosed();
+    users.leave(session);
+  });
+
+  test("a user back within moments reuses their contacts: no second question to the api", async () => {
+    const before = calls.list;
+    for (let i = 0; i < 5; i++) {
+      const session = new Session(alice, fakeSocket([]), metrics, undefined);
+      await users.join(session, "token");
+      session.markClosed();
+      users.leave(session);
+    }
+    expect(calls.list - before).toBeLessThanOrEqual(1);
   });
 });
 

@@ -43,6 +43,7 @@ afterAll(async () => {
 describe("Redis restart", () => {
   test("readyz reports the outage; afterwards the sockets are closed with 1012 and new sockets get live delivery", async () => {
     const [r1, r2] = stack.realtimeUrls as [string, string];
+    const [o1, o2] = stack.realtimeOpsUrls as [string, string];
     const pids = stack.children.filter((c) => c.name.startsWith("realtime")).map((c) => c.proc.pid);
     const [alice, bob] = [await register(r1, "ralice"), await register(r1, "rbob")];
     const conv = await createConversation(r1, alice, [bob]);
@@ -58,12 +59,12 @@ describe("Redis restart", () => {
 
     redis.proc.kill("SIGTERM");
     await redis.proc.exited;
-    for (const url of [r1, r2]) await waitFor(`${url} /readyz 503`, async () => (await readyStatus(url)) === 503);
-    const body = (await (await fetch(`${r1}/readyz`)).json()) as { checks: Record<string, string> };
+    for (const url of [o1, o2]) await waitFor(`${url} /readyz 503`, async () => (await readyStatus(url)) === 503);
+    const body = (await (await fetch(`${o1}/readyz`)).json()) as { checks: Record<string, string> };
     expect(body.checks.redis).toBe("down");
 
     redis = await startOwnRedis();
-    for (const url of [r1, r2, stack.apiUrl])
+    for (const url of [o1, o2, stack.apiUrl])
       await waitFor(`${url} /readyz 200`, async () => (await readyStatus(url)) === 200, 30_000);
 
     // what was published during the outage is lost: the sockets are closed so clients resync
@@ -96,7 +97,7 @@ describe("Redis restart", () => {
       20_000,
     );
 
-    const metrics = await (await fetch(`${r1}/metrics`)).text();
+    const metrics = await (await fetch(`${o1}/metrics`)).text();
     const reconnects = [
       ...metrics.matchAll(/^realtime_redis_reconnects_total\{[^}]*connection="subscriber"[^}]*\} (\d+)/gm),
     ].map((m) => Number(m[1]));

@@ -31,14 +31,15 @@ test("during shutdown readyz is 503 and upgrades are refused before Redis is clo
   const get = (path: string, headers: Record<string, string> = {}) =>
     realtime.app.handle(new Request(`http://localhost${path}`, { headers }));
 
-  expect((await get("/readyz")).status).toBe(200);
+  const ready = (path: string) => realtime.ops.handle(new Request(`http://localhost${path}`));
+  expect((await ready("/readyz")).status).toBe(200);
 
   // shutdown sets its flag at once and closes Redis only after closing sockets and presence
   const stopping = realtime.shutdown();
 
-  const ready = await get("/readyz");
-  expect(ready.status).toBe(503);
-  expect(await ready.json()).toEqual({ status: "stopping", checks: { redis: "up" } });
+  const stoppingReady = await ready("/readyz");
+  expect(stoppingReady.status).toBe(503);
+  expect(await stoppingReady.json()).toEqual({ status: "stopping", checks: { redis: "up" } });
   const token = signToken({ sub: "a".repeat(24) });
   const upgrade = await get(`/ws?token=${token}`, {
     upgrade: "websocket",

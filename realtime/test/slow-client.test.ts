@@ -81,7 +81,7 @@ function lastCloseCode(data: Buffer): number | undefined {
 }
 
 const metric = async (name: string, labels = "") => {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const text = await (await fetch(`${realtime.opsUrl}/metrics`)).text();
   return [...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} ([0-9.e+]+)$`, "gm"))]
     .filter((m) =>
       labels

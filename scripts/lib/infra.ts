@@ -113,7 +113,36 @@ export async function startRedis(opts: StartOpts & { persist: boolean }): Promis
 export const EMBEDDED_DB_ENGINES = ["postgresql", "sqlite"] as const;
 export type EmbeddedDbEngine = (typeof EMBEDDED_DB_ENGINES)[number];
 
-export type MongoCompatible = { kind: string; url: string; children: Child[] };
+export type MongoCompatible = {
+  kind: string;
+  url: string;
+  children: Child[];
+  /**
+   * Stops the server the api talks to (mongod or FerretDB; PostgreSQL behind FerretDB stays up)
+   * and starts it again on the same port with the same data: the fault test's database outage.
+   * `children` always holds the current process.
+   */
+  outage: { stop(): Promise<void>; start(): Promise<void> };
+};
+
+/** Stops and restarts one child with the command and options it was started with. */
+function restartable(
+  children: Child[],
+  index: number,
+  respawn: () => Child,
+  ready: () => Promise<boolean>,
+): MongoCompatible["outage"] {
+  return {
+    async stop() {
+      await stopAll([children[index]!], 10_000);
+    },
+    async start() {
+      const child = respawn();
+      children[index] = child;
+      await waitFor(`${child.name} back on its port`, ready, 30_000);
+    },
+  };
+}
 
 /**
  * Starts the MongoDB-compatible server on `port`, its data under `dataRoot`: mongod (in
@@ -137,9 +166,11 @@ export async function startMongoCompatible(opts: {
     const dir = join(opts.dataRoot, "mongo");
     mkdirSync(dir, { recursive: true });
     const cmd = [server.bin, "--port", String(opts.port), "--bind_ip", "127.0.0.1", "--dbpath", dir, "--quiet"];
-    const child = spawnLogged("mongod", cmd, log("mongod"));
+    const spawn = () => spawnLogged("mongod", cmd, log("mongod"));
+    const child = spawn();
     await waitOrStop(child, `mongod on port ${opts.port}`, () => tcpOpen(opts.port), 30_000);
-    return { kind: "mongod", url, children: [child] };
+    const children = [child];
+    return { kind: "mongod", url, children, outage: restartable(children, 0, spawn, () => tcpOpen(opts.port)) };
   }
   const children: Child[] = [];
   const common = [
@@ -168,13 +199,14 @@ export async function startMongoCompatible(opts: {
     mkdirSync(dir, { recursive: true });
     cmd = [server.bin, "--handler=sqlite", `--sqlite-url=file:${dir}/`, `--state-dir=${dir}`, ...common];
   }
-  const child = spawnLogged("ferretdb", cmd, { ...log("ferretdb"), env });
-  children.push(child);
+  const spawn = () => spawnLogged("ferretdb", cmd, { ...log("ferretdb"), env });
+  children.push(spawn());
   try {
     await waitFor(`ferretdb on port ${opts.port}`, () => tcpOpen(opts.port), 30_000);
   } catch (err) {
     await stopAll(children, 5000);
     throw err;
   }
-  return { kind: `ferretdb-${engine}`, url, children };
+  const outage = restartable(children, children.length - 1, spawn, () => tcpOpen(opts.port));
+  return { kind: `ferretdb-${engine}`, url, children, outage };
 }

@@ -17,6 +17,8 @@ export type StackOptions = {
   replicas?: number;
   apiPort?: number;
   realtimePorts?: number[];
+  /** each replica's OPS_PORT (health, readiness, metrics); free ports when not given */
+  realtimeOpsPorts?: number[];
   /** where each process's output goes: a folder for `<name>.log` files, or "inherit" */
   logs: string | "inherit";
   staticDir?: string;
@@ -30,6 +32,8 @@ export type StackOptions = {
 export type Stack = {
   apiUrl: string;
   realtimeUrls: string[];
+  /** each replica's ops listener: /healthz, /readyz, /metrics (never the web port) */
+  realtimeOpsUrls: string[];
   children: Child[];
   /** SIGKILL (crash) or SIGTERM (graceful) one realtime replica and wait for it to exit */
   stopReplica(index: number, signal?: "SIGKILL" | "SIGTERM"): Promise<void>;
@@ -41,6 +45,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const replicas = opts.replicas ?? 2;
   const apiPort = opts.apiPort ?? (await freePort());
   const realtimePorts = opts.realtimePorts ?? (await Promise.all(Array.from({ length: replicas }, () => freePort())));
+  const opsPorts = opts.realtimeOpsPorts ?? (await Promise.all(realtimePorts.map(() => freePort())));
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const common = {
     ...process.env,
@@ -66,6 +71,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       env: {
         ...common,
         PORT: String(port),
+        OPS_PORT: String(opsPorts[i]!),
         API_URL: apiUrl,
         REPLICA_ID: `realtime-${i + 1}`,
         ...(opts.staticDir ? { STATIC_DIR: opts.staticDir } : {}),
@@ -78,8 +84,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     replicaProcs[i] = child;
     children.push(child);
     await waitFor(
-      `realtime-${i + 1} /readyz on port ${port}`,
-      () => httpOk(`http://127.0.0.1:${port}/readyz`),
+      `realtime-${i + 1} /readyz on port ${opsPorts[i]}`,
+      () => httpOk(`http://127.0.0.1:${opsPorts[i]}/readyz`),
       opts.readyTimeoutMs ?? 30_000,
     );
   };
@@ -95,6 +101,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   return {
     apiUrl,
     realtimeUrls: realtimePorts.map((p) => `http://127.0.0.1:${p}`),
+    realtimeOpsUrls: opsPorts.map((p) => `http://127.0.0.1:${p}`),
     children,
     startReplica,
     async stopReplica(i, signal = "SIGKILL") {

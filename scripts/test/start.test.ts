@@ -22,6 +22,8 @@ async function ports() {
     API_PORT: await freePort(),
     WEB_PORT: await freePort(),
     WEB_PORT_2: await freePort(),
+    OPS_PORT: await freePort(),
+    OPS_PORT_2: await freePort(),
     REDIS_PORT: await freePort(),
     MONGO_PORT: await freePort(),
   };
@@ -63,7 +65,9 @@ test("starts everything, answers health checks, stops cleanly and keeps data acr
   const p = await ports();
   const web = `http://127.0.0.1:${p.WEB_PORT}`;
   const first = startParley(p);
-  await waitFor("realtime replica 2 to be ready", () => httpOk(`http://127.0.0.1:${p.WEB_PORT_2}/readyz`), 120_000);
+  // readiness and metrics on each replica's ops port, never its web port
+  await waitFor("realtime replica 2 to be ready", () => httpOk(`http://127.0.0.1:${p.OPS_PORT_2}/readyz`), 120_000);
+  expect((await fetch(`http://127.0.0.1:${p.WEB_PORT_2}/metrics`)).status).toBe(404);
   for (const port of [p.API_PORT, p.WEB_PORT, p.WEB_PORT_2]) {
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   }
@@ -82,7 +86,7 @@ test("starts everything, answers health checks, stops cleanly and keeps data acr
   await stopParley(first, p);
 
   const second = startParley(p);
-  await waitFor("realtime replica 1 to be ready again", () => httpOk(`${web}/readyz`), 120_000);
+  await waitFor("realtime replica 1 to be ready again", () => httpOk(`http://127.0.0.1:${p.OPS_PORT}/readyz`), 120_000);
   const login = await fetch(`${web}/api/auth/login`, {
     method: "POST",
     headers: { "content-type": "application/json" },

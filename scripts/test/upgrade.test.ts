@@ -92,7 +92,9 @@ test("SQLite data of an earlier version is copied to PostgreSQL once and served 
     const deadline = Date.now() + 30_000;
     while (!(await deps.db.ready()) && Date.now() < deadline) await Bun.sleep(100);
     expect(await deps.db.ready()).toBe(true);
-    const [list] = await conversations.list(deps, ids.bob);
+    const {
+      conversations: [list],
+    } = await conversations.list(deps, ids.bob, {});
     expect(list).toMatchObject({ id: ids.conv, lastSeq: 130, readSeq: 100, unread: 30 });
     expect(list!.lastMessage).toMatchObject({ seq: 130, body: "old message 130" });
     expect(list!.members.map((m) => m.username)).toEqual(["Ann", "bob"]);

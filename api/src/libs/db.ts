@@ -120,15 +120,22 @@ export function connectDb(url: string, log: Logger, { retryMs = 1000 } = {}): Db
 }
 
 /** Errors that mean "the database is not answering" rather than "the request is wrong". */
-export function isDbUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
+export function isDbUnavailable(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 3) return false;
   if (
     /^Mongo(ose)?(ServerSelection|Network|NetworkTimeout|NotConnected|TopologyClosed|PoolCleared)Error$/.test(err.name)
   )
     return true;
-  return /before initial connection is complete|Client must be connected|connection .* closed|Topology is closed|database is locked|SQLITE_BUSY/i.test(
-    err.message,
-  );
+  // A batch insert that lost its connection fails as a MongoBulkWriteError carrying the network
+  // error's message (found by the fault test: a 500 while the database was away, where a single
+  // insert's MongoNetworkError was a 503)
+  if (
+    /before initial connection is complete|Client must be connected|connection .* closed|Topology is closed|database is locked|SQLITE_BUSY|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up/i.test(
+      err.message,
+    )
+  )
+    return true;
+  return isDbUnavailable((err as { cause?: unknown }).cause, depth + 1);
 }
 
 /**

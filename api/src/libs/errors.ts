@@ -18,6 +18,7 @@ const STATUS: Record<ErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  method_not_allowed: 405,
   rate_limited: 429,
   unavailable: 503,
 };
@@ -78,12 +79,36 @@ function coercedQueryDetails(err: unknown, request: Request): { path: string; me
     : [{ path: "/", message }];
 }
 
-export const errors = (log: Logger) =>
+/** A route as Elysia lists it. */
+export type Route = { method: string; path: string };
+
+/** The methods a path is served with (HEAD with GET), or none when no route has that path. */
+function methodsOf(routes: Route[], pathname: string): string[] {
+  const methods = new Set<string>();
+  for (const r of routes) {
+    const pattern = new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+")}$`);
+    if (!pattern.test(pathname)) continue;
+    methods.add(r.method.toUpperCase());
+    if (r.method.toUpperCase() === "GET") methods.add("HEAD");
+  }
+  return [...methods].sort();
+}
+
+export const errors = (log: Logger, routes: () => Route[] = () => []) =>
   new Elysia({ name: "errors" }).onError({ as: "global" }, ({ code, error, set, request }) => {
     const reply = (status: number, payload: ErrorBody, headers?: Record<string, string>) => {
       set.status = status;
       if (headers) Object.assign(set.headers, headers);
       set.headers["content-type"] = "application/json";
+      const { code: what, details } = payload.error;
+      if (what === "validation_failed" || what === "payload_too_large") {
+        // a line per refused input, naming where it was wrong but never the values (a password
+        // may be one of them)
+        const fields = Array.isArray(details)
+          ? details.map((d: { path?: unknown }) => String(d.path)).slice(0, 10)
+          : [];
+        log.info({ path: new URL(request.url).pathname, status, code: what, fields }, "bad input refused");
+      }
       return payload;
     };
     // errors thrown by our body parser arrive wrapped in Elysia's ParseError
@@ -105,8 +130,15 @@ export const errors = (log: Logger) =>
           422,
           errorBody("validation_failed", "the body is not valid JSON", [{ path: "/", message: "malformed JSON" }]),
         );
-      case "NOT_FOUND":
+      case "NOT_FOUND": {
+        // a path that exists, asked with a method it does not have: 405 and the ones it has
+        const allowed = methodsOf(routes(), new URL(request.url).pathname);
+        if (allowed.length > 0 && !allowed.includes(request.method))
+          return reply(405, errorBody("method_not_allowed", `${request.method} is not allowed here`), {
+            allow: allowed.join(", "),
+          });
         return reply(404, errorBody("not_found", "no such route"));
+      }
       case "INVALID_COOKIE_SIGNATURE":
         return reply(401, errorBody("unauthorized", "sign in first"));
     }

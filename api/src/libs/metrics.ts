@@ -26,6 +26,10 @@ export function apiMetrics() {
       name: "parley_seq_conflicts_total",
       help: "Sends that lost a seq race and retried with a fresh seq",
     }),
+    sessionCheckErrors: m.counter({
+      name: "parley_session_check_errors_total",
+      help: "Sign-out checks skipped because Redis did not answer (the token's signature alone decided)",
+    }),
     rateLimitErrors: m.counter({
       name: "parley_rate_limit_errors_total",
       help: "Rate-limit checks skipped because Redis did not answer (fail open)",

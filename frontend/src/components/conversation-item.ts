@@ -40,6 +40,10 @@ export class ConversationItem extends LitElement {
       .top, .bottom { display: flex; align-items: baseline; gap: var(--space-2); }
       .name { flex: 1; font-weight: 600; font-size: 14.5px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
       .time { font-size: 12px; color: var(--text-3); flex: none; }
+      .kind {
+        flex: none; font-size: 10.5px; font-weight: 650; text-transform: uppercase; letter-spacing: 0.05em;
+        color: var(--text-2); border: 1px solid var(--border, currentColor); border-radius: 4px; padding: 0 4px;
+      }
       .preview { flex: 1; font-size: 13px; color: var(--text-2); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; margin-top: 2px; }
       .unread .name { color: var(--text); }
       .unread .preview { color: var(--text); font-weight: 500; }
@@ -61,14 +65,17 @@ export class ConversationItem extends LitElement {
   }
 
   override render() {
-    // the button is named by what it shows (name, presence, time, preview, unread), in that order
+    // the button is named by what it shows (name, "Group", presence, time, preview, unread), in that order
     const presence = this.online === undefined ? "" : this.online ? ", online" : ", offline";
     // a muted conversation still counts its unread messages, quietly
     const bold = this.unread > 0 && !this.muted;
     return html`<button class=${bold ? "unread" : ""} @click=${this.select} aria-current=${this.active ? "true" : "false"}>
       <user-avatar aria-hidden="true" .name=${this.name} user-id=${this.avatarId} .online=${this.online} ?group=${this.group} size="44"></user-avatar>
       <span class="main">
-        <span class="top"><span class="name">${this.name}</span>${presence ? html`<span class="sr-only">${presence}</span>` : nothing}<span class="time">${this.time}</span></span>
+        <span class="top"><span class="name">${this.name}</span>${
+          // said in words too: a group may carry any title, a person's name included
+          this.group ? html`<span class="kind">Group</span>` : nothing
+        }${presence ? html`<span class="sr-only">${presence}</span>` : nothing}<span class="time">${this.time}</span></span>
         <span class="bottom"><span class="preview">${this.preview || "No messages yet"}</span>
           ${
             this.muted

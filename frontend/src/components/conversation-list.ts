@@ -15,6 +15,7 @@ import "./user-avatar.ts";
  * a phone before a conversation is opened).
  * @fires new-chat - the user wants to start a conversation
  * @fires sign-out - the user signs out
+ * @fires sign-out-everywhere - the user signs out on every device
  */
 @customElement("conversation-list")
 export class ConversationList extends LitElement {
@@ -41,6 +42,9 @@ export class ConversationList extends LitElement {
       li + li { margin-top: 2px; }
       .empty { padding: var(--space-6) var(--space-5); text-align: center; color: var(--text-2); font-size: 14px; line-height: 1.5; }
       .empty strong { display: block; color: var(--text); font-size: 15px; margin-bottom: var(--space-1); }
+      .more { display: flex; justify-content: center; padding: var(--space-2) 0 var(--space-3); }
+      .everywhere { display: flex; justify-content: flex-end; padding: 0 var(--space-4) var(--space-3); margin-top: calc(-1 * var(--space-2)); }
+      .link { border: none; background: none; color: var(--text-2); font-size: 12px; text-decoration: underline; padding: 2px 0; cursor: pointer; }
     `,
   ];
 
@@ -85,7 +89,11 @@ export class ConversationList extends LitElement {
                 ?active=${c.id === this.activeId}></conversation-item></li>`;
               },
             )}
-          </ul>`
+          </ul>${
+            st.conversationsCursor
+              ? html`<div class="more"><button class="btn ghost" @click=${() => void st.loadMoreConversations()}>Show more conversations</button></div>`
+              : ""
+          }`
       }`;
     return html`<header>
         <div class="top">
@@ -97,6 +105,7 @@ export class ConversationList extends LitElement {
           <span>Signed in as <strong>${me?.username}</strong></span><span class="spacer"></span>
           <button class="btn ghost" style="padding:5px 10px;font-size:12.5px" @click=${() => this.fire("sign-out")}>Sign out</button>
         </div>
+        <div class="everywhere"><button class="link" @click=${() => this.fire("sign-out-everywhere")}>Sign out on every device</button></div>
       </header>
       ${
         this.primary

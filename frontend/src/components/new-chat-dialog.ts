@@ -159,9 +159,12 @@ export class NewChatDialog extends LitElement {
           ${this.results.map((u) => {
             const on = this.picked.some((p) => p.id === u.id);
             return html`<li><button type="button" aria-pressed=${on ? "true" : "false"} @click=${() => this.toggle(u)}
-              aria-label="${u.username}, ${u.online ? "online" : "offline"}">
+              aria-label="${u.username}${u.online === undefined ? "" : u.online ? ", online" : ", offline"}">
               <user-avatar .name=${u.username} user-id=${u.id} .online=${u.online} size="34"></user-avatar>
-              <span class="who">${u.username}<div class="state">${u.online ? "Online" : "Offline"}</div></span>
+              <span class="who">${u.username}${
+                // presence is shown only for people one already shares a conversation with
+                u.online === undefined ? nothing : html`<div class="state">${u.online ? "Online" : "Offline"}</div>`
+              }</span>
               ${on ? html`<span class="check" aria-hidden="true">✓</span>` : nothing}</button></li>`;
           })}
         </ul>

@@ -109,7 +109,8 @@ export class ParleyApp extends LitElement {
         @back=${() => this.go(null)}
         @new-chat=${() => (this.dialogOpen = true)}
         @dialog-closed=${() => (this.dialogOpen = false)}
-        @sign-out=${() => void st.logout().then(() => history.replaceState(null, "", location.pathname))}>
+        @sign-out=${() => void st.logout().then(() => history.replaceState(null, "", location.pathname))}
+        @sign-out-everywhere=${() => void st.logoutEverywhere().then(() => history.replaceState(null, "", location.pathname))}>
         ${showList ? html`<conversation-list active-id=${active ?? ""} ?primary=${this.narrow}></conversation-list>` : nothing}
         ${
           showThread

@@ -1,4 +1,4 @@
-import { LitElement, css, html, nothing } from "lit";
+import { LitElement, css, html, nothing, svg } from "lit";
 import { customElement, property } from "lit/decorators.js";
 
 /**
@@ -45,6 +45,9 @@ export const initials = (name: string) =>
     .map((p) => p[0]!.toUpperCase())
     .join("") || "?";
 
+const GROUP_GLYPH = (size: number) =>
+  svg`<svg width=${size} height=${size} viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm7 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM9 13c-3.3 0-7 1.7-7 4v2h14v-2c0-2.3-3.7-4-7-4zm7 0c-.5 0-1 0-1.5.1 1.5 1 2.5 2.3 2.5 3.9v2h5v-2c0-2.2-3.1-4-6-4z"/></svg>`;
+
 /** Round avatar with the initials of a name on a colour derived from the user id; optional presence dot. */
 @customElement("user-avatar")
 export class UserAvatar extends LitElement {
@@ -75,7 +78,10 @@ export class UserAvatar extends LitElement {
       : colourOf(this.userId || this.name);
     const s = this.size;
     return html`<div class="face" aria-hidden="true"
-        style="width:${s}px;height:${s}px;font-size:${Math.round(s * 0.38)}px;background:${bg}">${initials(this.name)}</div>
+        style="width:${s}px;height:${s}px;font-size:${Math.round(s * 0.38)}px;background:${bg}">${
+          // a group shows people, never initials: a group titled like a person must not look like one
+          this.group ? GROUP_GLYPH(Math.round(s * 0.55)) : initials(this.name)
+        }</div>
       ${
         this.online === undefined
           ? nothing

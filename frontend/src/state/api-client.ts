@@ -58,8 +58,10 @@ async function call<T>(method: string, path: string, body?: unknown, init: { kee
       method,
       credentials: "same-origin",
       keepalive: init.keepalive,
+      // every request that changes something says it is JSON, body or not: the api refuses any
+      // other (what a cross-site form could send)
       headers:
-        body === undefined
+        method === "GET"
           ? { accept: "application/json" }
           : { "content-type": "application/json", accept: "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -103,11 +105,13 @@ export const api = {
   register: (c: Credentials) => call<AuthResponse>("POST", "/auth/register", c),
   login: (c: Credentials) => call<AuthResponse>("POST", "/auth/login", c),
   logout: () => call<void>("POST", "/auth/logout"),
+  logoutEverywhere: () => call<void>("POST", "/auth/logout-everywhere"),
   me: async (): Promise<User> => (await call<MeResponse>("GET", "/me")).user,
   users: async (q: string, limit = 20): Promise<UserSummary[]> =>
     (await call<UsersResponse>("GET", `/users${qs({ q, limit })}`)).users,
-  conversations: async (): Promise<Conversation[]> =>
-    (await call<ConversationsResponse>("GET", "/conversations")).conversations,
+  /** One page of the list, newest activity first; `nextCursor` asks for the next (null: no more). */
+  conversations: (cursor?: string, limit?: number): Promise<ConversationsResponse> =>
+    call<ConversationsResponse>("GET", `/conversations${qs({ cursor, limit })}`),
   conversation: async (id: Id): Promise<Conversation> =>
     (await call<ConversationResponse>("GET", `/conversations/${id}`)).conversation,
   createConversation: async (body: CreateConversationBody): Promise<Conversation> =>

@@ -30,3 +30,12 @@ export function savePending(userId: Id, pending: LocalMessage[]): void {
     // storage full or disabled: pending messages then live as long as the tab
   }
 }
+
+/** Forgets the user's unsent messages (an explicit sign-out: the next person here must not find them). */
+export function clearPending(userId: Id): void {
+  try {
+    localStorage.removeItem(key(userId));
+  } catch {
+    // storage disabled: nothing was kept
+  }
+}

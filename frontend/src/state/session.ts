@@ -5,10 +5,12 @@
 import type { Credentials, User } from "@parley/contract";
 import type { ClientFrame, ServerFrame } from "@parley/contract/frames";
 import { api, ApiError, observeRequests } from "./api-client.ts";
+import { clearPending } from "./saved-pending.ts";
 import { SocketClient } from "./socket-client.ts";
 import type { StoreState } from "./store-state.ts";
 
 const EXPIRED = "Your session expired. Please sign in again.";
+const SIGNED_OUT = "You were signed out. Please sign in again.";
 
 /**
  * Whether this browser had a session when it last knew. The session cookie is HttpOnly, so the
@@ -78,8 +80,15 @@ export class SessionKeeper {
     this.signedIn((await api.login(c)).user);
   }
 
-  async logout(): Promise<void> {
-    await api.logout().catch(() => undefined);
+  /**
+   * Signs out here (or, `everywhere`, on every device): the server revokes the session, and
+   * nothing of the user stays in this browser, unsent messages included (whoever uses it next
+   * must not find them, or send them).
+   */
+  async logout({ everywhere = false } = {}): Promise<void> {
+    const me = this.st.me;
+    await (everywhere ? api.logoutEverywhere() : api.logout()).catch(() => undefined);
+    if (me) clearPending(me.id);
     this.signedOut();
   }
 
@@ -105,6 +114,12 @@ export class SessionKeeper {
         st.changed();
       },
       onSessionExpired: () => this.signedOut(EXPIRED),
+      onSignedOut: () => {
+        // signed out on purpose, from another tab or device: like signing out here
+        const me = this.st.me;
+        if (me) clearPending(me.id);
+        this.signedOut(SIGNED_OUT);
+      },
       onRepeatedFailure: () => void this.checkSession(),
     });
     // an answered request while the socket waits to reconnect: the server is back, try now

@@ -2,7 +2,8 @@
  * The `/ws` connection: authenticated by the session cookie at the upgrade, reconnecting with
  * exponential backoff and full jitter. Close 1012 (replica restarting) comes back promptly;
  * the backoff starts over only once a connection has stayed open STABLE_AFTER_MS after `ready`;
- * 4001 (session expired) stops and reports it. What was missed meanwhile is the store's job,
+ * 4001 (session expired) and 4003 (signed out) stop and report it; 4004 (too many sockets
+ * for one user) backs off like any other close, so the tab gets in once another one closes. What was missed meanwhile is the store's job,
  * triggered by every `ready` frame.
  *
  * The status it reports is the socket's real state, so the badge can follow it within a second
@@ -21,6 +22,8 @@ export type SocketHandlers = {
   onFrame(frame: ServerFrame): void;
   onStatus(status: ConnectionStatus): void;
   onSessionExpired(): void;
+  /** the session was signed out (4003: here, in another tab, or everywhere) */
+  onSignedOut(): void;
   /** several attempts in a row never got `ready`: maybe the session is gone (upgrade refused with 401) */
   onRepeatedFailure(): void;
 };
@@ -119,6 +122,11 @@ export class SocketClient {
       if (ev.code === CLOSE_CODES.sessionExpired) {
         this.stop();
         this.handlers.onSessionExpired();
+        return;
+      }
+      if (ev.code === CLOSE_CODES.signedOut) {
+        this.stop();
+        this.handlers.onSignedOut();
         return;
       }
       this.downSince ||= Date.now();

@@ -22,6 +22,9 @@ export class StoreState extends EventTarget {
   session: Session = { status: "loading" };
   conversations: Conversation[] = [];
   conversationsLoaded = false;
+  /** where the next page of the list starts (null: every page is here) and how many pages are */
+  conversationsCursor: string | null = null;
+  conversationPages = 0;
   threads = new Map<Id, Thread>();
   /** messages quoted by replies whose thread has not loaded them (`${conversationId}:${seq}`) */
   quotes = new Map<string, Message>();
@@ -121,6 +124,8 @@ export class StoreState extends EventTarget {
   clearUserData(): void {
     this.conversations = [];
     this.conversationsLoaded = false;
+    this.conversationsCursor = null;
+    this.conversationPages = 0;
     this.threads.clear();
     this.quotes.clear();
     this.live.clear();

@@ -81,10 +81,17 @@ export class Store extends StoreState {
   logout(): Promise<void> {
     return this.sessions.logout();
   }
+  /** Signs out every session of the user, on every device. */
+  logoutEverywhere(): Promise<void> {
+    return this.sessions.logout({ everywhere: true });
+  }
 
   // ---------- conversations ----------
   loadConversations(): Promise<void> {
     return this.sync.loadConversations();
+  }
+  loadMoreConversations(): Promise<void> {
+    return this.sync.loadMoreConversations();
   }
 
   async createConversation(memberIds: Id[], title?: string): Promise<Conversation> {

@@ -4,7 +4,7 @@
  * the last contiguous seq) and changes of messages (`…/changes?since=` the thread's rev), page
  * by page, one run of each at a time per conversation.
  */
-import type { Id } from "@parley/contract";
+import type { Conversation, Id } from "@parley/contract";
 import { CHANGES_PAGE_MAX, PAGE_MAX } from "@parley/contract/limits";
 import { api, ApiError } from "./api-client.ts";
 import { mergeServerConversation, upsertConversation } from "./conversations.ts";
@@ -73,19 +73,55 @@ export class Sync {
     }
   }
 
+  /**
+   * The first page of the list (again after every reconnect). Conversations already known stay:
+   * those of later pages, and any a frame brought meanwhile.
+   */
   async loadConversations(): Promise<void> {
     const st = this.st;
     try {
-      const list = await api.conversations();
-      let next = st.conversations.filter((c) => !list.some((l) => l.id === c.id));
-      for (const c of list) next = upsertConversation(next, mergeServerConversation(st.conversation(c.id), c));
-      st.conversations = next;
+      const page = await api.conversations();
+      this.merge(page.conversations);
+      // a refresh of the first page does not take back pages the user already went through
+      if (st.conversationPages <= 1) {
+        st.conversationsCursor = page.nextCursor;
+        st.conversationPages = 1;
+      }
       st.conversationsLoaded = true;
       st.changed();
       void this.refreshPresence();
     } catch (e) {
       this.failed(e);
     }
+  }
+
+  /** The next page of the list, when there is one (the list's "Show more"). */
+  async loadMoreConversations(): Promise<void> {
+    const st = this.st;
+    const cursor = st.conversationsCursor;
+    if (!cursor || this.loadingMore) return;
+    this.loadingMore = true;
+    try {
+      const page = await api.conversations(cursor);
+      this.merge(page.conversations);
+      st.conversationsCursor = page.nextCursor;
+      st.conversationPages++;
+      st.changed();
+      void this.refreshPresence();
+    } catch (e) {
+      this.failed(e);
+    } finally {
+      this.loadingMore = false;
+    }
+  }
+
+  private loadingMore = false;
+
+  private merge(list: readonly Conversation[]): void {
+    const st = this.st;
+    let next = st.conversations.filter((c) => !list.some((l) => l.id === c.id));
+    for (const c of list) next = upsertConversation(next, mergeServerConversation(st.conversation(c.id), c));
+    st.conversations = next;
   }
 
   /**
@@ -101,7 +137,9 @@ export class Sync {
     await Promise.all(
       peers.map(async (p) => {
         const found = (await api.users(p.username, 5).catch(() => [])).find((u) => u.id === p.id);
-        if (found && !st.live.presence.has(found.id)) st.live.presence.set(found.id, found.online);
+        // the api tells presence only of people one shares a conversation with
+        if (found?.online !== undefined && !st.live.presence.has(found.id))
+          st.live.presence.set(found.id, found.online);
       }),
     );
     st.changed();

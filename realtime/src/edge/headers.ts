@@ -24,8 +24,17 @@ export function cacheControlFor(path: string): string | undefined {
   return HASHED_ASSET.test(path) ? IMMUTABLE : "no-cache";
 }
 
+/** Over TLS, browsers are told to use nothing else for a year (sent only on https answers, as HSTS requires). */
+export const HSTS = "max-age=31536000";
+
+/** Whether the browser came over https: directly, or through a TLS-terminating proxy that says so. */
+const overTls = (request: Request) =>
+  new URL(request.url).protocol === "https:" ||
+  request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase() === "https";
+
 export const securityHeaders = new Elysia({ name: "security-headers" }).onRequest(({ set, request }) => {
   Object.assign(set.headers, SECURITY_HEADERS);
+  if (overTls(request)) set.headers["strict-transport-security"] = HSTS;
   const path = new URL(request.url).pathname;
   const cache = request.method === "GET" || request.method === "HEAD" ? cacheControlFor(path) : undefined;
   if (cache) set.headers["cache-control"] = cache;

@@ -1,7 +1,12 @@
 /**
- * This replica's users: their sockets, their conversations and contacts, and delivery of Redis
- * events to them. A user's channel is followed while the user has a socket here; a contact's
- * presence channel while some local user shares a conversation with them.
+ * This replica's users: their sockets, their contacts, and delivery of Redis events to them. A
+ * user's channel is followed while the user has a socket here; a contact's presence channel
+ * while some local user has them as a contact.
+ *
+ * What a socket costs in api work is small and bounded: a user's contacts (for presence) are one
+ * page of their most recent conversations, asked at their first socket and kept for
+ * CONTACTS_KEEP_MS after their last one closes, so a client that reconnects over and over asks
+ * once; membership is asked per conversation when a typing frame needs it (membership.ts).
  */
 import {
   channelOwner,
@@ -11,25 +16,26 @@ import {
   type ServerFrame,
   userChannel,
 } from "@parley/contract/frames";
+import { CLOSE_CODES } from "@parley/contract/limits";
 import type { Logger } from "@parley/kit/log";
 import type { RealtimeMetrics } from "../libs/metrics.ts";
 import type { PresenceRegistry } from "../presence/registry.ts";
-import { fetchMembership, MEMBERSHIP_RETRY_MS, type Membership, membersOf } from "./membership.ts";
+import { type Lookup, MEMBERSHIP_RETRY_MS, Memberships, membersOf, recentContacts } from "./membership.ts";
 import type { Session } from "./session.ts";
 import type { ChannelSubscriptions } from "./subscriptions.ts";
+
+/** How long a user's contacts are kept after their last socket here closed. */
+export const CONTACTS_KEEP_MS = 30_000;
+const KEPT_MAX = 20_000;
 
 type LocalUser = {
   id: string;
   sessions: Set<Session>;
-  /** conversations known so far: the api's full list once `loaded`, plus those from frames */
-  membership: Membership | null;
-  /** conversation → the version of its member list that `membership` holds (a stale line must not undo a newer one) */
-  revs: Map<string, number>;
-  /** the full list was fetched from the api (frames alone never set this) */
+  /** the contacts were fetched from the api (or kept from a moment ago) */
   loaded: boolean;
   loading: Promise<void> | null;
   lastLoadAttempt: number;
-  /** most recent token, only to ask the api for this user's conversations; never logged */
+  /** most recent token, only to ask the api on the user's behalf; never logged */
   token: string;
   contacts: Set<string>;
   /** settles once Redis confirmed the SUBSCRIBE to the user's channel */
@@ -38,8 +44,11 @@ type LocalUser = {
 
 export class LocalUsers {
   private readonly users = new Map<string, LocalUser>();
-  /** contact id → local users who share a conversation with them */
+  /** contact id → local users who have them as a contact */
   private readonly watchers = new Map<string, Set<string>>();
+  /** contacts of users who left a moment ago: user id → contacts, until when */
+  private readonly kept = new Map<string, { contacts: Set<string>; until: number }>();
+  readonly memberships: Memberships;
   /** after stop(): departures are no longer announced one by one */
   private stopped = false;
 
@@ -51,7 +60,9 @@ export class LocalUsers {
       metrics: RealtimeMetrics;
       log: Logger;
     },
-  ) {}
+  ) {
+    this.memberships = new Memberships({ apiUrl: deps.apiUrl, log: deps.log });
+  }
 
   ids(): Iterable<string> {
     return this.users.keys();
@@ -59,6 +70,11 @@ export class LocalUsers {
 
   has(userId: string): boolean {
     return this.users.has(userId);
+  }
+
+  /** The user's sockets on this replica. */
+  sessionsOf(userId: string): ReadonlySet<Session> {
+    return this.users.get(userId)?.sessions ?? new Set();
   }
 
   /**
@@ -69,11 +85,12 @@ export class LocalUsers {
     const { subscriptions, presence, metrics } = this.deps;
     let user = this.users.get(session.userId);
     if (!user) {
+      const kept = this.kept.get(session.userId);
+      this.kept.delete(session.userId);
+      const fresh = kept !== undefined && kept.until > Date.now();
       user = {
         id: session.userId,
         sessions: new Set(),
-        membership: null,
-        revs: new Map(),
         loaded: false,
         loading: null,
         lastLoadAttempt: 0,
@@ -86,6 +103,10 @@ export class LocalUsers {
       // Both issued before any await, so a quick close's "offline"/UNSUBSCRIBE is ordered after them.
       void presence.userArrived(user.id);
       user.subscribed = subscriptions.acquire(userChannel(user.id));
+      if (fresh) {
+        user.loaded = true;
+        await this.setContacts(user, kept.contacts, false);
+      }
     }
     user.token = token;
     user.sessions.add(session);
@@ -93,7 +114,7 @@ export class LocalUsers {
     await user.subscribed;
     if (session.isClosed) return;
     session.ready({ type: "ready", userId: user.id });
-    await this.ensureMembership(user, false);
+    await this.ensureContacts(user, false);
     if (session.isClosed || this.users.get(user.id) !== user) return;
     await this.sendPresence([...user.contacts], [session]);
   }
@@ -110,23 +131,26 @@ export class LocalUsers {
     this.users.delete(user.id);
     this.deps.metrics.connectedUsers.set(this.users.size);
     this.deps.subscriptions.release(userChannel(user.id));
+    this.memberships.release(user.id);
+    if (user.loaded) this.keep(user.id, user.contacts);
     for (const c of user.contacts) this.unwatch(c, user.id);
-    user.contacts.clear();
+    user.contacts = new Set();
     if (!this.stopped) void this.deps.presence.userLeft(user.id);
     return true;
   }
 
-  /** Retries users whose conversations could not be loaded (api down at their socket's open). */
+  /** Retries users whose contacts could not be loaded (api down at their socket's open). */
   repairMemberships(): void {
-    for (const user of this.users.values()) if (!user.loaded) void this.ensureMembership(user, true);
+    for (const user of this.users.values()) if (!user.loaded) void this.ensureContacts(user, true);
   }
 
-  /** The members of a conversation of a local user; undefined when the user is not in it (or not here). */
-  async membersOf(userId: string, conversationId: string): Promise<string[] | undefined> {
+  /** The members of a conversation if a local user is one (asked of the api when not known). */
+  async membersOf(userId: string, conversationId: string): Promise<Lookup> {
     const user = this.users.get(userId);
-    if (!user) return undefined;
-    if (!user.membership?.has(conversationId)) await this.ensureMembership(user, true);
-    return user.membership?.get(conversationId);
+    if (!user) return "not_member";
+    const found = await this.memberships.lookup(userId, user.token, conversationId);
+    if (found === "unauthorized") this.closeUser(userId, CLOSE_CODES.sessionExpired, "session expired");
+    return found;
   }
 
   /** One Redis pub/sub message: deliver it to the local sockets it is addressed to. */
@@ -150,33 +174,37 @@ export class LocalUsers {
     }
   }
 
+  /** Closes every socket of one user here. */
+  closeUser(userId: string, code: number, reason: string): void {
+    for (const s of [...(this.users.get(userId)?.sessions ?? [])]) s.close(code, reason);
+  }
+
   /**
    * What a frame to a local user says about their conversations: a conversation they were added
    * to, or a group change (a system line lists the members after it; one who left is no longer
    * in it). Returns false for a frame the user must not get: typing in a conversation they are
-   * not in (relayed by a replica that had not yet heard they left).
+   * known not to be in (relayed by a replica that had not yet heard they left).
    */
   private follow(user: LocalUser, frame: ServerFrame): boolean {
     if (frame.type === "conversation") {
       const c = frame.conversation;
-      this.setMembers(user, c.id, membersOf(c), c.stateRev);
+      this.learnMembers(user, c.id, membersOf(c), c.stateRev);
     } else if (frame.type === "message" && frame.message.system) {
       const line = frame.message.system;
-      this.setMembers(user, frame.message.conversationId, membersOf(line), line.rev);
-    } else if (frame.type === "typing" && user.loaded && !user.membership?.has(frame.conversationId)) {
+      this.learnMembers(user, frame.message.conversationId, membersOf(line), line.rev);
+    } else if (frame.type === "typing" && this.memberships.knows(frame.conversationId, user.id) === false) {
       this.deps.metrics.droppedFrames.inc({ type: "typing", reason: "not_member" });
       return false;
     }
     return true;
   }
 
-  private setMembers(user: LocalUser, conversationId: string, members: string[], rev: number): void {
-    if ((user.revs.get(conversationId) ?? -1) > rev) return;
-    user.revs.set(conversationId, rev);
-    user.membership ??= new Map();
-    if (members.includes(user.id)) user.membership.set(conversationId, members);
-    else user.membership.delete(conversationId);
-    void this.updateContacts(user, true);
+  /** Members of a conversation as a frame told them; people new to the user become contacts. */
+  private learnMembers(user: LocalUser, conversationId: string, members: string[], rev: number): void {
+    this.memberships.learn(conversationId, members, rev);
+    if (!members.includes(user.id)) return;
+    const added = members.filter((m) => m !== user.id && !user.contacts.has(m));
+    if (added.length > 0) void this.setContacts(user, new Set([...user.contacts, ...added]), true);
   }
 
   /** Closes every local socket with `code`; returns how many there were. */
@@ -195,28 +223,24 @@ export class LocalUsers {
     return [...this.users.keys()];
   }
 
-  private ensureMembership(user: LocalUser, announce: boolean): Promise<void> {
+  private ensureContacts(user: LocalUser, announce: boolean): Promise<void> {
     if (user.loaded) return Promise.resolve();
     if (user.loading) return user.loading;
     if (Date.now() - user.lastLoadAttempt < MEMBERSHIP_RETRY_MS) return Promise.resolve();
     user.lastLoadAttempt = Date.now();
-    user.loading = fetchMembership(this.deps.apiUrl, user.token)
-      .then(async ({ membership, revs }) => {
-        // What frames said meanwhile is as new as this answer or newer: it wins (a group left included).
-        for (const [id, rev] of user.revs) {
-          if (rev < (revs.get(id) ?? -1)) continue;
-          const members = user.membership?.get(id);
-          if (members) membership.set(id, members);
-          else membership.delete(id);
-          revs.set(id, rev);
+    user.loading = recentContacts(this.deps.apiUrl, user.id, user.token, this.memberships)
+      .then(async (contacts) => {
+        if (contacts === "unauthorized") {
+          // the api does not know this session (an unknown user, a revoked session): no socket
+          this.closeUser(user.id, CLOSE_CODES.sessionExpired, "session expired");
+          return;
         }
-        user.membership = membership;
-        user.revs = revs;
         user.loaded = true;
-        await this.updateContacts(user, announce);
+        // contacts learnt from frames meanwhile are newer than this answer: keep them
+        await this.setContacts(user, new Set([...contacts, ...user.contacts]), announce);
       })
       .catch((err: Error) =>
-        this.deps.log.warn({ userId: user.id, err: err.message }, "could not load the user's conversations"),
+        this.deps.log.warn({ userId: user.id, err: err.message }, "could not load the user's contacts"),
       )
       .finally(() => {
         user.loading = null;
@@ -224,16 +248,22 @@ export class LocalUsers {
     return user.loading;
   }
 
-  /** Recomputes the user's contacts; follows new ones and, if asked, tells the user their presence. */
-  private async updateContacts(user: LocalUser, announce: boolean): Promise<void> {
+  /** Sets the user's contacts; follows new ones and, if asked, tells the user their presence. */
+  private async setContacts(user: LocalUser, next: Set<string>, announce: boolean): Promise<void> {
     if (this.users.get(user.id) !== user) return;
-    const next = new Set<string>();
-    for (const members of user.membership?.values() ?? []) for (const m of members) if (m !== user.id) next.add(m);
+    next.delete(user.id);
     const added = [...next].filter((c) => !user.contacts.has(c));
     for (const c of user.contacts) if (!next.has(c)) this.unwatch(c, user.id);
     user.contacts = next;
     await Promise.all(added.map((c) => this.watch(c, user.id)));
     if (announce && added.length > 0) await this.sendPresence(added, [...user.sessions]);
+  }
+
+  private keep(userId: string, contacts: Set<string>): void {
+    const now = Date.now();
+    if (this.kept.size >= KEPT_MAX) for (const [id, k] of this.kept) if (k.until <= now) this.kept.delete(id);
+    if (this.kept.size >= KEPT_MAX) this.kept.clear();
+    this.kept.set(userId, { contacts, until: now + CONTACTS_KEEP_MS });
   }
 
   private watch(contactId: string, localUserId: string): Promise<void> {

@@ -4,8 +4,8 @@
  * delivers through it.
  */
 import type { ServerWebSocket } from "bun";
-import type { ServerFrame } from "@parley/contract/frames";
-import { CLOSE_CODES } from "@parley/contract/limits";
+import type { ErrorFrame, ServerFrame } from "@parley/contract/frames";
+import { CLOSE_CODES, WS_INBOUND } from "@parley/contract/limits";
 import type { RealtimeMetrics } from "../libs/metrics.ts";
 
 /**
@@ -33,6 +33,16 @@ export const expiryDelay = (tokenExp: number, nowMs: number): number =>
 
 let nextId = 1;
 const EARLY_MAX = 1000;
+/** Frames dropped in a row (over the inbound limit, none accepted between) before the socket is closed. */
+const STRIKES_MAX = 50;
+/** Error frames one socket may hear: a few in a row, then one a second; the others are dropped. */
+const ERRORS = { burst: 3, perSecond: 1 } as const;
+
+/** What an inbound frame gets: handled, dropped (over the limit), or the socket is closed. */
+export type Admission = "ok" | "dropped" | "closed";
+
+/** Which session of its user a socket belongs to (what signing out revokes). */
+export type SessionRef = { sid: string; startedAt: number };
 
 export class Session {
   readonly id = nextId++;
@@ -41,6 +51,14 @@ export class Session {
   /** frames that arrived before `ready` was sent (the SUBSCRIBE reply and the first event can
    * come in one read from Redis); flushed right after `ready`, so `ready` is always first */
   private early: { type: FrameType; text: string; committedAt?: number }[] | null = [];
+  /** inbound token bucket (WS_INBOUND) and the frames dropped in a row */
+  private tokens: number = WS_INBOUND.burst;
+  private refilledAt = Date.now();
+  private strikes = 0;
+  private errorTokens: number = ERRORS.burst;
+  private errorsRefilledAt = Date.now();
+  readonly sid: string;
+  readonly startedAt: number;
 
   constructor(
     readonly userId: string,
@@ -48,8 +66,47 @@ export class Session {
     private readonly metrics: RealtimeMetrics,
     /** token expiry, seconds since epoch */
     tokenExp: number | undefined,
+    ref: SessionRef = { sid: "", startedAt: 0 },
   ) {
+    this.sid = ref.sid;
+    this.startedAt = ref.startedAt;
     if (tokenExp !== undefined) this.armExpiry(tokenExp);
+  }
+
+  /**
+   * Counts one frame from the client against WS_INBOUND. Over the limit it is dropped (and the
+   * client hears so, within the error frames' own limit); a client that keeps sending regardless is closed
+   * with 1008, so a flood costs the server a counter, not work or answers.
+   */
+  admit(now = Date.now()): Admission {
+    this.tokens = Math.min(WS_INBOUND.burst, this.tokens + ((now - this.refilledAt) * WS_INBOUND.perSecond) / 1000);
+    this.refilledAt = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      this.strikes = 0;
+      return "ok";
+    }
+    if (++this.strikes > STRIKES_MAX) {
+      this.close(CLOSE_CODES.policy, "too many frames");
+      return "closed";
+    }
+    this.sendError("rate_limited", "too many frames; this one was dropped", now);
+    return "dropped";
+  }
+
+  /** An error frame, within ERRORS (bad frames earn no flood of answers). */
+  sendError(code: ErrorFrame["code"], message: string, now = Date.now()): void {
+    this.errorTokens = Math.min(
+      ERRORS.burst,
+      this.errorTokens + ((now - this.errorsRefilledAt) * ERRORS.perSecond) / 1000,
+    );
+    this.errorsRefilledAt = now;
+    if (this.errorTokens < 1) {
+      this.metrics.droppedFrames.inc({ type: "error", reason: "error_limit" });
+      return;
+    }
+    this.errorTokens -= 1;
+    this.send({ type: "error", code, message });
   }
 
   /** setTimeout holds at most ~24.8 days; a token living longer is re-checked then (re-armed). */

@@ -39,6 +39,11 @@ export function createRealtimeMetrics() {
       name: "realtime_redis_subscribed_channels",
       help: "Redis pub/sub channels this replica subscribes to",
     }),
+    refusedSockets: m.counter({
+      name: "realtime_refused_sockets_total",
+      help: "Sockets closed right after opening, by reason (e.g. too many for one user)",
+      labelNames: ["reason"] as const,
+    }),
     typingRejected: m.counter({
       name: "realtime_typing_rejected_total",
       help: "Client typing frames refused, by reason",

@@ -28,15 +28,15 @@ export const looksLikeJwt = (token: string) => token.length < 4096 && TOKEN_PATT
 
 /**
  * Origin policy. No Origin header = not a browser (browsers always send it on WebSocket
- * upgrades), so nothing to hijack: allowed. With an allowlist the origin must be on it;
- * without one it must name the same host as the Host header. The scheme is ignored in the
- * same-origin case because behind a TLS-terminating proxy the browser says https while this
- * process sees http.
+ * upgrades), so nothing to hijack: allowed. Otherwise the origin must name the same host as the
+ * Host header, or be on ALLOWED_ORIGINS (which adds origins; it never takes the same origin
+ * away). The scheme is ignored in the same-origin case because behind a TLS-terminating proxy
+ * the browser says https while this process sees http.
  */
 export function originAllowed(origin: string | undefined, host: string | undefined, allowed: string[]): boolean {
   if (!origin) return true;
   const o = origin.replace(/\/+$/, "").toLowerCase();
-  if (allowed.length > 0) return allowed.includes(o);
+  if (allowed.includes(o)) return true;
   if (!host) return false;
   try {
     const u = new URL(o);

@@ -1,6 +1,7 @@
 /** Client → server frames: the only accepted shape is `{type:"typing", conversationId}`. */
 import type { ClientFrame } from "@parley/contract/frames";
-import { isId } from "@parley/contract/limits";
+import { isId, JSON_DEPTH_MAX } from "@parley/contract/limits";
+import { jsonDepthWithin } from "@parley/contract/text";
 
 export type ParsedClientFrame = { ok: true; frame: ClientFrame } | { ok: false; message: string };
 
@@ -8,6 +9,7 @@ export type ParsedClientFrame = { ok: true; frame: ClientFrame } | { ok: false; 
 export function parseClientFrame(input: unknown): ParsedClientFrame {
   let value = input;
   if (typeof value === "string") {
+    if (!jsonDepthWithin(value, JSON_DEPTH_MAX)) return { ok: false, message: "frames must be JSON objects" };
     try {
       value = JSON.parse(value);
     } catch {

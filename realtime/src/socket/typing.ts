@@ -1,8 +1,11 @@
 /**
  * A client says its user is typing in a conversation: relayed to the other members' channels,
- * members only, and at most one per user and conversation every TYPING_RELAY_MS across all of
- * the user's sockets here (a well-behaved client sends one per TYPING_INTERVAL_MS). The excess
- * is not relayed; the socket gets an error frame `rate_limited`, which clients may ignore.
+ * members only. Limits, across all of the user's sockets here, checked before anything is asked
+ * or published: at most one per user and conversation every TYPING_RELAY_MS (a well-behaved
+ * client sends one per TYPING_INTERVAL_MS), and at most TYPING_PER_USER per TYPING_INTERVAL_MS
+ * over all conversations (one user typing into 200 groups at once reached one member 400 times).
+ * The excess is not relayed; the socket gets an error frame `rate_limited`, which clients may
+ * ignore. Each socket's frames are limited before they get here (Session.admit).
  */
 import type Redis from "ioredis";
 import { encodeFanoutEvent, userChannel } from "@parley/contract/frames";
@@ -11,24 +14,33 @@ import type { Logger } from "@parley/kit/log";
 import type { LocalUsers } from "../fanout/local-users.ts";
 
 export const TYPING_RELAY_MS = TYPING_INTERVAL_MS / 2;
+/** Conversations one user may be typing in per TYPING_INTERVAL_MS. */
+export const TYPING_PER_USER = 4;
 
-export type TypingResult = "ok" | "not_member" | "rate_limited";
+export type TypingResult = "ok" | "not_member" | "rate_limited" | "unavailable";
+
+type UserTyping = { perConversation: Map<string, number>; recent: number[] };
 
 export class TypingRelay {
-  /** user id → conversation id → when a typing frame of theirs was last relayed */
-  private readonly last = new Map<string, Map<string, number>>();
+  private readonly typing = new Map<string, UserTyping>();
 
   constructor(private readonly deps: { users: LocalUsers; commands: Redis; log: Logger }) {}
 
   async relay(userId: string, conversationId: string): Promise<TypingResult> {
-    const members = await this.deps.users.membersOf(userId, conversationId);
-    if (!members) return "not_member";
     const now = Date.now();
-    const mine = this.last.get(userId) ?? new Map<string, number>();
-    if (now - (mine.get(conversationId) ?? 0) < TYPING_RELAY_MS) return "rate_limited";
-    mine.set(conversationId, now);
+    const mine = this.typing.get(userId) ?? { perConversation: new Map<string, number>(), recent: [] };
+    if (now - (mine.perConversation.get(conversationId) ?? 0) < TYPING_RELAY_MS) return "rate_limited";
+    mine.recent = mine.recent.filter((t) => now - t < TYPING_INTERVAL_MS);
+    if (mine.recent.length >= TYPING_PER_USER) return "rate_limited";
+    mine.recent.push(now);
+    for (const [c, t] of mine.perConversation) if (now - t >= TYPING_RELAY_MS) mine.perConversation.delete(c);
+    mine.perConversation.set(conversationId, now);
     // only while the user is here: forget() has already run for one who left meanwhile
-    if (this.deps.users.has(userId)) this.last.set(userId, mine);
+    if (this.deps.users.has(userId)) this.typing.set(userId, mine);
+
+    const members = await this.deps.users.membersOf(userId, conversationId);
+    if (members === "unavailable") return "unavailable";
+    if (!Array.isArray(members)) return "not_member";
     const payload = encodeFanoutEvent({ type: "typing", conversationId, userId }, now);
     const pipe = this.deps.commands.pipeline();
     for (const m of members) if (m !== userId) pipe.publish(userChannel(m), payload);
@@ -38,6 +50,6 @@ export class TypingRelay {
 
   /** The user's last socket here closed. */
   forget(userId: string): void {
-    this.last.delete(userId);
+    this.typing.delete(userId);
   }
 }

@@ -87,8 +87,10 @@ export class TestSocket {
     return this.frames.filter((f) => f.type === type) as Extract<ServerFrame, { type: T }>[];
   }
 
+  /** Text and bytes go as they are; anything else as JSON. */
   send(value: unknown) {
-    this.ws.send(typeof value === "string" ? value : JSON.stringify(value));
+    if (typeof value === "string" || value instanceof Uint8Array) this.ws.send(value);
+    else this.ws.send(JSON.stringify(value));
   }
 
   close() {

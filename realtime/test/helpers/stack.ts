@@ -22,7 +22,13 @@ export async function startTestStack(
     logs: process.env.TEST_LOGS === "inherit" ? "inherit" : logDir,
     replicas: 2,
     ...opts,
-    apiEnv: { SEND_RATE_MAX: "100000", ...opts.apiEnv },
+    // many users and conversations from one address: the abuse limits would get in the way
+    apiEnv: {
+      SEND_RATE_MAX: "100000",
+      REGISTER_RATE_MAX: "100000",
+      CONVERSATION_CREATE_MAX: "100000",
+      ...opts.apiEnv,
+    },
     realtimeEnv: { STATIC_DIR: join(logDir, "no-frontend"), ...opts.realtimeEnv },
   });
   return { ...stack, logDir };
@@ -94,7 +100,17 @@ export function signToken(
   const alg = opts.alg ?? "HS256";
   const now = Math.floor(Date.now() / 1000);
   const header = b64url(JSON.stringify({ alg, typ: "JWT" }));
-  const payload = b64url(JSON.stringify({ iss: "parley", aud: "parley", iat: now, exp: now + 3600, ...claims }));
+  const payload = b64url(
+    JSON.stringify({
+      iss: "parley",
+      aud: "parley",
+      iat: now,
+      exp: now + 3600,
+      sid: b64url(Buffer.from(crypto.getRandomValues(new Uint8Array(16)))),
+      sat: Date.now(),
+      ...claims,
+    }),
+  );
   const signature =
     alg === "none"
       ? ""
@@ -109,20 +125,31 @@ export function signToken(
 export async function spawnRealtime(
   env: Record<string, string>,
   logFile: string,
-): Promise<{ url: string; proc: Bun.Subprocess; stop(): Promise<void> }> {
+): Promise<{ url: string; opsUrl: string; proc: Bun.Subprocess; stop(): Promise<void> }> {
   const { BUN } = await import("../../../scripts/lib/stack.ts");
   const { ROOT } = await import("../../../scripts/lib/infra.ts");
   const { freePort, waitFor, httpOk } = await import("../../../scripts/lib/ports.ts");
   const port = String(env.PORT ?? (await freePort()));
+  const opsPort = String(env.OPS_PORT ?? (await freePort()));
   const proc = Bun.spawn([BUN, join(ROOT, "realtime/src/index.ts")], {
-    env: { ...process.env, REDIS_URL: testRedisUrl, JWT_SECRET, STATIC_DIR: "/nonexistent", ...env, PORT: port },
+    env: {
+      ...process.env,
+      REDIS_URL: testRedisUrl,
+      JWT_SECRET,
+      STATIC_DIR: "/nonexistent",
+      ...env,
+      PORT: port,
+      OPS_PORT: opsPort,
+    },
     stdout: Bun.file(logFile),
     stderr: Bun.file(`${logFile}.err`),
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(`realtime on ${port}`, () => httpOk(`${url}/readyz`), 30_000);
+  const opsUrl = `http://127.0.0.1:${opsPort}`;
+  await waitFor(`realtime on ${port}`, () => httpOk(`${opsUrl}/readyz`), 30_000);
   return {
     url,
+    opsUrl,
     proc,
     async stop() {
       if (proc.exitCode === null) proc.kill("SIGTERM");

@@ -5,6 +5,7 @@ import { auth } from "../../plugins/auth.ts";
 import {
   ConversationParams,
   ConversationResponse,
+  ConversationsQuery,
   ConversationsResponse,
   CreateConversationBody,
   ErrorBody,
@@ -30,13 +31,18 @@ export const conversationRoutes = (deps: Deps) =>
           401: ErrorBody,
           404: ErrorBody,
           422: ErrorBody,
+          429: ErrorBody,
         },
-        detail: { summary: "Start a direct chat (one other member; returns the existing one with 200) or a group" },
+        detail: {
+          summary:
+            "Start a direct chat (one other member; returns the existing one with 200) or a group (limited per creator)",
+        },
       },
     )
-    .get("", async ({ me }) => ({ conversations: await conversations.list(deps, me.id) }), {
-      response: { 200: ConversationsResponse, 401: ErrorBody },
-      detail: { summary: "My conversations, newest activity first" },
+    .get("", async ({ me, query }) => conversations.list(deps, me.id, query), {
+      query: ConversationsQuery,
+      response: { 200: ConversationsResponse, 401: ErrorBody, 422: ErrorBody },
+      detail: { summary: "My conversations, newest activity first, a page at a time (follow nextCursor)" },
     })
     .get("/:id", async ({ me, params }) => ({ conversation: await conversations.get(deps, params.id, me.id) }), {
       params: ConversationParams,

@@ -1,6 +1,7 @@
 export {
   ConversationParams,
   ConversationResponse,
+  ConversationsQuery,
   ConversationsResponse,
   CreateConversationBody,
   ErrorBody,

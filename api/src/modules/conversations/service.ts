@@ -2,18 +2,17 @@
  * Conversations: direct (exactly one other member, at most one per pair) and group (two or
  * more others). The creator is always a member. Anything you are not a member of is 404.
  */
-import type { Conversation, CreateConversationBody } from "@parley/contract";
+import type { Conversation, ConversationsQuery, ConversationsResponse, CreateConversationBody } from "@parley/contract";
+import { CONVERSATIONS_PAGE_DEFAULT } from "@parley/contract/limits";
+import { cleanTitle } from "@parley/contract/text";
 import { type mongo, Types } from "mongoose";
 import type { ReadDoc } from "../../libs/collections.ts";
 import type { Deps } from "../../libs/deps.ts";
 import { isDuplicateKey, oid, type ConversationDoc } from "../../libs/db.ts";
-import { ApiError, invalid, notFound } from "../../libs/errors.ts";
+import { ApiError, invalid, notFound, rateLimited } from "../../libs/errors.ts";
 import { prefId, readId } from "../../libs/keys.ts";
 import { current, isMember } from "./state.ts";
 import { readSeqOf, viewOf, withUnwritten } from "./views.ts";
-
-/** Most conversations one list answer carries. */
-const LIST_MAX = 500;
 
 /**
  * The conversation if `userId` is a member; otherwise 404, the same as when it does not exist.
@@ -29,8 +28,22 @@ export async function memberConversation(
   return conv;
 }
 
+/**
+ * A new conversation counts against its creator's CONVERSATION_CREATE_MAX per window: otherwise
+ * one account could add anyone to any number of groups and bury their real conversations.
+ * Opening a direct chat that exists already costs nothing.
+ */
+async function countCreation(deps: Pick<Deps, "limiter" | "config">, creatorId: string): Promise<void> {
+  const { config } = deps;
+  const [w] =
+    (await deps.limiter.hit([`conversation:create:${creatorId}`], config.conversationCreateWindowSeconds)) ?? [];
+  if (w && w.count > config.conversationCreateMax) {
+    throw rateLimited(w.retryAfterSeconds, "too many new conversations; wait a while before starting another");
+  }
+}
+
 export async function create(
-  deps: Pick<Deps, "db" | "publisher" | "bookkeeper">,
+  deps: Pick<Deps, "db" | "publisher" | "bookkeeper" | "limiter" | "config">,
   creatorId: string,
   { memberIds, title }: CreateConversationBody,
 ): Promise<{ conversation: Conversation; created: boolean }> {
@@ -67,6 +80,7 @@ export async function create(
       await enlist(deps, existing._id, existing.memberIds);
       return { conversation: await viewFor(deps, existing, creatorId), created: false };
     }
+    await countCreation(deps, creatorId);
     await enlist(deps, _id, members);
     try {
       const doc = await db.Conversation.create({ ...base, _id, kind: "direct", title: null, directKey });
@@ -79,12 +93,14 @@ export async function create(
       return { conversation: await viewFor(deps, winner, creatorId), created: false };
     }
   }
+  await countCreation(deps, creatorId);
   await enlist(deps, _id, members);
   const doc = await db.Conversation.create({
     ...base,
     _id,
     kind: "group",
-    title: title?.trim() || null,
+    // no direction overrides or invisible characters: a title must read as what it is
+    title: cleanTitle(title),
     directKey: `group:${_id.toHexString()}`,
   });
   return { conversation: await announce(deps, doc.toObject()), created: true };
@@ -143,17 +159,30 @@ export async function viewFor(
   });
 }
 
+/** Where a page ends: the activity time and id of its last conversation. */
+const cursorOf = (c: ConversationDoc) => `${c.lastActivityAt.getTime()}_${c._id.toHexString()}`;
+function parseCursor(cursor: string): { at: number; id: string } {
+  const [ms = "", id = ""] = cursor.split("_");
+  return { at: Number(ms), id };
+}
+
 /**
- * Newest activity first (creation, then each message). The user's entries in `reads` say which
- * conversations (one indexed lookup of small documents); the conversations themselves come
- * from the conversation cache, where FerretDB's cost of decoding each document is paid once,
- * not on every list; unread mentions and settings are two more lookups. A conversation the
- * user is no longer a member of is left out.
+ * One page of the user's conversations, newest activity first (creation, then each message),
+ * and the cursor of the next: every conversation is reachable, however many there are. The
+ * user's entries in `reads` say which conversations (one indexed lookup of small documents);
+ * the conversations themselves come from the conversation cache, where FerretDB's cost of
+ * decoding each document is paid once, not on every list; unread mentions and settings are two
+ * more lookups. A conversation the user is no longer
+ * a member of is left out. One whose activity changes while a client pages moves to the first
+ * page (clients see that live); paging goes on from where it was.
  */
 export async function list(
   { db, bookkeeper, conversations }: Pick<Deps, "db" | "bookkeeper" | "conversations">,
   userId: string,
-): Promise<Conversation[]> {
+  query: ConversationsQuery,
+): Promise<ConversationsResponse> {
+  const limit = query.limit ?? CONVERSATIONS_PAGE_DEFAULT;
+  const after = query.cursor ? parseCursor(query.cursor) : null;
   const me = oid(userId);
   const [reads, mentions, prefs] = await Promise.all([
     db.Read.find({ userId: me }).select({ conversationId: 1, seq: 1 }).lean(),
@@ -170,7 +199,16 @@ export async function list(
   }
   const here = convs.map((c) => withUnwritten(c, bookkeeper)).filter((c) => isMember(c, userId));
   here.sort((x, y) => y.lastActivityAt.getTime() - x.lastActivityAt.getTime() || (y._id > x._id ? 1 : -1));
-  return here.slice(0, LIST_MAX).map((c) => {
+  // older than the cursor: earlier activity, or the same moment and a smaller id
+  const rest = after
+    ? here.filter((c) => {
+        const at = c.lastActivityAt.getTime();
+        return at < after.at || (at === after.at && c._id.toHexString() < after.id);
+      })
+    : here;
+  const page = rest.slice(0, limit);
+  const nextCursor = rest.length > limit ? cursorOf(page[page.length - 1]!) : null;
+  const views = page.map((c) => {
     const id = c._id.toHexString();
     return viewOf(c, {
       readSeq: readSeqOf(c, userId, Math.max(readSeq.get(id) ?? 0, bookkeeper.unwrittenRead(id, userId))),
@@ -178,6 +216,7 @@ export async function list(
       muted: muted.has(id),
     });
   });
+  return { conversations: views, nextCursor };
 }
 
 /** One conversation, read fresh (the cache's lastSeq may lag), with its newest members. */

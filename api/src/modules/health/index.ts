@@ -8,7 +8,7 @@ export const healthRoutes = (deps: Deps) =>
   new Elysia({ tags: ["health"] })
     .get("/healthz", () => ({ status: "ok" as const }), {
       response: t.Object({ status: t.Literal("ok") }),
-      detail: { summary: "Alive" },
+      detail: { summary: "Alive", security: [] },
     })
     .get(
       "/readyz",
@@ -19,13 +19,19 @@ export const healthRoutes = (deps: Deps) =>
       },
       {
         response: { 200: Readiness, 503: Readiness },
-        detail: { summary: "Dependencies answer (503 when any is down)" },
+        detail: { summary: "Dependencies answer (503 when any is down)", security: [] },
       },
     )
     .get(
       "/metrics",
       async () => new Response(await deps.metrics.text(), { headers: { "content-type": deps.metrics.contentType } }),
       {
-        detail: { summary: "Prometheus metrics" },
+        detail: {
+          summary: "Prometheus metrics (inside the cluster only: not under /api, so never routed from outside)",
+          security: [],
+          responses: {
+            200: { description: "Prometheus text format", content: { "text/plain": { schema: { type: "string" } } } },
+          },
+        },
       },
     );

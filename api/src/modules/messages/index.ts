@@ -1,6 +1,7 @@
 /** GET/POST /api/conversations/:id/messages, POST /api/conversations/:id/read */
 import { Elysia } from "elysia";
 import type { Deps } from "../../libs/deps.ts";
+import { NoContent } from "../../libs/openapi.ts";
 import { auth } from "../../plugins/auth.ts";
 import {
   ConversationParams,
@@ -54,7 +55,7 @@ export const messageRoutes = (deps: Deps) =>
       {
         params: ConversationParams,
         body: ReadBody,
-        response: { 401: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+        response: { 204: NoContent, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody },
         detail: { summary: "Move my read position forward (never back; above the last seq is clamped)" },
       },
     );

@@ -10,6 +10,7 @@
  */
 import type { Message, MessagesPage, MessagesQuery, SendMessageBody } from "@parley/contract";
 import { MESSAGE_BODY_MAX, mentionedNames, PAGE_DEFAULT } from "@parley/contract/limits";
+import { hasVisibleText } from "@parley/contract/text";
 import type { Types } from "mongoose";
 import { messageId, type MessageDoc } from "../../libs/collections.ts";
 import type { ConversationDoc } from "../../libs/db.ts";
@@ -98,7 +99,8 @@ async function afterReplay(deps: SendDeps, memberIds: { toHexString(): string }[
 /** A message body as stored: trimmed, 1 to MESSAGE_BODY_MAX characters (422 empty, 413 longer). */
 export function checkedBody(raw: string): string {
   const body = raw.trim();
-  if (body.length === 0) throw invalid("the message is empty", [{ path: "/body", message: "empty after trimming" }]);
+  // zero-width and other invisible characters alone are an empty message too
+  if (!hasVisibleText(body)) throw invalid("the message is empty", [{ path: "/body", message: "nothing visible" }]);
   // the contract counts characters: code points, so an emoji is one, not two UTF-16 units
   if (body.length > MESSAGE_BODY_MAX && [...body].length > MESSAGE_BODY_MAX) {
     throw new ApiError("payload_too_large", `a message is at most ${MESSAGE_BODY_MAX} characters`);

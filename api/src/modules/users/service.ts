@@ -6,6 +6,9 @@ import { oid } from "../../libs/db.ts";
 import { unauthorized } from "../../libs/errors.ts";
 import { toUser } from "../auth/service.ts";
 
+/** The characters of a lowercased username (USERNAME_PATTERN). */
+const USERNAME_CHARS = /^[a-z0-9_.-]*$/;
+
 export async function me({ db }: Pick<Deps, "db">, userId: string): Promise<User> {
   const user = await db.User.findById(oid(userId)).lean();
   // a valid token of a user that no longer exists is as good as no token
@@ -17,7 +20,9 @@ export async function me({ db }: Pick<Deps, "db">, userId: string): Promise<User
  * Case-insensitive prefix search: an equality on `usernamePrefixes.prefix` (collections.ts), so
  * no regular expression is built from user input and only the names that start with the prefix
  * are read, as small documents. Without a prefix: the people the caller shares a conversation
- * with, so the list is useful and never a walk over every account.
+ * with, so the list is useful and never a walk over every account. Presence (`online`) is told
+ * only about people the caller shares a conversation with: anyone can find a name, but whether
+ * they are online is for their contacts alone.
  */
 export async function search(
   deps: Pick<Deps, "db" | "redis" | "conversations">,
@@ -27,31 +32,41 @@ export async function search(
 ): Promise<UserSummary[]> {
   const { db, redis } = deps;
   const prefix = (q ?? "").trim().toLowerCase();
-  const found = prefix
-    ? (
-        await db.UsernamePrefix.find({ prefix })
-          .sort({ lower: 1 })
-          .limit(limit + 1)
-          .select({ username: 1, userId: 1 })
-          .lean()
-      )
-        .map((p) => ({ id: p.userId.toHexString(), username: p.username }))
-        .filter((u) => u.id !== userId)
-        .slice(0, limit)
-    : await contacts(deps, userId, limit);
+  const known = await contacts(deps, userId);
+  let found: { id: string; username: string }[];
+  if (!prefix) {
+    found = [...known]
+      .map(([id, username]) => ({ id, username }))
+      .sort((a, b) => (a.username.toLowerCase() < b.username.toLowerCase() ? -1 : 1))
+      .slice(0, limit);
+  } else if (!USERNAME_CHARS.test(prefix)) {
+    // no username has characters outside USERNAME_PATTERN's: such a prefix finds nobody (and is
+    // never sent to the database, which refuses some of them, NUL among them)
+    found = [];
+  } else {
+    found = (
+      await db.UsernamePrefix.find({ prefix })
+        .sort({ lower: 1 })
+        .limit(limit + 1)
+        .select({ username: 1, userId: 1 })
+        .lean()
+    )
+      .map((p) => ({ id: p.userId.toHexString(), username: p.username }))
+      .filter((u) => u.id !== userId)
+      .slice(0, limit);
+  }
   const online = await onlineOf(
     redis,
-    found.map((u) => u.id),
+    found.filter((u) => known.has(u.id)).map((u) => u.id),
   );
-  return found.map((u) => ({ ...u, online: online.get(u.id) ?? false }));
+  return found.map((u) => (known.has(u.id) ? { ...u, online: online.get(u.id) ?? false } : u));
 }
 
-/** Everyone the user shares a conversation with, by name (their conversations as the list finds them). */
+/** Everyone the user shares a conversation with: id → name (their conversations as the list finds them). */
 async function contacts(
   { db, conversations }: Pick<Deps, "db" | "conversations">,
   userId: string,
-  limit: number,
-): Promise<{ id: string; username: string }[]> {
+): Promise<Map<string, string>> {
   const reads = await db.Read.find({ userId: oid(userId) })
     .select({ conversationId: 1 })
     .lean();
@@ -64,10 +79,7 @@ async function contacts(
       if (id !== userId) byId.set(id, c.memberNames[i] ?? "");
     });
   }
-  return [...byId]
-    .map(([id, username]) => ({ id, username }))
-    .sort((a, b) => (a.username.toLowerCase() < b.username.toLowerCase() ? -1 : 1))
-    .slice(0, limit);
+  return byId;
 }
 
 /** Presence is written by realtime (contract's readOnline); Redis down = everyone offline. */
