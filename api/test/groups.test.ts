@@ -32,7 +32,9 @@ const rename = (token: string, convId: string, title: unknown) =>
   api.call("PATCH", `/api/conversations/${convId}`, { token, body: { title } });
 const add = (token: string, convId: string, memberIds: string[]) =>
   api.call("POST", `/api/conversations/${convId}/members`, { token, body: { memberIds } });
-const leave = (token: string, convId: string) => api.call("POST", `/api/conversations/${convId}/leave`, { token });
+// every POST says it is JSON, body or not (what a cross-site form cannot)
+const leave = (token: string, convId: string) =>
+  api.call("POST", `/api/conversations/${convId}/leave`, { token, headers: { "content-type": "application/json" } });
 const history = async (token: string, convId: string) =>
   (await api.call("GET", `/api/conversations/${convId}/messages?after=0&limit=100`, { token })).body.messages;
 
@@ -264,7 +266,10 @@ test("renames and additions are rate limited per user (429)", async () => {
     expect([third.status, third.body.error.code]).toEqual([429, "rate_limited"]);
     expect(Number(third.headers.get("retry-after"))).toBeGreaterThan(0);
     // leaving is never limited
-    expect((await limited.call("POST", `/api/conversations/${conv.id}/leave`, { token: a.token })).status).toBe(204);
+    const json = { "content-type": "application/json" };
+    expect(
+      (await limited.call("POST", `/api/conversations/${conv.id}/leave`, { token: a.token, headers: json })).status,
+    ).toBe(204);
   } finally {
     await limited.stop();
   }

@@ -138,7 +138,9 @@ test.skipIf(kind === "ferretdb-sqlite")(
         ["POST", `/api/conversations/${group.id}/members`, { memberIds: [c.user.id] }, b.token],
       ];
       for (const [method, path, body, token] of groupCalls)
-        expect((await fresh.call(method, path, { token, body })).status).toBeLessThan(300);
+        expect(
+          (await fresh.call(method, path, { token, body, headers: { "content-type": "application/json" } })).status,
+        ).toBeLessThan(300);
       await fresh.deps.bookkeeper.settle();
     } finally {
       await fresh.stop({ keepData: true });

@@ -252,7 +252,8 @@ describe("documents", () => {
       ["GET", `/api/conversations/${id}/changes?since=0`],
     ];
     for (const [method, path, body] of routes) {
-      const res = await api.call(method, path, body === undefined ? {} : { body });
+      // every POST says it is JSON, body or not (without, it is refused before the session is read)
+      const res = await api.call(method, path, { body, headers: { "content-type": "application/json" } });
       expect({ method, path, status: res.status, code: res.body?.error?.code }).toEqual({
         method,
         path,

@@ -63,7 +63,14 @@ export async function startTestApi(name: string, overrides: Partial<Config> = {}
   let n = 0;
   const register = async (prefix = "user"): Promise<AuthResponse> => {
     const username = `${prefix}_${process.pid}_${++n}_${Math.random().toString(36).slice(2, 6)}`.slice(0, 32);
-    const res = await call("POST", "/api/auth/register", { body: { username, password: "correct horse battery" } });
+    const body = { username, password: "correct horse battery" };
+    let res = await call("POST", "/api/auth/register", { body });
+    // registrations hash one or two at a time with a short queue: a burst of them is told to
+    // come back in a moment (503 + Retry-After), as a client would
+    for (let tries = 0; res.status === 503 && tries < 60; tries++) {
+      await Bun.sleep(Number(res.headers.get("retry-after") ?? 1) * 1000);
+      res = await call("POST", "/api/auth/register", { body });
+    }
     if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body as AuthResponse;
   };
