@@ -19,6 +19,20 @@ test("a batch insert that lost its connection is 'unavailable', like a single in
   ).toBe(true);
   expect(isDbUnavailable(new mongo.MongoNetworkError("connection 3 to 127.0.0.1:1 closed"))).toBe(true);
   expect(isDbUnavailable(named("MongoServerSelectionError", "Server selection timed out after 2000 ms"))).toBe(true);
+  expect(
+    isDbUnavailable(
+      named("MongoWaitQueueTimeoutError", "Timed out while checking out a connection from connection pool"),
+    ),
+  ).toBe(true);
+  expect(isDbUnavailable(named("MongoTopologyClosedError", "Operation interrupted because client was closed"))).toBe(
+    true,
+  );
+  expect(isDbUnavailable(named("MongoExpiredSessionError", "Cannot use a session that has ended"))).toBe(true);
+  // FerretDB stopping under an insert
+  expect(
+    isDbUnavailable(named("MongoServerError", "[msg_insert.go:168 handler.(*Handler).MsgInsert] context canceled")),
+  ).toBe(true);
+  expect(isDbUnavailable(named("MongoOperationTimeoutError", "Timed out during socket read (10000ms)"))).toBe(true);
 });
 
 test("a request's own fault, or a bug, is not 'unavailable'", () => {

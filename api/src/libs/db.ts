@@ -1,5 +1,6 @@
 /**
- * MongoDB through mongoose: one connection per app, the models, their indexes and migrations.
+ * MongoDB through mongoose: one connection per app (and a short-lived one for indexes and
+ * migrations), the models, their indexes and migrations.
  *
  * Commands are never buffered (bufferCommands: false) and server selection gives up after 2 s,
  * so a missing database answers 503 quickly instead of hanging requests. The first connect is
@@ -43,41 +44,95 @@ export type Db = {
   close(): Promise<void>;
 };
 
+/** The models of every collection, bound to one connection. */
+function modelsOn(conn: Connection) {
+  return {
+    User: conn.model<UserDoc>("User", schemas.User, "users"),
+    UsernamePrefix: conn.model<UsernamePrefixDoc>("UsernamePrefix", schemas.UsernamePrefix, "usernamePrefixes"),
+    Conversation: conn.model<ConversationDoc>("Conversation", schemas.Conversation, "conversations"),
+    Message: conn.model<MessageDoc>("Message", schemas.Message, "messages"),
+    Read: conn.model<ReadDoc>("Read", schemas.Read, "reads"),
+    Change: conn.model<ChangeDoc>("Change", schemas.Change, "changes"),
+    Mention: conn.model<MentionDoc>("Mention", schemas.Mention, "mentions"),
+    Pref: conn.model<PrefDoc>("Pref", schemas.Pref, "prefs"),
+    Meta: conn.model<MetaDoc>("Meta", schemas.Meta, "meta"),
+  };
+}
+
+const CONNECT = {
+  serverSelectionTimeoutMS: 2000,
+  heartbeatFrequencyMS: 2000,
+  bufferCommands: false,
+  autoIndex: false,
+} as const;
+
+/**
+ * Every request's operation has a deadline (the driver's timeoutMS, 10 s; every query a
+ * request makes is short). Found by fault/db-restart.test.ts: when the database server went
+ * away, an operation could stay on a connection whose closing the driver never noticed under
+ * Bun (socketTimeoutMS did not fire either), and after a restart or two every send hung while
+ * pings passed. With a deadline it fails (503), the connection is dropped and the next one works.
+ */
+const SERVE = { ...CONNECT, socketTimeoutMS: 10_000, waitQueueTimeoutMS: 3000, timeoutMS: 10_000 } as const;
+
+const WATCH_MS = 2000;
+const WATCH_FAILURES = 3;
+
+/** Whether the connection answers a ping within 1.5 s. */
+async function pings(conn: Connection): Promise<boolean> {
+  if (conn.readyState !== 1 || !conn.db) return false;
+  try {
+    await Promise.race([conn.db.admin().ping(), Bun.sleep(1500).then(() => Promise.reject(new Error("ping timeout")))]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the server answers a new client (connected for this question only). */
+async function answersFresh(url: string): Promise<boolean> {
+  const probe = mongoose.createConnection();
+  try {
+    await probe.openUri(url, { ...CONNECT, timeoutMS: 3000 });
+    return await pings(probe);
+  } catch {
+    return false;
+  } finally {
+    await probe.close(true).catch(() => {});
+  }
+}
+
 export function connectDb(url: string, log: Logger, { retryMs = 1000 } = {}): Db {
   const conn = mongoose.createConnection();
   conn.set("bufferCommands", false);
-  const User = conn.model<UserDoc>("User", schemas.User, "users");
-  const UsernamePrefix = conn.model<UsernamePrefixDoc>("UsernamePrefix", schemas.UsernamePrefix, "usernamePrefixes");
-  const Conversation = conn.model<ConversationDoc>("Conversation", schemas.Conversation, "conversations");
-  const Message = conn.model<MessageDoc>("Message", schemas.Message, "messages");
-  const Read = conn.model<ReadDoc>("Read", schemas.Read, "reads");
-  const Change = conn.model<ChangeDoc>("Change", schemas.Change, "changes");
-  const Mention = conn.model<MentionDoc>("Mention", schemas.Mention, "mentions");
-  const Pref = conn.model<PrefDoc>("Pref", schemas.Pref, "prefs");
-  const Meta = conn.model<MetaDoc>("Meta", schemas.Meta, "meta");
+  const models = modelsOn(conn);
   let indexed = false;
   let closed = false;
+
+  /**
+   * Indexes and migrations on a connection of their own, without a deadline: building an
+   * index or migrating a million messages takes longer than any request may.
+   */
+  const maintain = async (): Promise<void> => {
+    const maintenance = mongoose.createConnection();
+    try {
+      await maintenance.openUri(url, CONNECT);
+      const m = modelsOn(maintenance);
+      await Promise.all(Object.values(m).map((model) => model.createIndexes()));
+      await migrate(m, log);
+    } finally {
+      await maintenance.close().catch(() => {});
+    }
+  };
 
   const open = async (): Promise<void> => {
     while (!closed) {
       try {
-        // socketTimeoutMS: a database that vanishes without closing the connection (a crash
-        // behind a proxy, a partition) must not hang requests; every query here is short
-        await conn.openUri(url, {
-          serverSelectionTimeoutMS: 2000,
-          socketTimeoutMS: 10_000,
-          heartbeatFrequencyMS: 2000,
-          bufferCommands: false,
-          autoIndex: false,
-        });
-        await Promise.all(
-          [User, UsernamePrefix, Conversation, Message, Read, Change, Mention, Pref, Meta].map((m) =>
-            m.createIndexes(),
-          ),
-        );
-        await migrate({ User, UsernamePrefix, Conversation, Message, Read, Meta }, log);
+        await maintain();
+        await conn.openUri(url, SERVE);
         indexed = true;
         log.info("mongo connected, indexes ensured, schema current");
+        void watch();
         return;
       } catch (err) {
         if (closed) return;
@@ -87,30 +142,38 @@ export function connectDb(url: string, log: Logger, { retryMs = 1000 } = {}): Db
       }
     }
   };
+  /**
+   * The driver reconnects by itself, except when it does not: under Bun, a connection attempt
+   * to a restarted server can hang for ever, and the client's monitor with it, so every
+   * operation failed server selection for minutes while the server answered a fresh client at
+   * once (the long fault run). Every WATCH_MS the connection is pinged; after WATCH_FAILURES
+   * failures in a row a fresh short-lived client tries the server, and if it answers, the
+   * connection is opened again (the models stay bound to it).
+   */
+  const watch = async (): Promise<void> => {
+    let failures = 0;
+    while (!closed) {
+      await Bun.sleep(WATCH_MS);
+      if (closed) return;
+      failures = (await pings(conn)) ? 0 : failures + 1;
+      if (failures < WATCH_FAILURES || !(await answersFresh(url))) continue;
+      log.warn("the database answers a new client but not this connection: opening it again");
+      failures = 0;
+      // not forced: mongoose refuses every later operation of a force-closed connection, reopened
+      // or not; bounded, as the close may wait on what hangs
+      await Promise.race([conn.close().catch(() => {}), Bun.sleep(3000)]);
+      if (closed) return;
+      await conn.openUri(url, SERVE).catch((err: Error) => log.warn({ err: err.message }, "reopening failed"));
+    }
+  };
+
   void open();
 
   return {
     conn,
-    User,
-    UsernamePrefix,
-    Conversation,
-    Message,
-    Read,
-    Change,
-    Mention,
-    Pref,
-    Meta,
+    ...models,
     async ready() {
-      if (!indexed || conn.readyState !== 1 || !conn.db) return false;
-      try {
-        await Promise.race([
-          conn.db.admin().ping(),
-          Bun.sleep(1500).then(() => Promise.reject(new Error("ping timeout"))),
-        ]);
-        return true;
-      } catch {
-        return false;
-      }
+      return indexed && (await pings(conn));
     },
     async close() {
       closed = true;
@@ -123,14 +186,16 @@ export function connectDb(url: string, log: Logger, { retryMs = 1000 } = {}): Db
 export function isDbUnavailable(err: unknown, depth = 0): boolean {
   if (!(err instanceof Error) || depth > 3) return false;
   if (
-    /^Mongo(ose)?(ServerSelection|Network|NetworkTimeout|NotConnected|TopologyClosed|PoolCleared)Error$/.test(err.name)
+    /^Mongo(ose)?(ServerSelection|Network|NetworkTimeout|NotConnected|TopologyClosed|PoolCleared|WaitQueueTimeout|OperationTimeout)Error$/.test(
+      err.name,
+    )
   )
     return true;
   // A batch insert that lost its connection fails as a MongoBulkWriteError carrying the network
   // error's message (found by the fault test: a 500 while the database was away, where a single
   // insert's MongoNetworkError was a 503)
   if (
-    /before initial connection is complete|Client must be connected|connection .* closed|Topology is closed|database is locked|SQLITE_BUSY|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up/i.test(
+    /before initial connection is complete|Client must be connected|client was closed|session that has ended|context canceled|connection .* closed|Topology is closed|database is locked|SQLITE_BUSY|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up/i.test(
       err.message,
     )
   )
