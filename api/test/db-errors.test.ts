@@ -28,6 +28,8 @@ test("a batch insert that lost its connection is 'unavailable', like a single in
     true,
   );
   expect(isDbUnavailable(named("MongoExpiredSessionError", "Cannot use a session that has ended"))).toBe(true);
+  // a batch insert past its deadline (the driver's timeoutMS) carries only the message
+  expect(isDbUnavailable(named("MongoBulkWriteError", "Timed out during server selection"))).toBe(true);
   // FerretDB stopping under an insert
   expect(
     isDbUnavailable(named("MongoServerError", "[msg_insert.go:168 handler.(*Handler).MsgInsert] context canceled")),

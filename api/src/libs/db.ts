@@ -195,7 +195,7 @@ export function isDbUnavailable(err: unknown, depth = 0): boolean {
   // error's message (found by the fault test: a 500 while the database was away, where a single
   // insert's MongoNetworkError was a 503)
   if (
-    /before initial connection is complete|Client must be connected|client was closed|session that has ended|context canceled|connection .* closed|Topology is closed|database is locked|SQLITE_BUSY|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up/i.test(
+    /before initial connection is complete|Client must be connected|client was closed|session that has ended|context canceled|timed out (during|while)|connection .* closed|Topology is closed|database is locked|SQLITE_BUSY|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up/i.test(
       err.message,
     )
   )
