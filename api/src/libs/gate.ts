@@ -1,13 +1,30 @@
-/** At most `limit` tasks at once; the others wait their turn in order. */
+/**
+ * At most `limit` tasks at once; the others wait their turn in order. With a `queue` bound,
+ * a task that finds that many already waiting is refused at once (`refuse()` says with what)
+ * rather than piling up work and memory.
+ */
 export class Gate {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
+  /** the most that ever ran at once (tests and metrics read it) */
+  peak = 0;
+  constructor(
+    readonly limit: number,
+    private readonly bound?: { queue: number; refuse: () => Error },
+  ) {}
+
+  /** how many may wait (unbounded without a bound) */
+  get queue(): number {
+    return this.bound?.queue ?? Number.POSITIVE_INFINITY;
+  }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
     // a finishing task hands its place straight to the next in line, so none can slip past
-    if (this.running >= this.limit) await new Promise<void>((go) => this.waiting.push(go));
-    else this.running++;
+    if (this.running >= this.limit) {
+      if (this.bound && this.waiting.length >= this.bound.queue) throw this.bound.refuse();
+      await new Promise<void>((go) => this.waiting.push(go));
+    } else this.running++;
+    this.peak = Math.max(this.peak, this.running);
     try {
       return await task();
     } finally {

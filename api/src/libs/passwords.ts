@@ -11,53 +11,30 @@
  * its own.
  */
 import { ApiError } from "./errors.ts";
+import { Gate } from "./gate.ts";
 
 export const ARGON2 = { algorithm: "argon2id", memoryCost: 19 * 1024, timeCost: 2 } as const;
 
-/**
- * At most `limit` tasks at once and `queue` waiting; beyond that, refused. Like libs/gate.ts, a
- * finishing task hands its place straight to the next in line, so none can slip past the limit.
- */
-export class HashGate {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
-  /** the most that ever ran at once (tests and metrics read it) */
-  peak = 0;
-  constructor(
-    readonly limit: number,
-    readonly queue: number,
-  ) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit) {
-      if (this.waiting.length >= this.queue) {
-        throw new ApiError("unavailable", "the server is busy signing people in; try again in a moment", undefined, {
-          "retry-after": "1",
-        });
-      }
-      await new Promise<void>((go) => this.waiting.push(go));
-    } else this.running++;
-    this.peak = Math.max(this.peak, this.running);
-    try {
-      return await task();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
-    }
-  }
-}
+/** Hashes wait in a gate; a full queue answers 503 at once, asking to come back in a second. */
+const hashGate = (limit: number, queue: number) =>
+  new Gate(limit, {
+    queue,
+    refuse: () =>
+      new ApiError("unavailable", "the server is busy signing people in; try again in a moment", undefined, {
+        "retry-after": "1",
+      }),
+  });
 
 export class Passwords {
   /** verifying at sign-in */
-  readonly signIn: HashGate;
+  readonly signIn: Gate;
   /** hashing at registration: at most half the places, at least one */
-  readonly register: HashGate;
+  readonly register: Gate;
   private dummyHash: Promise<string> | undefined;
 
   constructor(concurrency: number) {
-    this.signIn = new HashGate(concurrency, concurrency * 16);
-    this.register = new HashGate(Math.max(1, Math.floor(concurrency / 2)), 8);
+    this.signIn = hashGate(concurrency, concurrency * 16);
+    this.register = hashGate(Math.max(1, Math.floor(concurrency / 2)), 8);
   }
 
   hash(password: string): Promise<string> {
