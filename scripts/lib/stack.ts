@@ -10,6 +10,16 @@ import { freePort, httpOk, waitFor } from "./ports.ts";
 
 export const BUN = process.execPath;
 
+/**
+ * PROFILE_DIR set: each service writes a CPU profile there when it stops (a Chrome
+ * `.cpuprofile` and a markdown summary), so a benchmark run can say where the time went.
+ */
+function profiling(name: string): string[] {
+  const dir = process.env.PROFILE_DIR;
+  if (!dir) return [];
+  return ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`];
+}
+
 export type StackOptions = {
   mongoUrl: string;
   redisUrl: string;
@@ -58,7 +68,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const children: Child[] = [];
   const replicaProcs: (Child | undefined)[] = [];
 
-  const api = Bun.spawn([BUN, join(ROOT, "api/src/index.ts")], {
+  const api = Bun.spawn([BUN, ...profiling("api"), join(ROOT, "api/src/index.ts")], {
     env: { ...common, PORT: String(apiPort), MONGO_URL: opts.mongoUrl, ...opts.apiEnv },
     stdout: out("api"),
     stderr: out("api"),
@@ -67,7 +77,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   const startReplica = async (i: number) => {
     const port = realtimePorts[i]!;
-    const proc = Bun.spawn([BUN, join(ROOT, "realtime/src/index.ts")], {
+    const proc = Bun.spawn([BUN, ...profiling(`realtime-${i + 1}`), join(ROOT, "realtime/src/index.ts")], {
       env: {
         ...common,
         PORT: String(port),
