@@ -35,11 +35,39 @@ export const newSessionId = () => Buffer.from(crypto.getRandomValues(new Uint8Ar
  */
 export type SessionClaims = { userId: string; username: string; exp: number; sid: string; startedAt: number };
 
+/**
+ * Tokens already verified, per verifier (its secret and options): a token is sent with every
+ * request, and checking its HMAC (with the key imported again by jose each time) was about a
+ * tenth of the api's CPU per send (bench/results/send-path-profile.md). The cache is keyed by
+ * the whole token, so a token differing in any byte is verified afresh; only valid tokens are
+ * kept (garbage cannot fill it), each until its own expiry, at most VERIFIED_MAX at once.
+ * Revocation is not cached here: callers check it on every request.
+ */
+const VERIFIED_MAX = 10_000;
+const verifiedBy = new WeakMap<TokenVerifier, Map<string, SessionClaims>>();
+
 export async function verifySession(
   verifier: TokenVerifier,
   token: string,
   jwt: JwtSettings,
 ): Promise<SessionClaims | null> {
+  let verified = verifiedBy.get(verifier);
+  if (!verified) verifiedBy.set(verifier, (verified = new Map()));
+  const known = verified.get(token);
+  if (known) {
+    if (known.exp * 1000 > Date.now()) return known;
+    verified.delete(token);
+  }
+  const session = await verifyToken(verifier, token, jwt);
+  if (session) {
+    // the oldest entry makes room (a Map iterates in insertion order)
+    if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value as string);
+    verified.set(token, session);
+  }
+  return session;
+}
+
+async function verifyToken(verifier: TokenVerifier, token: string, jwt: JwtSettings): Promise<SessionClaims | null> {
   const claims = await verifier.verify(token, verifyOptions(jwt));
   if (!claims || !isId(claims.sub) || typeof claims.exp !== "number") return null;
   if (typeof claims.sid !== "string" || !SID.test(claims.sid) || typeof claims.sat !== "number") return null;
