@@ -43,7 +43,8 @@ const RECHECK_MS = 50;
 const MAX_RECHECKS = 3;
 /**
  * A message this old and still above its conversation's stored lastSeq was orphaned: its
- * process stopped between the insert and the bookkeeping, which takes about a second.
+ * process stopped between the insert and the bookkeeping, which takes a few seconds at most
+ * (CONVERSATION_INTERVAL_MS in marks.ts).
  */
 export const ORPHAN_AGE_MS = 15_000;
 const ORPHAN_REPAIR_EVERY_MS = 30_000;
@@ -53,7 +54,7 @@ const LINGER_MS = 2000;
  * Writes and re-checks in flight at once, per process. An update holds two of FerretDB's
  * PostgreSQL connections (its read, then its write): measured, a few dozen concurrent updates
  * exhaust FerretDB's pool and it stops answering. A handful is plenty at one write per
- * conversation per second.
+ * conversation every few seconds.
  */
 const MAX_CONCURRENT = 6;
 

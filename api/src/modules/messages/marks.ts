@@ -7,8 +7,15 @@ import { Types } from "mongoose";
 import type { GroupStateDoc, LastMessageDoc } from "../../libs/collections.ts";
 import type { Db } from "../../libs/db.ts";
 
-/** at most one write per conversation this often (the first one of a quiet spell goes at once) */
-const CONVERSATION_INTERVAL_MS = 1000;
+/**
+ * At most one write per conversation this often (the first one of a quiet spell goes at once).
+ * An update costs the embedded FerretDB a read and a write of the whole document: at 1 s, a
+ * send-path run of 250 sends/s over 100 busy conversations made half an update per send, and
+ * going to 3 s took the database's CPU (FerretDB + PostgreSQL) from 54 % to 37 % of a core
+ * (bench/results/send-path-postgresql.md). The values lag by at most this much in other api
+ * processes; this one overlays what it has not written yet.
+ */
+const CONVERSATION_INTERVAL_MS = 3000;
 
 /**
  * What the bookkeeping keeps for a conversation: its newest message (as it is now), what each
@@ -42,7 +49,7 @@ export function conversationKind(
   /** whether other api processes write to this conversation too (see Sequencer.shared) */
   shared: ((conversationId: string) => boolean) | undefined,
 ): Kind<ConversationMarks> {
-  // the driver's collection: these run once per conversation per second; mongoose's casting
+  // the driver's collection: these run once per conversation every few seconds; mongoose's casting
   // of the last message would cost more than the write (measured)
   const conversations = db.Conversation.collection;
   const _id = new Types.ObjectId(conversationId);
