@@ -186,6 +186,7 @@ export async function startMongoCompatible(opts: {
     const pg = await startPostgres({
       port: await freePort(),
       dir: join(opts.dataRoot, "postgres"),
+      slowStatementMs: opts.slowStatementMs,
       ...log("postgres"),
     });
     children.push(pg);
