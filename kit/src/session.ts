@@ -52,7 +52,10 @@ export async function verifySession(
   jwt: JwtSettings,
 ): Promise<SessionClaims | null> {
   let verified = verifiedBy.get(verifier);
-  if (!verified) verifiedBy.set(verifier, (verified = new Map()));
+  if (!verified) {
+    verified = new Map();
+    verifiedBy.set(verifier, verified);
+  }
   const known = verified.get(token);
   if (known) {
     if (known.exp * 1000 > Date.now()) return known;

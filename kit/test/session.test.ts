@@ -9,7 +9,13 @@ const USER = "0123456789abcdef01234567";
 /** The real @elysiajs/jwt signer and verifier, as the services use it, with its verify calls counted. */
 function tokens() {
   const real = new Elysia().use(
-    jwt({ name: "sessionJwt", secret: settings.jwtSecret, iss: settings.jwtIssuer, aud: settings.jwtAudience, exp: "60s" }),
+    jwt({
+      name: "sessionJwt",
+      secret: settings.jwtSecret,
+      iss: settings.jwtIssuer,
+      aud: settings.jwtAudience,
+      exp: "60s",
+    }),
   ).decorator.sessionJwt;
   let checks = 0;
   const verifier: TokenVerifier = {
