@@ -34,7 +34,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import mongoose, { Types } from "mongoose";
 import type { ServerFrame } from "@parley/contract/frames";
-import { blockKey, blockOf, schemas } from "../api/src/libs/collections.ts";
+import { blockKey, blockOf, pageKey, pageOf, schemas } from "../api/src/libs/collections.ts";
 import { ROOT } from "../scripts/lib/infra.ts";
 import { startStack, type Stack } from "../scripts/lib/stack.ts";
 import { embeddedEngine, startTestInfra, type TestInfra } from "../scripts/lib/testinfra.ts";
@@ -418,6 +418,7 @@ async function bareInserts(url: string, convs: SeededConversation[], seconds: nu
             conversationId: new Types.ObjectId(conv.id),
             seq,
             block: blockKey(conv.id, blockOf(seq)),
+            page: pageKey(conv.id, pageOf(seq)),
             senderId: new Types.ObjectId(conv.memberIds[0]!),
             body: `floor ${i}`,
             clientId: `f${i}`,

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import mongoose, { Types } from "mongoose";
 import type { BrowserContext, Page } from "playwright";
-import { blockKey, blockOf, messageId } from "../api/src/libs/collections.ts";
+import { blockKey, blockOf, messageId, pageKey, pageOf } from "../api/src/libs/collections.ts";
 import { newContext, startWorld, type World } from "./helpers/stack.ts";
 import { ApiUser, openChat, register, uniqueName, waitForBodies } from "./helpers/app.ts";
 
@@ -43,13 +43,14 @@ async function commitWithoutEvent(body: string, seq: number) {
       conversationId: new Types.ObjectId(conversationId),
       seq,
       block: blockKey(conversationId, blockOf(seq)),
+      page: pageKey(conversationId, pageOf(seq)),
       senderId: new Types.ObjectId(dora.id),
       body,
       clientId,
       createdAt: new Date(),
     };
     await conn.db!.collection("messages").insertOne(doc);
-    const { conversationId: _c, block: _b, ...lastMessage } = doc;
+    const { conversationId: _c, block: _b, page: _p, ...lastMessage } = doc;
     await conn
       .db!.collection("conversations")
       .updateOne(

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import Redis from "ioredis";
 import { Types } from "mongoose";
 import { userChannel, type FanoutEvent } from "@parley/contract/frames";
-import { blockKey, blockOf, messageId } from "../src/libs/collections.ts";
+import { messageId } from "../src/libs/collections.ts";
+import { messageSeries } from "../src/modules/messages/blocks.ts";
 import { ORPHAN_AGE_MS } from "../src/modules/messages/bookkeeping.ts";
 import { startRedis, stopAll, type Child } from "../../scripts/lib/infra.ts";
 import { freePort, waitFor } from "../../scripts/lib/ports.ts";
@@ -114,16 +115,18 @@ test("a message its process committed but never published nor recorded is publis
   expect(first.status).toBe(201);
   await api.deps.bookkeeper.settle();
   // what a process that died right after its insert leaves behind: seq 2, nothing else
-  const orphan = {
-    _id: messageId(conv.id, a.user.id, "o-2"),
-    conversationId: new Types.ObjectId(conv.id),
-    seq: 2,
-    block: blockKey(conv.id, blockOf(2)),
-    senderId: new Types.ObjectId(a.user.id),
-    body: "committed, then the process died",
-    clientId: "o-2",
-    createdAt: new Date(Date.now() - ORPHAN_AGE_MS - 5000),
-  };
+  // placed as the sequencer places a message (its keys), so the fixture cannot drift from it
+  const orphan = messageSeries(api.deps.db).place(
+    {
+      _id: messageId(conv.id, a.user.id, "o-2"),
+      conversationId: new Types.ObjectId(conv.id),
+      senderId: new Types.ObjectId(a.user.id),
+      body: "committed, then the process died",
+      clientId: "o-2",
+      createdAt: new Date(Date.now() - ORPHAN_AGE_MS - 5000),
+    },
+    2,
+  );
   await api.deps.db.Message.collection.insertOne(orphan);
   const bob = await listen(b.user.id);
   try {

@@ -5,7 +5,15 @@
  * tokens signed as the api signs them.
  */
 import mongoose, { Types } from "mongoose";
-import { blockKey, blockOf, messageId, prefixEntries, readId } from "../../api/src/libs/collections.ts";
+import {
+  blockKey,
+  blockOf,
+  messageId,
+  pageKey,
+  pageOf,
+  prefixEntries,
+  readId,
+} from "../../api/src/libs/collections.ts";
 
 export type SeededUser = { id: string; username: string };
 export type SeededConversation = { id: string; memberIds: string[] };
@@ -154,6 +162,7 @@ export async function seedMessages(
           conversationId: new Types.ObjectId(c.id),
           seq,
           block: blockKey(c.id, blockOf(seq)),
+          page: pageKey(c.id, pageOf(seq)),
           senderId: new Types.ObjectId(senderId),
           body: `seeded message ${seq} of a conversation that goes on for a while, about as long as a chat line`,
           clientId,

@@ -5,8 +5,9 @@
  * filter the embedded FerretDB pushes down to its storage (ranges, `$in` and sorts are evaluated
  * in FerretDB itself, over every document the equality part returned). So where MongoDB would
  * use a range on a compound index, documents carry a key made for equality:
- *  - messages: `block` (conversation + seq / 100), so a history page reads at most two blocks
- *    of 100 however long the conversation is;
+ *  - messages: `block` (conversation + seq / 100), so any seq range of up to 100 reads at most
+ *    two blocks however long the conversation is, and `page` (conversation + seq / 25), so a
+ *    history page of 50 reads 50 to 75 messages rather than 100 to 200;
  *  - users: a small `usernamePrefixes` document per prefix of each name, so a prefix search
  *    reads only the names that start with it (FerretDB decodes every document it returns, ~0.1 ms
  *    for a user document, so small documents matter);
@@ -24,7 +25,7 @@
 import { Schema, type Types, type InferSchemaType } from "mongoose";
 import type { ChangeKind, SystemAction } from "@parley/contract";
 
-export { BLOCK_SIZE, blockKey, blockOf, messageId, readId } from "./keys.ts";
+export { BLOCK_SIZE, blockKey, blockOf, messageId, PAGE_SIZE, pageKey, pageOf, readId } from "./keys.ts";
 
 const userSchema = new Schema(
   {
@@ -99,6 +100,8 @@ const messageSchema = new Schema(
     seq: { type: Number, required: true },
     /** history block: see blockKey */
     block: { type: String, required: true },
+    /** page block: see pageKey (absent on messages written before page keys) */
+    page: { type: String },
     senderId: { type: Schema.Types.ObjectId, required: true },
     /** "" once deleted (the body leaves the database) */
     body: { type: String, default: "" },
@@ -116,6 +119,7 @@ const messageSchema = new Schema(
 // the seq arbiter: two api processes that pick the same next seq collide here, one retries
 messageSchema.index({ conversationId: 1, seq: 1 }, { unique: true });
 messageSchema.index({ block: 1 });
+messageSchema.index({ page: 1 });
 
 const readSchema = new Schema(
   {
@@ -249,6 +253,8 @@ export type MessageDoc = {
   conversationId: Types.ObjectId;
   seq: number;
   block: string;
+  /** absent on messages written before page keys (readers fall back to `block`) */
+  page?: string;
   senderId: Types.ObjectId;
   body: string;
   clientId: string;
@@ -289,7 +295,7 @@ export type ChangeDoc = MessageState & {
 };
 
 /** The conversation's copy of its last message, as it is now (a schema v2 copy lacks the state). */
-export type LastMessageDoc = Omit<MessageDoc, "conversationId" | "block"> & Partial<MessageState>;
+export type LastMessageDoc = Omit<MessageDoc, "conversationId" | "block" | "page"> & Partial<MessageState>;
 
 export type ConversationDoc = {
   _id: Types.ObjectId;

@@ -46,3 +46,14 @@ export const BLOCK_SIZE = 100;
 /** Block number of a seq (or rev): 1–100 are block 0, 101–200 block 1, … */
 export const blockOf = (n: number) => Math.floor((n - 1) / BLOCK_SIZE);
 export const blockKey = (conversationId: string, block: number) => `${conversationId}:${block}`;
+
+/**
+ * Messages per page block: a finer key than the block, so a history page of 50 reads 50 to 75
+ * messages instead of 100 to 200 (the embedded FerretDB decodes every document a query returns,
+ * ~0.1 ms each). Messages written before page keys existed have none: readers fall back to
+ * blocks (messages/history-reader.ts).
+ */
+export const PAGE_SIZE = 25;
+/** Page number of a seq: 1–25 are page 0, 26–50 page 1, … */
+export const pageOf = (seq: number) => Math.floor((seq - 1) / PAGE_SIZE);
+export const pageKey = (conversationId: string, page: number) => `${conversationId}:p${page}`;

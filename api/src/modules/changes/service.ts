@@ -23,7 +23,8 @@ import { changeId } from "../../libs/keys.ts";
 import { allowOrRefuse } from "../../libs/ratelimit.ts";
 import { memberConversation } from "../conversations/service.ts";
 import { lastMessageOf, toMessage, withVersion } from "../conversations/views.ts";
-import { BlockReader, changeSeries, messageSeries } from "../messages/blocks.ts";
+import { BlockReader, changeSeries } from "../messages/blocks.ts";
+import { HistoryReader } from "../messages/history-reader.ts";
 import { checkedBody } from "../messages/service.ts";
 import { newestVersions } from "../messages/versions.ts";
 import { type Current, nextState, type Op } from "./apply.ts";
@@ -95,7 +96,8 @@ function checked(op: Op): Op {
 /** The message with this seq as it is now; 404 when the conversation has none. */
 async function readMessage(deps: Pick<Deps, "db">, conversationId: string, seq: number): Promise<Current> {
   const [docs, versions] = await Promise.all([
-    new BlockReader(messageSeries(deps.db), conversationId).block(blockOf(seq)),
+    // as if seq were known to exist: a seq that does not is looked for again by block, then 404
+    new HistoryReader(deps.db, conversationId, seq).range(seq, seq),
     newestVersions(deps.db, conversationId, [blockOf(seq)]),
   ]);
   const doc = docs.find((m) => m.seq === seq);

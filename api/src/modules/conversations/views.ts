@@ -61,7 +61,7 @@ export function withVersion(m: MessageDoc, v: ChangeDoc | undefined): MessageDoc
 
 /** The conversation's copy of a message (no conversation id, no block). */
 export function lastMessageOf(m: MessageDoc & Partial<MessageState>): LastMessageDoc {
-  const { conversationId: _c, block: _b, ...last } = m;
+  const { conversationId: _c, block: _b, page: _p, ...last } = m;
   return last;
 }
 

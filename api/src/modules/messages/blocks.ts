@@ -6,7 +6,15 @@
  * page be computed from arithmetic alone.
  */
 import type { Collection, Types } from "mongoose";
-import { blockKey, blockOf, BLOCK_SIZE, type ChangeDoc, type MessageDoc } from "../../libs/collections.ts";
+import {
+  blockKey,
+  blockOf,
+  BLOCK_SIZE,
+  type ChangeDoc,
+  type MessageDoc,
+  pageKey,
+  pageOf,
+} from "../../libs/collections.ts";
 import type { Db } from "../../libs/db.ts";
 
 /** A document numbered 1, 2, 3… per conversation, kept in blocks of BLOCK_SIZE. */
@@ -20,13 +28,16 @@ export type Series<D extends Numbered, Draft extends Omit<Numbered, "block">> = 
   place(draft: Draft, n: number): D;
 };
 
-export type MessageDraft = Omit<MessageDoc, "seq" | "block">;
+export type MessageDraft = Omit<MessageDoc, "seq" | "block" | "page">;
 export type ChangeDraft = Omit<ChangeDoc, "rev" | "block">;
 
 export const messageSeries = (db: Pick<Db, "Message">): Series<MessageDoc, MessageDraft> => ({
   collection: db.Message.collection,
   numberOf: (m) => m.seq,
-  place: (draft, seq) => ({ ...draft, seq, block: blockKey(draft.conversationId.toHexString(), blockOf(seq)) }),
+  place: (draft, seq) => {
+    const id = draft.conversationId.toHexString();
+    return { ...draft, seq, block: blockKey(id, blockOf(seq)), page: pageKey(id, pageOf(seq)) };
+  },
 });
 
 export const changeSeries = (db: Pick<Db, "Change">): Series<ChangeDoc, ChangeDraft> => ({

@@ -147,7 +147,7 @@ export class Bookkeeper {
   /** Records messages found committed but never recorded (raised like any new message). */
   recordOrphans(conversationId: string, orphans: MessageDoc[]): void {
     for (const m of orphans) {
-      const { conversationId: _mc, block: _mb, ...doc } = m;
+      const { conversationId: _mc, block: _mb, page: _mp, ...doc } = m;
       const marks: ConversationMarks = { lastMessage: doc, sent: { [m.senderId.toHexString()]: m.seq } };
       void this.raise(`c:${conversationId}`, marks, () => this.conversationKind(conversationId));
     }

@@ -20,7 +20,7 @@ import { ApiError, invalid, rateLimited } from "../../libs/errors.ts";
 import { mentionId } from "../../libs/keys.ts";
 import { memberConversation } from "../conversations/service.ts";
 import { lastMessageOf, readSeqOf, sentState, toMessage } from "../conversations/views.ts";
-import { BlockReader, messageSeries } from "./blocks.ts";
+import { HistoryReader } from "./history-reader.ts";
 import { repairOrphans } from "./orphans.ts";
 import { asTheyAreNow, changeHead } from "./versions.ts";
 
@@ -112,7 +112,7 @@ export function checkedBody(raw: string): string {
 async function exists(deps: Pick<Deps, "db" | "sequencer">, conv: ConversationDoc, seq: number) {
   const id = conv._id.toHexString();
   const known = Math.max(conv.lastSeq, deps.sequencer.knownHead(id));
-  return seq <= known || seq <= (await new BlockReader(messageSeries(deps.db), id).head(known));
+  return seq <= known || seq <= (await new HistoryReader(deps.db, id, known).head(known));
 }
 
 /** The members (other than the sender) a body names with @username. */
@@ -167,7 +167,7 @@ async function afterCommit(deps: SendDeps, memberIds: { toHexString(): string }[
 /**
  * A page of history, ascending: `after` (catch up: the next messages above a seq), `before`
  * (older: the messages below a seq), or neither (the newest). Seqs are contiguous, so a page is
- * a seq range, read from at most two history blocks.
+ * a seq range, read from the few page blocks it spans (history-reader.ts).
  */
 export async function history(
   deps: Pick<Deps, "conversations" | "sequencer" | "changes" | "db" | "bookkeeper" | "publisher" | "metrics" | "log">,
@@ -183,7 +183,8 @@ export async function history(
     ]);
   }
   const limit = query.limit ?? PAGE_DEFAULT;
-  const blocks = new BlockReader(messageSeries(deps.db), conversationId);
+  const known = Math.max(conv.lastSeq, deps.sequencer.knownHead(conversationId));
+  const pages = new HistoryReader(deps.db, conversationId, known);
   // the change head first: every version up to it is then found with the page's messages
   const rev = changeHead(deps.db, conversationId, Math.max(conv.lastRev ?? 0, deps.changes.knownHead(conversationId)));
   // awaited below; should the page's own read fail first, its failure is the one that answers
@@ -192,15 +193,14 @@ export async function history(
     (await asTheyAreNow(deps.db, conversationId, rows, await rev)).map(toMessage);
   if (query.after !== undefined) {
     // one more than asked: whether it exists is hasMore
-    const rows = await blocks.range(query.after + 1, query.after + limit + 1);
+    const rows = await pages.range(query.after + 1, query.after + limit + 1);
     await repairOrphans(deps, conv, rows);
     return { messages: await page(rows.slice(0, limit)), hasMore: rows.length > limit, rev: await rev };
   }
-  const known = Math.max(conv.lastSeq, deps.sequencer.knownHead(conversationId));
   const below = query.before === undefined ? Number.POSITIVE_INFINITY : query.before - 1;
   // the newest page, or a `before` above what is known to exist: find the real head first
-  const top = below <= known ? below : Math.min(below, await blocks.head(known));
-  const rows = await blocks.range(top - limit + 1, top);
+  const top = below <= known ? below : Math.min(below, await pages.head(known));
+  const rows = await pages.range(top - limit + 1, top);
   await repairOrphans(deps, conv, rows);
   // every seq below the first one exists
   return { messages: await page(rows), hasMore: (rows[0]?.seq ?? 1) > 1, rev: await rev };
@@ -219,7 +219,7 @@ export async function markRead(
   const conv = await memberConversation(deps, conversationId, userId);
   const known = Math.max(conv.lastSeq, deps.sequencer.knownHead(conversationId));
   // only a position above what is known to exist needs a look at the newest messages
-  const head = seq > known ? await new BlockReader(messageSeries(deps.db), conversationId).head(known) : known;
+  const head = seq > known ? await new HistoryReader(deps.db, conversationId, known).head(known) : known;
   const target = Math.min(seq, head);
   // nothing to do at or below what they sent themselves (they have read that far already)
   const sent = Math.max(readSeqOf(conv, userId, 0), deps.bookkeeper.unwrittenMarks(conversationId)?.sent[userId] ?? 0);
