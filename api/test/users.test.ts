@@ -89,3 +89,25 @@ test("401 without a session; 422 for a bad limit or an over-long q", async () =>
     expect(res.body.error.details.length).toBeGreaterThan(0);
   }
 });
+
+test("ranked: the exact name, then contacts, then others (each by name)", async () => {
+  const me = tokens[names[0]!]!;
+  const prefix = `rk${run}`;
+  const [exact, contact, other] = [prefix, `${prefix}_zz_contact`, `${prefix}_aa_other`];
+  const made: Record<string, { token: string; id: string }> = {};
+  for (const username of [exact, contact, other]) {
+    const res = await api.call("POST", "/api/auth/register", { body: { username, password: "password123" } });
+    expect(res.status).toBe(201);
+    made[username] = { token: res.body.token, id: res.body.user.id };
+  }
+  const direct = await api.call("POST", "/api/conversations", {
+    token: me.token,
+    body: { memberIds: [made[contact]!.id] },
+  });
+  expect(direct.status).toBe(201);
+  const res = await search(me.token, `?q=${prefix.toUpperCase()}`);
+  expect(res.body.users.map((u: { username: string }) => u.username)).toEqual([exact, contact, other]);
+  // the contact's presence is told (offline here), the strangers' is not
+  expect(res.body.users[1]).toEqual({ id: made[contact]!.id, username: contact, online: false });
+  expect(res.body.users[0].online).toBeUndefined();
+});

@@ -23,6 +23,12 @@ export async function me({ db }: Pick<Deps, "db">, userId: string): Promise<User
  * with, so the list is useful and never a walk over every account. Presence (`online`) is told
  * only about people the caller shares a conversation with: anyone can find a name, but whether
  * they are online is for their contacts alone.
+ *
+ * Ranked: the exact name first, then the caller's contacts, then anyone else, by name within
+ * each. The prefix entries are read without a sort and stop at the limit: the embedded FerretDB
+ * sorts in its own process after decoding every match (a 2-letter prefix matches hundreds of
+ * names), so beyond the limit which strangers are shown is the database's order (MongoDB's:
+ * by name, from the index); typing more letters narrows it.
  */
 export async function search(
   deps: Pick<Deps, "db" | "redis" | "conversations">,
@@ -32,28 +38,33 @@ export async function search(
 ): Promise<UserSummary[]> {
   const { db, redis } = deps;
   const prefix = (q ?? "").trim().toLowerCase();
-  const known = await contacts(deps, userId);
   let found: { id: string; username: string }[];
+  let known: Map<string, string>;
   if (!prefix) {
-    found = [...known]
-      .map(([id, username]) => ({ id, username }))
-      .sort((a, b) => (a.username.toLowerCase() < b.username.toLowerCase() ? -1 : 1))
-      .slice(0, limit);
+    known = await contacts(deps, userId);
+    found = byName([...known].map(([id, username]) => ({ id, username }))).slice(0, limit);
   } else if (!USERNAME_CHARS.test(prefix)) {
     // no username has characters outside USERNAME_PATTERN's: such a prefix finds nobody (and is
     // never sent to the database, which refuses some of them, NUL among them)
-    found = [];
+    return [];
   } else {
-    found = (
-      await db.UsernamePrefix.find({ prefix })
-        .sort({ lower: 1 })
+    const [contactsOf, exact, entries] = await Promise.all([
+      contacts(deps, userId),
+      db.User.findOne({ usernameLower: prefix }).select({ username: 1 }).lean(),
+      db.UsernamePrefix.find({ prefix })
         .limit(limit + 1)
         .select({ username: 1, userId: 1 })
-        .lean()
-    )
-      .map((p) => ({ id: p.userId.toHexString(), username: p.username }))
-      .filter((u) => u.id !== userId)
-      .slice(0, limit);
+        .lean(),
+    ]);
+    known = contactsOf;
+    const starts = (name: string) => name.toLowerCase().startsWith(prefix);
+    const ranked = [
+      ...(exact ? [{ id: exact._id.toHexString(), username: exact.username }] : []),
+      ...byName([...known].filter(([, name]) => starts(name)).map(([id, username]) => ({ id, username }))),
+      ...byName(entries.map((p) => ({ id: p.userId.toHexString(), username: p.username }))),
+    ];
+    const seen = new Set([userId]);
+    found = ranked.filter((u) => !seen.has(u.id) && seen.add(u.id)).slice(0, limit);
   }
   const online = await onlineOf(
     redis,
@@ -61,6 +72,9 @@ export async function search(
   );
   return found.map((u) => (known.has(u.id) ? { ...u, online: online.get(u.id) ?? false } : u));
 }
+
+const byName = <T extends { username: string }>(users: T[]) =>
+  users.sort((a, b) => (a.username.toLowerCase() < b.username.toLowerCase() ? -1 : 1));
 
 /** Everyone the user shares a conversation with: id → name (their conversations as the list finds them). */
 async function contacts(
