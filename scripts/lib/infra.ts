@@ -116,6 +116,8 @@ export type EmbeddedDbEngine = (typeof EMBEDDED_DB_ENGINES)[number];
 export type MongoCompatible = {
   kind: string;
   url: string;
+  /** the PostgreSQL cluster behind FerretDB, when there is one (benchmarks maintain it after bulk loads) */
+  postgresUrl?: string;
   children: Child[];
   /**
    * Stops the server the api talks to (mongod or FerretDB; PostgreSQL behind FerretDB stays up)
@@ -182,6 +184,7 @@ export async function startMongoCompatible(opts: {
   ];
   let cmd: string[];
   let env: Record<string, string> = {};
+  let postgresUrl: string | undefined;
   if (engine === "postgresql") {
     const pg = await startPostgres({
       port: await freePort(),
@@ -190,6 +193,7 @@ export async function startMongoCompatible(opts: {
       ...log("postgres"),
     });
     children.push(pg);
+    postgresUrl = pg.url;
     const state = join(opts.dataRoot, "ferretdb");
     mkdirSync(state, { recursive: true });
     cmd = [server.bin, "--handler=postgresql", `--state-dir=${state}`, ...common];
@@ -209,5 +213,5 @@ export async function startMongoCompatible(opts: {
     throw err;
   }
   const outage = restartable(children, children.length - 1, spawn, () => tcpOpen(opts.port));
-  return { kind: `ferretdb-${engine}`, url, children, outage };
+  return { kind: `ferretdb-${engine}`, url, postgresUrl, children, outage };
 }

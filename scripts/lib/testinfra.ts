@@ -22,6 +22,8 @@ export type TestInfra = {
   redisUrl: string;
   redisPort: number;
   mongoKind: string;
+  /** the PostgreSQL cluster behind FerretDB, when there is one */
+  postgresUrl?: string;
   dir: string;
   children: Child[];
   stop(): Promise<void>;
@@ -48,6 +50,7 @@ export async function startTestInfra({
   const children: Child[] = [];
   let mongoUrl = process.env.MONGO_URL ?? "";
   let mongoKind = "external";
+  let postgresUrl: string | undefined;
   try {
     children.push(
       await startRedis({
@@ -62,6 +65,7 @@ export async function startTestInfra({
       children.push(...db.children);
       mongoKind = db.kind;
       mongoUrl = db.url;
+      postgresUrl = db.postgresUrl;
     }
   } catch (err) {
     await stopAll(children);
@@ -73,6 +77,7 @@ export async function startTestInfra({
     redisUrl: `redis://127.0.0.1:${redisPort}`,
     redisPort,
     mongoKind,
+    postgresUrl,
     dir,
     children,
     async stop() {
