@@ -63,8 +63,15 @@ export async function search(
       ...byName([...known].filter(([, name]) => starts(name)).map(([id, username]) => ({ id, username }))),
       ...byName(entries.map((p) => ({ id: p.userId.toHexString(), username: p.username }))),
     ];
+    // each person once, at their best rank, and never the caller
     const seen = new Set([userId]);
-    found = ranked.filter((u) => !seen.has(u.id) && seen.add(u.id)).slice(0, limit);
+    found = ranked
+      .filter((u) => {
+        if (seen.has(u.id)) return false;
+        seen.add(u.id);
+        return true;
+      })
+      .slice(0, limit);
   }
   const online = await onlineOf(
     redis,
