@@ -51,6 +51,8 @@ const { values: args } = parseArgs({
     hold: { type: "string", default: "60" },
     sat: { type: "string", default: "15" },
     out: { type: "string" },
+    /** diagnostic: PostgreSQL with synchronous_commit off, to tell the disk's stalls from the software's limits */
+    "async-commit": { type: "boolean", default: false },
   },
 });
 const SOCKETS = Number(args.sockets);
@@ -121,7 +123,11 @@ type EngineResult = {
 
 async function measureEngine(engine: (typeof ENGINES)[number]): Promise<EngineResult> {
   console.log(`\n=== engine: FerretDB on ${engine}`);
-  const infra: TestInfra = await startTestInfra({ engine, slowStatementMs: SLOW_MS });
+  const infra: TestInfra = await startTestInfra({
+    engine,
+    slowStatementMs: SLOW_MS,
+    diagnosticAsyncCommit: args["async-commit"],
+  });
   const logs = mkdtempSync(join(tmpdir(), "parley-bench-send-"));
   const dbUrl = `${infra.mongoUrl}bench`;
   let stack: Stack | undefined;
@@ -538,7 +544,11 @@ The api's send throughput is **${((r.apiAlone.perSecond / r.floor.perSecond) * 1
     .map((x) => x.toFixed(2))
     .join(" ")}
 - shape: ${SOCKETS} users with one socket each, alternating between two realtime replicas; groups of ${GROUP}; each send from a random member of a random conversation, through the sender's replica's /api proxy; every member's socket (the sender's too) must receive it
-- everything on this machine: database, Redis, api, both replicas and this load generator share its cores
+- everything on this machine: database, Redis, api, both replicas and this load generator share its cores${
+    args["async-commit"]
+      ? "\n- **diagnostic run: PostgreSQL with synchronous_commit off** (commits answered before their WAL reaches the disk; not the product's setting, which keeps it on): what the software reaches when the disk's fdatasync stalls are taken out of the send path"
+      : ""
+  }
 - the disk, measured before the run (${disk.seconds} s of 8 KiB writes, each followed by fdatasync, which is what a commit waits for): p50 ${disk.p50.toFixed(2)} ms, p99.9 ${disk.p999.toFixed(2)} ms, max ${disk.max.toFixed(0)} ms, ${disk.stalls} stalls over 50 ms. Every synchronous commit in flight waits out such a stall: the "commits > ${SLOW_MS} ms" column counts the ones PostgreSQL logged during each step
 
 ${sections.join("\n")}`;

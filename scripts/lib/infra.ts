@@ -159,6 +159,8 @@ export async function startMongoCompatible(opts: {
   logDir?: string;
   /** PostgreSQL logs statements slower than this (see startPostgres) */
   slowStatementMs?: number;
+  /** benchmarks only (see startPostgres) */
+  diagnosticAsyncCommit?: boolean;
 }): Promise<MongoCompatible> {
   const server = ensureMongoServer();
   const engine = opts.engine ?? "postgresql";
@@ -190,6 +192,7 @@ export async function startMongoCompatible(opts: {
       port: await freePort(),
       dir: join(opts.dataRoot, "postgres"),
       slowStatementMs: opts.slowStatementMs,
+      diagnosticAsyncCommit: opts.diagnosticAsyncCommit,
       ...log("postgres"),
     });
     children.push(pg);

@@ -115,6 +115,12 @@ export async function startPostgres(opts: {
   logFile?: string;
   /** statements slower than this are logged, with their duration (default 1000 ms) */
   slowStatementMs?: number;
+  /**
+   * Benchmarks only: commits answered before their WAL reaches the disk (synchronous_commit
+   * off), to tell the disk's stalls from the software's limits. Never for data anyone keeps:
+   * a crash loses the last commits.
+   */
+  diagnosticAsyncCommit?: boolean;
 }): Promise<Postgres> {
   const bin = ensurePostgres();
   const { port } = opts;
@@ -128,6 +134,7 @@ export async function startPostgres(opts: {
     port: String(port),
     unix_socket_directories: dir,
     log_min_duration_statement: String(opts.slowStatementMs ?? 1000),
+    ...(opts.diagnosticAsyncCommit ? { synchronous_commit: "off" } : {}),
   };
   const args = Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`]);
   const child = spawnLogged("postgres", asServerAccount([join(bin, "postgres"), "-D", data, ...args]), {

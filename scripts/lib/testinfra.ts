@@ -38,10 +38,13 @@ export function embeddedEngine(value = process.env.EMBEDDED_DB): EmbeddedDbEngin
 export async function startTestInfra({
   engine = embeddedEngine(),
   slowStatementMs,
+  diagnosticAsyncCommit,
 }: {
   engine?: EmbeddedDbEngine;
   /** PostgreSQL logs statements slower than this in `<dir>/postgres.log` */
   slowStatementMs?: number;
+  /** benchmarks only: PostgreSQL's commits do not wait for the disk (see startPostgres) */
+  diagnosticAsyncCommit?: boolean;
 } = {}): Promise<TestInfra> {
   const dir = mkdtempSync(join(tmpdir(), "parley-test-"));
   // searchable (not listable) by others: PostgreSQL runs as its own account under root
@@ -61,7 +64,14 @@ export async function startTestInfra({
       }),
     );
     if (!mongoUrl) {
-      const db = await startMongoCompatible({ port: mongoPort, dataRoot: dir, engine, logDir: dir, slowStatementMs });
+      const db = await startMongoCompatible({
+        port: mongoPort,
+        dataRoot: dir,
+        engine,
+        logDir: dir,
+        slowStatementMs,
+        diagnosticAsyncCommit,
+      });
       children.push(...db.children);
       mongoKind = db.kind;
       mongoUrl = db.url;
