@@ -78,20 +78,33 @@ export function connectRedis(
 
 const TIMEOUT = Symbol("timeout");
 
+/**
+ * A cluster answers when one of its masters that is connected does: a master away (restarting)
+ * makes its own users wait, and must not take every process of the service out of rotation.
+ */
+export async function pingAnyMaster(cluster: Cluster): Promise<unknown> {
+  const masters = cluster.nodes("master");
+  if (masters.length === 0) return cluster.ping();
+  // node connections open on first use: with none open yet, asking each opens them
+  const up = masters.filter((n) => n.status === "ready");
+  return Promise.any((up.length > 0 ? up : masters).map((n) => n.ping()));
+}
+
 /** What readiness asks of a connection (a single server or a cluster). */
 export type Pingable = { status: string; ping(): Promise<unknown> };
 
 /**
  * Connected and answering a PING within a second, for each connection given. A subscribed
  * connection answers PING too (with ["pong", ""] instead of "PONG"), so any reply counts. A
- * cluster answers when some node does: one master away makes its users wait, not the service.
+ * cluster answers when one of its connected masters does (pingAnyMaster).
  */
 export async function redisReady(...connections: Pingable[]): Promise<boolean> {
   const answers = async (redis: Pingable) => {
     if (redis.status !== "ready") return false;
     try {
       const timeout = Bun.sleep(1000).then(() => TIMEOUT);
-      return (await Promise.race([redis.ping(), timeout])) !== TIMEOUT;
+      const ping = redis instanceof Cluster ? pingAnyMaster(redis) : redis.ping();
+      return (await Promise.race([ping, timeout])) !== TIMEOUT;
     } catch {
       return false;
     }
