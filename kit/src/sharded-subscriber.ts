@@ -14,7 +14,7 @@ import type Redis from "ioredis";
 import type { Cluster } from "ioredis";
 import type { Logger } from "./log.ts";
 import type { ChannelSubscriber, Lost } from "./pubsub.ts";
-import { connectRedis, type RedisNode } from "./redis.ts";
+import { connectRedis, pingAnyMaster, type RedisNode } from "./redis.ts";
 import { slotOf } from "./slots.ts";
 
 /** SSUBSCRIBE answered with MOVED never settles in ioredis: bound every confirmation. */
@@ -90,7 +90,7 @@ export class ShardedSubscriber implements ChannelSubscriber {
   }
 
   ping(): Promise<unknown> {
-    return this.topology.ping();
+    return pingAnyMaster(this.topology);
   }
 
   async close(): Promise<void> {
