@@ -13,7 +13,8 @@ import { apiMetrics } from "./libs/metrics.ts";
 import { createPublisher } from "./libs/publish.ts";
 import { createRateLimiter } from "./libs/ratelimit.ts";
 import { openRedis } from "./libs/redis.ts";
-import { connectRedis } from "@parley/kit/redis";
+import { openSubscriber } from "@parley/kit/pubsub";
+import { redisTarget } from "@parley/kit/redis";
 import { bodyLimit } from "./plugins/body.ts";
 import { apiDocs } from "./libs/openapi.ts";
 import { authRoutes } from "./modules/auth/index.ts";
@@ -38,9 +39,9 @@ export function openDeps(
 ): Deps & { close(): Promise<void> } {
   const metrics = apiMetrics();
   const db = connectDb(config.mongoUrl, log);
-  const redis = openRedis(config.redisUrl, log);
-  // a connection of its own: a subscribed connection can do nothing else
-  const subscriber = connectRedis(config.redisUrl, log, "api-subscriber");
+  const redis = openRedis(redisTarget(config), log);
+  // a connection of its own (one per master on a cluster): a subscribed connection can do nothing else
+  const subscriber = openSubscriber(redisTarget(config), log, "api-subscriber");
   // every change reaches the cache (cache.ts): the TTL is only the last backstop
   const conversations = new ConversationCache(db, { ttlMs: 5 * 60_000, maxEntries: 50_000, publisher: redis, log });
   conversations.follow(subscriber);
@@ -80,7 +81,7 @@ export function openDeps(
       publisher.stop();
       await bookkeeper.settle();
       await db.close();
-      await Promise.all([redis, subscriber].map((r) => r.quit().catch(() => r.disconnect())));
+      await Promise.all([redis.quit().catch(() => redis.disconnect()), subscriber.close()]);
     },
   };
 }

@@ -3,6 +3,7 @@
  * through Redis, and a read that raced the change does not put the old document back.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { subscriberOn } from "@parley/kit/pubsub";
 import Redis from "ioredis";
 import { Types } from "mongoose";
 import { ConversationCache } from "../src/modules/conversations/cache.ts";
@@ -44,8 +45,8 @@ test("an invalidation on one process makes the other read the conversation again
   const id = await conversation("before");
   const one = new ConversationCache(api.deps.db, { ttlMs: 60_000, maxEntries: 100, publisher: redis() });
   const other = new ConversationCache(api.deps.db, { ttlMs: 60_000, maxEntries: 100, publisher: redis() });
-  one.follow(redis());
-  other.follow(redis());
+  one.follow(subscriberOn(redis()));
+  other.follow(subscriberOn(redis()));
   await Bun.sleep(200); // both subscribed
   expect((await other.get(id))?.title).toBe("before");
   await api.deps.db.Conversation.updateOne({ _id: id }, { $set: { title: "after" } });

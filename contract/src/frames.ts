@@ -77,13 +77,17 @@ export function parseFanoutEvent(raw: string): FanoutEvent | null {
 
 /** Redis keys of the presence registry (see realtime/src/presence). */
 export const presenceKeys = {
-  /** sorted set per user: member = replica id, score = expiry (ms) */
-  user: (userId: string) => `parley:presence:u:${userId}`,
+  /**
+   * sorted set per user: member = replica id, score = expiry (ms). Its `{hash tag}` is the
+   * user's presence channel, so on a Redis Cluster the key and the channel share a slot and the
+   * presence scripts can change one and announce on the other in one step.
+   */
+  user: (userId: string) => `{${presenceChannel(userId)}}:replicas`,
   /** one sorted set for all: member = `${userId}|${replicaId}`, score = expiry (ms) */
   deadlines: "parley:presence:deadlines",
 } as const;
 
-/** What reading presence needs of a Redis connection (an ioredis client has it). */
+/** What reading presence needs of Redis: pipelines (kit/pipeline's SlotPipeline, or an ioredis client). */
 export type PresenceReader = {
   pipeline(): {
     zcount(key: string, min: number, max: string): unknown;
@@ -94,7 +98,8 @@ export type PresenceReader = {
 /**
  * The "online" rule, written once for the api and realtime: a user is online while at least one
  * replica entry has not expired, `ZCOUNT presenceKeys.user(u) now +inf > 0`. One pipeline for
- * all; a user whose count Redis answered with an error is left out of the map.
+ * all (one per node on a cluster); a user whose count Redis answered with an error is left out
+ * of the map.
  */
 export async function readOnline(redis: PresenceReader, userIds: string[]): Promise<Map<string, boolean>> {
   const online = new Map<string, boolean>();

@@ -51,7 +51,9 @@ describe("compose-go (the library inside docker compose), like `docker compose c
     const r = runTool("compose-config", [join(ROOT, "docker-compose.yml"), envFile({ JWT_SECRET: env.JWT_SECRET })]);
     expect(r.code === 0 ? "" : r.err).toBe("");
     const project = JSON.parse(r.out);
-    expect(Object.keys(project.services).sort()).toEqual(Object.keys(services).sort());
+    // services of a profile (redis-cluster) are left out unless the profile is asked for
+    const byDefault = Object.keys(services).filter((n) => !services[n].profiles);
+    expect(Object.keys(project.services).sort()).toEqual(byDefault.sort());
     for (const [name, s] of Object.entries<any>(project.services)) {
       // compose-go and our reader agree on every variable after interpolation
       expect({ name, env: s.environment ?? {} }).toEqual({ name, env: services[name].environment ?? {} });
@@ -137,15 +139,38 @@ describe("services", () => {
     expect(compose.networks.back.internal).toBe(true);
   });
 
-  test("every service has a healthcheck, and every dependency waits for health", () => {
+  test("every service has a healthcheck (a one-shot job excepted), and every dependency waits for health", () => {
     for (const [name, s] of Object.entries(services)) {
-      expect(`${name}: ${Array.isArray(s.healthcheck?.test)}`).toBe(`${name}: true`);
+      if (s.restart !== "no") expect(`${name}: ${Array.isArray(s.healthcheck?.test)}`).toBe(`${name}: true`);
       for (const [dep, cond] of Object.entries<any>(s.depends_on ?? {})) {
         expect(services[dep]).toBeDefined();
         expect(`${name} → ${dep}: ${cond.condition}`).toBe(`${name} → ${dep}: service_healthy`);
       }
     }
     expect(Object.keys(services.api.depends_on).sort()).toEqual(["mongo", "redis"]);
+  });
+
+  test("profile redis-cluster: three cluster masters with volumes on the back network, a one-shot create job; api and realtime read REDIS_CLUSTER_NODES from .env", () => {
+    const nodes = Object.entries(services).filter(([n]) => /^redis-node-\d$/.test(n));
+    expect(nodes.map(([n]) => n).sort()).toEqual(["redis-node-1", "redis-node-2", "redis-node-3"]);
+    for (const [name, s] of [...nodes, ["redis-cluster-init", services["redis-cluster-init"]]] as [string, any][]) {
+      expect(`${name}: ${s.profiles}`).toBe(`${name}: redis-cluster`);
+      expect(s.image).toBe("redis:7");
+      expect(s.networks).toEqual(["back"]);
+    }
+    for (const [name, s] of nodes) {
+      expect(s.command).toContain("--cluster-enabled");
+      expect(s.command[s.command.indexOf("--cluster-announce-hostname") + 1]).toBe(name);
+      expect(Object.keys(compose.volumes)).toContain(s.volumes[0].split(":")[0]);
+    }
+    const init = services["redis-cluster-init"];
+    expect(init.restart).toBe("no");
+    expect(Object.keys(init.depends_on).sort()).toEqual(nodes.map(([n]) => n).sort());
+    expect(init.command.join(" ")).toContain("--cluster create");
+    for (const [, s] of [["api", services.api], ...composeServicesOf(compose, "parley-realtime")] as [string, any][])
+      expect(s.environment.REDIS_CLUSTER_NODES).toBe(""); // .env.example leaves it commented out
+    // the default stack stays on one Redis
+    expect(example.COMPOSE_PROFILES).toBeUndefined();
   });
 
   test("at least two realtime replicas, distinct ids, each waiting for api and redis", () => {

@@ -43,8 +43,8 @@ const podOf = (w: K8sObject) => w.spec.template.spec;
 const containerPorts = (c: any): Record<string, number> =>
   Object.fromEntries((c.ports ?? []).map((p: any) => [p.name, p.containerPort]));
 
-test("the overlays are dev and prod", () => {
-  expect(OVERLAYS).toEqual(["dev", "prod"]);
+test("the overlays are dev, dev with a Redis Cluster, and prod", () => {
+  expect(OVERLAYS).toEqual(["dev", "dev-redis-cluster", "prod"]);
 });
 
 test("the schema check itself rejects a typo, a wrong type and an unknown kind", async () => {
@@ -212,7 +212,7 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     const otherNs: Endpoint = { namespace: "elsewhere", labels: { "app.kubernetes.io/name": "realtime" } };
     const api = pod("api"),
       realtime = pod("realtime");
-    const inCluster = overlay === "dev";
+    const inCluster = overlay.startsWith("dev");
     const mongo: Endpoint = inCluster ? pod("mongo") : { ip: "203.0.113.10" };
     const redis: Endpoint = inCluster ? pod("redis") : { ip: "203.0.113.11" };
 
@@ -323,4 +323,41 @@ test("prod: external datastores, more replicas than dev", () => {
     podOf(named(prod, "Deployment", "api")).containers[0].env.find((e: any) => e.name === "MONGO_URL").valueFrom
       .secretKeyRef.name,
   ).toBe("parley-datastores");
+});
+
+test("dev-redis-cluster: three masters with stable names, a create Job, REDIS_CLUSTER_NODES naming them, and only the intended paths", () => {
+  const objs = rendered("dev-redis-cluster");
+  const sts = named(objs, "StatefulSet", "redis-cluster");
+  const svc = named(objs, "Service", "redis-cluster");
+  expect(sts.spec.replicas).toBe(3);
+  expect(svc.spec.clusterIP).toBe("None");
+  expect(svc.spec.publishNotReadyAddresses).toBe(true);
+  expect(sts.spec.serviceName).toBe("redis-cluster");
+  const args: string[] = podOf(sts).containers[0].args;
+  for (const flag of ["--cluster-enabled", "--cluster-require-full-coverage", "--cluster-announce-hostname"])
+    expect(args).toContain(flag);
+  expect(args[args.indexOf("--cluster-announce-hostname") + 1]).toBe("$(POD_NAME).redis-cluster");
+  expect(named(objs, "Job", "redis-cluster-create").spec.template.spec.containers[0].command.join(" ")).toContain(
+    "--cluster create",
+  );
+  for (const name of ["api", "realtime"]) {
+    const env = podOf(named(objs, "Deployment", name)).containers[0].env;
+    const nodes = env.find((e: any) => e.name === "REDIS_CLUSTER_NODES").value as string;
+    expect(nodes.split(",")).toEqual([0, 1, 2].map((i) => `redis-cluster-${i}.redis-cluster:6379`));
+  }
+  const ns = sts.metadata.namespace!;
+  const pod = (name: string): Endpoint => {
+    const w = objs.find((o) => (o.kind === "Deployment" || o.kind === "StatefulSet") && o.metadata.name === name)!;
+    return { namespace: ns, labels: w.spec.template.metadata.labels, ports: containerPorts(podOf(w).containers[0]) };
+  };
+  const job: Endpoint = { namespace: ns, labels: { "app.kubernetes.io/name": "redis-cluster-create" } };
+  const stranger: Endpoint = { namespace: ns, labels: { app: "something-else" } };
+  const [api, realtime, master] = [pod("api"), pod("realtime"), pod("redis-cluster")];
+  expect(allowed(objs, api, master, 6379)).toBe(true);
+  expect(allowed(objs, realtime, master, 6379)).toBe(true);
+  expect(allowed(objs, job, master, 6379)).toBe(true);
+  expect(allowed(objs, master, master, 16379)).toBe(true);
+  expect(allowed(objs, master, master, 6379)).toBe(true);
+  expect(allowed(objs, stranger, master, 6379)).toBe(false);
+  expect(allowed(objs, api, master, 16379)).toBe(false);
 });

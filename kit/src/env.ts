@@ -76,6 +76,23 @@ export function envReader(source: Source = process.env) {
       }
       return v;
     },
+    /** A comma-separated list of `host:port` (e.g. Redis Cluster seed nodes); empty when unset. */
+    hostPorts(name: string): { host: string; port: number }[] {
+      const entries = reader.list(name, []);
+      const nodes: { host: string; port: number }[] = [];
+      for (const entry of entries) {
+        const m = entry.match(/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/);
+        const port = Number(m?.[2]);
+        if (!m || port < 1 || port > 65535) {
+          problems.push(
+            `${name} must be a comma-separated list of host:port (e.g. redis-0:6379,redis-1:6379), got "${entry}"`,
+          );
+          continue;
+        }
+        nodes.push({ host: m[1]!.replace(/^\[|\]$/g, ""), port });
+      }
+      return nodes;
+    },
     list(name: string, fallback: string[]): string[] {
       const v = raw(name);
       if (v === undefined) return fallback;

@@ -11,12 +11,15 @@
  *
  * Checks are in-process: each process keeps a user's record for TTL after reading it (one Redis
  * round trip per user and TTL, never one per request), and every change is announced on
- * REVOKED_CHANNEL, which drops the copies at once everywhere (a subscriber that reconnects drops
- * all of them: it may have missed some). Redis not answering: the check passes (logged, counted)
- * rather than signing everyone out during an outage; what was known before still applies.
+ * REVOKED_CHANNEL, which drops the copies at once everywhere (a subscriber that may have missed
+ * some drops all of them). The announcement follows the write as a command of its own: on a
+ * Redis Cluster the record and the channel live on different shards. Redis not answering: the
+ * check passes (logged, counted) rather than signing everyone out during an outage; what was
+ * known before still applies.
  */
-import type Redis from "ioredis";
 import type { Logger } from "./log.ts";
+import { type ChannelSubscriber, publish } from "./pubsub.ts";
+import type { RedisClient } from "./redis.ts";
 import type { SessionClaims } from "./session.ts";
 
 export const REVOKED_CHANNEL = "parley:sessions:revoked";
@@ -25,7 +28,7 @@ const key = (userId: string) => `parley:sessions:${userId}`;
 /** Revoked sessions one user may have outstanding before a sign-out becomes "everywhere". */
 export const MAX_SIDS = 32;
 
-/** KEYS: the user's record. ARGV: field, value, ttl seconds, max sids, now ms, channel, user id.
+/** KEYS: the user's record. ARGV: field, value, ttl seconds, max sids, now ms.
  * Records one revocation; past MAX_SIDS sessions it collapses them into `before = now`. */
 const REVOKE = `
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -35,7 +38,6 @@ if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[4]) + 1 then
   redis.call('HSET', KEYS[1], 'before', math.max(before, tonumber(ARGV[5])))
 end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('PUBLISH', ARGV[6], ARGV[7])
 return 1
 `;
 
@@ -53,7 +55,7 @@ export class Revocations {
   private lastWarning = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly opts: {
       log: Logger;
       /** how long a user's record is trusted without a change announced (default 60 s) */
@@ -116,17 +118,19 @@ export class Revocations {
   }
 
   /**
-   * Follows the announcements on a subscriber connection (its `message` events go to every
-   * listener; ours filters the channel). `changed` hears each user whose record changed.
+   * Follows the announcements on a subscriber (its messages go to every listener; ours filters
+   * the channel). `changed` hears each user whose record changed.
    */
-  follow(subscriber: Redis, changed?: (userId: string) => void): void {
-    subscriber.on("message", (channel: string, userId: string) => {
+  follow(subscriber: ChannelSubscriber, changed?: (userId: string) => void): void {
+    subscriber.onMessage((channel, userId) => {
       if (channel !== REVOKED_CHANNEL) return;
       this.drop(userId);
       changed?.(userId);
     });
-    // a subscriber that reconnected may have missed announcements: forget everything once
-    subscriber.on("ready", () => this.clear());
+    // a subscriber that may have missed announcements: forget everything once
+    subscriber.onResync((lost) => {
+      if (lost === "all" || lost.includes(REVOKED_CHANNEL)) this.clear();
+    });
     void subscriber.subscribe(REVOKED_CHANNEL).catch((err: Error) => {
       this.opts.log.warn({ err: err.message }, "could not follow sign-outs; relying on the TTL");
     });
@@ -148,10 +152,9 @@ export class Revocations {
       this.opts.tokenTtlSeconds ?? 7 * 86_400,
       MAX_SIDS,
       Date.now(),
-      REVOKED_CHANNEL,
-      userId,
     );
     this.drop(userId);
+    await publish(this.redis, REVOKED_CHANNEL, userId);
   }
 
   private async read(userId: string): Promise<Record> {

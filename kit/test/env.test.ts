@@ -61,3 +61,34 @@ test("valid values parse to their types", () => {
   expect(env.oneOf("MODE", ["a", "b"] as const, "a")).toBe("b");
   env.done();
 });
+
+test("REDIS_CLUSTER_NODES: host:port seeds, or one message naming the bad entry; unset means one Redis", async () => {
+  const { serverConfig } = await import("../src/config.ts");
+  const { redisTarget } = await import("../src/redis.ts");
+  const secret = "s".repeat(32);
+  const ok = envReader({ JWT_SECRET: secret, REDIS_CLUSTER_NODES: "redis-0:6379, 10.0.0.7:7000,[::1]:6380" });
+  const config = serverConfig(ok, { defaultPort: 1 });
+  ok.done();
+  expect(config.redisClusterNodes).toEqual([
+    { host: "redis-0", port: 6379 },
+    { host: "10.0.0.7", port: 7000 },
+    { host: "::1", port: 6380 },
+  ]);
+  expect(redisTarget(config)).toEqual({ cluster: config.redisClusterNodes });
+
+  const single = envReader({ JWT_SECRET: secret });
+  expect(redisTarget(serverConfig(single, { defaultPort: 1 }))).toEqual({ url: "redis://127.0.0.1:6379" });
+
+  const bad = envReader({ JWT_SECRET: secret, REDIS_CLUSTER_NODES: "redis-0:6379,redis-1,redis-2:99999" });
+  serverConfig(bad, { defaultPort: 1 });
+  let problems: string[] = [];
+  try {
+    bad.done();
+  } catch (e) {
+    problems = (e as ConfigError).problems;
+  }
+  expect(problems).toEqual([
+    'REDIS_CLUSTER_NODES must be a comma-separated list of host:port (e.g. redis-0:6379,redis-1:6379), got "redis-1"',
+    'REDIS_CLUSTER_NODES must be a comma-separated list of host:port (e.g. redis-0:6379,redis-1:6379), got "redis-2:99999"',
+  ]);
+});

@@ -31,7 +31,7 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
   const subscriptions = new ChannelSubscriptions(redis.subscriber, log, (n) => metrics.subscribedChannels.set(n));
   const presence = new PresenceRegistry(redis.commands, config.replicaId, log);
   const users = new LocalUsers({ apiUrl: config.apiUrl, subscriptions, presence, metrics, log });
-  redis.subscriber.on("message", (channel: string, message: string) => {
+  redis.subscriber.onMessage((channel, message) => {
     if (channel !== REVOKED_CHANNEL) users.deliver(channel, message);
   });
   // Signed-out sessions: refused at the upgrade, and the sockets already open close with 4003
@@ -47,15 +47,15 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
     });
   });
   // After a Redis outage, events and presence changes published while the subscriber was down
-  // are lost. On a reconnect, close every local socket with 1012: clients reconnect with jitter,
-  // get a fresh `ready`, catch up over REST and get a fresh presence snapshot.
-  let subscriberWasReady = redis.subscriber.status === "ready";
-  redis.subscriber.on("ready", () => {
-    if (subscriberWasReady && !shuttingDown) {
-      const closed = users.closeAll(CLOSE_CODES.serviceRestart, "resync");
-      log.warn({ sockets: closed }, "Redis subscriber reconnected: closed sockets to resync");
-    }
-    subscriberWasReady = true;
+  // are lost. Once its channels are followed again, close the sockets that may have missed
+  // something with 1012: clients reconnect with jitter, get a fresh `ready`, catch up over REST
+  // and get a fresh presence snapshot. One server: every socket; a cluster: the sockets of the
+  // users whose channels live on the shard that came back, and a fresh presence snapshot for
+  // the watchers of its presence channels.
+  redis.subscriber.onResync((lost) => {
+    if (shuttingDown) return;
+    const closed = lost === "all" ? users.closeAll(CLOSE_CODES.serviceRestart, "resync") : users.resync(lost);
+    log.warn({ sockets: closed, channels: lost === "all" ? "all" : lost.length }, "Redis subscriber back: resync");
   });
 
   const site = await frontend(config.staticDir);
@@ -127,7 +127,7 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
       await Bun.sleep(200);
       if (app.server) await app.stop(true).catch(() => undefined);
       if (ops.server) await ops.stop(true).catch(() => undefined);
-      await Promise.allSettled([redis.subscriber.quit(), redis.commands.quit()]);
+      await Promise.allSettled([redis.subscriber.close(), redis.commands.quit()]);
     },
   };
 }

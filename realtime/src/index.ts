@@ -4,10 +4,11 @@ import { buildRealtime } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { createRealtimeMetrics } from "./libs/metrics.ts";
 import { connectRedisPair } from "./libs/redis.ts";
+import { redisTarget } from "@parley/kit/redis";
 
 await serve("realtime", loadConfig, async (config, log) => {
   const metrics = createRealtimeMetrics();
-  const redis = connectRedisPair(config.redisUrl, log, metrics, config.replicaId);
+  const redis = connectRedisPair(redisTarget(config), log, metrics, config.replicaId);
   const realtime = await buildRealtime({ config, log, metrics, redis });
   return {
     app: realtime.app,

@@ -13,6 +13,7 @@ import { LocalUsers } from "../src/fanout/local-users.ts";
 import { MEMBERSHIP_RETRY_MS } from "../src/fanout/membership.ts";
 import { Session } from "../src/fanout/session.ts";
 import { ChannelSubscriptions } from "../src/fanout/subscriptions.ts";
+import { subscriberOn } from "@parley/kit/pubsub";
 import { createRealtimeMetrics } from "../src/libs/metrics.ts";
 import { PresenceRegistry } from "../src/presence/registry.ts";
 import { waitFor } from "../../scripts/lib/ports.ts";
@@ -50,7 +51,7 @@ const commands = new Redis(testRedisUrl);
 const subscriber = new Redis(testRedisUrl);
 const log = createLogger("local-users-test", "silent");
 const metrics = createRealtimeMetrics();
-const subscriptions = new ChannelSubscriptions(subscriber, log, () => undefined);
+const subscriptions = new ChannelSubscriptions(subscriberOn(subscriber), log, () => undefined);
 const presence = new PresenceRegistry(commands, id("replica"), log);
 const users = new LocalUsers({ apiUrl: `http://127.0.0.1:${api.port}`, subscriptions, presence, metrics, log });
 

@@ -4,22 +4,31 @@
  *
  * A Redis outage never fails the write. Events Redis did not confirm are kept and published
  * again, in order, as soon as it answers (`Republisher`), so a committed message reaches open
- * clients without anyone having to retry or reconnect. What this process cannot keep (it dies,
+ * clients without anyone having to retry or reconnect. Order is kept per lane: one lane on a
+ * single server; on a Redis Cluster one per slot of the channel, so a shard that is away holds
+ * back only the events of its own channels (SPUBLISH; kit/pipeline sends one pipeline per node). What this process cannot keep (it dies,
  * or the backlog outgrows MAX_UNCONFIRMED) is repaired by the other layers of guarantee 1 (see
  * docs/architecture.md): a retried send publishes again, a message found unpublished is published
  * when read, and clients reconcile with the api.
  */
 import { encodeFanoutEvent, userChannel, type ServerFrame } from "@parley/contract/frames";
 import type { Logger } from "@parley/kit/log";
+import { SlotPipeline } from "@parley/kit/pipeline";
+import { isCluster } from "@parley/kit/redis";
+import { slotOf } from "@parley/kit/slots";
 import type { ApiMetrics } from "./metrics.ts";
 import type { Redis } from "./redis.ts";
 
 /**
- * Other commands for the same round trip (the send path raises its rate counter here). They
- * run before the publishes; `onResults` gets their answers, or is not called if Redis failed.
- * They are not retried: only events are.
+ * Other commands for the same round trip (the send path raises its rate counter here). Each
+ * names its key first (on a cluster it goes to that key's node). They run before the publishes;
+ * `onResults` gets their answers, or is not called if Redis failed. They are not retried: only
+ * events are.
  */
-export type AlsoInPipeline = { commands: [string, ...(string | number)[]][]; onResults(values: unknown[]): void };
+export type AlsoInPipeline = {
+  commands: [string, string, ...(string | number)[]][];
+  onResults(values: unknown[]): void;
+};
 
 export type Publisher = {
   /** the same frame to every recipient (encoded once) */
@@ -33,7 +42,7 @@ export type Publisher = {
   stop(): void;
 };
 
-type Event = { type: ServerFrame["type"]; channel: string; payload: string };
+type Event = { type: ServerFrame["type"]; channel: string; payload: string; lane: number };
 
 /** Most unconfirmed events kept per process (the oldest go first beyond it; clients reconcile). */
 const MAX_UNCONFIRMED = 50_000;
@@ -44,32 +53,39 @@ const RETRY_MAX_MS = 5000;
 
 export function createPublisher(redis: Redis, log: Logger, metrics: ApiMetrics): Publisher {
   const republisher = new Republisher(redis, log, metrics);
+  // one lane on a single server (its order is all events' order); per slot on a cluster
+  const laneOf = isCluster(redis) ? slotOf : () => 0;
   const send = async (events: Event[], also?: AlsoInPipeline) => {
     if (events.length === 0 && !also) return;
-    // while older events wait, newer ones queue behind them: members get each conversation's
-    // events in order once Redis is back
-    if (republisher.unconfirmed() > 0 || redis.status !== "ready") {
+    if (redis.status !== "ready") {
       republisher.keep(events, "redis not ready");
       return;
     }
+    // while older events of a lane wait, newer ones queue behind them: members get each
+    // conversation's events in order once Redis (or that shard) is back
+    const now: Event[] = [];
+    const held: Event[] = [];
+    for (const e of events) (republisher.waiting(e.lane) ? held : now).push(e);
+    republisher.keep(held, "older events wait");
+    // nothing goes now: neither do the other commands (as while Redis is away)
+    if (now.length === 0 && held.length > 0) return;
     try {
-      const pipe = redis.pipeline();
-      for (const [command, ...args] of also?.commands ?? []) pipe.call(command, ...args);
-      for (const e of events) pipe.publish(e.channel, e.payload);
-      const results = (await pipe.exec()) ?? [];
+      const pipe = new SlotPipeline(redis);
+      for (const [command, key, ...args] of also?.commands ?? []) pipe.add(key, (p) => p.call(command, key, ...args));
+      for (const e of now) pipe.publish(e.channel, e.payload);
+      const results = await pipe.exec();
       const extra = also?.commands.length ?? 0;
       if (also) also.onResults(results.slice(0, extra).map(([, value]) => value));
-      const failed = events.filter((_, i) => results[extra + i]?.[0]);
-      if (failed.length > 0) republisher.keep(failed, `${failed.length} of ${events.length} publishes failed`);
+      const failed = now.filter((_, i) => results[extra + i]?.[0]);
+      if (failed.length > 0) republisher.keep(failed, `${failed.length} of ${now.length} publishes failed`);
     } catch (err) {
-      republisher.keep(events, (err as Error).message);
+      republisher.keep(now, (err as Error).message);
     }
   };
-  const event = (type: ServerFrame["type"], userId: string, payload: string): Event => ({
-    type,
-    channel: userChannel(userId),
-    payload,
-  });
+  const event = (type: ServerFrame["type"], userId: string, payload: string): Event => {
+    const channel = userChannel(userId);
+    return { type, channel, payload, lane: laneOf(channel) };
+  };
   return {
     toUsers: (userIds, frame, committedAt = Date.now(), also) => {
       const payload = encodeFanoutEvent(frame, committedAt);
@@ -86,9 +102,11 @@ export function createPublisher(redis: Redis, log: Logger, metrics: ApiMetrics):
   };
 }
 
-/** Events Redis did not confirm, published again in order until it does. */
+/** Events Redis did not confirm, published again in order (per lane) until it does. */
 class Republisher {
-  private readonly queue: Event[] = [];
+  /** lane → its events, oldest first */
+  private readonly lanes = new Map<number, Event[]>();
+  private count = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private delay = RETRY_MIN_MS;
   private running: Promise<void> | null = null;
@@ -99,41 +117,62 @@ class Republisher {
     private readonly log: Logger,
     private readonly metrics: ApiMetrics,
   ) {
-    // Redis is back: do not wait for the timer
+    // Redis is back: do not wait for the timer (a shard of a cluster coming back has no such
+    // event; the timer finds it within RETRY_MAX_MS)
     redis.on("ready", () => void this.retry());
   }
 
   unconfirmed(): number {
-    return this.queue.length;
+    return this.count;
+  }
+
+  /** Whether older events of this lane wait (a newer one must queue behind them). */
+  waiting(lane: number): boolean {
+    return this.lanes.has(lane);
   }
 
   keep(events: Event[], why: string): void {
     if (events.length === 0) return;
     for (const e of events) this.metrics.publishFailures.inc({ type: e.type });
-    if (this.queue.length === 0)
+    if (this.count === 0)
       this.log.warn({ events: events.length, err: why }, "fan-out not confirmed by Redis; kept to publish again");
-    this.queue.push(...events);
-    const excess = this.queue.length - MAX_UNCONFIRMED;
-    if (excess > 0) {
-      this.queue.splice(0, excess);
-      this.log.error(
-        { dropped: excess },
-        "too many unconfirmed fan-out events: the oldest dropped (clients reconcile with the api)",
-      );
+    for (const e of events) {
+      const lane = this.lanes.get(e.lane);
+      if (lane) lane.push(e);
+      else this.lanes.set(e.lane, [e]);
     }
-    this.metrics.publishUnconfirmed.set(this.queue.length);
+    this.count += events.length;
+    if (this.count > MAX_UNCONFIRMED) this.dropOldest(this.count - MAX_UNCONFIRMED);
+    this.metrics.publishUnconfirmed.set(this.count);
     this.schedule();
   }
 
+  /** Beyond MAX_UNCONFIRMED: the oldest go first (the longest-waiting lanes lose their heads). */
+  private dropOldest(excess: number): void {
+    let left = excess;
+    for (const [lane, events] of this.lanes) {
+      if (left <= 0) break;
+      const n = Math.min(left, events.length);
+      events.splice(0, n);
+      left -= n;
+      if (events.length === 0) this.lanes.delete(lane);
+    }
+    this.count -= excess - left;
+    this.log.error(
+      { dropped: excess - left },
+      "too many unconfirmed fan-out events: the oldest dropped (clients reconcile with the api)",
+    );
+  }
+
   private schedule(): void {
-    if (this.timer || this.stopped || this.queue.length === 0) return;
+    if (this.timer || this.stopped || this.count === 0) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.retry();
     }, this.delay);
   }
 
-  /** Publishes what waits, oldest first, a batch at a time, until Redis fails or nothing is left. */
+  /** Publishes what waits, oldest first per lane, a batch at a time, until Redis fails or nothing is left. */
   retry(): Promise<void> {
     this.running ??= this.drain().finally(() => {
       this.running = null;
@@ -142,37 +181,62 @@ class Republisher {
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0 && !this.stopped) {
+    // lanes that failed in this round wait for the next one (the others go on)
+    const failedLanes = new Set<number>();
+    let failed = false;
+    while (this.count > 0 && !this.stopped) {
       if (this.redis.status !== "ready") break;
-      const batch = this.queue.slice(0, RETRY_BATCH);
+      const batch: Event[] = [];
+      for (const [lane, events] of this.lanes) {
+        if (failedLanes.has(lane)) continue;
+        batch.push(...events.slice(0, RETRY_BATCH - batch.length));
+        if (batch.length >= RETRY_BATCH) break;
+      }
+      if (batch.length === 0) break;
       try {
-        const pipe = this.redis.pipeline();
+        const pipe = new SlotPipeline(this.redis);
         for (const e of batch) pipe.publish(e.channel, e.payload);
-        const results = (await pipe.exec()) ?? [];
-        // in order: confirmed up to the first failure, which is tried again later
-        const confirmed = results.findIndex(([err]) => err);
-        const n = confirmed === -1 ? batch.length : confirmed;
-        this.queue.splice(0, n);
-        this.metrics.publishUnconfirmed.set(this.queue.length);
-        if (n < batch.length) break;
-        this.delay = RETRY_MIN_MS;
-        if (this.queue.length === 0) this.log.info("fan-out backlog published");
+        const results = await pipe.exec();
+        // in order per lane: confirmed up to the lane's first failure, which is tried again later
+        const confirmed = new Map<number, number>();
+        batch.forEach((e, i) => {
+          if (failedLanes.has(e.lane)) return;
+          if (results[i]?.[0]) {
+            failedLanes.add(e.lane);
+            failed = true;
+          } else confirmed.set(e.lane, (confirmed.get(e.lane) ?? 0) + 1);
+        });
+        for (const [lane, n] of confirmed) this.confirm(lane, n);
+        this.metrics.publishUnconfirmed.set(this.count);
+        if (this.count === 0) {
+          this.delay = RETRY_MIN_MS;
+          this.log.info("fan-out backlog published");
+        }
       } catch {
+        failed = true;
         break;
       }
     }
-    if (this.queue.length > 0) {
-      this.delay = Math.min(RETRY_MAX_MS, this.delay * 2);
+    if (this.count > 0) {
+      this.delay = failed || this.redis.status !== "ready" ? Math.min(RETRY_MAX_MS, this.delay * 2) : RETRY_MIN_MS;
       this.schedule();
     }
+  }
+
+  private confirm(lane: number, n: number): void {
+    const events = this.lanes.get(lane);
+    if (!events) return;
+    events.splice(0, n);
+    this.count -= n;
+    if (events.length === 0) this.lanes.delete(lane);
   }
 
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
-    if (this.queue.length > 0)
+    if (this.count > 0)
       this.log.warn(
-        { events: this.queue.length },
+        { events: this.count },
         "stopping with unconfirmed fan-out events (clients reconcile with the api)",
       );
   }

@@ -1,7 +1,8 @@
 /**
  * Fixed-window counters in Redis, so a limit holds across api replicas. When Redis does not
  * answer, limits fail open (logged and counted): an outage of the cache must not lock
- * everyone out of chatting.
+ * everyone out of chatting. Each counter is a transaction of its own (INCR, EXPIRE NX, PTTL of
+ * one key), sent together: on a Redis Cluster a transaction may only touch one slot.
  */
 import type { Logger } from "@parley/kit/log";
 import type { Redis } from "./redis.ts";
@@ -34,16 +35,19 @@ export function createRateLimiter(redis: Redis, log: Logger, metrics: ApiMetrics
   return {
     async hit(keys, windowSeconds) {
       try {
-        const pipe = redis.multi();
-        for (const k of keys)
-          pipe
-            .incr(PREFIX + k)
-            .expire(PREFIX + k, windowSeconds, "NX")
-            .pttl(PREFIX + k);
-        const res = (await pipe.exec()) ?? [];
-        return keys.map((_, i) => ({
-          count: Number(res[i * 3]?.[1] ?? 0),
-          retryAfterSeconds: ttl(res[i * 3 + 2]?.[1], windowSeconds),
+        const counted = await Promise.all(
+          keys.map((k) =>
+            redis
+              .multi()
+              .incr(PREFIX + k)
+              .expire(PREFIX + k, windowSeconds, "NX")
+              .pttl(PREFIX + k)
+              .exec(),
+          ),
+        );
+        return counted.map((res) => ({
+          count: Number(res?.[0]?.[1] ?? 0),
+          retryAfterSeconds: ttl(res?.[2]?.[1], windowSeconds),
         }));
       } catch (err) {
         return failOpen(err);
@@ -51,7 +55,7 @@ export function createRateLimiter(redis: Redis, log: Logger, metrics: ApiMetrics
     },
     async clear(keys) {
       try {
-        await redis.del(...keys.map((k) => PREFIX + k));
+        await Promise.all(keys.map((k) => redis.del(PREFIX + k)));
       } catch (err) {
         failOpen(err);
       }

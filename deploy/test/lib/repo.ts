@@ -49,7 +49,7 @@ const DEV_SECRET_SCRIPT = "k8s/overlays/dev/ensure-jwt-secret.sh";
 
 /** `kubectl kustomize k8s/overlays/<name>` parsed into objects (the dev key file is made first, as skaffold does). */
 export function render(overlay: string): K8sObject[] {
-  if (overlay === "dev") {
+  if (overlay.startsWith("dev")) {
     const made = Bun.spawnSync(["sh", join(ROOT, DEV_SECRET_SCRIPT)], { stderr: "pipe", stdout: "pipe" });
     if (made.exitCode !== 0) throw new Error(`${DEV_SECRET_SCRIPT} failed: ${made.stderr.toString()}`);
   }

@@ -215,6 +215,40 @@ export class LocalUsers {
   }
 
   /**
+   * Channels that may have missed messages (on a Redis Cluster, those of a shard that came back),
+   * followed again: the sockets of users whose own channel it is close with 1012, so their
+   * clients catch up as after any reconnect; the watchers of a presence channel get a fresh
+   * snapshot of that contact. Returns how many sockets were closed.
+   */
+  resync(channels: readonly string[]): number {
+    let closed = 0;
+    const contacts: string[] = [];
+    for (const channel of channels) {
+      const owner = channelOwner(channel);
+      if (owner?.kind === "user") {
+        const open = [...(this.users.get(owner.id)?.sessions ?? [])];
+        for (const s of open) s.close(CLOSE_CODES.serviceRestart, "resync");
+        closed += open.length;
+      } else if (owner?.kind === "presence" && this.watchers.has(owner.id)) contacts.push(owner.id);
+    }
+    if (contacts.length > 0) void this.announcePresence(contacts);
+    return closed;
+  }
+
+  /** The presence of these contacts now, to every local user watching them. */
+  private async announcePresence(contactIds: string[]): Promise<void> {
+    const online = await this.deps.presence.snapshot(contactIds).catch((err: Error) => {
+      this.deps.log.warn({ err: err.message }, "presence snapshot failed");
+      return new Map<string, boolean>();
+    });
+    for (const [userId, isOnline] of online) {
+      const text = JSON.stringify({ type: "presence", userId, online: isOnline } satisfies PresenceFrame);
+      for (const watcher of this.watchers.get(userId) ?? [])
+        for (const s of this.users.get(watcher)?.sessions ?? []) s.deliver("presence", text);
+    }
+  }
+
+  /**
    * Shutdown begins: from now on departures are not announced one by one, because the caller
    * clears this replica's presence in one go. Returns the users here now.
    */

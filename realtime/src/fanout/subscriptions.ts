@@ -1,20 +1,21 @@
 /**
  * Reference-counted Redis channel subscriptions: a replica follows a channel only while one of
- * its own users needs it, so its Redis work grows with its own users, not with the system.
+ * its own users needs it, so its Redis work grows with its own users, not with the system. On a
+ * Redis Cluster each channel is followed on its own shard (kit/pubsub, SSUBSCRIBE).
  */
-import type Redis from "ioredis";
 import type { Logger } from "@parley/kit/log";
+import type { ChannelSubscriber } from "@parley/kit/pubsub";
 
 export class ChannelSubscriptions {
   private readonly counts = new Map<string, number>();
 
   constructor(
-    private readonly subscriber: Redis,
+    private readonly subscriber: ChannelSubscriber,
     private readonly log: Logger,
     private readonly onCountChange: (channels: number) => void,
   ) {}
 
-  /** Follows `channel` (SUBSCRIBE on first use). Resolves once Redis confirmed, or failed. */
+  /** Follows `channel` (SUBSCRIBE or SSUBSCRIBE on first use). Resolves once Redis confirmed, or failed. */
   acquire(channel: string): Promise<void> {
     const n = (this.counts.get(channel) ?? 0) + 1;
     this.counts.set(channel, n);

@@ -4,19 +4,17 @@
  * refreshing (crashed), so a crashed replica's users read offline within TTL + one sweep.
  * Online = at least one unexpired entry (contract's readOnline, which the api reads too).
  */
-import type Redis from "ioredis";
 import type { ChainableCommander } from "ioredis";
 import { encodeFanoutEvent, presenceChannel, presenceKeys, readOnline } from "@parley/contract/frames";
 import { PRESENCE_HEARTBEAT_MS, PRESENCE_TTL_MS } from "@parley/contract/limits";
 import type { Logger } from "@parley/kit/log";
-import { MARK_OFFLINE, MARK_ONLINE, SWEEP_ONE } from "./scripts.ts";
+import { SlotPipeline, slotPipelines } from "@parley/kit/pipeline";
+import { publishVerb } from "@parley/kit/pubsub";
+import type { RedisClient } from "@parley/kit/redis";
+import { CLAIM_DEADLINE, MARK_OFFLINE, MARK_ONLINE, SWEEP_USER } from "./scripts.ts";
 
-type Scripts = {
-  presenceOnline(...args: (string | number)[]): Promise<number>;
-  presenceOffline(...args: (string | number)[]): Promise<number>;
-  presenceSweep(...args: (string | number)[]): Promise<number>;
-};
-type PipelineScripts = { [K in keyof Scripts]: (...args: (string | number)[]) => ChainableCommander };
+type Script = (...args: (string | number)[]) => ChainableCommander;
+type Scripts = { presenceOnline: Script; presenceOffline: Script; presenceClaim: Script; presenceSweep: Script };
 
 /** How often each replica looks for presence entries of crashed replicas. */
 export const SWEEP_INTERVAL_MS = 2000;
@@ -25,20 +23,23 @@ const SWEEP_BATCH = 500;
 const presencePayload = (userId: string, online: boolean) =>
   encodeFanoutEvent({ type: "presence", userId, online }, Date.now());
 
+const scripts = (p: ChainableCommander) => p as unknown as Scripts;
+
 export class PresenceRegistry {
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private sweeper: ReturnType<typeof setInterval> | undefined;
-  private readonly scripts: Scripts;
+  private readonly verb: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly replicaId: string,
     private readonly log: Logger,
   ) {
-    redis.defineCommand("presenceOnline", { numberOfKeys: 2, lua: MARK_ONLINE });
-    redis.defineCommand("presenceOffline", { numberOfKeys: 2, lua: MARK_OFFLINE });
-    redis.defineCommand("presenceSweep", { numberOfKeys: 2, lua: SWEEP_ONE });
-    this.scripts = redis as unknown as Scripts;
+    redis.defineCommand("presenceOnline", { numberOfKeys: 1, lua: MARK_ONLINE });
+    redis.defineCommand("presenceOffline", { numberOfKeys: 1, lua: MARK_OFFLINE });
+    redis.defineCommand("presenceClaim", { numberOfKeys: 1, lua: CLAIM_DEADLINE });
+    redis.defineCommand("presenceSweep", { numberOfKeys: 1, lua: SWEEP_USER });
+    this.verb = publishVerb(redis);
   }
 
   /** Starts the heartbeat for `localUsers` (the users with a socket here right now) and the sweeper. */
@@ -47,58 +48,64 @@ export class PresenceRegistry {
     this.sweeper = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
   }
 
-  private onlineArgs(userId: string, now: number) {
-    return [
-      presenceKeys.user(userId),
-      presenceKeys.deadlines,
-      this.replicaId,
-      now + PRESENCE_TTL_MS,
-      now,
-      `${userId}|${this.replicaId}`,
-      presenceChannel(userId),
-      presencePayload(userId, true),
-      PRESENCE_TTL_MS * 3,
-    ];
+  private deadlineMember(userId: string) {
+    return `${userId}|${this.replicaId}`;
   }
 
-  private offlineArgs(userId: string, now: number) {
-    return [
-      presenceKeys.user(userId),
-      presenceKeys.deadlines,
-      this.replicaId,
-      now,
-      `${userId}|${this.replicaId}`,
-      presenceChannel(userId),
-      presencePayload(userId, false),
-    ];
+  /** Adds "this user is here" to a pipeline: their entry (announcing them if they were offline). */
+  private online(pipe: SlotPipeline, userId: string, now: number): void {
+    const key = presenceKeys.user(userId);
+    pipe.add(key, (p) =>
+      scripts(p).presenceOnline(
+        key,
+        this.replicaId,
+        now + PRESENCE_TTL_MS,
+        now,
+        presenceChannel(userId),
+        presencePayload(userId, true),
+        PRESENCE_TTL_MS * 3,
+        this.verb,
+      ),
+    );
+  }
+
+  private offline(pipe: SlotPipeline, userId: string, now: number): void {
+    const key = presenceKeys.user(userId);
+    pipe.add(key, (p) =>
+      scripts(p).presenceOffline(
+        key,
+        this.replicaId,
+        now,
+        presenceChannel(userId),
+        presencePayload(userId, false),
+        this.verb,
+      ),
+    );
   }
 
   /** The user's first socket on this replica opened. */
   async userArrived(userId: string): Promise<void> {
-    await this.scripts
-      .presenceOnline(...this.onlineArgs(userId, Date.now()))
-      .catch((err: Error) => this.log.warn({ userId, err: err.message }, "presence online failed"));
+    await this.refreshAll([userId]);
   }
 
   /** The user's last socket on this replica closed. */
   async userLeft(userId: string): Promise<void> {
-    await this.scripts
-      .presenceOffline(...this.offlineArgs(userId, Date.now()))
-      .catch((err: Error) => this.log.warn({ userId, err: err.message }, "presence offline failed"));
+    await this.removeAll([userId]);
   }
 
-  /** Heartbeat: one pipeline refreshing every local user (and re-announcing anyone a sweeper
-   * wrongly expired while this replica was stalled). */
+  /** Heartbeat: one pipeline (per shard) refreshing every local user and their deadlines (and
+   * re-announcing anyone a sweeper wrongly expired while this replica was stalled). */
   async refreshAll(userIds: Iterable<string>): Promise<void> {
     const now = Date.now();
-    const pipe = this.redis.pipeline();
-    let n = 0;
+    const pipe = new SlotPipeline(this.redis);
+    const deadlines: (string | number)[] = [];
     for (const userId of userIds) {
-      (pipe as unknown as PipelineScripts).presenceOnline(...this.onlineArgs(userId, now));
-      n++;
+      this.online(pipe, userId, now);
+      deadlines.push(now + PRESENCE_TTL_MS, this.deadlineMember(userId));
     }
-    if (n === 0) return;
-    await pipe.exec().catch((err: Error) => this.log.warn({ err: err.message }, "presence heartbeat failed"));
+    if (pipe.length === 0) return;
+    pipe.add(presenceKeys.deadlines, (p) => p.zadd(presenceKeys.deadlines, ...deadlines));
+    await this.settle(pipe, "presence online failed");
   }
 
   /** Claims expired entries of any replica and announces users left with no live entry. */
@@ -107,46 +114,63 @@ export class PresenceRegistry {
       const now = Date.now();
       const expired = await this.redis.zrangebyscore(presenceKeys.deadlines, "-inf", now, "LIMIT", 0, SWEEP_BATCH);
       if (expired.length === 0) return;
-      const pipe = this.redis.pipeline();
-      for (const member of expired) {
+      // first claim the deadlines (one shard), then settle the users who were claimed (theirs)
+      const claims = new SlotPipeline(this.redis);
+      for (const member of expired)
+        claims.add(presenceKeys.deadlines, (p) => scripts(p).presenceClaim(presenceKeys.deadlines, member, now));
+      const claimed = (await claims.exec()).map(([err, r]) => !err && r === 1);
+      const settle = new SlotPipeline(this.redis);
+      expired.forEach((member, i) => {
         const cut = member.indexOf("|");
-        if (cut < 0) continue;
+        if (!claimed[i] || cut < 0) return;
         const userId = member.slice(0, cut);
-        const replicaId = member.slice(cut + 1);
-        (pipe as unknown as PipelineScripts).presenceSweep(
-          presenceKeys.deadlines,
-          presenceKeys.user(userId),
-          member,
-          replicaId,
-          now,
-          presenceChannel(userId),
-          presencePayload(userId, false),
+        const key = presenceKeys.user(userId);
+        settle.add(key, (p) =>
+          scripts(p).presenceSweep(
+            key,
+            member.slice(cut + 1),
+            now,
+            presenceChannel(userId),
+            presencePayload(userId, false),
+            this.verb,
+          ),
         );
-      }
-      const results = (await pipe.exec()) ?? [];
-      const offline = results.filter(([, r]) => r === 1).length;
+      });
+      const offline = (await settle.exec()).filter(([, r]) => r === 1).length;
       if (offline > 0) this.log.info({ offline }, "presence: swept users of a stopped replica");
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, "presence sweep failed");
     }
   }
 
-  /** Which of `userIds` are online now (one pipeline). */
+  /** Which of `userIds` are online now (one pipeline per shard). */
   snapshot(userIds: string[]): Promise<Map<string, boolean>> {
-    return readOnline(this.redis, userIds);
+    return readOnline(slotPipelines(this.redis), userIds);
   }
 
   /** Shutdown: stop the timers and remove this replica's entries (announcing who went offline). */
   async stop(userIds: string[]): Promise<void> {
     clearInterval(this.heartbeat);
     clearInterval(this.sweeper);
+    await this.removeAll(userIds, "presence cleanup failed");
+  }
+
+  private async removeAll(userIds: string[], what = "presence offline failed"): Promise<void> {
+    if (userIds.length === 0) return;
     const now = Date.now();
-    const pipe = this.redis.pipeline();
-    let n = 0;
-    for (const userId of userIds) {
-      (pipe as unknown as PipelineScripts).presenceOffline(...this.offlineArgs(userId, now));
-      n++;
+    const pipe = new SlotPipeline(this.redis);
+    for (const userId of userIds) this.offline(pipe, userId, now);
+    const members = userIds.map((u) => this.deadlineMember(u));
+    pipe.add(presenceKeys.deadlines, (p) => p.zrem(presenceKeys.deadlines, ...members));
+    await this.settle(pipe, what);
+  }
+
+  private async settle(pipe: SlotPipeline, what: string): Promise<void> {
+    try {
+      const failed = (await pipe.exec()).find(([err]) => err);
+      if (failed?.[0]) this.log.warn({ err: failed[0].message }, what);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, what);
     }
-    if (n > 0) await pipe.exec().catch((err: Error) => this.log.warn({ err: err.message }, "presence cleanup failed"));
   }
 }

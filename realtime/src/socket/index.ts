@@ -11,7 +11,7 @@ import { SESSION_COOKIE, verifySession } from "@parley/kit/session";
 import { Elysia, status } from "elysia";
 import { jwt } from "@elysiajs/jwt";
 import type { ServerWebSocket } from "bun";
-import type Redis from "ioredis";
+import type { RedisClient } from "@parley/kit/redis";
 import type { Logger } from "@parley/kit/log";
 import type { Config } from "../config.ts";
 import type { LocalUsers } from "../fanout/local-users.ts";
@@ -25,7 +25,7 @@ export type SocketDeps = {
   config: Config;
   users: LocalUsers;
   /** the command connection, to publish typing */
-  commands: Redis;
+  commands: RedisClient;
   revocations: Revocations;
   metrics: RealtimeMetrics;
   log: Logger;

@@ -7,10 +7,11 @@
  * The excess is not relayed; the socket gets an error frame `rate_limited`, which clients may
  * ignore. Each socket's frames are limited before they get here (Session.admit).
  */
-import type Redis from "ioredis";
 import { encodeFanoutEvent, userChannel } from "@parley/contract/frames";
 import { TYPING_INTERVAL_MS } from "@parley/contract/limits";
 import type { Logger } from "@parley/kit/log";
+import { SlotPipeline } from "@parley/kit/pipeline";
+import type { RedisClient } from "@parley/kit/redis";
 import type { LocalUsers } from "../fanout/local-users.ts";
 
 export const TYPING_RELAY_MS = TYPING_INTERVAL_MS / 2;
@@ -24,7 +25,7 @@ type UserTyping = { perConversation: Map<string, number>; recent: number[] };
 export class TypingRelay {
   private readonly typing = new Map<string, UserTyping>();
 
-  constructor(private readonly deps: { users: LocalUsers; commands: Redis; log: Logger }) {}
+  constructor(private readonly deps: { users: LocalUsers; commands: RedisClient; log: Logger }) {}
 
   async relay(userId: string, conversationId: string): Promise<TypingResult> {
     const now = Date.now();
@@ -42,7 +43,8 @@ export class TypingRelay {
     if (members === "unavailable") return "unavailable";
     if (!Array.isArray(members)) return "not_member";
     const payload = encodeFanoutEvent({ type: "typing", conversationId, userId }, now);
-    const pipe = this.deps.commands.pipeline();
+    // one pipeline (per shard on a cluster), a publish per member's channel
+    const pipe = new SlotPipeline(this.deps.commands);
     for (const m of members) if (m !== userId) pipe.publish(userChannel(m), payload);
     await pipe.exec().catch((err: Error) => this.deps.log.warn({ err: err.message }, "typing publish failed"));
     return "ok";

@@ -20,8 +20,9 @@
  * invalidation has arrived. The cached `lastSeq` may lag the real one (it only grows).
  */
 import { randomUUID } from "node:crypto";
-import type Redis from "ioredis";
 import type { Logger } from "@parley/kit/log";
+import { type ChannelSubscriber, publish } from "@parley/kit/pubsub";
+import type { RedisClient } from "@parley/kit/redis";
 import type { ConversationMarks } from "../messages/marks.ts";
 import { oid, type ConversationDoc, type Db } from "../../libs/db.ts";
 import { Gate } from "../../libs/gate.ts";
@@ -42,7 +43,7 @@ export class ConversationCache {
 
   constructor(
     private readonly db: Pick<Db, "Conversation" | "Message">,
-    private readonly opts: { ttlMs: number; maxEntries: number; publisher?: Redis; log?: Logger },
+    private readonly opts: { ttlMs: number; maxEntries: number; publisher?: RedisClient; log?: Logger },
   ) {}
 
   /** The conversation, from memory when fresh; null when it does not exist. */
@@ -100,15 +101,16 @@ export class ConversationCache {
     this.loading.delete(id);
   }
 
-  /** Follows other processes' changes on a subscriber connection of its own. */
-  follow(subscriber: Redis): void {
-    subscriber.on("message", (channel: string, text: string) => {
+  /** Follows other processes' changes on a subscriber of its own. */
+  follow(subscriber: ChannelSubscriber): void {
+    subscriber.onMessage((channel, text) => {
       if (channel !== INVALIDATE_CHANNEL) return;
       const [origin, id] = text.split(" ");
       if (origin !== this.origin && id) this.drop(id);
     });
-    // a subscriber that reconnected may have missed changes: forget everything once
-    subscriber.on("ready", () => {
+    // a subscriber that may have missed changes: forget everything once
+    subscriber.onResync((lost) => {
+      if (lost !== "all" && !lost.includes(INVALIDATE_CHANNEL)) return;
       this.entries.clear();
       this.loading.clear();
     });
@@ -118,7 +120,9 @@ export class ConversationCache {
   }
 
   private async broadcast(id: string): Promise<void> {
-    await this.opts.publisher?.publish(INVALIDATE_CHANNEL, `${this.origin} ${id}`).catch((err: Error) => {
+    const { publisher } = this.opts;
+    if (!publisher) return;
+    await publish(publisher, INVALIDATE_CHANNEL, `${this.origin} ${id}`).catch((err: Error) => {
       this.opts.log?.warn({ err: err.message, conversationId: id }, "could not broadcast a conversation change");
     });
   }

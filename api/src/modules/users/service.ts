@@ -1,6 +1,7 @@
 /** Who am I, and finding people to talk to (prefix search with presence). */
 import type { User, UserSummary } from "@parley/contract";
 import { readOnline } from "@parley/contract/frames";
+import { slotPipelines } from "@parley/kit/pipeline";
 import type { Deps } from "../../libs/deps.ts";
 import { oid } from "../../libs/db.ts";
 import { unauthorized } from "../../libs/errors.ts";
@@ -106,7 +107,7 @@ async function contacts(
 /** Presence is written by realtime (contract's readOnline); Redis down = everyone offline. */
 async function onlineOf(redis: Deps["redis"], userIds: string[]): Promise<Map<string, boolean>> {
   try {
-    return await readOnline(redis, userIds);
+    return await readOnline(slotPipelines(redis), userIds);
   } catch {
     return new Map();
   }
