@@ -14,7 +14,7 @@ import { CLOSE_CODES } from "@parley/contract/limits";
 import { REVOKED_CHANNEL } from "@parley/kit/revocation";
 import { slotOf } from "@parley/kit/slots";
 import { type RedisCluster, startRedisCluster } from "../../scripts/lib/redis-cluster.ts";
-import { openSocket, type TestSocket } from "./helpers/socket.ts";
+import { socketPool, type TestSocket } from "./helpers/socket.ts";
 import { createConversation, register, sendMessage, startTestStack, type TestUser } from "./helpers/stack.ts";
 
 // real processes (and three Redis masters) on a shared 2-core machine: generous bounds
@@ -25,12 +25,7 @@ let cluster: RedisCluster;
 let stack: TestStack;
 let r1: string;
 let r2: string;
-const sockets: TestSocket[] = [];
-const open = async (url: string, u: TestUser) => {
-  const s = await openSocket(url, { token: u.token });
-  sockets.push(s);
-  return s;
-};
+const { sockets, open } = socketPool();
 const isMessage = (body: string) => (f: { type: string }) =>
   f.type === "message" && (f as MessageFrame).message.body === body;
 /** The shard channels a master has subscribers for (PUBSUB SHARDCHANNELS). */

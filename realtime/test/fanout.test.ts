@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import type { MessageFrame, TypingFrame } from "@parley/contract/frames";
 import { TYPING_RELAY_MS } from "../src/socket/typing.ts";
-import { openSocket, type TestSocket } from "./helpers/socket.ts";
-import { createConversation, register, sendMessage, startTestStack, type TestUser } from "./helpers/stack.ts";
+import { socketPool } from "./helpers/socket.ts";
+import { createConversation, register, sendMessage, startTestStack } from "./helpers/stack.ts";
 
 // real processes on a shared 2-core machine: generous bounds (the harness passes 60 s too)
 setDefaultTimeout(60_000);
@@ -16,12 +16,7 @@ type TestStack = Awaited<ReturnType<typeof startTestStack>>;
 let stack: TestStack;
 let r1: string;
 let r2: string;
-const sockets: TestSocket[] = [];
-const open = async (url: string, u: TestUser) => {
-  const s = await openSocket(url, { token: u.token });
-  sockets.push(s);
-  return s;
-};
+const { sockets, open } = socketPool();
 
 beforeAll(async () => {
   stack = await startTestStack("fanout");

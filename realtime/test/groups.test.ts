@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, test, setDefaultTimeout } from "bun:test";
 import type { ChangeFrame, MessageFrame } from "@parley/contract/frames";
 import { TYPING_RELAY_MS } from "../src/socket/typing.ts";
-import { openSocket, type TestSocket } from "./helpers/socket.ts";
+import { socketPool } from "./helpers/socket.ts";
 import { createConversation, register, sendMessage, startTestStack, type TestUser } from "./helpers/stack.ts";
 
 setDefaultTimeout(60_000);
@@ -15,12 +15,7 @@ type TestStack = Awaited<ReturnType<typeof startTestStack>>;
 let stack: TestStack;
 let r1: string;
 let r2: string;
-const sockets: TestSocket[] = [];
-const open = async (url: string, u: TestUser) => {
-  const s = await openSocket(url, { token: u.token });
-  sockets.push(s);
-  return s;
-};
+const { sockets, open } = socketPool();
 
 beforeAll(async () => {
   stack = await startTestStack("groups");

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "
 import { CLOSE_CODES } from "@parley/contract/limits";
 import type { PresenceFrame } from "@parley/contract/frames";
 import { waitFor } from "../../scripts/lib/ports.ts";
-import { openSocket, type TestSocket } from "./helpers/socket.ts";
+import { socketPool } from "./helpers/socket.ts";
 import { createConversation, isOnline, register, startTestStack, type TestUser } from "./helpers/stack.ts";
 
 // real processes on a shared 2-core machine: generous bounds (the harness passes 60 s too)
@@ -17,12 +17,7 @@ type TestStack = Awaited<ReturnType<typeof startTestStack>>;
 let stack: TestStack;
 let r1: string;
 let r2: string;
-const sockets: TestSocket[] = [];
-const open = async (url: string, u: TestUser) => {
-  const s = await openSocket(url, { token: u.token });
-  sockets.push(s);
-  return s;
-};
+const { sockets, open } = socketPool();
 const presenceOf = (u: TestUser, online: boolean) => (f: { type: string }) =>
   f.type === "presence" && (f as PresenceFrame).userId === u.id && (f as PresenceFrame).online === online;
 

@@ -134,3 +134,17 @@ export function upgradeRequest(baseUrl: string, opts: { query?: string; headers?
     },
   });
 }
+
+/**
+ * Sockets a test file opens as signed-in users, remembered so that its afterAll closes them
+ * all (`for (const s of sockets) s.close()`).
+ */
+export function socketPool() {
+  const sockets: TestSocket[] = [];
+  const open = async (url: string, user: { token: string }) => {
+    const s = await openSocket(url, { token: user.token });
+    sockets.push(s);
+    return s;
+  };
+  return { sockets, open };
+}
