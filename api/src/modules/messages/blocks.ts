@@ -3,7 +3,8 @@
  * of changes (by rev) is one or two equality lookups on `block`, each returning at most
  * BLOCK_SIZE documents, however long the conversation is. Numbers are contiguous (the sequencer
  * only ever writes the number right above one known to be committed), which is what lets a
- * page be computed from arithmetic alone.
+ * page be computed from arithmetic alone. History pages read the finer page keys of messages
+ * first and come here for what those do not cover (history-reader.ts).
  */
 import type { Collection, Types } from "mongoose";
 import {
