@@ -15,13 +15,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Redis from "ioredis";
+import { Types } from "mongoose";
 import type { Message } from "@parley/contract";
 import { userChannel, type FanoutEvent, type ServerFrame } from "@parley/contract/frames";
 import { ROOT, type Child } from "../../scripts/lib/infra.ts";
 import { freePort, httpOk, waitFor } from "../../scripts/lib/ports.ts";
 import { startStack } from "../../scripts/lib/stack.ts";
 import { startTestInfra } from "../../scripts/lib/testinfra.ts";
-import { runShape, waitForQuietMachine, type Result, type Shape, type Target } from "./load.ts";
+import { withDb } from "../lib/seed.ts";
+import { runShape, userIdOf, waitForQuietMachine, type Result, type Shape, type Target } from "./load.ts";
 import { renderReport } from "./report.ts";
 
 const { values } = parseArgs({
@@ -116,13 +118,31 @@ const infra = await startTestInfra();
 const redisPid = infra.children.find((c) => c.name === "redis")?.proc.pid;
 const logs = mkdtempSync(join(tmpdir(), "parley-bench-peers-"));
 const quietness: Record<string, { load: number; waited: number }> = {};
+/** the run tag of Parley's users (load.ts userIdOf) */
+const PARLEY_RUN = "a1";
 console.error(`[bench] ${shape.sockets} sockets, ${shape.rate} events/s for ${shape.seconds} s; logs in ${logs}`);
 
 /** (a) Parley realtime: P replicas (+ the api they ask once per socket open). */
 async function measureParley(): Promise<Result> {
   quietness.parley = await waitForQuietMachine(quiet.load, quiet.wait);
+  const dbUrl = `${infra.mongoUrl.replace(/\/?$/, "/")}bench_peers`;
+  // realtime closes the sockets of users the api does not know (4001): the bench's users exist
+  await withDb(dbUrl, (db) =>
+    db.collection("users").insertMany(
+      Array.from({ length: shape.sockets }, (_, i) => {
+        const id = userIdOf(PARLEY_RUN, i);
+        return {
+          _id: new Types.ObjectId(id),
+          username: `b${id.slice(-8)}`,
+          usernameLower: `b${id.slice(-8)}`,
+          passwordHash: "seeded: no password",
+          createdAt: new Date(),
+        };
+      }),
+    ),
+  );
   const stack = await startStack({
-    mongoUrl: `${infra.mongoUrl.replace(/\/?$/, "/")}bench_peers`,
+    mongoUrl: dbUrl,
     redisUrl: infra.redisUrl,
     jwtSecret: JWT_SECRET,
     replicas: shape.processes,
@@ -169,7 +189,11 @@ async function measureParley(): Promise<Result> {
         ),
       redisSubscriptions: () => subscriptionsOf(inspector),
     };
-    return await runShape(parley, shape, "a1");
+    const result = await runShape(parley, shape, PARLEY_RUN);
+    // a run that delivered nothing measured nothing (it happened: see the users above)
+    if (result.delivered < result.published)
+      throw new Error(`Parley delivered ${result.delivered} of ${result.published} events: not a measurement`);
+    return result;
   } finally {
     publisher.disconnect();
     inspector.disconnect();
