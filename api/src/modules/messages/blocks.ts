@@ -13,6 +13,7 @@ import {
   BLOCK_SIZE,
   type ChangeDoc,
   type MessageDoc,
+  PAGE_SIZE,
   pageKey,
   pageOf,
 } from "../../libs/collections.ts";
@@ -47,6 +48,13 @@ export const changeSeries = (db: Pick<Db, "Change">): Series<ChangeDoc, ChangeDr
   place: (draft, rev) => ({ ...draft, rev, block: blockKey(draft.conversationId.toHexString(), blockOf(rev)) }),
 });
 
+/** How numbered documents are grouped for reading: the field holding the group's key, and its size. */
+export type Grain = { field: "block" | "page"; size: number; key(conversationId: string, n: number): string };
+/** Blocks of BLOCK_SIZE: every numbered document has one. */
+export const BLOCKS: Grain = { field: "block", size: BLOCK_SIZE, key: blockKey };
+/** Pages of PAGE_SIZE: messages written since page keys exist (history-reader.ts). */
+export const PAGES: Grain = { field: "page", size: PAGE_SIZE, key: pageKey };
+
 /** The blocks of one conversation read so far by one request (a head probe and the page share them). */
 export class BlockReader<D extends Numbered = MessageDoc> {
   private readonly blocks = new Map<number, Promise<D[]>>();
@@ -54,14 +62,19 @@ export class BlockReader<D extends Numbered = MessageDoc> {
   constructor(
     private readonly series: Source<D>,
     private readonly conversationId: string,
+    private readonly grain: Grain = BLOCKS,
   ) {}
+
+  private groupOf(n: number): number {
+    return Math.floor((n - 1) / this.grain.size);
+  }
 
   block(n: number): Promise<D[]> {
     let docs = this.blocks.get(n);
     if (!docs) {
       const number = this.series.numberOf;
       docs = this.series.collection
-        .find<D>({ block: blockKey(this.conversationId, n) })
+        .find<D>({ [this.grain.field]: this.grain.key(this.conversationId, n) })
         .toArray()
         .then((rows) => rows.sort((a, b) => number(a) - number(b)));
       this.blocks.set(n, docs);
@@ -69,11 +82,11 @@ export class BlockReader<D extends Numbered = MessageDoc> {
     return docs;
   }
 
-  /** Documents numbered [from, to], ascending (at most two blocks when to - from < BLOCK_SIZE). */
+  /** Documents numbered [from, to], ascending (at most two blocks when to - from < the grain's size). */
   async range(from: number, to: number): Promise<D[]> {
     if (to < from || to < 1) return [];
-    const first = blockOf(Math.max(1, from));
-    const last = blockOf(to);
+    const first = this.groupOf(Math.max(1, from));
+    const last = this.groupOf(to);
     const blocks = await Promise.all(Array.from({ length: last - first + 1 }, (_, i) => this.block(first + i)));
     const number = this.series.numberOf;
     return blocks.flat().filter((d) => number(d) >= from && number(d) <= to);
@@ -86,12 +99,12 @@ export class BlockReader<D extends Numbered = MessageDoc> {
   async head(atLeast: number): Promise<number> {
     let head = atLeast;
     for (;;) {
-      const n = blockOf(head + 1);
+      const n = this.groupOf(head + 1);
       const docs = await this.block(n);
       const top = docs.length > 0 ? this.series.numberOf(docs[docs.length - 1]!) : 0;
       if (top <= head) return head;
       head = top;
-      if (top < (n + 1) * BLOCK_SIZE) return head;
+      if (top < (n + 1) * this.grain.size) return head;
     }
   }
 }

@@ -8,43 +8,29 @@
  * committed) is read again by block, and nothing is missed. Only history reads use this; the
  * sequencer finds its head by block (exact whatever the documents' age).
  */
-import { pageKey, pageOf, PAGE_SIZE, type MessageDoc } from "../../libs/collections.ts";
+import type { MessageDoc } from "../../libs/collections.ts";
 import type { Db } from "../../libs/db.ts";
-import { BlockReader, messageSeries } from "./blocks.ts";
+import { BlockReader, messageSeries, PAGES } from "./blocks.ts";
 
 export class HistoryReader {
-  private readonly pages = new Map<number, Promise<MessageDoc[]>>();
+  private readonly pages: BlockReader<MessageDoc>;
   private readonly blocks: BlockReader<MessageDoc>;
 
   constructor(
-    private readonly db: Pick<Db, "Message">,
-    private readonly conversationId: string,
+    db: Pick<Db, "Message">,
+    conversationId: string,
     /** a seq known to be committed (the conversation's lastSeq, or higher): every seq up to it exists */
     private readonly known: number,
   ) {
+    this.pages = new BlockReader(messageSeries(db), conversationId, PAGES);
     this.blocks = new BlockReader(messageSeries(db), conversationId);
-  }
-
-  private page(n: number): Promise<MessageDoc[]> {
-    let docs = this.pages.get(n);
-    if (!docs) {
-      docs = this.db.Message.collection
-        .find<MessageDoc>({ page: pageKey(this.conversationId, n) })
-        .toArray()
-        .then((rows) => rows.sort((a, b) => a.seq - b.seq));
-      this.pages.set(n, docs);
-    }
-    return docs;
   }
 
   /** Messages with seq in [from, to], ascending. */
   async range(from: number, to: number): Promise<MessageDoc[]> {
     const first = Math.max(1, from);
     if (to < first) return [];
-    const pages = await Promise.all(
-      Array.from({ length: pageOf(to) - pageOf(first) + 1 }, (_, i) => this.page(pageOf(first) + i)),
-    );
-    const docs = pages.flat().filter((m) => m.seq >= first && m.seq <= to);
+    const docs = await this.pages.range(first, to);
     // every seq from `first` up to the highest known to exist must be there
     const top = Math.min(to, Math.max(this.known, docs.at(-1)?.seq ?? 0));
     const complete = docs.length === Math.max(0, top - first + 1) && (docs.length === 0 || docs[0]!.seq === first);
@@ -55,14 +41,7 @@ export class HistoryReader {
    * The highest committed seq, given one known to be committed. Reads forward a page at a time
    * while pages come back full; usually one small lookup.
    */
-  async head(atLeast: number): Promise<number> {
-    let head = atLeast;
-    for (;;) {
-      const n = pageOf(head + 1);
-      const top = (await this.page(n)).at(-1)?.seq ?? 0;
-      if (top <= head) return head;
-      head = top;
-      if (top < (n + 1) * PAGE_SIZE) return head;
-    }
+  head(atLeast: number): Promise<number> {
+    return this.pages.head(atLeast);
   }
 }
