@@ -11,8 +11,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { envReader, exitOnConfigError } from "../kit/src/env.ts";
-import { EMBEDDED_DB_ENGINES, ROOT, startMongoCompatible, startRedis, stopAll, type Child } from "./lib/infra.ts";
+import { EMBEDDED_DB_ENGINES, ROOT, startMongoCompatible, startRedis, stopAll } from "./lib/infra.ts";
 import { isPortFree } from "./lib/ports.ts";
+import { runningChildren } from "./lib/system.ts";
 import { copySqliteData, sqliteDataToCopy } from "./lib/upgrade.ts";
 import { BUN, startStack } from "./lib/stack.ts";
 
@@ -70,13 +71,14 @@ async function main() {
 
   const logs = join(config.dataDir, "logs");
   mkdirSync(logs, { recursive: true });
-  const children: Child[] = [];
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log("\nstopping Parley…");
-    await stopAll(children);
+    // Not only `children`: Ctrl-C can come in the middle of start-up, while the processes being
+    // started are not handed back to us yet. Stop until nothing we spawned runs.
+    for (let left = runningChildren(); left.length; left = runningChildren()) await stopAll(left);
     console.log("stopped.");
     process.exit(code);
   };
@@ -93,14 +95,12 @@ async function main() {
 
     const redisUrl = config.redisUrl ?? `redis://127.0.0.1:${config.redisPort}`;
     if (!config.redisUrl) {
-      children.push(
-        await startRedis({
-          port: config.redisPort,
-          dataDir: join(config.dataDir, "redis"),
-          persist: true,
-          logFile: join(logs, "redis.log"),
-        }),
-      );
+      await startRedis({
+        port: config.redisPort,
+        dataDir: join(config.dataDir, "redis"),
+        persist: true,
+        logFile: join(logs, "redis.log"),
+      });
     }
     let mongoUrl = config.mongoUrl;
     if (!mongoUrl) {
@@ -110,7 +110,6 @@ async function main() {
         engine: config.embeddedDb,
         logDir: logs,
       });
-      children.push(...db.children);
       mongoUrl = `${db.url}parley`;
       console.log(`database: ${db.kind} on port ${config.mongoPort}`);
       if (config.embeddedDb === "postgresql" && db.kind !== "mongod" && sqliteDataToCopy(config.dataDir)) {
@@ -134,7 +133,6 @@ async function main() {
       // health, readiness and metrics stay on this machine
       realtimeEnv: { OPS_HOST: "127.0.0.1" },
     });
-    children.push(...stack.children);
     for (const c of stack.children) {
       void c.proc.exited.then((code) => {
         if (!stopping) {

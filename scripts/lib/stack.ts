@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { ROOT, stopAll, type Child } from "./infra.ts";
+import { spawnLogged } from "./system.ts";
 import { freePort, httpOk, waitFor } from "./ports.ts";
 
 export const BUN = process.execPath;
@@ -64,20 +65,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
     ...opts.extraEnv,
   };
-  const out = (name: string) => (opts.logs === "inherit" ? "inherit" : Bun.file(join(opts.logs, `${name}.log`)));
+  const logFile = (name: string) => (opts.logs === "inherit" ? undefined : join(opts.logs, `${name}.log`));
   const children: Child[] = [];
   const replicaProcs: (Child | undefined)[] = [];
 
-  const api = Bun.spawn([BUN, ...profiling("api"), join(ROOT, "api/src/index.ts")], {
+  const api = spawnLogged("api", [BUN, ...profiling("api"), join(ROOT, "api/src/index.ts")], {
     env: { ...common, PORT: String(apiPort), MONGO_URL: opts.mongoUrl, ...opts.apiEnv },
-    stdout: out("api"),
-    stderr: out("api"),
+    logFile: logFile("api"),
   });
-  children.push({ name: "api", proc: api });
+  children.push(api);
 
   const startReplica = async (i: number) => {
     const port = realtimePorts[i]!;
-    const proc = Bun.spawn([BUN, ...profiling(`realtime-${i + 1}`), join(ROOT, "realtime/src/index.ts")], {
+    const name = `realtime-${i + 1}`;
+    const child = spawnLogged(name, [BUN, ...profiling(name), join(ROOT, "realtime/src/index.ts")], {
       env: {
         ...common,
         PORT: String(port),
@@ -87,14 +88,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         ...(opts.staticDir ? { STATIC_DIR: opts.staticDir } : {}),
         ...opts.realtimeEnv,
       },
-      stdout: out(`realtime-${i + 1}`),
-      stderr: out(`realtime-${i + 1}`),
+      logFile: logFile(name),
     });
-    const child = { name: `realtime-${i + 1}`, proc };
     replicaProcs[i] = child;
     children.push(child);
     await waitFor(
-      `realtime-${i + 1} /readyz on port ${opsPorts[i]}`,
+      `${name} /readyz on port ${opsPorts[i]}`,
       () => httpOk(`http://127.0.0.1:${opsPorts[i]}/readyz`),
       opts.readyTimeoutMs ?? 30_000,
     );

@@ -49,6 +49,17 @@ export function tcpOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
   });
 }
 
+/** Every process this launcher has spawned and that still runs, in the order they started. */
+const running = new Set<Child>();
+
+/**
+ * The processes still running that this launcher started, oldest first: what Ctrl-C must stop
+ * even when it comes in the middle of start-up, before the code that spawned them has returned.
+ */
+export function runningChildren(): Child[] {
+  return [...running];
+}
+
 export function spawnLogged(
   name: string,
   cmd: string[],
@@ -56,7 +67,10 @@ export function spawnLogged(
 ): Child {
   const out = opts.logFile ? Bun.file(opts.logFile) : opts.quiet ? "ignore" : "inherit";
   const proc = Bun.spawn(cmd, { stdout: out, stderr: out, stdin: "ignore", env: { ...process.env, ...opts.env } });
-  return { name, proc };
+  const child = { name, proc };
+  running.add(child);
+  void proc.exited.then(() => running.delete(child));
+  return child;
 }
 
 /**

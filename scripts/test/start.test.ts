@@ -101,6 +101,14 @@ test("starts everything, answers health checks, stops cleanly and keeps data acr
   await stopParley(second, p);
 }, 300_000);
 
+test("Ctrl-C in the middle of start-up stops what was already started", async () => {
+  const p = await ports();
+  const proc = startParley(p);
+  // the api answers before the replicas are ready: stop there, while start-up is still waiting on them
+  await waitFor("the api to answer", () => httpOk(`http://127.0.0.1:${p.API_PORT}/healthz`), 120_000);
+  await stopParley(proc, p);
+}, 180_000);
+
 test("a busy port is named and nothing starts", async () => {
   const p = await ports();
   const blocker: Server = createServer();
