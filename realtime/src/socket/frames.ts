@@ -5,7 +5,7 @@ import { jsonDepthWithin } from "@parley/contract/text";
 
 export type ParsedClientFrame = { ok: true; frame: ClientFrame } | { ok: false; message: string };
 
-/** Accepts the raw text or what Elysia already JSON-parsed from it. */
+/** Accepts the frame's text (null for a binary frame). */
 export function parseClientFrame(input: unknown): ParsedClientFrame {
   let value = input;
   if (typeof value === "string") {
@@ -19,8 +19,11 @@ export function parseClientFrame(input: unknown): ParsedClientFrame {
   if (!value || typeof value !== "object" || Array.isArray(value))
     return { ok: false, message: "frames must be JSON objects" };
   const v = value as Record<string, unknown>;
-  if (v.type !== "typing")
-    return { ok: false, message: `unknown frame type ${JSON.stringify(String(v.type)).slice(0, 40)}` };
+  if (v.type !== "typing") {
+    // never String(v.type): an object whose toString is not a function throws there
+    const named = typeof v.type === "string" ? JSON.stringify(v.type).slice(0, 40) : `(a ${typeof v.type})`;
+    return { ok: false, message: `unknown frame type ${named}` };
+  }
   if (!isId(v.conversationId)) return { ok: false, message: "typing needs a conversationId (24 hex characters)" };
   return { ok: true, frame: { type: "typing", conversationId: v.conversationId } };
 }

@@ -7,7 +7,7 @@
 import { errorBody } from "@parley/contract/errors";
 import { CLOSE_CODES } from "@parley/contract/limits";
 import type { Revocations } from "@parley/kit/revocation";
-import { SESSION_COOKIE, verifySession } from "@parley/kit/session";
+import { SESSION_COOKIE, type SessionClaims, verifySession } from "@parley/kit/session";
 import { Elysia, status } from "elysia";
 import { jwt } from "@elysiajs/jwt";
 import type { ServerWebSocket } from "bun";
@@ -38,11 +38,99 @@ const REFUSALS: Record<Exclude<TypingResult, "ok">, [code: "not_found" | "rate_l
   unavailable: ["unavailable", "could not check the conversation right now"],
 };
 
-export function socketRoutes(deps: SocketDeps) {
-  const { config, users, metrics, log } = deps;
-  const sessions = new Map<ServerWebSocket<unknown>, Session>();
-  const typing = new TypingRelay({ users, commands: deps.commands, log });
+type Auth = SessionClaims & { token: string };
 
+/**
+ * What Bun keeps for one socket (`ws.data`): its auth until it opens, then its Session, and the
+ * shared handlers (Elysia's websocket dispatcher calls `ws.data.open/message/close`). Elysia's own
+ * `.ws()` keeps the whole request context and a set of closures per socket (~7 KB of heap and
+ * the Request with its headers, measured); a socket here costs this object and its Session.
+ */
+class SocketData {
+  session: Session | null = null;
+  constructor(
+    private readonly handlers: SocketHandlers,
+    public auth: Auth | null,
+  ) {}
+  open(ws: Socket): void {
+    this.handlers.open(ws, this);
+  }
+  message(_ws: Socket, input: string | Buffer): void {
+    this.handlers.message(this, input);
+  }
+  close(_ws: Socket, code: number): void {
+    this.handlers.close(this, code);
+  }
+}
+type Socket = ServerWebSocket<SocketData>;
+
+/** The socket lifecycle, one instance for every socket of this replica. */
+class SocketHandlers {
+  private readonly typing: TypingRelay;
+
+  constructor(private readonly deps: SocketDeps) {
+    this.typing = new TypingRelay({ users: deps.users, commands: deps.commands, log: deps.log });
+  }
+
+  open(ws: Socket, data: SocketData): void {
+    const { config, users, metrics, log } = this.deps;
+    const auth = data.auth;
+    data.auth = null;
+    if (!auth) return;
+    const { userId, exp, token, sid, startedAt } = auth;
+    const raw = ws as ServerWebSocket<unknown>;
+    if (users.sessionsOf(userId).size >= config.maxSocketsPerUser) {
+      metrics.refusedSockets.inc({ reason: "too_many_sockets" });
+      raw.close(CLOSE_CODES.tooManySockets, "too many open connections; close a tab or window");
+      return;
+    }
+    const session = new Session(userId, raw, metrics, exp, { sid, startedAt });
+    data.session = session;
+    log.debug({ userId, socket: session.id }, "socket open");
+    users.join(session, token).catch((err: Error) => log.warn({ userId, err: err.message }, "join failed"));
+  }
+
+  message(data: SocketData, input: string | Buffer): void {
+    const session = data.session;
+    if (session?.admit() !== "ok") return;
+    // Bun's handlers have no catch around them: whatever a client sends must not reach the process
+    try {
+      this.handle(session, input);
+    } catch (err) {
+      this.deps.log.error({ userId: session.userId, err: (err as Error).message }, "frame handling failed");
+      session.sendError("validation_failed", "this frame could not be handled");
+    }
+  }
+
+  private handle(session: Session, input: string | Buffer): void {
+    const parsed = parseClientFrame(typeof input === "string" ? input : null);
+    if (!parsed.ok) {
+      session.sendError("validation_failed", parsed.message);
+      return;
+    }
+    void this.typing.relay(session.userId, parsed.frame.conversationId).then((result) => {
+      if (result === "ok") return;
+      this.deps.metrics.typingRejected.inc({ reason: result });
+      session.sendError(...REFUSALS[result]);
+    });
+  }
+
+  close(data: SocketData, code: number): void {
+    const session = data.session;
+    if (!session) return;
+    data.session = null;
+    session.markClosed();
+    if (this.deps.users.leave(session)) this.typing.forget(session.userId);
+    this.deps.log.debug({ userId: session.userId, socket: session.id, code }, "socket closed");
+  }
+}
+
+export function socketRoutes(deps: SocketDeps) {
+  const { config } = deps;
+  const handlers = new SocketHandlers(deps);
+
+  // /ws is upgraded by hand (route method "WS", which Elysia's own .ws() uses), so that the
+  // socket keeps a SocketData and not the request's context (see SocketData).
   return new Elysia({ name: "socket" })
     .use(jwt({ name: "sessionJwt", secret: config.jwtSecret }))
     .resolve(async ({ headers, query, cookie, set, sessionJwt }) => {
@@ -62,41 +150,11 @@ export function socketRoutes(deps: SocketDeps) {
       if (source.via === "subprotocol") set.headers["sec-websocket-protocol"] = "bearer";
       return { auth: { ...session, token: source.token } };
     })
-    .ws("/ws", {
-      open(ws) {
-        const { userId, exp, token, sid, startedAt } = ws.data.auth;
-        const raw = ws.raw as ServerWebSocket<unknown>;
-        if (users.sessionsOf(userId).size >= config.maxSocketsPerUser) {
-          metrics.refusedSockets.inc({ reason: "too_many_sockets" });
-          raw.close(CLOSE_CODES.tooManySockets, "too many open connections; close a tab or window");
-          return;
-        }
-        const session = new Session(userId, raw, metrics, exp, { sid, startedAt });
-        sessions.set(raw, session);
-        log.debug({ userId, socket: session.id }, "socket open");
-        users.join(session, token).catch((err: Error) => log.warn({ userId, err: err.message }, "join failed"));
-      },
-      message(ws, input) {
-        const session = sessions.get(ws.raw as ServerWebSocket<unknown>);
-        if (session?.admit() !== "ok") return;
-        const parsed = parseClientFrame(input);
-        if (!parsed.ok) {
-          session.sendError("validation_failed", parsed.message);
-          return;
-        }
-        void typing.relay(session.userId, parsed.frame.conversationId).then((result) => {
-          if (result === "ok") return;
-          metrics.typingRejected.inc({ reason: result });
-          session.sendError(...REFUSALS[result]);
-        });
-      },
-      close(ws, code) {
-        const session = sessions.get(ws.raw as ServerWebSocket<unknown>);
-        if (!session) return;
-        sessions.delete(ws.raw as ServerWebSocket<unknown>);
-        session.markClosed();
-        if (users.leave(session)) typing.forget(session.userId);
-        log.debug({ userId: session.userId, socket: session.id, code }, "socket closed");
-      },
+    .route("WS", "/ws", ({ request, server, set, auth }) => {
+      const upgraded = server?.upgrade(request, {
+        headers: set.headers as Record<string, string>,
+        data: new SocketData(handlers, auth),
+      });
+      if (!upgraded) return status(400, errorBody("validation_failed", "expected a WebSocket upgrade"));
     });
 }
