@@ -101,7 +101,7 @@ export type PresenceReader = {
  * all (one per node on a cluster); a user whose count Redis answered with an error is left out
  * of the map.
  */
-export async function readOnline(redis: PresenceReader, userIds: string[]): Promise<Map<string, boolean>> {
+export async function readOnline(redis: PresenceReader, userIds: readonly string[]): Promise<Map<string, boolean>> {
   const online = new Map<string, boolean>();
   if (userIds.length === 0) return online;
   const now = Date.now();

@@ -1,47 +1,69 @@
 /**
- * Token expiry on a socket: setTimeout holds at most 2^31-1 ms (~24.8 days), so a token valid
- * for longer is re-checked when the capped timer fires and the socket stays open until the
- * token really expires (then 4001).
+ * Token expiry on sockets (pure logic): one wheel for all of a replica's sockets closes each
+ * when its token expires, not before, including tokens valid for longer than a setTimeout can
+ * wait (~24.8 days), and forgets sockets that closed first. The end-to-end 4001 close is in
+ * auth.test.ts.
  */
-import { afterEach, describe, expect, jest, test } from "bun:test";
-import type { ServerWebSocket } from "bun";
-import { CLOSE_CODES } from "@parley/contract/limits";
-import { createRealtimeMetrics } from "../src/libs/metrics.ts";
-import { expiryDelay, MAX_TIMER_MS, Session } from "../src/fanout/session.ts";
+import { describe, expect, test } from "bun:test";
+import { ExpiryWheel } from "../src/fanout/expiry.ts";
 
 const DAY = 24 * 3600 * 1000;
+const T0 = 1_800_000_000_000;
 
-describe("expiryDelay", () => {
-  test("is the time left, capped at what setTimeout holds, and 0 once expired", () => {
-    const now = 1_800_000_000_000;
-    expect(expiryDelay(now / 1000 + 60, now)).toBe(60_000);
-    expect(expiryDelay(now / 1000 - 60, now)).toBe(0);
-    expect(expiryDelay((now + 30 * DAY) / 1000, now)).toBe(MAX_TIMER_MS);
-    // when the capped timer fires, the rest is still to wait
-    expect(expiryDelay((now + 30 * DAY) / 1000, now + MAX_TIMER_MS)).toBe(30 * DAY - MAX_TIMER_MS);
+function wheel() {
+  const expired: string[] = [];
+  return { expired, w: new ExpiryWheel<string>((s) => expired.push(s), T0) };
+}
+
+describe("ExpiryWheel", () => {
+  test("expires each item in the second its token expires, not before", () => {
+    const { expired, w } = wheel();
+    expect(w.add("a", T0 / 1000 + 2)).toBe(true);
+    expect(w.add("b", T0 / 1000 + 5)).toBe(true);
+    w.tick(T0 + 1999);
+    expect(expired).toEqual([]);
+    w.tick(T0 + 2000);
+    expect(expired).toEqual(["a"]);
+    w.tick(T0 + 4999);
+    expect(expired).toEqual(["a"]);
+    w.tick(T0 + 6000);
+    expect(expired).toEqual(["a", "b"]);
+    expect(w.size).toBe(0);
   });
-});
 
-describe("Session expiry timer", () => {
-  afterEach(() => jest.useRealTimers());
+  test("a token valid for 30 days expires at 30 days (longer than a setTimeout can wait)", () => {
+    const { expired, w } = wheel();
+    w.add("long", (T0 + 30 * DAY) / 1000);
+    w.tick(T0 + 2 ** 31);
+    w.tick(T0 + 30 * DAY - 1000);
+    expect(expired).toEqual([]);
+    w.tick(T0 + 30 * DAY);
+    expect(expired).toEqual(["long"]);
+  });
 
-  test("a token valid for 30 days is not closed when the capped timer fires, only at its expiry", () => {
-    jest.useFakeTimers();
-    const closes: { code: number; reason: string }[] = [];
-    const raw = {
-      send: () => 1,
-      getBufferedAmount: () => 0,
-      close: (code: number, reason: string) => closes.push({ code, reason }),
-    } as unknown as ServerWebSocket<unknown>;
-    const exp = Math.floor((Date.now() + 30 * DAY) / 1000);
-    const session = new Session("u", raw, createRealtimeMetrics(), exp);
+  test("an item removed (its socket closed first) never expires, and others in its second still do", () => {
+    const { expired, w } = wheel();
+    w.add("gone", T0 / 1000 + 3);
+    w.add("stays", T0 / 1000 + 3);
+    w.remove("gone", T0 / 1000 + 3);
+    w.tick(T0 + 3000);
+    expect(expired).toEqual(["stays"]);
+  });
 
-    jest.advanceTimersByTime(MAX_TIMER_MS + 1000);
-    expect(session.isClosed).toBe(false);
-    expect(closes).toEqual([]);
+  test("an already expired token is refused, so the caller closes it at once", () => {
+    const { expired, w } = wheel();
+    expect(w.add("late", T0 / 1000, T0)).toBe(false);
+    expect(w.add("late", T0 / 1000 - 60, T0)).toBe(false);
+    expect(w.size).toBe(0);
+    expect(expired).toEqual([]);
+  });
 
-    jest.advanceTimersByTime(30 * DAY - MAX_TIMER_MS);
-    expect(session.isClosed).toBe(true);
-    expect(closes).toEqual([{ code: CLOSE_CODES.sessionExpired, reason: "session expired" }]);
+  test("ticks that skip seconds (a paused process) expire everything that came due meanwhile", () => {
+    const { expired, w } = wheel();
+    for (let i = 1; i <= 50; i++) w.add(`s${i}`, T0 / 1000 + i * 60);
+    w.tick(T0 + 10 * 60_000 + 500);
+    expect(expired).toEqual(Array.from({ length: 10 }, (_, i) => `s${i + 1}`));
+    w.tick(T0 + DAY);
+    expect(expired).toHaveLength(50);
   });
 });

@@ -7,6 +7,11 @@
  * page of their most recent conversations, asked at their first socket and kept for
  * CONTACTS_KEEP_MS after their last one closes, so a client that reconnects over and over asks
  * once; membership is asked per conversation when a typing frame needs it (membership.ts).
+ *
+ * What a socket costs in memory is kept small (measured per idle socket, bench/results): a
+ * user's sockets and contacts are arrays (a user has one or two sockets and a few dozen
+ * contacts; a Set costs several times as much), and every id is one string shared by all the
+ * structures that name it (`Watch.id`), not a copy per api answer.
  */
 import {
   channelOwner,
@@ -30,24 +35,30 @@ const KEPT_MAX = 20_000;
 
 type LocalUser = {
   id: string;
-  sessions: Set<Session>;
+  sessions: Session[];
   /** the contacts were fetched from the api (or kept from a moment ago) */
   loaded: boolean;
   loading: Promise<void> | null;
   lastLoadAttempt: number;
   /** most recent token, only to ask the api on the user's behalf; never logged */
   token: string;
-  contacts: Set<string>;
-  /** settles once Redis confirmed the SUBSCRIBE to the user's channel */
-  subscribed: Promise<void>;
+  /** ids of the people whose presence the user is told (interned: each a `Watch.id`) */
+  contacts: readonly string[];
+  /** settles once Redis confirmed the SUBSCRIBE to the user's channel; null once it did */
+  subscribed: Promise<void> | null;
 };
+
+/** One contact followed for presence: the id every structure shares, and the local users watching. */
+type Watch = { id: string; watchers: string[] };
+
+const NO_SESSIONS: readonly Session[] = Object.freeze([]);
 
 export class LocalUsers {
   private readonly users = new Map<string, LocalUser>();
-  /** contact id → local users who have them as a contact */
-  private readonly watchers = new Map<string, Set<string>>();
+  /** contact id → who they are and which local users have them as a contact */
+  private readonly watches = new Map<string, Watch>();
   /** contacts of users who left a moment ago: user id → contacts, until when */
-  private readonly kept = new Map<string, { contacts: Set<string>; until: number }>();
+  private readonly kept = new Map<string, { contacts: readonly string[]; until: number }>();
   readonly memberships: Memberships;
   /** after stop(): departures are no longer announced one by one */
   private stopped = false;
@@ -73,8 +84,8 @@ export class LocalUsers {
   }
 
   /** The user's sockets on this replica. */
-  sessionsOf(userId: string): ReadonlySet<Session> {
-    return this.users.get(userId)?.sessions ?? new Set();
+  sessionsOf(userId: string): readonly Session[] {
+    return this.users.get(userId)?.sessions ?? NO_SESSIONS;
   }
 
   /**
@@ -90,33 +101,37 @@ export class LocalUsers {
       const fresh = kept !== undefined && kept.until > Date.now();
       user = {
         id: session.userId,
-        sessions: new Set(),
+        sessions: [],
         loaded: false,
         loading: null,
         lastLoadAttempt: 0,
         token,
-        contacts: new Set(),
-        subscribed: Promise.resolve(),
+        contacts: [],
+        subscribed: null,
       };
       this.users.set(user.id, user);
       metrics.connectedUsers.set(this.users.size);
       // Both issued before any await, so a quick close's "offline"/UNSUBSCRIBE is ordered after them.
       void presence.userArrived(user.id);
-      user.subscribed = subscriptions.acquire(userChannel(user.id));
+      const created = user;
+      const subscribed: Promise<void> = subscriptions.acquire(userChannel(user.id)).then(() => {
+        if (created.subscribed === subscribed) created.subscribed = null;
+      });
+      created.subscribed = subscribed;
       if (fresh) {
         user.loaded = true;
         await this.setContacts(user, kept.contacts, false);
       }
     }
     user.token = token;
-    user.sessions.add(session);
+    user.sessions.push(session);
     metrics.openSockets.inc();
-    await user.subscribed;
+    if (user.subscribed) await user.subscribed;
     if (session.isClosed) return;
     session.ready({ type: "ready", userId: user.id });
     await this.ensureContacts(user, false);
     if (session.isClosed || this.users.get(user.id) !== user) return;
-    await this.sendPresence([...user.contacts], [session]);
+    await this.sendPresence(user.contacts, [session]);
   }
 
   /**
@@ -125,16 +140,18 @@ export class LocalUsers {
    */
   leave(session: Session): boolean {
     const user = this.users.get(session.userId);
-    if (!user?.sessions.delete(session)) return false;
+    const at = user?.sessions.indexOf(session) ?? -1;
+    if (!user || at < 0) return false;
+    user.sessions.splice(at, 1);
     this.deps.metrics.openSockets.dec();
-    if (user.sessions.size > 0) return false;
+    if (user.sessions.length > 0) return false;
     this.users.delete(user.id);
     this.deps.metrics.connectedUsers.set(this.users.size);
     this.deps.subscriptions.release(userChannel(user.id));
     this.memberships.release(user.id);
     if (user.loaded) this.keep(user.id, user.contacts);
     for (const c of user.contacts) this.unwatch(c, user.id);
-    user.contacts = new Set();
+    user.contacts = [];
     if (!this.stopped) void this.deps.presence.userLeft(user.id);
     return true;
   }
@@ -169,7 +186,7 @@ export class LocalUsers {
       for (const s of user.sessions) s.deliver(event.frame.type, text, event.committedAt);
       return;
     }
-    for (const localId of this.watchers.get(owner.id) ?? []) {
+    for (const localId of this.watches.get(owner.id)?.watchers ?? []) {
       for (const s of this.users.get(localId)?.sessions ?? []) s.deliver(event.frame.type, text, event.committedAt);
     }
   }
@@ -203,8 +220,8 @@ export class LocalUsers {
   private learnMembers(user: LocalUser, conversationId: string, members: string[], rev: number): void {
     this.memberships.learn(conversationId, members, rev);
     if (!members.includes(user.id)) return;
-    const added = members.filter((m) => m !== user.id && !user.contacts.has(m));
-    if (added.length > 0) void this.setContacts(user, new Set([...user.contacts, ...added]), true);
+    const added = members.filter((m) => m !== user.id && !user.contacts.includes(m));
+    if (added.length > 0) void this.setContacts(user, [...user.contacts, ...added], true);
   }
 
   /** Closes every local socket with `code`; returns how many there were. */
@@ -229,7 +246,7 @@ export class LocalUsers {
         const open = [...(this.users.get(owner.id)?.sessions ?? [])];
         for (const s of open) s.close(CLOSE_CODES.serviceRestart, "resync");
         closed += open.length;
-      } else if (owner?.kind === "presence" && this.watchers.has(owner.id)) contacts.push(owner.id);
+      } else if (owner?.kind === "presence" && this.watches.has(owner.id)) contacts.push(owner.id);
     }
     if (contacts.length > 0) void this.announcePresence(contacts);
     return closed;
@@ -243,7 +260,7 @@ export class LocalUsers {
     });
     for (const [userId, isOnline] of online) {
       const text = JSON.stringify({ type: "presence", userId, online: isOnline } satisfies PresenceFrame);
-      for (const watcher of this.watchers.get(userId) ?? [])
+      for (const watcher of this.watches.get(userId)?.watchers ?? [])
         for (const s of this.users.get(watcher)?.sessions ?? []) s.deliver("presence", text);
     }
   }
@@ -271,7 +288,7 @@ export class LocalUsers {
         }
         user.loaded = true;
         // contacts learnt from frames meanwhile are newer than this answer: keep them
-        await this.setContacts(user, new Set([...contacts, ...user.contacts]), announce);
+        await this.setContacts(user, [...contacts, ...user.contacts], announce);
       })
       .catch((err: Error) =>
         this.deps.log.warn({ userId: user.id, err: err.message }, "could not load the user's contacts"),
@@ -283,42 +300,57 @@ export class LocalUsers {
   }
 
   /** Sets the user's contacts; follows new ones and, if asked, tells the user their presence. */
-  private async setContacts(user: LocalUser, next: Set<string>, announce: boolean): Promise<void> {
+  private async setContacts(user: LocalUser, wanted: Iterable<string>, announce: boolean): Promise<void> {
     if (this.users.get(user.id) !== user) return;
+    const next = new Set(wanted);
     next.delete(user.id);
-    const added = [...next].filter((c) => !user.contacts.has(c));
-    for (const c of user.contacts) if (!next.has(c)) this.unwatch(c, user.id);
-    user.contacts = next;
-    await Promise.all(added.map((c) => this.watch(c, user.id)));
+    const had = new Set(user.contacts);
+    for (const c of had) if (!next.has(c)) this.unwatch(c, user.id);
+    const added: string[] = [];
+    const contacts: string[] = [];
+    const subscribing: Promise<void>[] = [];
+    for (const c of next) {
+      const watch = this.watchOf(c);
+      contacts.push(watch.id);
+      if (had.has(c)) continue;
+      added.push(watch.id);
+      watch.watchers.push(user.id);
+      // the contact's presence channel is followed while anyone here watches them
+      if (watch.watchers.length === 1) subscribing.push(this.deps.subscriptions.acquire(presenceChannel(watch.id)));
+    }
+    user.contacts = contacts;
+    await Promise.all(subscribing);
     if (announce && added.length > 0) await this.sendPresence(added, [...user.sessions]);
   }
 
-  private keep(userId: string, contacts: Set<string>): void {
+  private keep(userId: string, contacts: readonly string[]): void {
     const now = Date.now();
     if (this.kept.size >= KEPT_MAX) for (const [id, k] of this.kept) if (k.until <= now) this.kept.delete(id);
     if (this.kept.size >= KEPT_MAX) this.kept.clear();
     this.kept.set(userId, { contacts, until: now + CONTACTS_KEEP_MS });
   }
 
-  private watch(contactId: string, localUserId: string): Promise<void> {
-    let set = this.watchers.get(contactId);
-    if (!set) {
-      set = new Set();
-      this.watchers.set(contactId, set);
+  /** The Watch of a contact, created (without watchers) when new: its `id` is the shared string. */
+  private watchOf(contactId: string): Watch {
+    let watch = this.watches.get(contactId);
+    if (!watch) {
+      watch = { id: contactId, watchers: [] };
+      this.watches.set(contactId, watch);
     }
-    if (set.has(localUserId)) return Promise.resolve();
-    set.add(localUserId);
-    return this.deps.subscriptions.acquire(presenceChannel(contactId));
+    return watch;
   }
 
   private unwatch(contactId: string, localUserId: string): void {
-    const set = this.watchers.get(contactId);
-    if (!set?.delete(localUserId)) return;
-    if (set.size === 0) this.watchers.delete(contactId);
+    const watch = this.watches.get(contactId);
+    const at = watch?.watchers.indexOf(localUserId) ?? -1;
+    if (!watch || at < 0) return;
+    watch.watchers.splice(at, 1);
+    if (watch.watchers.length > 0) return;
+    this.watches.delete(contactId);
     this.deps.subscriptions.release(presenceChannel(contactId));
   }
 
-  private async sendPresence(contactIds: string[], sessions: Session[]): Promise<void> {
+  private async sendPresence(contactIds: readonly string[], sessions: readonly Session[]): Promise<void> {
     if (contactIds.length === 0) return;
     const online = await this.deps.presence.snapshot(contactIds).catch((err: Error) => {
       this.deps.log.warn({ err: err.message }, "presence snapshot failed");

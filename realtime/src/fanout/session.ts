@@ -47,7 +47,6 @@ export type SessionRef = { sid: string; startedAt: number };
 export class Session {
   readonly id = nextId++;
   private closed = false;
-  private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   /** frames that arrived before `ready` was sent (the SUBSCRIBE reply and the first event can
    * come in one read from Redis); flushed right after `ready`, so `ready` is always first */
   private early: { type: FrameType; text: string; committedAt?: number }[] | null = [];
@@ -64,13 +63,12 @@ export class Session {
     readonly userId: string,
     private readonly raw: ServerWebSocket<unknown>,
     private readonly metrics: RealtimeMetrics,
-    /** token expiry, seconds since epoch */
-    tokenExp: number | undefined,
+    /** token expiry, seconds since epoch (the replica's ExpiryWheel closes the socket then) */
+    readonly tokenExp: number | undefined,
     ref: SessionRef = { sid: "", startedAt: 0 },
   ) {
     this.sid = ref.sid;
     this.startedAt = ref.startedAt;
-    if (tokenExp !== undefined) this.armExpiry(tokenExp);
   }
 
   /**
@@ -107,16 +105,6 @@ export class Session {
     }
     this.errorTokens -= 1;
     this.send({ type: "error", code, message });
-  }
-
-  /** setTimeout holds at most ~24.8 days; a token living longer is re-checked then (re-armed). */
-  private armExpiry(tokenExp: number): void {
-    const ms = expiryDelay(tokenExp, Date.now());
-    this.expiryTimer = setTimeout(() => {
-      if (this.closed) return;
-      if (expiryDelay(tokenExp, Date.now()) > 0) this.armExpiry(tokenExp);
-      else this.close(CLOSE_CODES.sessionExpired, "session expired");
-    }, ms);
   }
 
   /** Writes an already serialized frame; `committedAt` (ms) feeds the fan-out latency histogram. */
@@ -173,7 +161,6 @@ export class Session {
   /** Called when the socket is gone, whoever closed it. */
   markClosed(): void {
     this.closed = true;
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
   }
 
   get isClosed(): boolean {

@@ -144,7 +144,7 @@ export class PresenceRegistry {
   }
 
   /** Which of `userIds` are online now (one pipeline per shard). */
-  snapshot(userIds: string[]): Promise<Map<string, boolean>> {
+  snapshot(userIds: readonly string[]): Promise<Map<string, boolean>> {
     return readOnline(slotPipelines(this.redis), userIds);
   }
 

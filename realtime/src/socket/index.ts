@@ -15,6 +15,7 @@ import type { RedisClient } from "@parley/kit/redis";
 import type { Logger } from "@parley/kit/log";
 import type { Config } from "../config.ts";
 import type { LocalUsers } from "../fanout/local-users.ts";
+import { EXPIRY_TICK_MS, ExpiryWheel } from "../fanout/expiry.ts";
 import { Session } from "../fanout/session.ts";
 import type { RealtimeMetrics } from "../libs/metrics.ts";
 import { extractToken, looksLikeJwt, originAllowed } from "./auth.ts";
@@ -67,9 +68,13 @@ type Socket = ServerWebSocket<SocketData>;
 /** The socket lifecycle, one instance for every socket of this replica. */
 class SocketHandlers {
   private readonly typing: TypingRelay;
+  /** every socket's token expiry, on one timer */
+  private readonly expiry = new ExpiryWheel<Session>((s) => s.close(CLOSE_CODES.sessionExpired, "session expired"));
 
   constructor(private readonly deps: SocketDeps) {
     this.typing = new TypingRelay({ users: deps.users, commands: deps.commands, log: deps.log });
+    // unref: the timer alone does not keep a stopping process alive
+    setInterval(() => this.expiry.tick(), EXPIRY_TICK_MS).unref();
   }
 
   open(ws: Socket, data: SocketData): void {
@@ -79,12 +84,17 @@ class SocketHandlers {
     if (!auth) return;
     const { userId, exp, token, sid, startedAt } = auth;
     const raw = ws as ServerWebSocket<unknown>;
-    if (users.sessionsOf(userId).size >= config.maxSocketsPerUser) {
+    if (users.sessionsOf(userId).length >= config.maxSocketsPerUser) {
       metrics.refusedSockets.inc({ reason: "too_many_sockets" });
       raw.close(CLOSE_CODES.tooManySockets, "too many open connections; close a tab or window");
       return;
     }
     const session = new Session(userId, raw, metrics, exp, { sid, startedAt });
+    if (!this.expiry.add(session, exp)) {
+      // expired between the upgrade and now
+      raw.close(CLOSE_CODES.sessionExpired, "session expired");
+      return;
+    }
     data.session = session;
     log.debug({ userId, socket: session.id }, "socket open");
     users.join(session, token).catch((err: Error) => log.warn({ userId, err: err.message }, "join failed"));
@@ -120,6 +130,7 @@ class SocketHandlers {
     if (!session) return;
     data.session = null;
     session.markClosed();
+    if (session.tokenExp !== undefined) this.expiry.remove(session, session.tokenExp);
     if (this.deps.users.leave(session)) this.typing.forget(session.userId);
     this.deps.log.debug({ userId: session.userId, socket: session.id, code }, "socket closed");
   }
