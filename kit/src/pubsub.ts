@@ -28,6 +28,9 @@ export interface ChannelSubscriber {
   /** Follows `channel`; resolves once Redis confirmed it. */
   subscribe(channel: string): Promise<void>;
   unsubscribe(channel: string): Promise<void>;
+  /** Follows all of `channels` (one command where the server allows); resolves once all are confirmed. */
+  subscribeMany(channels: readonly string[]): Promise<void>;
+  unsubscribeMany(channels: readonly string[]): Promise<void>;
   onMessage(listener: (channel: string, message: string) => void): void;
   /** Channels that may have missed messages, called once they are followed again. */
   onResync(listener: (lost: Lost) => void): void;
@@ -72,6 +75,14 @@ class ServerSubscriber implements ChannelSubscriber {
 
   async unsubscribe(channel: string): Promise<void> {
     await this.redis.unsubscribe(channel);
+  }
+
+  async subscribeMany(channels: readonly string[]): Promise<void> {
+    if (channels.length > 0) await this.redis.subscribe(...channels);
+  }
+
+  async unsubscribeMany(channels: readonly string[]): Promise<void> {
+    if (channels.length > 0) await this.redis.unsubscribe(...channels);
   }
 
   onMessage(listener: (channel: string, message: string) => void): void {

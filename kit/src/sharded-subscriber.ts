@@ -81,6 +81,15 @@ export class ShardedSubscriber implements ChannelSubscriber {
     if (f?.node) await bounded(this.connection(f.node).sunsubscribe(channel), `SUNSUBSCRIBE ${channel}`);
   }
 
+  /** One SSUBSCRIBE per channel: a command may only name channels of one slot. */
+  async subscribeMany(channels: readonly string[]): Promise<void> {
+    await Promise.all(channels.map((c) => this.subscribe(c)));
+  }
+
+  async unsubscribeMany(channels: readonly string[]): Promise<void> {
+    await Promise.all(channels.map((c) => this.unsubscribe(c)));
+  }
+
   onMessage(listener: (channel: string, message: string) => void): void {
     this.messageListeners.push(listener);
   }
