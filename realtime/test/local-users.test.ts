@@ -9,7 +9,7 @@ import type { ServerWebSocket } from "bun";
 import Redis from "ioredis";
 import { encodeFanoutEvent, presenceChannel, userChannel, type ServerFrame } from "@parley/contract/frames";
 import { createLogger } from "@parley/kit/log";
-import { LocalUsers } from "../src/fanout/local-users.ts";
+import { CONTACT_LOADS_AT_ONCE, LocalUsers } from "../src/fanout/local-users.ts";
 import { MEMBERSHIP_RETRY_MS } from "../src/fanout/membership.ts";
 import { Session } from "../src/fanout/session.ts";
 import { ChannelSubscriptions } from "../src/fanout/subscriptions.ts";
@@ -172,5 +172,49 @@ describe("group changes", () => {
 
     session.markClosed();
     users.leave(session);
+  });
+});
+
+describe("a replica's users arriving at once (another replica died)", () => {
+  test(`every socket is ready at once; contact lists go to the api at most ${CONTACT_LOADS_AT_ONCE} at a time, and all of them`, async () => {
+    let inFlight = 0;
+    let peak = 0;
+    let asked = 0;
+    const slowApi = Bun.serve({
+      port: 0,
+      async fetch() {
+        asked++;
+        peak = Math.max(peak, ++inFlight);
+        await Bun.sleep(20);
+        inFlight--;
+        return Response.json({ conversations: [], nextCursor: null });
+      },
+    });
+    const crowd = new LocalUsers({
+      apiUrl: `http://127.0.0.1:${slowApi.port}`,
+      subscriptions,
+      presence,
+      metrics,
+      log,
+    });
+    try {
+      const arrivals = Array.from({ length: 24 }, (_, i) => {
+        const frames: string[] = [];
+        return { frames, session: new Session(id(`crowd${i}`), fakeSocket(frames), metrics, undefined) };
+      });
+      const joined = arrivals.map((a) => crowd.join(a.session, "token"));
+      // `ready` does not wait for the contact lists: every socket has it before most lists are asked
+      await waitFor("every socket ready", () => arrivals.every((a) => a.frames[0]?.includes('"ready"')), 10_000);
+      expect(asked).toBeLessThan(arrivals.length);
+      await Promise.all(joined);
+      expect(asked).toBe(arrivals.length);
+      expect(peak).toBeLessThanOrEqual(CONTACT_LOADS_AT_ONCE);
+      for (const a of arrivals) {
+        a.session.markClosed();
+        crowd.leave(a.session);
+      }
+    } finally {
+      slowApi.stop(true);
+    }
   });
 });

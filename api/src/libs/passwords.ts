@@ -11,7 +11,7 @@
  * its own.
  */
 import { ApiError } from "./errors.ts";
-import { Gate } from "./gate.ts";
+import { Gate } from "@parley/kit/gate";
 
 export const ARGON2 = { algorithm: "argon2id", memoryCost: 19 * 1024, timeCost: 2 } as const;
 

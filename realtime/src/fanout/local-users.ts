@@ -22,6 +22,7 @@ import {
   userChannel,
 } from "@parley/contract/frames";
 import { CLOSE_CODES } from "@parley/contract/limits";
+import { Gate } from "@parley/kit/gate";
 import type { Logger } from "@parley/kit/log";
 import type { RealtimeMetrics } from "../libs/metrics.ts";
 import type { PresenceRegistry } from "../presence/registry.ts";
@@ -31,6 +32,12 @@ import type { ChannelSubscriptions } from "./subscriptions.ts";
 
 /** How long a user's contacts are kept after their last socket here closed. */
 export const CONTACTS_KEEP_MS = 30_000;
+/**
+ * Contact lists asked of the api at once. When a replica dies its users all reconnect here
+ * together: their lists wait their turn (their presence arrives a little later) rather than
+ * taking the api from everyone else. `ready` never waits for them.
+ */
+export const CONTACT_LOADS_AT_ONCE = 4;
 const KEPT_MAX = 20_000;
 
 type LocalUser = {
@@ -60,6 +67,7 @@ export class LocalUsers {
   /** contacts of users who left a moment ago: user id → contacts, until when */
   private readonly kept = new Map<string, { contacts: readonly string[]; until: number }>();
   readonly memberships: Memberships;
+  private readonly contactLoads = new Gate(CONTACT_LOADS_AT_ONCE);
   /** after stop(): departures are no longer announced one by one */
   private stopped = false;
 
@@ -279,8 +287,15 @@ export class LocalUsers {
     if (user.loading) return user.loading;
     if (Date.now() - user.lastLoadAttempt < MEMBERSHIP_RETRY_MS) return Promise.resolve();
     user.lastLoadAttempt = Date.now();
-    user.loading = recentContacts(this.deps.apiUrl, user.id, user.token, this.memberships)
+    user.loading = this.contactLoads
+      .run(() =>
+        // gone while waiting its turn: nothing to ask
+        this.users.get(user.id) === user
+          ? recentContacts(this.deps.apiUrl, user.id, user.token, this.memberships)
+          : Promise.resolve(null),
+      )
       .then(async (contacts) => {
+        if (contacts === null) return;
         if (contacts === "unauthorized") {
           // the api does not know this session (an unknown user, a revoked session): no socket
           this.closeUser(user.id, CLOSE_CODES.sessionExpired, "session expired");

@@ -25,7 +25,7 @@ import { type ChannelSubscriber, publish } from "@parley/kit/pubsub";
 import type { RedisClient } from "@parley/kit/redis";
 import type { ConversationMarks } from "../messages/marks.ts";
 import { oid, type ConversationDoc, type Db } from "../../libs/db.ts";
-import { Gate } from "../../libs/gate.ts";
+import { Gate } from "@parley/kit/gate";
 import { current } from "./state.ts";
 
 export const INVALIDATE_CHANNEL = "parley:api:conversation-changed";

@@ -32,7 +32,7 @@ import {
   type ReadDoc,
 } from "../../libs/collections.ts";
 import { isDuplicateKey, type Db } from "../../libs/db.ts";
-import { Gate } from "../../libs/gate.ts";
+import { Gate } from "@parley/kit/gate";
 import { type ConversationMarks, conversationKind, type Kind } from "./marks.ts";
 
 export type { ConversationMarks } from "./marks.ts";

@@ -1,6 +1,6 @@
 /** The concurrency gate (pure logic): never more than its limit at once, in arrival order. */
 import { expect, test } from "bun:test";
-import { Gate } from "../src/libs/gate.ts";
+import { Gate } from "../src/gate.ts";
 
 test("at most `limit` tasks run at once, the rest in the order they came", async () => {
   const gate = new Gate(2);
