@@ -9,27 +9,29 @@
  */
 import type { Logger } from "@parley/kit/log";
 import type { ChannelSubscriber } from "@parley/kit/pubsub";
+import { TurnBatches } from "../libs/turn-batches.ts";
 
 /** Most channels named by one command. */
 export const SUBSCRIBE_BATCH_MAX = 500;
 
-type Batch = {
-  kind: "subscribe" | "unsubscribe";
-  channels: string[];
-  done: ReturnType<typeof Promise.withResolvers<void>>;
-};
-
 export class ChannelSubscriptions {
   private readonly counts = new Map<string, number>();
-  /** commands not sent yet, in the order they were asked */
-  private readonly queue: Batch[] = [];
-  private flushing = false;
+  /** SUBSCRIBE and UNSUBSCRIBE not sent yet, in the order they were asked */
+  private readonly commands: TurnBatches<"subscribe" | "unsubscribe", string>;
 
   constructor(
     private readonly subscriber: ChannelSubscriber,
     private readonly log: Logger,
     private readonly onCountChange: (channels: number) => void,
-  ) {}
+  ) {
+    this.commands = new TurnBatches((kind, channels) => {
+      const sent =
+        kind === "subscribe" ? this.subscriber.subscribeMany(channels) : this.subscriber.unsubscribeMany(channels);
+      return sent.catch((err: Error) =>
+        this.log.warn({ channels: channels.length, err: err.message }, `${kind} failed`),
+      );
+    }, SUBSCRIBE_BATCH_MAX);
+  }
 
   /** Follows `channel` (SUBSCRIBE or SSUBSCRIBE on first use). Resolves once Redis confirmed, or failed. */
   acquire(channel: string): Promise<void> {
@@ -37,7 +39,7 @@ export class ChannelSubscriptions {
     this.counts.set(channel, n);
     if (n > 1) return Promise.resolve();
     this.onCountChange(this.counts.size);
-    return this.enqueue("subscribe", channel);
+    return this.commands.add("subscribe", channel);
   }
 
   /** Stops following `channel` once its last user is gone. */
@@ -49,7 +51,7 @@ export class ChannelSubscriptions {
     }
     if (!this.counts.delete(channel)) return;
     this.onCountChange(this.counts.size);
-    void this.enqueue("unsubscribe", channel);
+    void this.commands.add("unsubscribe", channel);
   }
 
   get size(): number {
@@ -58,37 +60,5 @@ export class ChannelSubscriptions {
 
   has(channel: string): boolean {
     return this.counts.has(channel);
-  }
-
-  private enqueue(kind: Batch["kind"], channel: string): Promise<void> {
-    let batch = this.queue.at(-1);
-    if (!batch || batch.kind !== kind || batch.channels.length >= SUBSCRIBE_BATCH_MAX) {
-      batch = { kind, channels: [], done: Promise.withResolvers<void>() };
-      this.queue.push(batch);
-    }
-    batch.channels.push(channel);
-    if (!this.flushing) {
-      this.flushing = true;
-      setImmediate(() => this.flush());
-    }
-    return batch.done.promise;
-  }
-
-  /** Sends every queued command at once; one connection keeps them in order. */
-  private flush(): void {
-    this.flushing = false;
-    for (const batch of this.queue.splice(0)) {
-      const sent =
-        batch.kind === "subscribe"
-          ? this.subscriber.subscribeMany(batch.channels)
-          : this.subscriber.unsubscribeMany(batch.channels);
-      sent.then(
-        () => batch.done.resolve(),
-        (err: Error) => {
-          this.log.warn({ channels: batch.channels.length, err: err.message }, `${batch.kind} failed`);
-          batch.done.resolve();
-        },
-      );
-    }
   }
 }

@@ -11,6 +11,7 @@ import type { Logger } from "@parley/kit/log";
 import { SlotPipeline, slotPipelines } from "@parley/kit/pipeline";
 import { publishVerb } from "@parley/kit/pubsub";
 import type { RedisClient } from "@parley/kit/redis";
+import { TurnBatches } from "../libs/turn-batches.ts";
 import { CLAIM_DEADLINE, MARK_OFFLINE, MARK_ONLINE, SWEEP_USER } from "./scripts.ts";
 
 type Script = (...args: (string | number)[]) => ChainableCommander;
@@ -29,6 +30,10 @@ export class PresenceRegistry {
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private readonly verb: string;
+  /** arrivals and departures of one turn, one pipeline per run of them, in order */
+  private readonly arrivals = new TurnBatches<"arrived" | "left", string>((kind, userIds) =>
+    kind === "arrived" ? this.refreshAll(userIds) : this.removeAll(userIds),
+  );
 
   constructor(
     private readonly redis: RedisClient,
@@ -83,14 +88,14 @@ export class PresenceRegistry {
     );
   }
 
-  /** The user's first socket on this replica opened. */
-  async userArrived(userId: string): Promise<void> {
-    await this.refreshAll([userId]);
+  /** The user's first socket on this replica opened (sent with the others of this turn). */
+  userArrived(userId: string): Promise<void> {
+    return this.arrivals.add("arrived", userId);
   }
 
-  /** The user's last socket on this replica closed. */
-  async userLeft(userId: string): Promise<void> {
-    await this.removeAll([userId]);
+  /** The user's last socket on this replica closed (sent with the others of this turn). */
+  userLeft(userId: string): Promise<void> {
+    return this.arrivals.add("left", userId);
   }
 
   /** Heartbeat: one pipeline (per shard) refreshing every local user and their deadlines (and
