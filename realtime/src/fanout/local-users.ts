@@ -16,8 +16,8 @@
 import {
   channelOwner,
   type PresenceFrame,
-  parseFanoutEvent,
   presenceChannel,
+  readFanoutEvent,
   type ServerFrame,
   userChannel,
 } from "@parley/contract/frames";
@@ -181,21 +181,21 @@ export class LocalUsers {
   /** One Redis pub/sub message: deliver it to the local sockets it is addressed to. */
   deliver(channel: string, raw: string): void {
     const owner = channelOwner(channel);
-    const event = owner && parseFanoutEvent(raw);
+    const event = owner && readFanoutEvent(raw);
     if (!owner || !event) {
       this.deps.log.warn({ channel }, "ignored a malformed event");
       return;
     }
-    // serialized once, written as-is to every local socket
-    const text = JSON.stringify(event.frame);
+    // serialized once, by the publisher: its text is written as-is to every local socket
+    const { type, text, committedAt } = event;
     if (owner.kind === "user") {
       const user = this.users.get(owner.id);
-      if (!user || !this.follow(user, event.frame)) return;
-      for (const s of user.sessions) s.deliver(event.frame.type, text, event.committedAt);
+      if (!user || (event.frame && !this.follow(user, event.frame))) return;
+      for (const s of user.sessions) s.deliver(type, text, committedAt);
       return;
     }
     for (const localId of this.watches.get(owner.id)?.watchers ?? []) {
-      for (const s of this.users.get(localId)?.sessions ?? []) s.deliver(event.frame.type, text, event.committedAt);
+      for (const s of this.users.get(localId)?.sessions ?? []) s.deliver(type, text, committedAt);
     }
   }
 
