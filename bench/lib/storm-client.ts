@@ -16,7 +16,7 @@
  * read marks. Each client has one conversation, open (its thread loaded) from the start.
  *
  * Where it connects is a shared Router (the load balancer): the socket and the REST calls go to
- * `router.web`, as a browser's go to its one origin. It records every attempt, every `ready`,
+ * `router.web`, as a browser's go to its one origin (or the calls to `router.rest`). It records every attempt, every `ready`,
  * and for each `ready` when its catch-up finished and whether it held every message the ledger
  * says was committed before the catch-up asked.
  */
@@ -35,8 +35,11 @@ import {
   type Thread,
 } from "../../frontend/src/state/thread.ts";
 
-/** Where the load balancer sends a browser right now: its socket and its `/api` calls. */
-export type Router = { web: string };
+/**
+ * Where the load balancer sends a browser right now: its socket and its `/api` calls (`rest`,
+ * when set, takes the calls elsewhere: an Ingress that routes `/api` straight to the api).
+ */
+export type Router = { web: string; rest?: string };
 
 /** What the api answered to the senders: a conversation's committed messages, when each was answered. */
 export interface Ledger {
@@ -75,7 +78,19 @@ export type RequestKind = "list" | "messages" | "changes" | "me";
 export class RequestStats {
   readonly statuses = new Map<RequestKind, Map<number, number>>();
   readonly latencies = new Map<RequestKind, number[]>();
+  inFlight = 0;
+  maxInFlight = 0;
+  began(): void {
+    this.inFlight++;
+    if (this.inFlight > this.maxInFlight) this.maxInFlight = this.inFlight;
+  }
+  clear(): void {
+    this.statuses.clear();
+    this.latencies.clear();
+    this.maxInFlight = this.inFlight;
+  }
   note(kind: RequestKind, status: number, ms: number): void {
+    this.inFlight--;
     const byStatus = this.statuses.get(kind) ?? new Map<number, number>();
     byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
     this.statuses.set(kind, byStatus);
@@ -340,9 +355,10 @@ export class StormClient {
   /** api-client.ts `call` for a GET: an answer (other than a gateway's 502–504) tells the socket the way is open. */
   private async get(kind: RequestKind, path: string): Promise<unknown> {
     const t0 = performance.now();
+    this.stats.began();
     let res: Response;
     try {
-      res = await fetch(`${this.router.web}${path}`, {
+      res = await fetch(`${this.router.rest ?? this.router.web}${path}`, {
         headers: { authorization: `Bearer ${this.token}`, accept: "application/json" },
         signal: AbortSignal.timeout(60_000),
       });
