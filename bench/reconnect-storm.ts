@@ -28,7 +28,7 @@ import { startTestInfra } from "../scripts/lib/testinfra.ts";
 import { CpuMeter } from "./lib/procs.ts";
 import { withDb } from "./lib/seed.ts";
 import { instrumentWebSockets, RequestStats, type Router, StormClient } from "./lib/storm-client.ts";
-import { fileLimits, grown, LoopLag, rssMiB, scrape, timeSocketsReady } from "./lib/storm-measure.ts";
+import { databaseWork, fileLimits, grown, LoopLag, rssMiB, scrape, timeSocketsReady } from "./lib/storm-measure.ts";
 import { renderStormReport, type StormRun } from "./lib/storm-report.ts";
 import { OtherUsersLoad, SendLedger, seedStormPeople } from "./lib/storm-world.ts";
 
@@ -107,12 +107,6 @@ const clients: StormClient[] = [];
 const restoreWebSocket = instrumentWebSockets();
 try {
   const dbUrl = `${infra.mongoUrl.replace(/\/?$/, "/")}bench_storm`;
-  const t0 = performance.now();
-  const people = await withDb(dbUrl, (db) =>
-    seedStormPeople(db, JWT_SECRET, { storm: opts.users, others: opts.others, spare: opts.readySockets }),
-  );
-  const seedMs = performance.now() - t0;
-  log(`seeded in ${s(seedMs)} s`);
   const stack = await startStack({
     mongoUrl: dbUrl,
     redisUrl: infra.redisUrl,
@@ -125,6 +119,14 @@ try {
     realtimeEnv: { LOG_LEVEL: "warn", STATIC_DIR: join(logs, "no-frontend") },
   });
   try {
+    // into a running system (its indexes and schema version in place), as users accumulate in one;
+    // seeded before the api's start, every document would go through its migrations first
+    const t0 = performance.now();
+    const people = await withDb(dbUrl, (db) =>
+      seedStormPeople(db, JWT_SECRET, { storm: opts.users, others: opts.others, spare: opts.readySockets }),
+    );
+    const seedMs = performance.now() - t0;
+    log(`seeded in ${s(seedMs)} s`);
     const [r1, r2] = stack.realtimeUrls as [string, string];
     const pidOf = (name: string) => stack.children.findLast((c) => c.name === name)!.proc.pid;
     const infraProcs = infra.children.map((c) => ({ name: c.name, pid: c.proc.pid, tree: c.name === "postgres" }));
@@ -214,6 +216,8 @@ try {
         ...infraProcs,
         { name: "bench (all clients)", pid: process.pid },
       ]);
+    const dbWork = () => (infra.postgresUrl ? databaseWork(infra.postgresUrl, "bench_storm") : Promise.resolve(null));
+    const dbAtBaseline = await dbWork();
     const baselineStart = performance.now();
     const beforeMeter = procs(true);
     beforeMeter.begin();
@@ -226,6 +230,8 @@ try {
       replica2: await scrape(`${stack.realtimeOpsUrls[1]}/metrics`, join(logs, "metrics-realtime-2-before.txt")),
       api: await scrape(`${stack.apiUrl}/metrics`, join(logs, "metrics-api-before.txt")),
     };
+    const dbBeforeKill = await dbWork();
+    const baselineEnd = performance.now();
     stats.clear();
 
     // ---------- 4. the kill ----------
@@ -257,6 +263,7 @@ try {
       replica2: await scrape(`${stack.realtimeOpsUrls[1]}/metrics`, join(logs, "metrics-realtime-2-storm.txt")),
       api: await scrape(`${stack.apiUrl}/metrics`, join(logs, "metrics-api-storm.txt")),
     };
+    const dbAfterStorm = await dbWork();
     log(`storm over after ${s(stormEnd - killedAt)} s: ${clients.filter(settled).length} of ${clients.length} back`);
 
     const afterMeter = procs(false);
@@ -311,6 +318,13 @@ try {
         ]),
         api: grown(metricsBefore.api, metricsAfter.api, ["http_request_duration_seconds_count"]),
       },
+      database:
+        dbAtBaseline && dbBeforeKill && dbAfterStorm
+          ? {
+              baseline: { from: dbAtBaseline, to: dbBeforeKill, seconds: (baselineEnd - baselineStart) / 1000 },
+              storm: { from: dbBeforeKill, to: dbAfterStorm, seconds: (stormEnd - killedAt) / 1000 },
+            }
+          : undefined,
       ledger,
       lostAfterSettle: missing(),
       otherSockets: otherSockets.filter((ws) => ws.readyState !== WebSocket.OPEN).length,

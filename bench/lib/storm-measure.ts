@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import type { ServerFrame } from "@parley/contract/frames";
+import { SQL } from "bun";
 import { percentile } from "./procs.ts";
 
 /**
@@ -119,4 +120,32 @@ export function fileLimits(): { soft: number; hard: number } {
     .find((l) => l.startsWith("Max open files"));
   const [soft, hard] = (line?.match(/\d+|unlimited/g) ?? []).map((v) => (v === "unlimited" ? Infinity : Number(v)));
   return { soft: soft ?? 0, hard: hard ?? 0 };
+}
+
+/** What PostgreSQL did so far for one MongoDB database (a FerretDB schema): scans and rows read per collection, commits. */
+export async function databaseWork(
+  postgresUrl: string,
+  schema: string,
+): Promise<{ tables: Map<string, { scans: number; rows: number }>; commits: number }> {
+  const sql = new SQL(postgresUrl, { max: 1 });
+  try {
+    // statistics reach the views within a second of the statements that made them
+    await Bun.sleep(1000);
+    const rows = (await sql`
+      select relname as name,
+             (coalesce(seq_scan, 0) + coalesce(idx_scan, 0))::int8 as scans,
+             (coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0))::int8 as rows
+      from pg_stat_user_tables where schemaname = ${schema}`) as { name: string; scans: bigint; rows: bigint }[];
+    const [db] =
+      (await sql`select xact_commit::int8 as commits from pg_stat_database where datname = current_database()`) as {
+        commits: bigint;
+      }[];
+    const tables = new Map<string, { scans: number; rows: number }>();
+    // FerretDB names a collection's table `<collection>_<hash>`
+    for (const r of rows)
+      tables.set(r.name.replace(/_[0-9a-f]{8}$/, ""), { scans: Number(r.scans), rows: Number(r.rows) });
+    return { tables, commits: Number(db?.commits ?? 0) };
+  } finally {
+    await sql.close();
+  }
 }

@@ -6,6 +6,7 @@ import { countOutcomes, type RequestStats, type StormClient } from "./storm-clie
 import { type Sample, type SendLedger, summarize } from "./storm-world.ts";
 
 type Window = [from: number, to: number];
+type DbWork = { tables: Map<string, { scans: number; rows: number }>; commits: number };
 
 export type StormRun = {
   opts: {
@@ -45,6 +46,8 @@ export type StormRun = {
   lag: Record<"before" | "storm" | "after", { p99: number; max: number }>;
   rss: { before: Record<string, number>; storm: Record<string, number> };
   metrics: { replica2: [string, number][]; api: [string, number][] };
+  /** PostgreSQL's counters at the start and end of the baseline and of the storm */
+  database?: Record<"baseline" | "storm", { from: DbWork; to: DbWork; seconds: number }>;
   ledger: SendLedger;
   lostAfterSettle: number;
   otherSockets: number;
@@ -193,6 +196,33 @@ The bench process's timers fired late by p99 ${f0(run.lag.before.p99)} / max ${f
   )} → ${f0(run.rss.storm["realtime-2"]!)} MiB, api ${f0(run.rss.before.api!)} → ${f0(run.rss.storm.api!)} MiB.`;
 }
 
+/** Scans and rows per collection in the storm, less what the other users' load did in as long a baseline. */
+function database(run: StormRun): string {
+  const d = run.database;
+  if (!d) return "not measured (no PostgreSQL behind the database: MONGO_URL was set)";
+  const users = run.clients.length;
+  const rate = (w: { from: DbWork; to: DbWork; seconds: number }, name: string, key: "scans" | "rows") =>
+    ((w.to.tables.get(name)?.[key] ?? 0) - (w.from.tables.get(name)?.[key] ?? 0)) / w.seconds;
+  const rows = [...d.storm.to.tables.keys()]
+    .map((name) => {
+      const scans = rate(d.storm, name, "scans") * d.storm.seconds;
+      const own = scans - rate(d.baseline, name, "scans") * d.storm.seconds;
+      const read = (rate(d.storm, name, "rows") - rate(d.baseline, name, "rows")) * d.storm.seconds;
+      return { name, scans, own, read };
+    })
+    .filter((r) => r.scans > 0)
+    .sort((a, b) => b.own - a.own);
+  const commits = d.storm.to.commits - d.storm.from.commits;
+  const ownCommits =
+    commits - ((d.baseline.to.commits - d.baseline.from.commits) / d.baseline.seconds) * d.storm.seconds;
+  return `| collection (FerretDB table) | scans in the storm | per reconnecting user (less the baseline's rate) | rows read per user (same) |
+|---|---:|---:|---:|
+${rows.map((r) => `| ${r.name} | ${f0(r.scans)} | ${(r.own / users).toFixed(2)} | ${(r.read / users).toFixed(1)} |`).join("\n")}
+| **all** | ${f0(rows.reduce((n, r) => n + r.scans, 0))} | **${(rows.reduce((n, r) => n + r.own, 0) / users).toFixed(2)}** | ${(rows.reduce((n, r) => n + r.read, 0) / users).toFixed(1)} |
+
+PostgreSQL committed ${f0(commits)} transactions in the storm (${(ownCommits / users).toFixed(1)} per reconnecting user, less the baseline's rate; FerretDB runs each statement in one).`;
+}
+
 function metrics(rows: [string, number][]): string {
   return rows
     .slice(0, 14)
@@ -251,6 +281,10 @@ ${others(run)}
 ## CPU
 
 ${cpu(run)}
+
+## What the database did
+
+${database(run)}
 
 ## Counters that grew during the storm
 
