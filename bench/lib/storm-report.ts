@@ -148,7 +148,7 @@ function requests(run: StormRun): string {
 |---|---:|---|---:|---:|---:|
 ${rows.join("\n")}
 
-At most ${run.stats.maxInFlight} of these were in flight at once (the bench's fetch allows ${run.httpMax}).`;
+At most ${run.stats.maxInFlight} of these waited for an answer at once; the bench's fetch sends ${run.httpMax} at a time (a queue of its own that 5,000 browsers would not share; replica 2's proxy sends 256 at a time, Bun's default).`;
 }
 
 function others(run: StormRun): string {
@@ -248,7 +248,7 @@ export function renderStormReport(run: StormRun): string {
 - seeded straight into the database (bulk inserts in the api's document shapes, tokens signed as the api signs them) in ${sec(run.seedMs)} s: ${run.people.storm} storm users in ${run.people.stormConversations} conversations of 10 (9 storm users and 1 other user), ${run.people.others} other users (also ${run.people.otherConversations} conversations among themselves)
 - storm users: one socket each on replica 1 (connected 250 at a time with their catch-up, ${sec(run.connectMs)} s in all, then left for over ${o.baselineS} s so each connection is "stable" as the frontend counts it); clients that behave as the browser does (bench/lib/storm-client.ts: the frontend's SocketClient and reconnect plan; after every \`ready\`, GET /api/conversations, GET …/messages?after=<last contiguous seq>&limit=100 and GET …/changes?since=<rev>&limit=100), their socket${o.rest === "api" ? " through the load balancer (which after the kill sends them to replica 2), their requests straight to the api (`--rest api`: an Ingress routing /api to the api)" : " and requests through the load balancer (a replica's /api proxy), which after the kill sends them to replica 2"}
 - other users: one socket each on replica 2; open-loop (the api's send rate limit raised: one person's outbox sends one at a time, this open loop does not) ${o.sendRate} sends/s (${o.stormShare * 100} % into the storm users' conversations, round robin) and ${o.readRate} history reads/s; ${o.direct} of them call the api directly (as behind an Ingress that routes /api to the api), the others through replica 2's /api proxy
-- the kill: SIGKILL of replica 1 at ${new Date(run.epochs.killed).toISOString()}; the storm window ends when every storm user is back and caught up (or after ${o.timeoutS} s), here at ${new Date(run.epochs.stormEnd).toISOString()}${
+- the kill: SIGKILL of replica 1 at ${new Date(run.epochs.killed).toISOString()}; the storm window ends when every storm user is back and the catch-up its \`ready\` started has answered, complete or failed (or after ${o.timeoutS} s), here at ${new Date(run.epochs.stormEnd).toISOString()}${
     run.profiled
       ? `; the services' CPU during it: \`bun bench/profile-window.ts ${run.profiled}/<service>-*.cpuprofile --from ${run.epochs.killed} --to ${run.epochs.stormEnd}\``
       : ""
