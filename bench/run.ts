@@ -3,7 +3,7 @@
  * machine), then where each wrote its results. Each benchmark starts and stops its own
  * throwaway Redis / database / processes; nothing here depends on a running `npm start`.
  *
- *   node_modules/.bin/bun bench/run.ts [--only send-path,scale,fanout,peers]
+ *   node_modules/.bin/bun bench/run.ts [--only send-path,scale,fanout,storm,peers]
  *
  * Larger runs: call a benchmark directly (see bench/README.md for each one's options).
  */
@@ -59,6 +59,13 @@ const BENCHES: Bench[] = [
       "--out",
       join(ROOT, "bench/results/fanout-50u-5g-5r-100d-10s.md"),
     ],
+    timeoutMs: 10 * 60_000,
+  },
+  {
+    name: "storm",
+    what: "a realtime replica killed with 1,000 connected users: back on the other replica and caught up (the 5,000 run: bench/README.md)",
+    // smaller than reconnect-storm.ts's default, so written beside reconnect-storm.md rather than over it
+    cmd: [BUN, "bench/reconnect-storm.ts", "--users", "1000"],
     timeoutMs: 10 * 60_000,
   },
   {
