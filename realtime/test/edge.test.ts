@@ -16,7 +16,8 @@ import { buildRealtime, type Realtime } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { createRealtimeMetrics } from "../src/libs/metrics.ts";
 import { connectRedisPair } from "../src/libs/redis.ts";
-import { freePort } from "../../scripts/lib/ports.ts";
+import { freePort, waitFor } from "../../scripts/lib/ports.ts";
+import { PROXY_READS_AT_ONCE } from "../src/edge/proxy.ts";
 import { JWT_SECRET, testRedisUrl } from "./helpers/env.ts";
 
 // real processes on a shared 2-core machine: generous bounds (the harness passes 60 s too)
@@ -35,6 +36,9 @@ writeFileSync(join(dist, "robots.txt"), "User-agent: *");
 
 let upstream: ReturnType<typeof Bun.serve>;
 const firstChunkSeen = Promise.withResolvers<void>();
+/** what /api/held waits for, and how many are waiting */
+const release = Promise.withResolvers<void>();
+let held = 0;
 const running: { realtime: Realtime; url: string; ops: string }[] = [];
 
 async function startRealtime(env: Record<string, string>) {
@@ -88,6 +92,11 @@ beforeAll(async () => {
           JSON.stringify({ method: req.method, path: url.pathname, search: url.search, body, seen }),
           { status: 418, headers },
         );
+      }
+      if (url.pathname === "/api/held") {
+        held++;
+        await release.promise;
+        return Response.json({ held: true });
       }
       if (url.pathname === "/api/stream") {
         // the rest is held back until the test has read the first chunk: a buffering proxy deadlocks
@@ -229,6 +238,32 @@ describe("/api proxy", () => {
     expect(echo.seen["x-forwarded-host"]).toBe(new URL(site).host);
     expect(echo.seen.authorization).toBe("Bearer t0ken");
     expect(echo.seen["keep-alive"]).toBeNull();
+  });
+
+  test(`reads wait their turn (at most ${PROXY_READS_AT_ONCE} at the api at once); a write meanwhile goes out at once`, async () => {
+    // 300 reads the api does not answer yet, each on its own connection (raw HTTP: this
+    // process's own fetch would queue them before they left)
+    const { port } = new URL(site);
+    const sockets = await Promise.all(
+      Array.from({ length: 300 }, () =>
+        Bun.connect({
+          hostname: "127.0.0.1",
+          port: Number(port),
+          socket: { data() {} },
+        }),
+      ),
+    );
+    for (const s of sockets) s.write(`GET /api/held HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    try {
+      await waitFor("the reads to reach the api", () => held >= PROXY_READS_AT_ONCE, 20_000);
+      // a send now: it does not wait for any of them
+      const res = await fetch(`${site}/api/echo`, { method: "POST", body: "{}" });
+      expect(res.status).toBe(418);
+      expect(held).toBe(PROXY_READS_AT_ONCE);
+    } finally {
+      release.resolve();
+      for (const s of sockets) s.end();
+    }
   });
 
   test("streams the answer through (the first chunk arrives before the upstream finished)", async () => {

@@ -1,8 +1,15 @@
 /**
  * `/api/*` → API_URL, so the browser sees one origin. Bodies stream both ways; status and
  * headers (every Set-Cookie among them) pass through; hop-by-hop headers do not.
+ *
+ * Reads wait their turn, writes do not: at most PROXY_READS_AT_ONCE GET/HEAD requests are
+ * forwarded at once. When a replica takes over thousands of users at once, their catch-up reads
+ * queue here rather than in the api's database pool, so a send, an edit or a sign-in from anyone
+ * reaches the api at once and waits there behind at most that many reads, not thousands
+ * (bench/results/reconnect-storm.md).
  */
 import { Elysia } from "elysia";
+import { Gate } from "@parley/kit/gate";
 import type { Logger } from "@parley/kit/log";
 import { jsonError } from "../libs/errors.ts";
 
@@ -45,7 +52,11 @@ function responseHeaders(upstream: Response): Headers {
   return out;
 }
 
+/** GET and HEAD requests forwarded at once (about what the api's database pool, 100 connections by default, serves at once). */
+export const PROXY_READS_AT_ONCE = 128;
+
 export function apiProxy(apiUrl: string, log: Logger) {
+  const reads = new Gate(PROXY_READS_AT_ONCE);
   const forward = async ({ request, server }: { request: Request; server: Bun.Server<unknown> | null }) => {
     const url = new URL(request.url);
     const target = `${apiUrl}${url.pathname}${url.search}`;
@@ -62,7 +73,9 @@ export function apiProxy(apiUrl: string, log: Logger) {
         // streams the request body instead of buffering it
         duplex: "half",
       };
-      upstream = await fetch(target, init as RequestInit);
+      upstream = await (hasBody
+        ? fetch(target, init as RequestInit)
+        : reads.run(() => fetch(target, init as RequestInit)));
     } catch (err) {
       log.warn({ path: url.pathname, err: (err as Error).message }, "api unreachable");
       return jsonError(503, "unavailable", "the api is not reachable right now; try again shortly");
