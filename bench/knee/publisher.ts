@@ -8,7 +8,7 @@
  *   - baselines: one PUBLISH of the frame's text on the room's channel;
  *   - Socket.IO: @socket.io/redis-emitter to the conversation's room (as a separate api would),
  *     its PUBLISHes of one tick in one write (ioredis auto-pipelining).
- * Reports how late each message left against its schedule (the publisher's own lag).
+ * Reports how late each measured message left against its schedule (the publisher's own lag).
  */
 import Redis from "ioredis";
 import { encodeFanoutEvent, userChannel } from "@parley/contract/frames";
@@ -98,9 +98,11 @@ async function publish(plan: RunPlan, shard: number, shards: number): Promise<vo
     const now = epochNow();
     while (k < plan.total && scheduledAt(plan, k) <= now) {
       sink.add(k, plan);
-      const late = now - scheduledAt(plan, k);
-      lag[bucketOf(late)]!++;
-      if (late > lagMax) lagMax = late;
+      if (k >= plan.warmup) {
+        const late = now - scheduledAt(plan, k);
+        lag[bucketOf(late)]!++;
+        if (late > lagMax) lagMax = late;
+      }
       count++;
       k += shards;
     }

@@ -39,7 +39,14 @@ export type RampOptions = {
 };
 
 /** CPU used over a run's measured window, in % of one core. */
-export type CpuShare = { servers: number; redis: number; clients: number; publishers: number };
+export type CpuShare = {
+  servers: number;
+  redis: number;
+  clients: number;
+  /** the busiest client worker alone: near 100 % it would be what limits the run */
+  busiestClient: number;
+  publishers: number;
+};
 
 export type RunResult = {
   rate: number;
@@ -74,6 +81,7 @@ function cpuNow(rig: Rig) {
     servers: cpuMsOf(rig.serverPids),
     redis: cpuMsOf([rig.redisPid]),
     clients: cpuMsOf(rig.clients.map((c) => c.proc.pid)),
+    perClient: rig.clients.map((c) => cpuMsOf([c.proc.pid])),
     publishers: cpuMsOf(rig.publishers.map((p) => p.proc.pid)),
   };
 }
@@ -128,7 +136,7 @@ export async function measureRun(rig: Rig, rate: number, o: RampOptions): Promis
   const latency = tallies.reduce((h, t) => mergeInto(h, t.histogram), newHistogram());
   const lag = published.reduce((h, p) => mergeInto(h, p.lagHistogram), newHistogram());
   const seconds = (cpu1.t - cpu0.t) / 1000;
-  const share = (k: keyof Omit<typeof cpu0, "t">) => (cpu1[k] - cpu0[k]) / seconds / 10;
+  const share = (k: "servers" | "redis" | "clients" | "publishers") => (cpu1[k] - cpu0[k]) / seconds / 10;
   const received = sum((t) => t.unique) + sum((t) => t.duplicates);
   const expected = sum((t) => t.expected);
   if (expected !== (total - warmup) * ROOM_SIZE)
@@ -151,6 +159,7 @@ export async function measureRun(rig: Rig, rate: number, o: RampOptions): Promis
       servers: share("servers"),
       redis: share("redis"),
       clients: share("clients"),
+      busiestClient: Math.max(...cpu1.perClient.map((ms, i) => (ms - cpu0.perClient[i]!) / seconds / 10)),
       publishers: share("publishers"),
     },
     serverCpuPer10k: ((cpu1.servers - cpu0.servers) / received) * 1000,
@@ -166,7 +175,7 @@ export async function measureStep(rig: Rig, rate: number, o: RampOptions): Promi
     const r = await measureRun(rig, rate, o);
     runs.push(r);
     o.log(
-      `${rate}/s run ${i + 1}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(1)} ms, lost ${r.lost}, dup ${r.duplicates}; CPU % servers ${r.cpu.servers.toFixed(0)}, redis ${r.cpu.redis.toFixed(0)}, clients ${r.cpu.clients.toFixed(0)}, publishers ${r.cpu.publishers.toFixed(0)}; publish lag p99 ${r.publishLagP99.toFixed(1)} ms`,
+      `${rate}/s run ${i + 1}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(1)} ms, lost ${r.lost}, dup ${r.duplicates}; CPU % servers ${r.cpu.servers.toFixed(0)}, redis ${r.cpu.redis.toFixed(0)}, clients ${r.cpu.clients.toFixed(0)} (busiest ${r.cpu.busiestClient.toFixed(0)}), publishers ${r.cpu.publishers.toFixed(0)}; publish lag p99 ${r.publishLagP99.toFixed(1)} ms`,
     );
     if (r.lost > 0 || runs.filter((x) => !(x.p99 < o.p99LimitMs)).length >= failsNeeded) break;
   }

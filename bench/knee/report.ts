@@ -61,6 +61,16 @@ function debian(): string {
   }
 }
 
+function lostCell(x: RunResult): string {
+  const extra = [
+    x.duplicates && `${f0(x.duplicates)} duplicated`,
+    x.misrouted && `${f0(x.misrouted)} misrouted`,
+    x.closed && `${f0(x.closed)} sockets closed by the server`,
+    x.early && `${f0(x.early)} timed before their schedule`,
+  ].filter(Boolean);
+  return `${f0(x.lost)}${extra.length ? ` (${extra.join(", ")})` : ""}`;
+}
+
 /** The run of a step whose p99 is the step's median (the one a reader would pick). */
 const medianRun = (s: StepResult): RunResult =>
   [...s.runs].sort((a, b) => a.p99 - b.p99)[Math.floor((s.runs.length - 1) / 2)]!;
@@ -68,7 +78,7 @@ const medianRun = (s: StepResult): RunResult =>
 function cpuSplit(s: StepResult | undefined): string {
   if (!s) return "n/a";
   const m = (f: (r: RunResult) => number) => f0(median(s.runs.map(f)));
-  return `servers ${m((r) => r.cpu.servers)} %, Redis ${m((r) => r.cpu.redis)} %, clients ${m((r) => r.cpu.clients)} %, publishers ${m((r) => r.cpu.publishers)} %`;
+  return `servers ${m((r) => r.cpu.servers)} %, Redis ${m((r) => r.cpu.redis)} %, clients ${m((r) => r.cpu.clients)} % (the busiest worker ${m((r) => r.cpu.busiestClient)} %), publishers ${m((r) => r.cpu.publishers)} %`;
 }
 
 function why(s: StepResult, limit: number): string {
@@ -103,7 +113,7 @@ export function renderKneeReport({ startedAt, results, ramp, opts, argv }: Repor
       .flatMap((s) =>
         s.runs.map(
           (x, i) =>
-            `| ${r.kind} | ${f0(s.rate)} | ${i + 1} | ${f2(x.p50)} | ${f2(x.p99)} | ${f1(x.max)} | ${f0(x.lost)}${x.duplicates ? ` (+${f0(x.duplicates)} dup)` : ""} | ${f0(x.cpu.servers)} | ${f0(x.cpu.redis)} | ${f0(x.cpu.clients)} | ${f0(x.cpu.publishers)} | ${f1(x.publishLagP99)} / ${f1(x.publishLagMax)} | ${i === s.runs.length - 1 ? `${s.pass ? "**pass**" : "fail"} (median p99 ${f1(s.medianP99)})` : ""} |`,
+            `| ${r.kind} | ${f0(s.rate)} | ${i + 1} | ${f2(x.p50)} | ${f2(x.p99)} | ${f1(x.max)} | ${lostCell(x)} | ${f0(x.cpu.servers)} | ${f0(x.cpu.redis)} | ${f0(x.cpu.clients)} (${f0(x.cpu.busiestClient)}) | ${f0(x.cpu.publishers)} | ${f1(x.publishLagP99)} / ${f1(x.publishLagMax)} | ${i === s.runs.length - 1 ? `${s.pass ? "**pass**" : "fail"} (median p99 ${f1(s.medianP99)})` : ""} |`,
         ),
       ),
   );
@@ -150,7 +160,7 @@ Latency = receipt in a client worker − the message's scheduled publish time (b
 publisher running late counts against the server. CPU in % of one core over the measured window (first measured message to last delivery), from
 utime+stime in /proc; "clients" are the ${opts.clients} client workers, "publishers" the ${opts.publishers} publisher process${opts.publishers > 1 ? "es" : ""}.
 
-| server | R (msg/s) | run | p50 ms | p99 ms | max ms | lost | servers % | Redis % | clients % | publishers % | publish lag p99 / max ms | step |
+| server | R (msg/s) | run | p50 ms | p99 ms | max ms | lost | servers % | Redis % | clients % (busiest) | publishers % | publish lag p99 / max ms | step |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${stepRows.join("\n")}
 
