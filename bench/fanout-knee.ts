@@ -9,8 +9,8 @@
  * `.ws` and bare Bun.serve (both baselines, bench/peers/), Parley realtime.
  *
  *   node_modules/.bin/bun bench/fanout-knee.ts [--servers socketio,elysia-ws,bare-bun,parley]
- *     [--rates 1000,2000,4000,6000,8000,10000,12000,14000,16000] [--runs 3] [--seconds 5] [--warmup 1]
- *     [--drain 3] [--refine 2] [--p99 50] [--cpu-rate 2000] [--clients 2] [--publishers 1] [--processes 2]
+ *     [--rates 1000,2000,3000,4000,6000,8000,12000,16000,20000,24000,28000,32000] [--runs 3] [--seconds 5] [--warmup 1]
+ *     [--drain 3] [--refine 2] [--p99 50] [--cpu-rate 2000] [--clients 2] [--publishers 1] [--ws-client raw|bun] [--processes 2]
  *     [--settle 10] [--idle 10] [--quiet-load 1.5] [--quiet-wait 60] [--out bench/results/fanout-knee.md]
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -29,6 +29,7 @@ import {
   type ServerKind,
   type ToClient,
   type ToPublisher,
+  type WsClient,
 } from "./knee/protocol.ts";
 import { findKnee, measureStep, type RampOptions } from "./knee/ramp.ts";
 import { renderKneeReport, type ServerResult } from "./knee/report.ts";
@@ -38,7 +39,7 @@ import { clockBound, stopWorkers, Worker } from "./knee/workers.ts";
 const { values } = parseArgs({
   options: {
     servers: { type: "string", default: SERVER_KINDS.join(",") },
-    rates: { type: "string", default: "1000,2000,4000,6000,8000,10000,12000,14000,16000" },
+    rates: { type: "string", default: "1000,2000,3000,4000,6000,8000,12000,16000,20000,24000,28000,32000" },
     runs: { type: "string", default: "3" },
     seconds: { type: "string", default: "5" },
     warmup: { type: "string", default: "1" },
@@ -48,6 +49,7 @@ const { values } = parseArgs({
     "cpu-rate": { type: "string", default: "2000" },
     clients: { type: "string", default: "2" },
     publishers: { type: "string", default: "1" },
+    "ws-client": { type: "string", default: "raw" },
     processes: { type: "string", default: "2" },
     settle: { type: "string", default: "10" },
     idle: { type: "string", default: "10" },
@@ -75,6 +77,7 @@ const opts = {
   cpuRate: clamp(values["cpu-rate"], 10, 50_000),
   clients: clamp(values.clients, 1, 8),
   publishers: clamp(values.publishers, 1, 4),
+  wsClient: (values["ws-client"] === "bun" ? "bun" : "raw") as WsClient,
   processes: clamp(values.processes, 1, 4),
   settle: clamp(values.settle, 0, 30),
   idle: clamp(values.idle, 1, 30),
@@ -116,7 +119,13 @@ async function measureServer(kind: ServerKind, redisUrl: string, redisPid: numbe
     await Promise.all(
       clients.map((c, w) =>
         c.ask(
-          { op: "open", kind, sockets: target.sockets.filter((_, i) => i % clients.length === w), concurrency: per },
+          {
+            op: "open",
+            kind,
+            sockets: target.sockets.filter((_, i) => i % clients.length === w),
+            concurrency: per,
+            wsClient: opts.wsClient,
+          },
           120_000,
         ),
       ),

@@ -4,6 +4,7 @@
  * between the last pass and the first fail. A step passes when the median of its runs' p99 is
  * under the limit and no run lost a delivery.
  */
+import { loadavg } from "node:os";
 import { CLK_TCK, procFigures } from "../peers/load.ts";
 import {
   epochNow,
@@ -67,6 +68,8 @@ export type RunResult = {
   /** server CPU (% of a core) per 10,000 deliveries/s: CPU ms per delivery × 1000 */
   serverCpuPer10k: number;
   redisCpuPer10k: number;
+  /** the machine's 1-minute load average when the run ended */
+  load: number;
 };
 
 export type StepResult = { rate: number; runs: RunResult[]; medianP99: number; lost: number; pass: boolean };
@@ -164,6 +167,7 @@ export async function measureRun(rig: Rig, rate: number, o: RampOptions): Promis
     },
     serverCpuPer10k: ((cpu1.servers - cpu0.servers) / received) * 1000,
     redisCpuPer10k: ((cpu1.redis - cpu0.redis) / received) * 1000,
+    load: loadavg()[0]!,
   };
 }
 

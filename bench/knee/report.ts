@@ -6,7 +6,7 @@ import { ROOT } from "../../scripts/lib/infra.ts";
 import { PEER_DIR } from "../peers/servers.ts";
 import { ROOM_SIZE, ROOMS } from "./protocol.ts";
 import type { RampOptions, RunResult, StepResult } from "./ramp.ts";
-import type { ServerKind } from "./protocol.ts";
+import type { ServerKind, WsClient } from "./protocol.ts";
 
 export type ServerResult = {
   kind: ServerKind;
@@ -33,7 +33,15 @@ type ReportInput = {
   startedAt: Date;
   results: ServerResult[];
   ramp: RampOptions;
-  opts: { cpuRate: number; clients: number; publishers: number; processes: number; settle: number; idle: number };
+  opts: {
+    cpuRate: number;
+    clients: number;
+    publishers: number;
+    processes: number;
+    settle: number;
+    idle: number;
+    wsClient: WsClient;
+  };
   argv: string[];
 };
 
@@ -113,7 +121,7 @@ export function renderKneeReport({ startedAt, results, ramp, opts, argv }: Repor
       .flatMap((s) =>
         s.runs.map(
           (x, i) =>
-            `| ${r.kind} | ${f0(s.rate)} | ${i + 1} | ${f2(x.p50)} | ${f2(x.p99)} | ${f1(x.max)} | ${lostCell(x)} | ${f0(x.cpu.servers)} | ${f0(x.cpu.redis)} | ${f0(x.cpu.clients)} (${f0(x.cpu.busiestClient)}) | ${f0(x.cpu.publishers)} | ${f1(x.publishLagP99)} / ${f1(x.publishLagMax)} | ${i === s.runs.length - 1 ? `${s.pass ? "**pass**" : "fail"} (median p99 ${f1(s.medianP99)})` : ""} |`,
+            `| ${r.kind} | ${f0(s.rate)} | ${i + 1} | ${f2(x.p50)} | ${f2(x.p99)} | ${f1(x.max)} | ${lostCell(x)} | ${f0(x.cpu.servers)} | ${f0(x.cpu.redis)} | ${f0(x.cpu.clients)} (${f0(x.cpu.busiestClient)}) | ${f0(x.cpu.publishers)} | ${f1(x.publishLagP99)} / ${f1(x.publishLagMax)} | ${f1(x.load)} | ${i === s.runs.length - 1 ? `${s.pass ? "**pass**" : "fail"} (median p99 ${f1(s.medianP99)})` : ""} |`,
         ),
       ),
   );
@@ -158,16 +166,16 @@ ${results.map((r) => `| ${r.kind} | ${f1(r.rssBeforeKiB / 1024)} / ${f1(r.rssAft
 
 Latency = receipt in a client worker − the message's scheduled publish time (both epoch ms from \`performance.timeOrigin + performance.now()\`), so a
 publisher running late counts against the server. CPU in % of one core over the measured window (first measured message to last delivery), from
-utime+stime in /proc; "clients" are the ${opts.clients} client workers, "publishers" the ${opts.publishers} publisher process${opts.publishers > 1 ? "es" : ""}.
+utime+stime in /proc; "load" is the 1-minute load average at the end of the run; "clients" are the ${opts.clients} client workers, "publishers" the ${opts.publishers} publisher process${opts.publishers > 1 ? "es" : ""}.
 
-| server | R (msg/s) | run | p50 ms | p99 ms | max ms | lost | servers % | Redis % | clients % (busiest) | publishers % | publish lag p99 / max ms | step |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| server | R (msg/s) | run | p50 ms | p99 ms | max ms | lost | servers % | Redis % | clients % (busiest) | publishers % | publish lag p99 / max ms | load | step |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${stepRows.join("\n")}
 
 ## How it was measured
 
 - Per server, one after the other on one throwaway Redis: ${opts.processes} server processes; ${ROOMS} rooms of ${ROOM_SIZE} users, member j of a room on process ⌊j·${opts.processes}/${ROOM_SIZE}⌋ (${ROOM_SIZE / opts.processes} and ${ROOM_SIZE / opts.processes} on two processes), one socket per user (${ROOMS * ROOM_SIZE} sockets) held by ${opts.clients} client worker processes
-  (\`bench/knee/client.ts\`, Bun: its WebSocket client, or socket.io-client for Socket.IO) so the load generator can use both cores.
+  (\`bench/knee/client.ts\`, on Bun: ${opts.wsClient === "raw" ? "a minimal WebSocket client on `Bun.connect` (`bench/knee/raw-ws.ts`: a whole TCP read cut into frames, which costs the clients less CPU than Bun's `WebSocket` and leaves more to the servers)" : "Bun's `WebSocket`"}; socket.io-client for Socket.IO) so the load generator can use both cores.
   ${results.map((r) => `${r.kind}: ${r.notes}`).join("; ")}.
 - Publishing (\`bench/knee/publisher.ts\`, open loop: message k at start + k/R whatever the servers do, everything due in a timer tick in one write), message k to room k mod ${ROOMS}, a realistic
   Parley \`message\` frame (bench/peers/servers.ts \`messageFrame\`, the one bench/peers/compare.ts sends) whose body is the scheduled time:
