@@ -12,8 +12,9 @@
  *     [--rates 1000,2000,3000,4000,6000,8000,12000,16000,20000,24000,28000,32000] [--runs 3] [--seconds 5] [--warmup 1]
  *     [--drain 3] [--refine 2] [--p99 50] [--cpu-rate 2000] [--clients 2] [--publishers 1] [--ws-client raw|bun] [--processes 2]
  *     [--settle 10] [--idle 10] [--quiet-load 1.5] [--quiet-wait 60] [--out bench/results/fanout-knee.md]
+ *   node_modules/.bin/bun bench/fanout-knee.ts --from-json <logs>/fanout-knee.json   (the report of a past sitting, again)
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -32,7 +33,7 @@ import {
   type WsClient,
 } from "./knee/protocol.ts";
 import { findKnee, measureStep, type RampOptions } from "./knee/ramp.ts";
-import { renderKneeReport, type ServerResult } from "./knee/report.ts";
+import { commitOf, renderKneeReport, type ReportInput, type ServerResult } from "./knee/report.ts";
 import { startTarget } from "./knee/targets.ts";
 import { clockBound, stopWorkers, Worker } from "./knee/workers.ts";
 
@@ -56,8 +57,15 @@ const { values } = parseArgs({
     "quiet-load": { type: "string", default: "1.5" },
     "quiet-wait": { type: "string", default: "60" },
     out: { type: "string", default: join(ROOT, "bench/results/fanout-knee.md") },
+    "from-json": { type: "string" },
   },
 });
+if (values["from-json"]) {
+  const saved = JSON.parse(readFileSync(values["from-json"], "utf8")) as ReportInput & { startedAt: string };
+  writeFileSync(values.out!, renderKneeReport({ ...saved, startedAt: new Date(saved.startedAt) }));
+  console.error(`[bench] ${values["from-json"]} rendered into ${values.out}`);
+  process.exit(0);
+}
 const clamp = (v: string | undefined, lo: number, hi: number) => Math.min(Math.max(lo, Number(v)), hi);
 const servers = values.servers!.split(",").map((s) => s.trim()) as ServerKind[];
 for (const s of servers)
@@ -183,7 +191,10 @@ async function measureServer(kind: ServerKind, redisUrl: string, redisPid: numbe
   }
 }
 
+/** What a sitting measured, kept beside its logs so the report can be written again (--from-json). */
+const sittingFile = join(logs, "fanout-knee.json");
 const startedAt = new Date();
+const commit = commitOf();
 let exitCode = 0;
 try {
   const redisPort = await freePort();
@@ -197,10 +208,12 @@ try {
   console.error(`[bench] servers ${servers.join(", ")}; rates ${ramp.rates.join(", ")}; logs in ${logs}`);
   const results: ServerResult[] = [];
   for (const kind of servers) results.push(await measureServer(kind, redisUrl, redis.proc.pid));
-  const report = renderKneeReport({ startedAt, results, ramp, opts, argv: process.argv.slice(2) });
+  const input: ReportInput = { startedAt, commit, results, ramp, opts, argv: process.argv.slice(2) };
+  writeFileSync(sittingFile, JSON.stringify(input));
+  const report = renderKneeReport(input);
   writeFileSync(values.out!, report);
   console.log(report);
-  console.error(`[bench] results written to ${values.out}`);
+  console.error(`[bench] results written to ${values.out} (the measurements: ${sittingFile})`);
 } catch (err) {
   console.error(err);
   exitCode = 1;

@@ -29,8 +29,9 @@ export type ServerResult = {
   seconds: number;
 };
 
-type ReportInput = {
+export type ReportInput = {
   startedAt: Date;
+  commit: string;
   results: ServerResult[];
   ramp: RampOptions;
   opts: {
@@ -96,13 +97,37 @@ function why(s: StepResult, limit: number): string {
   return reasons.join(", ");
 }
 
-export function renderKneeReport({ startedAt, results, ramp, opts, argv }: ReportInput): string {
+/**
+ * The load generator's share where the fastest server stopped: is a client worker or the
+ * publisher saturated (then the knee is the generator's), or are the servers and Redis?
+ */
+function loadGeneratorCheck(bare: ServerResult | undefined): string {
+  const fail = bare?.steps.find((s) => s.rate === bare.firstFail);
+  if (!bare || !fail) return "";
+  const m = (f: (r: RunResult) => number) => median(fail.runs.map(f));
+  const busiest = m((r) => r.cpu.busiestClient);
+  const lag = m((r) => r.publishLagP99);
+  const saturated = busiest > 85 || m((r) => r.cpu.publishers) > 85;
+  return `
+**Load generator check** (at bare Bun's first failing rate, ${f0(fail.rate)}/s, medians of its runs): the client workers used ${f0(m((r) => r.cpu.clients))} % of one core
+together, the busiest one ${f0(busiest)} %; the publisher ${f0(m((r) => r.cpu.publishers))} % with a p99 lag of ${f1(lag)} ms; the servers ${f0(m((r) => r.cpu.servers))} %
+and Redis ${f0(m((r) => r.cpu.redis))} %. ${
+    saturated
+      ? "A load generator process was close to a full core: this knee may be the load generator's, not the server's."
+      : `No load generator process was near a full core, so none of them was the bottleneck by itself; but they ran on the same ${cpus().length} cores, and the CPU they used is CPU the servers did not get. The knee is this machine's with its load generator on it.`
+  }
+`;
+}
+
+/** The commit, and whether the code measured differs from it. */
+export function commitOf(): string {
+  const dirty = sh(["git", "status", "--porcelain", "--", "bench", "realtime/src", "api/src", "contract", "kit"]);
+  return `${sh(["git", "rev-parse", "--short", "HEAD"])}${dirty ? " (with uncommitted changes)" : ""}`;
+}
+
+export function renderKneeReport({ startedAt, commit, results, ramp, opts, argv }: ReportInput): string {
   const node = sh(["node", "--version"]);
   const redisVersion = sh(["redis-server", "--version"]).match(/v=(\S+)/)?.[1] ?? "?";
-  const commit = sh(["git", "rev-parse", "--short", "HEAD"]);
-  const dirty = sh(["git", "status", "--porcelain", "--", "bench", "realtime/src", "contract", "kit"])
-    ? " (with uncommitted changes)"
-    : "";
   const limit = ramp.p99LimitMs;
   const bare = results.find((r) => r.kind === "bare-bun");
 
@@ -143,7 +168,7 @@ export function renderKneeReport({ startedAt, results, ramp, opts, argv }: Repor
 - date: ${startedAt.toISOString()} (the sitting took ${f0(results.reduce((s, r) => s + r.seconds, 0) / 60)} min)
 - machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, ${debian()}, kernel ${release()}; shared with other engineers' work
 - runtimes: Bun ${Bun.version} (Parley realtime, the baselines, the load generator); Node ${node} (Socket.IO servers, its native runtime); redis-server ${redisVersion}; elysia ${versionIn(ROOT, "elysia")}, ioredis ${versionIn(ROOT, "ioredis")}; socket.io ${versionIn(PEER_DIR, "socket.io")}, @socket.io/redis-adapter ${versionIn(PEER_DIR, "@socket.io/redis-adapter")}, @socket.io/redis-emitter ${versionIn(PEER_DIR, "@socket.io/redis-emitter")}, socket.io-client ${versionIn(PEER_DIR, "socket.io-client")}
-- commit: ${commit}${dirty}
+- commit: ${commit}
 - command: \`node_modules/.bin/bun bench/fanout-knee.ts${argv.length ? ` ${argv.join(" ")}` : ""}\`
 - load average (1 min) at the start / end of each server's run: ${results.map((r) => `${r.kind} ${f2(r.loadStart)} / ${f2(r.loadEnd)}${r.quiet.waited ? ` (waited ${r.quiet.waited} s for it)` : ""}`).join("; ")}
 
@@ -157,6 +182,7 @@ ${ramp.runs} runs stays under ${limit} ms with nothing lost; deliveries/s = 10 R
 ${mainRows.join("\n")}
 
 ${reading.join("\n")}
+${loadGeneratorCheck(bare)}
 
 | server | RSS before / with the sockets (all processes) | Redis subscriptions with the sockets open | worker clocks agree within | run time |
 |---|---|---|---|---|
