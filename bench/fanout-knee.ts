@@ -10,7 +10,7 @@
  *
  *   node_modules/.bin/bun bench/fanout-knee.ts [--servers socketio,elysia-ws,bare-bun,parley]
  *     [--rates 1000,2000,3000,4000,6000,8000,12000,16000,20000,24000,28000,32000] [--runs 3] [--seconds 5] [--warmup 1]
- *     [--drain 3] [--refine 2] [--p99 50] [--cpu-rate 2000] [--clients 2] [--publishers 1] [--ws-client raw|bun] [--processes 2]
+ *     [--drain 3] [--refine 2] [--p99 50] [--cpu-rate 2000] [--clients 2] [--publishers 1] [--processes 2]
  *     [--settle 10] [--idle 10] [--quiet-load 1.5] [--quiet-wait 60] [--out bench/results/fanout-knee.md]
  *   node_modules/.bin/bun bench/fanout-knee.ts --from-json <logs>/fanout-knee.json   (the report of a past sitting, again)
  */
@@ -30,7 +30,6 @@ import {
   type ServerKind,
   type ToClient,
   type ToPublisher,
-  type WsClient,
 } from "./knee/protocol.ts";
 import { findKnee, measureStep, type RampOptions } from "./knee/ramp.ts";
 import { commitOf, renderKneeReport, type ReportInput, type ServerResult } from "./knee/report.ts";
@@ -50,7 +49,6 @@ const { values } = parseArgs({
     "cpu-rate": { type: "string", default: "2000" },
     clients: { type: "string", default: "2" },
     publishers: { type: "string", default: "1" },
-    "ws-client": { type: "string", default: "raw" },
     processes: { type: "string", default: "2" },
     settle: { type: "string", default: "10" },
     idle: { type: "string", default: "10" },
@@ -85,7 +83,6 @@ const opts = {
   cpuRate: clamp(values["cpu-rate"], 10, 50_000),
   clients: clamp(values.clients, 1, 8),
   publishers: clamp(values.publishers, 1, 4),
-  wsClient: (values["ws-client"] === "bun" ? "bun" : "raw") as WsClient,
   processes: clamp(values.processes, 1, 4),
   settle: clamp(values.settle, 0, 30),
   idle: clamp(values.idle, 1, 30),
@@ -132,7 +129,6 @@ async function measureServer(kind: ServerKind, redisUrl: string, redisPid: numbe
             kind,
             sockets: target.sockets.filter((_, i) => i % clients.length === w),
             concurrency: per,
-            wsClient: opts.wsClient,
           },
           120_000,
         ),

@@ -19,9 +19,7 @@ import {
   type ServerKind,
   type SocketSpec,
   type ToClient,
-  type WsClient,
 } from "./protocol.ts";
-import { openRawWebSocket } from "./raw-ws.ts";
 
 type Sock = { spec: SocketSpec; seen: Uint8Array; close(): void };
 
@@ -95,35 +93,6 @@ function receivedText(s: Sock, text: string): void {
   if (f.type === "message") received(s, f.message.seq, Number(f.message.body), at);
 }
 
-/** The same as openWebSocket, on the lighter client of raw-ws.ts. */
-async function openRaw(url: string, spec: SocketSpec): Promise<Sock> {
-  const s: Sock = { spec, seen: new Uint8Array(0), close: () => {} };
-  let ready = false;
-  let markReady = () => {};
-  const readyFrame = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`socket of ${spec.userId} not ready after 10 s`)), 10_000);
-    markReady = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-  });
-  const raw = await openRawWebSocket(url, {
-    onText(text) {
-      if (ready) return receivedText(s, text);
-      if (text.startsWith('{"type":"ready"')) {
-        ready = true;
-        markReady();
-      }
-    },
-    onClose() {
-      if (ready && !closing) closedByServer++;
-    },
-  });
-  s.close = () => raw.close();
-  await readyFrame;
-  return s;
-}
-
 function openWebSocket(url: string, spec: SocketSpec): Promise<Sock> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
@@ -145,9 +114,8 @@ function openWebSocket(url: string, spec: SocketSpec): Promise<Sock> {
   });
 }
 
-async function openSocket(kind: ServerKind, spec: SocketSpec, wsClient: WsClient): Promise<Sock> {
-  const open = wsClient === "raw" ? openRaw : openWebSocket;
-  if (kind === "parley") return open(`${spec.url}/ws?token=${spec.token}`, spec);
+async function openSocket(kind: ServerKind, spec: SocketSpec): Promise<Sock> {
+  if (kind === "parley") return openWebSocket(`${spec.url}/ws?token=${spec.token}`, spec);
   if (kind === "socketio") {
     const driver = await loadSocketIoDriver();
     const s: Sock = { spec, seen: new Uint8Array(0), close: () => {} };
@@ -159,7 +127,7 @@ async function openSocket(kind: ServerKind, spec: SocketSpec, wsClient: WsClient
     s.close = () => io.close();
     return s;
   }
-  return open(`${spec.url}/ws?user=${spec.userId}&room=${spec.conversationId}`, spec);
+  return openWebSocket(`${spec.url}/ws?user=${spec.userId}&room=${spec.conversationId}`, spec);
 }
 
 async function handle(m: ToClient): Promise<void> {
@@ -167,9 +135,7 @@ async function handle(m: ToClient): Promise<void> {
     case "open": {
       const t0 = performance.now();
       for (let i = 0; i < m.sockets.length; i += m.concurrency)
-        sockets.push(
-          ...(await Promise.all(m.sockets.slice(i, i + m.concurrency).map((s) => openSocket(m.kind, s, m.wsClient)))),
-        );
+        sockets.push(...(await Promise.all(m.sockets.slice(i, i + m.concurrency).map((s) => openSocket(m.kind, s)))));
       return send({ op: "opened", seconds: (performance.now() - t0) / 1000 });
     }
     case "arm": {

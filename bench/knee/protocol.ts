@@ -8,9 +8,6 @@
 export const ROOMS = 100;
 export const ROOM_SIZE = 10;
 
-/** the WebSocket client of the client workers: raw-ws.ts, or Bun's own (Socket.IO always uses socket.io-client) */
-export type WsClient = "raw" | "bun";
-
 export type ServerKind = "socketio" | "elysia-ws" | "bare-bun" | "parley";
 export const SERVER_KINDS: readonly ServerKind[] = ["socketio", "elysia-ws", "bare-bun", "parley"];
 
@@ -36,7 +33,7 @@ export const epochNow = () => performance.timeOrigin + performance.now();
 
 // ---------- IPC ----------
 export type ToClient =
-  | { op: "open"; kind: ServerKind; sockets: SocketSpec[]; concurrency: number; wsClient: WsClient }
+  | { op: "open"; kind: ServerKind; sockets: SocketSpec[]; concurrency: number }
   | { op: "arm"; plan: RunPlan }
   | { op: "count" }
   | { op: "collect" }

@@ -6,7 +6,7 @@ import { ROOT } from "../../scripts/lib/infra.ts";
 import { PEER_DIR } from "../peers/servers.ts";
 import { ROOM_SIZE, ROOMS } from "./protocol.ts";
 import type { RampOptions, RunResult, StepResult } from "./ramp.ts";
-import type { ServerKind, WsClient } from "./protocol.ts";
+import type { ServerKind } from "./protocol.ts";
 
 export type ServerResult = {
   kind: ServerKind;
@@ -41,7 +41,6 @@ export type ReportInput = {
     processes: number;
     settle: number;
     idle: number;
-    wsClient: WsClient;
   };
   argv: string[];
 };
@@ -121,7 +120,18 @@ and Redis ${f0(m((r) => r.cpu.redis))} %. ${
 
 /** The commit, and whether the code measured differs from it. */
 export function commitOf(): string {
-  const dirty = sh(["git", "status", "--porcelain", "--", "bench", "realtime/src", "api/src", "contract", "kit"]);
+  const dirty = sh([
+    "git",
+    "status",
+    "--porcelain",
+    "--",
+    "bench",
+    ":!bench/results",
+    "realtime/src",
+    "api/src",
+    "contract",
+    "kit",
+  ]);
   return `${sh(["git", "rev-parse", "--short", "HEAD"])}${dirty ? " (with uncommitted changes)" : ""}`;
 }
 
@@ -142,7 +152,7 @@ export function renderKneeReport({ startedAt, commit, results, ramp, opts, argv 
 
   const stepRows = results.flatMap((r) =>
     r.steps
-      .concat(r.steps.includes(r.cpuStep) ? [] : [r.cpuStep])
+      .concat(r.steps.some((s) => s.rate === r.cpuStep.rate) ? [] : [r.cpuStep])
       .flatMap((s) =>
         s.runs.map(
           (x, i) =>
@@ -201,7 +211,7 @@ ${stepRows.join("\n")}
 ## How it was measured
 
 - Per server, one after the other on one throwaway Redis: ${opts.processes} server processes; ${ROOMS} rooms of ${ROOM_SIZE} users, member j of a room on process ⌊j·${opts.processes}/${ROOM_SIZE}⌋ (${ROOM_SIZE / opts.processes} and ${ROOM_SIZE / opts.processes} on two processes), one socket per user (${ROOMS * ROOM_SIZE} sockets) held by ${opts.clients} client worker processes
-  (\`bench/knee/client.ts\`, on Bun: ${opts.wsClient === "raw" ? "a minimal WebSocket client on `Bun.connect` (`bench/knee/raw-ws.ts`: a whole TCP read cut into frames, which costs the clients less CPU than Bun's `WebSocket` and leaves more to the servers)" : "Bun's `WebSocket`"}; socket.io-client for Socket.IO) so the load generator can use both cores.
+  (\`bench/knee/client.ts\`, on Bun: Bun's \`WebSocket\`; socket.io-client for Socket.IO) so the load generator can use both cores.
   ${results.map((r) => `${r.kind}: ${r.notes}`).join("; ")}.
 - Publishing (\`bench/knee/publisher.ts\`, open loop: message k at start + k/R whatever the servers do, everything due in a timer tick in one write), message k to room k mod ${ROOMS}, a realistic
   Parley \`message\` frame (bench/peers/servers.ts \`messageFrame\`, the one bench/peers/compare.ts sends) whose body is the scheduled time:
@@ -219,5 +229,29 @@ ${stepRows.join("\n")}
   ready (Parley's \`ready\` frame; the baselines' \`ready\` frame, sent once the room's Redis subscription is confirmed; Socket.IO's \`ready\` event, emitted on connection after joining the rooms).
 - Everything (servers, Redis, client workers, publishers, and for Parley its api and database) shares the machine's ${cpus().length} cores: a knee here is this machine's, with
   the load generator on the same cores. The CPU columns say where the cores went.
+
+## What the designs do per message
+
+- **Baselines** (bare Bun.serve, Elysia \`.ws\`): one Redis message per process per room message, handed as it is to Bun's topic of the room
+  (\`server.publish\`), which writes it to the process's 5 members' sockets in native code: no JavaScript per delivery. Both have the same delivery path
+  (\`bench/peers/baseline-rooms.ts\`); Elysia differs only at the upgrade (its context and query validation per socket, hence more memory per socket).
+  A difference between their knees in one sitting is the machine's, not theirs.
+- **Socket.IO** (default, non-sharded redis-adapter): every process PSUBSCRIBEs one pattern and receives every message (here every process holds every
+  room, so none is thrown away); msgpack decode, one packet encoding per message, then a write per socket in JavaScript (engine.io).
+- **Parley**: the api publishes one event per member (\`userChannel(member)\`), so a room message is 10 PUBLISHes and each replica receives 5 events,
+  parses each (\`parseFanoutEvent\`), serializes the frame again per event, and sends it to that user's sockets. That is the price of routing per user
+  (a replica receives only its own users' events, a user's sockets anywhere get everything addressed to them, no per-room state in Redis or the
+  replicas), paid per delivery in the replicas and in Redis.
+- Per delivery, the client side costs about as much CPU as the server side (each socket is its own TCP connection: a write on one side, a read on the
+  other, for every delivery). A minimal client that cuts whole TCP reads into frames itself was tried while building this bench and used the same CPU as
+  Bun's \`WebSocket\`, so the cost is not the WebSocket client's JavaScript; it was not kept.
+
+## What the figures can and cannot say
+
+- Once the ${cpus().length} cores are full (servers + clients + publisher ≈ ${cpus().length * 100} %), latency grows slowly with the rate, so where the p99 crosses ${limit} ms moves with
+  whatever else the machine runs: compare the knees of one sitting, read the load column, and expect a knee to move by a step or two from one sitting
+  to the next. CPU per 10k deliveries/s (at a rate every server holds) is the steadier figure.
+- A knee that depends on the rate steps tried is only as fine as the last halving: the true knee lies between the knee and the first failing rate.
+- Memory per socket is an RSS difference after a settle period (garbage not yet collected and allocator slack included): a rough figure.
 `;
 }
