@@ -1,6 +1,6 @@
 // The Socket.IO peer of Parley realtime, for benchmarks only (not part of the product).
 // What a team would write instead: Socket.IO 4 on Node with @socket.io/redis-adapter, one room
-// per user ("user:<id>"), any number of processes sharing one Redis. A separate api publishes
+// per user ("user:<id>") and one per conversation ("conversation:<id>"), any number of processes sharing one Redis. A separate api publishes
 // through @socket.io/redis-emitter (see driver.mjs), the documented way to emit from outside.
 //
 // Authentication is deliberately minimal: the handshake's `auth.userId` (24 hex digits) is
@@ -48,6 +48,11 @@ io.use((socket, next) => {
 
 io.on("connection", (socket) => {
   socket.join(`user:${socket.data.userId}`);
+  // and a room per conversation the client says it is in (bench/fanout-knee.ts): what a
+  // Socket.IO chat does to emit a message once to every member's socket
+  const conversations = socket.handshake.auth?.conversationIds;
+  if (Array.isArray(conversations))
+    for (const id of conversations) if (typeof id === "string" && USER_ID.test(id)) socket.join(`conversation:${id}`);
   // Same promise as Parley's `ready` frame: from here on, events for this user reach the socket.
   socket.emit("ready", { type: "ready", userId: socket.data.userId });
 });

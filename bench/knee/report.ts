@@ -1,0 +1,257 @@
+/** bench/results/fanout-knee.md from the results of bench/fanout-knee.ts. */
+import { readFileSync } from "node:fs";
+import { cpus, release, totalmem } from "node:os";
+import { join } from "node:path";
+import { ROOT } from "../../scripts/lib/infra.ts";
+import { PEER_DIR } from "../peers/servers.ts";
+import { ROOM_SIZE, ROOMS } from "./protocol.ts";
+import type { RampOptions, RunResult, StepResult } from "./ramp.ts";
+import type { ServerKind } from "./protocol.ts";
+
+export type ServerResult = {
+  kind: ServerKind;
+  label: string;
+  notes: string;
+  quiet: { load: number; waited: number };
+  loadStart: number;
+  loadEnd: number;
+  rssBeforeKiB: number;
+  rssAfterKiB: number;
+  kibPerSocket: number;
+  sockets: number;
+  openSeconds: number;
+  redis: { channels: number; patterns: number };
+  clockSkewMs: number;
+  steps: StepResult[];
+  knee: number;
+  firstFail?: number;
+  cpuStep: StepResult;
+  seconds: number;
+};
+
+export type ReportInput = {
+  startedAt: Date;
+  commit: string;
+  results: ServerResult[];
+  ramp: RampOptions;
+  opts: {
+    cpuRate: number;
+    clients: number;
+    publishers: number;
+    processes: number;
+    settle: number;
+    idle: number;
+  };
+  argv: string[];
+};
+
+const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "n/a");
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "n/a");
+const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "n/a");
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? Number.NaN;
+
+function versionIn(dir: string, pkg: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(dir, "node_modules", pkg, "package.json"), "utf8")) as { version: string })
+      .version;
+  } catch {
+    return "?";
+  }
+}
+
+const sh = (cmd: string[]) => Bun.spawnSync(cmd, { cwd: ROOT }).stdout.toString().trim();
+
+function debian(): string {
+  try {
+    return `Debian ${readFileSync("/etc/debian_version", "utf8").trim()}`;
+  } catch {
+    return "linux";
+  }
+}
+
+function lostCell(x: RunResult): string {
+  const extra = [
+    x.duplicates && `${f0(x.duplicates)} duplicated`,
+    x.misrouted && `${f0(x.misrouted)} misrouted`,
+    x.closed && `${f0(x.closed)} sockets closed by the server`,
+    x.early && `${f0(x.early)} timed before their schedule`,
+  ].filter(Boolean);
+  return `${f0(x.lost)}${extra.length ? ` (${extra.join(", ")})` : ""}`;
+}
+
+/** The run of a step whose p99 is the step's median (the one a reader would pick). */
+const medianRun = (s: StepResult): RunResult =>
+  [...s.runs].sort((a, b) => a.p99 - b.p99)[Math.floor((s.runs.length - 1) / 2)]!;
+
+function cpuSplit(s: StepResult | undefined): string {
+  if (!s) return "n/a";
+  const m = (f: (r: RunResult) => number) => f0(median(s.runs.map(f)));
+  return `servers ${m((r) => r.cpu.servers)} %, Redis ${m((r) => r.cpu.redis)} %, clients ${m((r) => r.cpu.clients)} % (the busiest worker ${m((r) => r.cpu.busiestClient)} %), publishers ${m((r) => r.cpu.publishers)} %`;
+}
+
+function why(s: StepResult, limit: number): string {
+  const reasons: string[] = [];
+  if (!(s.medianP99 < limit)) reasons.push(`median p99 ${f1(s.medianP99)} ms`);
+  if (s.lost > 0) reasons.push(`${f0(s.lost)} lost`);
+  return reasons.join(", ");
+}
+
+/**
+ * The load generator's share where the fastest server stopped: is a client worker or the
+ * publisher saturated (then the knee is the generator's), or are the servers and Redis?
+ */
+function loadGeneratorCheck(bare: ServerResult | undefined): string {
+  const fail = bare?.steps.find((s) => s.rate === bare.firstFail);
+  if (!bare || !fail) return "";
+  const m = (f: (r: RunResult) => number) => median(fail.runs.map(f));
+  const busiest = m((r) => r.cpu.busiestClient);
+  const lag = m((r) => r.publishLagP99);
+  const saturated = busiest > 85 || m((r) => r.cpu.publishers) > 85;
+  return `
+**Load generator check** (at bare Bun's first failing rate, ${f0(fail.rate)}/s, medians of its runs): the client workers used ${f0(m((r) => r.cpu.clients))} % of one core
+together, the busiest one ${f0(busiest)} %; the publisher ${f0(m((r) => r.cpu.publishers))} % with a p99 lag of ${f1(lag)} ms; the servers ${f0(m((r) => r.cpu.servers))} %
+and Redis ${f0(m((r) => r.cpu.redis))} %. ${
+    saturated
+      ? "A load generator process was close to a full core: this knee may be the load generator's, not the server's."
+      : `No load generator process was near a full core, so none of them was the bottleneck by itself; but they ran on the same ${cpus().length} cores, and the CPU they used is CPU the servers did not get. The knee is this machine's with its load generator on it.`
+  }
+`;
+}
+
+/** The commit, and whether the code measured differs from it. */
+export function commitOf(): string {
+  const dirty = sh([
+    "git",
+    "status",
+    "--porcelain",
+    "--",
+    "bench",
+    ":!bench/results",
+    "realtime/src",
+    "api/src",
+    "contract",
+    "kit",
+  ]);
+  return `${sh(["git", "rev-parse", "--short", "HEAD"])}${dirty ? " (with uncommitted changes)" : ""}`;
+}
+
+export function renderKneeReport({ startedAt, commit, results, ramp, opts, argv }: ReportInput): string {
+  const node = sh(["node", "--version"]);
+  const redisVersion = sh(["redis-server", "--version"]).match(/v=(\S+)/)?.[1] ?? "?";
+  const limit = ramp.p99LimitMs;
+  const bare = results.find((r) => r.kind === "bare-bun");
+
+  const mainRows = results.map((r) => {
+    const c = r.cpuStep;
+    const server = median(c.runs.map((x) => x.serverCpuPer10k));
+    const redis = median(c.runs.map((x) => x.redisCpuPer10k));
+    const knee = r.knee > 0 ? f0(r.knee) : `< ${f0(Math.min(...r.steps.map((s) => s.rate)))}`;
+    const note = c.pass ? "" : ` (R=${f0(c.rate)} failed: ${why(c, limit)})`;
+    return `| ${r.label} | **${knee}** | ${r.knee > 0 ? f0(r.knee * ROOM_SIZE) : "n/a"} | ${f1(server)} % of a core (+ Redis ${f1(redis)} %)${note} | ${f1(r.kibPerSocket)} KiB | ${f2(r.openSeconds)} s |`;
+  });
+
+  const stepRows = results.flatMap((r) =>
+    r.steps
+      .concat(r.steps.some((s) => s.rate === r.cpuStep.rate) ? [] : [r.cpuStep])
+      .flatMap((s) =>
+        s.runs.map(
+          (x, i) =>
+            `| ${r.kind} | ${f0(s.rate)} | ${i + 1} | ${f2(x.p50)} | ${f2(x.p99)} | ${f1(x.max)} | ${lostCell(x)} | ${f0(x.cpu.servers)} | ${f0(x.cpu.redis)} | ${f0(x.cpu.clients)} (${f0(x.cpu.busiestClient)}) | ${f0(x.cpu.publishers)} | ${f1(x.publishLagP99)} / ${f1(x.publishLagMax)} | ${f1(x.load)} | ${i === s.runs.length - 1 ? `${s.pass ? "**pass**" : "fail"} (median p99 ${f1(s.medianP99)})` : ""} |`,
+        ),
+      ),
+  );
+
+  const reading = results.map((r) => {
+    const kneeStep = r.steps.find((s) => s.rate === r.knee);
+    const failStep = r.steps.find((s) => s.rate === r.firstFail);
+    const vsBare =
+      bare && bare !== r && bare.knee > 0 && r.knee > 0
+        ? ` (${Math.round((r.knee / bare.knee) * 100)} % of bare Bun's)`
+        : "";
+    return `- **${r.label}**: knee ${r.knee > 0 ? `${f0(r.knee)} messages/s = ${f0(r.knee * ROOM_SIZE)} deliveries/s` : "below the lowest rate tried"}${vsBare}${
+      failStep ? `; first failing rate ${f0(failStep.rate)}/s (${why(failStep, limit)})` : "; no rate tried failed"
+    }. CPU (% of one core, median of the runs; the machine has ${cpus().length} cores = ${cpus().length * 100} %) at the knee: ${cpuSplit(kneeStep)}; at the first failing rate: ${cpuSplit(failStep)}. Publisher lag at the first failing rate (p99 / max): ${failStep ? `${f1(medianRun(failStep).publishLagP99)} / ${f1(medianRun(failStep).publishLagMax)} ms` : "n/a"}.`;
+  });
+
+  return `# Fan-out knee: Parley realtime, Socket.IO and two baselines, one sitting
+
+- date: ${startedAt.toISOString()} (the sitting took ${f0(results.reduce((s, r) => s + r.seconds, 0) / 60)} min)
+- machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, ${debian()}, kernel ${release()}; shared with other engineers' work
+- runtimes: Bun ${Bun.version} (Parley realtime, the baselines, the load generator); Node ${node} (Socket.IO servers, its native runtime); redis-server ${redisVersion}; elysia ${versionIn(ROOT, "elysia")}, ioredis ${versionIn(ROOT, "ioredis")}; socket.io ${versionIn(PEER_DIR, "socket.io")}, @socket.io/redis-adapter ${versionIn(PEER_DIR, "@socket.io/redis-adapter")}, @socket.io/redis-emitter ${versionIn(PEER_DIR, "@socket.io/redis-emitter")}, socket.io-client ${versionIn(PEER_DIR, "socket.io-client")}
+- commit: ${commit}
+- command: \`node_modules/.bin/bun bench/fanout-knee.ts${argv.length ? ` ${argv.join(" ")}` : ""}\`
+- load average (1 min) at the start / end of each server's run: ${results.map((r) => `${r.kind} ${f2(r.loadStart)} / ${f2(r.loadEnd)}${r.quiet.waited ? ` (waited ${r.quiet.waited} s for it)` : ""}`).join("; ")}
+
+## Results
+
+The knee is the highest rate R (messages/s, each delivered to the 10 members of one room) whose median p99 over
+${ramp.runs} runs stays under ${limit} ms with nothing lost; deliveries/s = 10 R.
+
+| server | knee (messages/s) | deliveries/s | CPU of the ${opts.processes} server processes per 10k deliveries/s at R=${f0(opts.cpuRate)} | idle memory per socket | time to open ${f0(results[0]?.sockets ?? 0)} sockets |
+|---|---|---|---|---|---|
+${mainRows.join("\n")}
+
+${reading.join("\n")}
+${loadGeneratorCheck(bare)}
+
+| server | RSS before / with the sockets (all processes) | Redis subscriptions with the sockets open | worker clocks agree within | run time |
+|---|---|---|---|---|
+${results.map((r) => `| ${r.kind} | ${f1(r.rssBeforeKiB / 1024)} / ${f1(r.rssAfterKiB / 1024)} MiB | ${r.redis.channels} channels, ${r.redis.patterns} patterns | ${f2(r.clockSkewMs)} ms | ${f0(r.seconds)} s |`).join("\n")}
+
+## Every run
+
+Latency = receipt in a client worker − the message's scheduled publish time (both epoch ms from \`performance.timeOrigin + performance.now()\`), so a
+publisher running late counts against the server. CPU in % of one core over the measured window (first measured message to last delivery), from
+utime+stime in /proc; "load" is the 1-minute load average at the end of the run; "clients" are the ${opts.clients} client workers, "publishers" the ${opts.publishers} publisher process${opts.publishers > 1 ? "es" : ""}.
+
+| server | R (msg/s) | run | p50 ms | p99 ms | max ms | lost | servers % | Redis % | clients % (busiest) | publishers % | publish lag p99 / max ms | load | step |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+${stepRows.join("\n")}
+
+## How it was measured
+
+- Per server, one after the other on one throwaway Redis: ${opts.processes} server processes; ${ROOMS} rooms of ${ROOM_SIZE} users, member j of a room on process ⌊j·${opts.processes}/${ROOM_SIZE}⌋ (${ROOM_SIZE / opts.processes} and ${ROOM_SIZE / opts.processes} on two processes), one socket per user (${ROOMS * ROOM_SIZE} sockets) held by ${opts.clients} client worker processes
+  (\`bench/knee/client.ts\`, on Bun: Bun's \`WebSocket\`; socket.io-client for Socket.IO) so the load generator can use both cores.
+  ${results.map((r) => `${r.kind}: ${r.notes}`).join("; ")}.
+- Publishing (\`bench/knee/publisher.ts\`, open loop: message k at start + k/R whatever the servers do, everything due in a timer tick in one write), message k to room k mod ${ROOMS}, a realistic
+  Parley \`message\` frame (bench/peers/servers.ts \`messageFrame\`, the one bench/peers/compare.ts sends) whose body is the scheduled time:
+  Parley: exactly what the api does after a commit, one PUBLISH per member on \`userChannel(member)\` of \`encodeFanoutEvent(frame, committedAt)\` (imported
+  from @parley/contract/frames), the members of one message in one pipeline; baselines: one PUBLISH of the frame on the room's channel \`bench:room:<id>\`
+  (one channel per room, see bench/peers/baseline-rooms.ts), delivered with Bun's native topics (\`ws.subscribe(room)\`, \`server.publish(room, text)\`);
+  Socket.IO: @socket.io/redis-emitter to room \`conversation:<id>\` (as a separate api would).
+- A run: ${ramp.warmupSeconds} s warm-up (delivered, not counted), ${ramp.seconds} s measured, then up to ${ramp.drainSeconds} s for the last deliveries; lost = expected deliveries not received by then;
+  duplicates and misrouted deliveries counted (none unless shown). Between runs the bench waits for the servers' CPU to fall back (their backlog gone).
+  Ramp: ${ramp.rates.map(f0).join(", ")} messages/s, up to the first failing step, then ${ramp.refine} halving${ramp.refine === 1 ? "" : "s"} between the last pass and the first fail (rounded to 100).
+  A step stops early once its outcome is decided (a loss, or a majority of runs over ${limit} ms).
+- CPU per 10k deliveries/s: utime+stime of the server processes (and of redis-server, separately) over the measured window of the runs at R=${f0(opts.cpuRate)}, divided by the deliveries
+  received in it, as % of one core per 10,000 deliveries/s (median of the runs). Idle memory per socket: VmRSS of the server processes ${opts.settle} s after start and
+  ${opts.idle} s after the last socket was ready, difference ÷ sockets. Time to open: ${ROOMS * ROOM_SIZE} sockets, 50 at a time (spread over the client workers), until each said
+  ready (Parley's \`ready\` frame; the baselines' \`ready\` frame, sent once the room's Redis subscription is confirmed; Socket.IO's \`ready\` event, emitted on connection after joining the rooms).
+- Everything (servers, Redis, client workers, publishers, and for Parley its api and database) shares the machine's ${cpus().length} cores: a knee here is this machine's, with
+  the load generator on the same cores. The CPU columns say where the cores went.
+
+## What the designs do per message
+
+- **Baselines** (bare Bun.serve, Elysia \`.ws\`): one Redis message per process per room message, handed as it is to Bun's topic of the room
+  (\`server.publish\`), which writes it to the process's 5 members' sockets in native code: no JavaScript per delivery. Both have the same delivery path
+  (\`bench/peers/baseline-rooms.ts\`); Elysia differs only at the upgrade (its context and query validation per socket, hence more memory per socket).
+  A difference between their knees in one sitting is the machine's, not theirs.
+- **Socket.IO** (default, non-sharded redis-adapter): every process PSUBSCRIBEs one pattern and receives every message (here every process holds every
+  room, so none is thrown away); msgpack decode, one packet encoding per message, then a write per socket in JavaScript (engine.io).
+- **Parley**: the api publishes one event per member (\`userChannel(member)\`), so a room message is 10 PUBLISHes and each replica receives 5 events,
+  parses each (\`parseFanoutEvent\`), serializes the frame again per event, and sends it to that user's sockets. That is the price of routing per user
+  (a replica receives only its own users' events, a user's sockets anywhere get everything addressed to them, no per-room state in Redis or the
+  replicas), paid per delivery in the replicas and in Redis.
+- Per delivery, the client side costs about as much CPU as the server side (each socket is its own TCP connection: a write on one side, a read on the
+  other, for every delivery). A minimal client that cuts whole TCP reads into frames itself was tried while building this bench and used the same CPU as
+  Bun's \`WebSocket\`, so the cost is not the WebSocket client's JavaScript; it was not kept.
+
+## What the figures can and cannot say
+
+- Once the ${cpus().length} cores are full (servers + clients + publisher ≈ ${cpus().length * 100} %), latency grows slowly with the rate, so where the p99 crosses ${limit} ms moves with
+  whatever else the machine runs: compare the knees of one sitting, read the load column, and expect a knee to move by a step or two from one sitting
+  to the next. CPU per 10k deliveries/s (at a rate every server holds) is the steadier figure.
+- A knee that depends on the rate steps tried is only as fine as the last halving: the true knee lies between the knee and the first failing rate.
+- Memory per socket is an RSS difference after a settle period (garbage not yet collected and allocator slack included): a rough figure.
+`;
+}
