@@ -239,7 +239,7 @@ ${stepRows.join("\n")}
 - **Socket.IO** (default, non-sharded redis-adapter): every process PSUBSCRIBEs one pattern and receives every message (here every process holds every
   room, so none is thrown away); msgpack decode, one packet encoding per message, then a write per socket in JavaScript (engine.io).
 - **Parley**: the api publishes one event per member (\`userChannel(member)\`), so a room message is 10 PUBLISHes and each replica receives 5 events,
-  parses each (\`parseFanoutEvent\`), serializes the frame again per event, and sends it to that user's sockets. That is the price of routing per user
+  reads each event's head (the frame's text is written as the api serialized it: \`readFanoutEvent\`) and sends it to that user's sockets. That is the price of routing per user
   (a replica receives only its own users' events, a user's sockets anywhere get everything addressed to them, no per-room state in Redis or the
   replicas), paid per delivery in the replicas and in Redis.
 - Per delivery, the client side costs about as much CPU as the server side (each socket is its own TCP connection: a write on one side, a read on the
