@@ -84,7 +84,7 @@ export type FanoutDelivery = {
   frame: ServerFrame | null;
 };
 
-const FAST_HEAD = /^\{"committedAt":(\d+),"type":"([a-z_]+)","read":(true|false),"frame":\{/;
+const FAST_HEAD = /^\{"committedAt":(\d+(?:\.\d+)?),"type":"([a-z_]+)","read":(true|false),"frame":\{/;
 
 /**
  * A published text read for delivery. Events of encodeFanoutEvent's shape are sliced, not parsed

@@ -54,6 +54,17 @@ describe("FanoutEvent", () => {
     },
   );
 
+  test("a committedAt with a fraction of a millisecond (a publisher timing with performance.now) is sliced too", () => {
+    const frame = frames[0]!;
+    const read = readFanoutEvent(encodeFanoutEvent(frame, 1_800_000_000_123.456))!;
+    expect(read).toEqual({
+      type: "message",
+      committedAt: 1_800_000_000_123.456,
+      text: JSON.stringify(frame),
+      frame: null,
+    });
+  });
+
   test("only the frames that change or are checked against membership are parsed", () => {
     const line = { type: "message", message: message({ system: { kind: "left" } as never }) } as ServerFrame;
     expect(readByRealtime(frames[0]!)).toBe(false);
