@@ -33,7 +33,7 @@ import {
 } from "./knee/protocol.ts";
 import { findKnee, measureStep, type RampOptions } from "./knee/ramp.ts";
 import { commitOf, renderKneeReport, type ReportInput, type ServerResult } from "./knee/report.ts";
-import { startTarget } from "./knee/targets.ts";
+import { dataFolders, startTarget } from "./knee/targets.ts";
 import { clockBound, stopWorkers, Worker } from "./knee/workers.ts";
 
 const { values } = parseArgs({
@@ -96,6 +96,7 @@ const redisDir = mkdtempSync(join(tmpdir(), "parley-bench-knee-redis-"));
 const stopEverything = async () => {
   stopWorkers();
   await stopAll(runningChildren(), 5000);
+  for (const dir of [redisDir, ...dataFolders]) rmSync(dir, { recursive: true, force: true });
 };
 for (const signal of ["SIGINT", "SIGTERM"] as const)
   process.once(signal, () => {
@@ -215,6 +216,5 @@ try {
   exitCode = 1;
 } finally {
   await stopEverything();
-  rmSync(redisDir, { recursive: true, force: true });
 }
 process.exit(exitCode);

@@ -75,6 +75,9 @@ function layOut(rooms: Room[], urls: string[], token?: (userId: string) => strin
 
 type StartOpts = { redisUrl: string; processes: number; logs: string };
 
+/** Data folders of databases started here and not yet removed (an interrupted bench removes them). */
+export const dataFolders = new Set<string>();
+
 export async function startTarget(kind: ServerKind, opts: StartOpts): Promise<KneeTarget> {
   if (kind === "parley") return startParleyTarget(opts);
   let servers: RunningServers;
@@ -103,6 +106,7 @@ export async function startTarget(kind: ServerKind, opts: StartOpts): Promise<Kn
 async function startParleyTarget(opts: StartOpts): Promise<KneeTarget> {
   const dataRoot = mkdtempSync(join(tmpdir(), "parley-knee-db-"));
   chmodSync(dataRoot, 0o711); // searchable by PostgreSQL's own account under root
+  dataFolders.add(dataRoot);
   const db = await startMongoCompatible({
     port: await freePort(),
     dataRoot,
@@ -112,6 +116,7 @@ async function startParleyTarget(opts: StartOpts): Promise<KneeTarget> {
   const stopDb = async () => {
     await stopAll(db.children);
     rmSync(dataRoot, { recursive: true, force: true });
+    dataFolders.delete(dataRoot);
   };
   try {
     const jwtSecret = `bench-${crypto.randomUUID()}-${crypto.randomUUID()}`;
