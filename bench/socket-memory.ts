@@ -13,10 +13,11 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "../scripts/lib/infra.ts";
-import { freePort, httpOk, waitFor } from "../scripts/lib/ports.ts";
-import { BUN } from "../scripts/lib/stack.ts";
+import { waitFor } from "../scripts/lib/ports.ts";
+import { startStack } from "../scripts/lib/stack.ts";
 import { startTestInfra } from "../scripts/lib/testinfra.ts";
 import { seedConversations, seedUsers, tokenSigner, withDb } from "./lib/seed.ts";
+import { procFigures } from "./peers/load.ts";
 
 const { values } = parseArgs({
   options: {
@@ -40,7 +41,7 @@ type Heap = {
 const load = [loadavg()[0]!];
 const infra = await startTestInfra();
 const dir = mkdtempSync(join(tmpdir(), "parley-socket-memory-"));
-const procs: Bun.Subprocess[] = [];
+let stop = async () => {};
 try {
   const secret = `bench-${crypto.randomUUID()}-${crypto.randomUUID()}`;
   const dbUrl = `${infra.mongoUrl.replace(/\/?$/, "/")}socket_memory`;
@@ -51,36 +52,21 @@ try {
     await seedConversations(db, seeded, lists);
     return seeded;
   });
-  const [apiPort, port, opsPort] = [await freePort(), await freePort(), await freePort()];
-  const env = { ...process.env, REDIS_URL: infra.redisUrl, JWT_SECRET: secret, LOG_LEVEL: "warn" };
-  const log = (name: string) => Bun.file(join(dir, `${name}.log`));
-  const api = Bun.spawn([BUN, join(ROOT, "api/src/index.ts")], {
-    env: { ...env, PORT: String(apiPort), MONGO_URL: dbUrl },
-    stdout: log("api"),
-    stderr: log("api"),
+  const stack = await startStack({
+    mongoUrl: dbUrl,
+    redisUrl: infra.redisUrl,
+    jwtSecret: secret,
+    replicas: 1,
+    logs: dir,
+    extraEnv: { LOG_LEVEL: "warn" },
+    realtimeEnv: { STATIC_DIR: join(dir, "none"), HEAP_HOOK_DIR: dir },
+    realtimeBunArgs: ["--preload", join(ROOT, "bench/lib/heap-hook.ts")],
+    readyTimeoutMs: 120_000,
   });
-  procs.push(api);
-  await waitFor("the api", () => httpOk(`http://127.0.0.1:${apiPort}/readyz`), 120_000);
-  const replica = Bun.spawn(
-    [BUN, "--preload", join(ROOT, "bench/lib/heap-hook.ts"), join(ROOT, "realtime/src/index.ts")],
-    {
-      env: {
-        ...env,
-        PORT: String(port),
-        OPS_PORT: String(opsPort),
-        API_URL: `http://127.0.0.1:${apiPort}`,
-        REPLICA_ID: "memory",
-        STATIC_DIR: join(dir, "none"),
-        HEAP_HOOK_DIR: dir,
-      },
-      stdout: log("realtime"),
-      stderr: log("realtime"),
-    },
-  );
-  procs.push(replica);
-  await waitFor("the replica", () => httpOk(`http://127.0.0.1:${opsPort}/readyz`), 60_000);
-
-  const rssKiB = () => Number(readFileSync(`/proc/${replica.pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)![1]);
+  stop = () => stack.stop();
+  const replica = stack.children.find((c) => c.name === "realtime-1")!.proc;
+  const port = new URL(stack.realtimeUrls[0]!).port;
+  const rssKiB = () => procFigures(replica.pid).rssKiB;
   let snapshots = 0;
   const snapshot = async (): Promise<{ rss: number; heap: Heap }> => {
     replica.kill("SIGUSR2");
@@ -159,7 +145,6 @@ ${grew.map(([type, d]) => `| ${type} | ${d} | ${(d / (N - FIRST)).toFixed(1)} |`
   writeFileSync(values.out!, report);
   console.log(report);
 } finally {
-  for (const p of procs) p.kill("SIGTERM");
-  await Promise.all(procs.map((p) => p.exited));
+  await stop();
   await infra.stop();
 }

@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import type { ServerFrame } from "@parley/contract/frames";
 import { SQL } from "bun";
+import { procFigures } from "../peers/load.ts";
 import { percentile } from "./procs.ts";
 
 /**
@@ -106,8 +107,7 @@ export class LoopLag {
 /** Resident memory of a process in MiB (NaN once it is gone). */
 export function rssMiB(pid: number): number {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) / 1024 : Number.NaN;
+    return procFigures(pid).rssKiB / 1024;
   } catch {
     return Number.NaN;
   }

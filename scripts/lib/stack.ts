@@ -36,6 +36,8 @@ export type StackOptions = {
   extraEnv?: Record<string, string>;
   apiEnv?: Record<string, string>;
   realtimeEnv?: Record<string, string>;
+  /** Bun options before each replica's entry point (a benchmark's `--preload` hook) */
+  realtimeBunArgs?: string[];
   /** how long each process may take to report ready (default 30 s) */
   readyTimeoutMs?: number;
 };
@@ -78,18 +80,22 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const startReplica = async (i: number) => {
     const port = realtimePorts[i]!;
     const name = `realtime-${i + 1}`;
-    const child = spawnLogged(name, [BUN, ...profiling(name), join(ROOT, "realtime/src/index.ts")], {
-      env: {
-        ...common,
-        PORT: String(port),
-        OPS_PORT: String(opsPorts[i]!),
-        API_URL: apiUrl,
-        REPLICA_ID: `realtime-${i + 1}`,
-        ...(opts.staticDir ? { STATIC_DIR: opts.staticDir } : {}),
-        ...opts.realtimeEnv,
+    const child = spawnLogged(
+      name,
+      [BUN, ...profiling(name), ...(opts.realtimeBunArgs ?? []), join(ROOT, "realtime/src/index.ts")],
+      {
+        env: {
+          ...common,
+          PORT: String(port),
+          OPS_PORT: String(opsPorts[i]!),
+          API_URL: apiUrl,
+          REPLICA_ID: `realtime-${i + 1}`,
+          ...(opts.staticDir ? { STATIC_DIR: opts.staticDir } : {}),
+          ...opts.realtimeEnv,
+        },
+        logFile: logFile(name),
       },
-      logFile: logFile(name),
-    });
+    );
     replicaProcs[i] = child;
     children.push(child);
     await waitFor(
