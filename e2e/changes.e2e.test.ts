@@ -151,8 +151,15 @@ describe("offline", () => {
     await carol.react(group, await byText("fourth"), "👀");
     await alice.rename(group, "After");
     await alice.edit(group, await byText("fourth"), "fourth, edited twice");
-    // what a shows, as b words it (a reads "You renamed…")
-    const final = (await shownThreadWhen(a, (t) => t.at(-1)?.text.includes("renamed the group") === true)).map((m) => ({
+    // what a shows once the last change (the second edit, after the rename) reached it, as b words
+    // it (a reads "You renamed…")
+    const final = (
+      await shownThreadWhen(
+        a,
+        (t) =>
+          t.at(-1)?.text.includes("renamed the group") === true && t.some((m) => m.text === "fourth, edited twice"),
+      )
+    ).map((m) => ({
       ...m,
       text: m.text.replace(/^— You /, `— ${alice.username} `),
     }));
