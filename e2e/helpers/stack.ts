@@ -60,6 +60,8 @@ export async function startWorld(opts: { apiEnv?: Record<string, string> } = {})
     logs,
     staticDir,
     extraEnv: { LOG_LEVEL: "warn" },
+    // a fresh database on a busy CI machine: the api's indexes may take a while (the error says why if not)
+    readyTimeoutMs: 60_000,
     // every test registers its people from one address: the per-address limits would get in the way
     apiEnv: { REGISTER_RATE_MAX: "100000", CONVERSATION_CREATE_MAX: "100000", ...opts.apiEnv },
   });

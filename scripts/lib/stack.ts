@@ -4,10 +4,11 @@
  * local runner, the integration tests, the end-to-end tests and the benchmarks, so all of them
  * exercise the production start path.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, stopAll, type Child } from "./infra.ts";
 import { spawnLogged } from "./system.ts";
-import { freePort, httpOk, waitFor } from "./ports.ts";
+import { freePort, httpOk } from "./ports.ts";
 
 export const BUN = process.execPath;
 
@@ -98,14 +99,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     );
     replicaProcs[i] = child;
     children.push(child);
-    await waitFor(
-      `${name} /readyz on port ${opsPorts[i]}`,
-      () => httpOk(`http://127.0.0.1:${opsPorts[i]}/readyz`),
-      opts.readyTimeoutMs ?? 30_000,
-    );
+    await waitReady(child, `http://127.0.0.1:${opsPorts[i]}/readyz`, opts.readyTimeoutMs, logFile(name));
   };
   try {
-    await waitFor(`api /readyz on port ${apiPort}`, () => httpOk(`${apiUrl}/readyz`), opts.readyTimeoutMs ?? 30_000);
+    await waitReady(api, `${apiUrl}/readyz`, opts.readyTimeoutMs, logFile("api"));
     await Promise.all(realtimePorts.map((_, i) => startReplica(i)));
   } catch (err) {
     // the caller never gets these processes if we throw: stop them here, or they keep the ports
@@ -127,4 +124,35 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     },
     stop: () => stopAll(children),
   };
+}
+
+/**
+ * Waits for `url` to answer 2xx. Fails at once when the process exits, and a failure carries the
+ * end of the process's log: a start that times out in CI can then be understood from its output.
+ */
+async function waitReady(child: Child, url: string, timeoutMs = 30_000, logFile?: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let failure = "";
+  for (;;) {
+    if (child.proc.exitCode !== null || child.proc.signalCode !== null) {
+      failure = `${child.name} exited (${child.proc.signalCode ?? child.proc.exitCode}) before ${url} answered`;
+      break;
+    }
+    if (await httpOk(url).catch(() => false)) return;
+    if (Date.now() >= deadline) {
+      failure = `timed out after ${timeoutMs} ms waiting for ${child.name} ${url}`;
+      break;
+    }
+    await Bun.sleep(100);
+  }
+  const tail = logFile ? logTail(logFile) : "";
+  throw new Error(tail ? `${failure}\n--- the end of ${logFile} ---\n${tail}` : failure);
+}
+
+function logTail(file: string, lines = 40): string {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "";
+  }
 }
