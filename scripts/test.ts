@@ -10,7 +10,7 @@ import { ROOT } from "./lib/infra.ts";
 import { startTestInfra, type TestInfra } from "./lib/testinfra.ts";
 import { BUN } from "./lib/stack.ts";
 
-type Count = { passed: number; failed: number; skipped: number };
+type Count = { passed: number; failed: number; skipped: number; failures?: string[] };
 type Suite = { name: string; run: (env: Record<string, string>) => Promise<Count>; needsInfra: boolean };
 
 const TSC = join(ROOT, "node_modules/.bin/tsc");
@@ -68,9 +68,25 @@ function bunSuite(name: string, dir: string, folder = "./test", timeoutMs = 20 *
       if (!count) return { passed: 0, failed: 1, skipped: 0 }; // crashed before any summary
       // A non-zero exit with no failing test (e.g. an error outside tests) still counts as a failure.
       if (code !== 0 && count.failed === 0) count.failed = 1;
-      return count;
+      return { ...count, failures: failingTests(output) };
     },
   };
+}
+
+/**
+ * The failing tests in bun test's output, each with its file ("file: (fail) describe > name"):
+ * bun names each inline under its file's header, and again in a closing list (not read).
+ */
+export function failingTests(output: string): string[] {
+  const failing: string[] = [];
+  let file = "";
+  for (const line of output.split("\n")) {
+    if (/^\d+ tests? failed:$/.test(line)) break;
+    if (/^\S+\.test\.tsx?:$/.test(line)) file = line.slice(0, -1);
+    else if (line.startsWith("(fail) "))
+      failing.push(`${file ? `${file}: ` : ""}${line.replace(/ \[[\d.]+ms\]$/, "")}`);
+  }
+  return failing;
 }
 
 function commandCheck(name: string, cmd: string[], cwd = ROOT): Suite {
@@ -149,6 +165,9 @@ async function main() {
       `${r.name.padEnd(16)} ${String(r.count.passed).padStart(4)} passed ${String(r.count.failed).padStart(3)} failed ${String(r.count.skipped).padStart(3)} skipped  ${r.seconds.toFixed(1)} s`,
     );
   }
+  // named again here, at the end, where a CI log cut to its last lines still shows them
+  const failing = results.flatMap((r) => (r.count.failures ?? []).map((f) => `${r.name}: ${f}`));
+  if (failing.length) console.log(`failing tests:\n${failing.map((f) => `  ${f}`).join("\n")}`);
   const passed = results.reduce((n, r) => n + r.count.passed, 0);
   const failed = results.reduce((n, r) => n + r.count.failed, 0);
   console.log(`total time ${((Date.now() - started) / 1000).toFixed(1)} s`);
