@@ -18,19 +18,38 @@ export class Gate {
     return this.bound?.queue ?? Number.POSITIVE_INFINITY;
   }
 
+  /** tasks waiting their turn right now */
+  get waitingNow(): number {
+    return this.waiting.length;
+  }
+
   async run<T>(task: () => Promise<T>): Promise<T> {
-    // a finishing task hands its place straight to the next in line, so none can slip past
+    const leave = await this.enter();
+    try {
+      return await task();
+    } finally {
+      leave();
+    }
+  }
+
+  /**
+   * Takes a place (waiting for one), for work that does not fit in one function: the returned
+   * `leave` gives it back; calling it again does nothing.
+   */
+  async enter(): Promise<() => void> {
+    // a leaving holder hands its place straight to the next in line, so none can slip past
     if (this.running >= this.limit) {
       if (this.bound && this.waiting.length >= this.bound.queue) throw this.bound.refuse();
       await new Promise<void>((go) => this.waiting.push(go));
     } else this.running++;
     this.peak = Math.max(this.peak, this.running);
-    try {
-      return await task();
-    } finally {
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
       const next = this.waiting.shift();
       if (next) next();
       else this.running--;
-    }
+    };
   }
 }

@@ -27,3 +27,29 @@ test("a failing task frees its place", async () => {
   await expect(gate.run(async () => Promise.reject(new Error("no")))).rejects.toThrow("no");
   expect(await gate.run(async () => 42)).toBe(42);
 });
+
+test("a place taken with enter() is held until left, once, however often leave is called", async () => {
+  const gate = new Gate(1);
+  const leave = await gate.enter();
+  let second = false;
+  const next = gate.enter().then((l) => {
+    second = true;
+    return l;
+  });
+  await Bun.sleep(5);
+  expect(second).toBe(false);
+  expect(gate.waitingNow).toBe(1);
+  leave();
+  leave(); // twice: the place is given back once, not twice
+  const leaveNext = await next;
+  expect(second).toBe(true);
+  let third = false;
+  const after = gate.enter().then(() => {
+    third = true;
+  });
+  await Bun.sleep(5);
+  expect(third).toBe(false);
+  leaveNext();
+  await after;
+  expect(third).toBe(true);
+});
