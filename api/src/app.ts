@@ -31,6 +31,7 @@ import { changeSeries, messageSeries } from "./modules/messages/blocks.ts";
 import { SendRate } from "./libs/send-rate.ts";
 import { Passwords } from "./libs/passwords.ts";
 import { KnownUsers } from "./libs/known-users.ts";
+import { readAdmission } from "./plugins/read-admission.ts";
 import { Revocations } from "@parley/kit/revocation";
 
 export function openDeps(
@@ -89,6 +90,8 @@ export function openDeps(
 export function buildApp(deps: Deps) {
   const app = new Elysia({ serve: { reusePort: false } })
     .use(observe(deps.log, deps.metrics))
+    // after observe: a read's measured time includes its wait for a turn
+    .use(readAdmission(deps.config.dbReadsAtOnce, deps.metrics))
     // every answer is one person's data (and some carry a session token): never stored by a cache
     .onRequest(({ set }) => {
       set.headers["cache-control"] = "no-store";

@@ -29,6 +29,8 @@ export type Config = ServerConfig & {
   /** renames and additions of members one user may make per window */
   groupRateMax: number;
   groupRateWindowSeconds: number;
+  /** reads handled at once; the others wait their turn, writes never do (plugins/read-admission.ts) */
+  dbReadsAtOnce: number;
 };
 
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
@@ -53,6 +55,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     changeRateWindowSeconds: env.int("CHANGE_RATE_WINDOW_SECONDS", 10, { min: 1, max: 3600 }),
     groupRateMax: env.int("GROUP_RATE_MAX", 10, { min: 1, max: 1_000_000 }),
     groupRateWindowSeconds: env.int("GROUP_RATE_WINDOW_SECONDS", 60, { min: 1, max: 3600 }),
+    dbReadsAtOnce: env.int("DB_READS_AT_ONCE", 16, { min: 1, max: 4096 }),
   };
   env.done();
   return config;

@@ -30,6 +30,10 @@ export function apiMetrics() {
       name: "parley_session_check_errors_total",
       help: "Sign-out checks skipped because Redis did not answer (the token's signature alone decided)",
     }),
+    readsWaiting: m.gauge({
+      name: "parley_reads_waiting",
+      help: "Reads (GET) waiting for their turn at the database (DB_READS_AT_ONCE at once; writes never wait)",
+    }),
     rateLimitErrors: m.counter({
       name: "parley_rate_limit_errors_total",
       help: "Rate-limit checks skipped because Redis did not answer (fail open)",

@@ -4,9 +4,9 @@
  *
  * Reads wait their turn, writes do not: at most PROXY_READS_AT_ONCE GET/HEAD requests are
  * forwarded at once. When a replica takes over thousands of users at once, their catch-up reads
- * queue here rather than in the api's database pool, so a send, an edit or a sign-in from anyone
- * reaches the api at once and waits there behind at most that many reads, not thousands
- * (bench/results/reconnect-storm.md).
+ * queue here rather than as thousands of open requests to the api, and a send, an edit or a
+ * sign-in from anyone reaches the api at once (where it passes the reads waiting for the database
+ * too: the api's DB_READS_AT_ONCE, bench/results/reconnect-storm.md).
  */
 import { Elysia } from "elysia";
 import { Gate } from "@parley/kit/gate";
