@@ -11,6 +11,7 @@
  *   node_modules/.bin/bun bench/reconnect-storm.ts [--users 5000] [--others 20] [--send-rate 20]
  *     [--read-rate 10] [--storm-share 0.75] [--direct 2] [--ready-sockets 1000] [--baseline 15]
  *     [--timeout 60] [--after 5] [--http-max 8192] [--rest replica|api] [--out bench/results/reconnect-storm.md]
+ *     [--api-env KEY=VALUE]   (a setting of the api to weigh; repeatable)
  *
  * The bench process holds every client socket and request: it needs an open file per socket
  * and per concurrent request, and Bun's fetch allows 256 requests at once unless
@@ -25,12 +26,14 @@ import { STABLE_AFTER_MS } from "../frontend/src/state/backoff.ts";
 import { ROOT } from "../scripts/lib/infra.ts";
 import { startStack } from "../scripts/lib/stack.ts";
 import { startTestInfra } from "../scripts/lib/testinfra.ts";
+import { keyValues } from "./lib/args.ts";
 import { CpuMeter } from "./lib/procs.ts";
 import { withDb } from "./lib/seed.ts";
 import { instrumentWebSockets, RequestStats, type Router, StormClient } from "./lib/storm-client.ts";
 import { databaseWork, fileLimits, grown, LoopLag, rssMiB, scrape, timeSocketsReady } from "./lib/storm-measure.ts";
 import { renderStormReport, type StormRun } from "./lib/storm-report.ts";
-import { OtherUsersLoad, SendLedger, seedStormPeople } from "./lib/storm-world.ts";
+import { OtherUsersProcess } from "./lib/storm-others.ts";
+import { SendLedger, seedStormPeople } from "./lib/storm-world.ts";
 
 const { values } = parseArgs({
   options: {
@@ -47,6 +50,8 @@ const { values } = parseArgs({
     "http-max": { type: "string", default: "8192" },
     rest: { type: "string", default: "replica" },
     out: { type: "string" },
+    // a setting of the api to weigh (e.g. DB_READS_AT_ONCE=4096); repeatable
+    "api-env": { type: "string", multiple: true, default: [] },
   },
 });
 const bound = (v: string | undefined, lo: number, hi: number) => Math.min(hi, Math.max(lo, Number(v)));
@@ -115,7 +120,7 @@ try {
     logs,
     // the other users' open loop is not one person's outbox (which sends one at a time): a send
     // queued behind the storm lands in a later rate window with the next ones and would be a 429
-    apiEnv: { LOG_LEVEL: "warn", SEND_RATE_MAX: "100000" },
+    apiEnv: { LOG_LEVEL: "warn", SEND_RATE_MAX: "100000", ...keyValues(values["api-env"] ?? [], "--api-env") },
     realtimeEnv: { LOG_LEVEL: "warn", STATIC_DIR: join(logs, "no-frontend") },
   });
   try {
@@ -195,7 +200,7 @@ try {
     log(`${clients.length} storm users ready on replica 1 and caught up in ${s(connectMs)} s`);
 
     // ---------- 3. the baseline: others load, everyone connected long enough to be "stable" ----------
-    const load = new OtherUsersLoad(people, ledger, {
+    const load = new OtherUsersProcess(people, ledger, {
       web: r2,
       api: stack.apiUrl,
       direct: opts.direct,

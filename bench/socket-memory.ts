@@ -2,11 +2,13 @@
  * What an idle socket costs one realtime replica, and in what (issue 14's "≤ 5 KB per idle
  * socket"): throwaway Redis and database, the api, one replica started with bench/lib/heap-hook.ts.
  * N users in conversations of 10 are seeded; sockets open 50 at a time, first FIRST of them, then
- * the rest, each step followed by a settle period and a forced collection. Reports the replica's
+ * the rest, each step followed by the replica loading every user's contacts, a settle period and a forced
+ * collection. Reports the replica's
  * RSS per socket for the first step (one-time costs included) and per socket added after it (the
  * marginal cost), the JavaScript heap per socket, and which object types grew.
  *
  *   node_modules/.bin/bun bench/socket-memory.ts [--users 3000] [--first 1000] [--settle 10] [--out bench/results/socket-memory.md]
+ *     [--bun-arg=--smol] [--env KEY=VALUE]   (a setting of the replica to weigh; repeatable)
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -18,6 +20,7 @@ import { startStack } from "../scripts/lib/stack.ts";
 import { startTestInfra } from "../scripts/lib/testinfra.ts";
 import { seedConversations, seedUsers, tokenSigner, withDb } from "./lib/seed.ts";
 import { procFigures } from "./peers/load.ts";
+import { keyValues } from "./lib/args.ts";
 
 const { values } = parseArgs({
   options: {
@@ -25,8 +28,14 @@ const { values } = parseArgs({
     first: { type: "string", default: "1000" },
     settle: { type: "string", default: "10" },
     out: { type: "string", default: join(ROOT, "bench/results/socket-memory.md") },
+    // to weigh a setting: a Bun option for the replica (e.g. --smol), its environment (KEY=VALUE)
+    "bun-arg": { type: "string", multiple: true, default: [] },
+    env: { type: "string", multiple: true, default: [] },
   },
 });
+const BUN_ARGS = values["bun-arg"] ?? [];
+const REPLICA_ENV = keyValues(values.env ?? [], "--env");
+const SETTINGS = [...BUN_ARGS.map((a) => `--bun-arg=${a}`), ...(values.env ?? []).map((e) => `--env ${e}`)].join(" ");
 const N = Math.min(Math.max(Number(values.users), 100), 10_000);
 const FIRST = Math.min(Math.max(Number(values.first), 50), N - 50);
 const SETTLE_MS = Math.min(Number(values.settle), 60) * 1000;
@@ -59,8 +68,8 @@ try {
     replicas: 1,
     logs: dir,
     extraEnv: { LOG_LEVEL: "warn" },
-    realtimeEnv: { STATIC_DIR: join(dir, "none"), HEAP_HOOK_DIR: dir },
-    realtimeBunArgs: ["--preload", join(ROOT, "bench/lib/heap-hook.ts")],
+    realtimeEnv: { STATIC_DIR: join(dir, "none"), HEAP_HOOK_DIR: dir, ...REPLICA_ENV },
+    realtimeBunArgs: [...BUN_ARGS, "--preload", join(ROOT, "bench/lib/heap-hook.ts")],
     readyTimeoutMs: 120_000,
   });
   stop = () => stack.stop();
@@ -78,6 +87,17 @@ try {
     );
     await Bun.sleep(200);
     return { rss: rssKiB(), heap: JSON.parse(readFileSync(file, "utf8")) as Heap };
+  };
+  /** GET /api/conversations answered by the api so far (the replica asks one per arriving user) */
+  const contactListsAnswered = async () => {
+    const text = await (await fetch(`${stack.apiUrl}/metrics`)).text();
+    const lists = text
+      .split("\n")
+      .filter((l) => l.startsWith("http_request_duration_seconds_count{"))
+      .find(
+        (l) => l.includes('method="GET"') && l.includes('route="/api/conversations"') && l.includes('status="200"'),
+      );
+    return Number(lists?.split(" ").at(-1) ?? 0);
   };
   const sign = await tokenSigner(secret);
   const sockets: WebSocket[] = [];
@@ -98,6 +118,8 @@ try {
         }),
       );
     const seconds = (performance.now() - t0) / 1000;
+    // settled: every user's contact list answered (the replica asks them after `ready`, a few at a time)
+    await waitFor("every contact list loaded", async () => (await contactListsAnswered()) >= to, 300_000);
     await Bun.sleep(SETTLE_MS);
     return seconds;
   };
@@ -122,9 +144,9 @@ try {
   const report = `# What an idle socket costs a realtime replica
 
 - date: ${new Date().toISOString()}; commit ${commit}; load average (1 min) ${load.map((l) => l.toFixed(2)).join(" → ")}
-- command: \`node_modules/.bin/bun bench/socket-memory.ts --users ${N} --first ${FIRST} --settle ${SETTLE_MS / 1000}\`
+- command: \`node_modules/.bin/bun bench/socket-memory.ts --users ${N} --first ${FIRST} --settle ${SETTLE_MS / 1000}${SETTINGS ? ` ${SETTINGS}` : ""}\`
 - one realtime replica (Bun ${Bun.version}) with the real api, Redis and database; ${N} users seeded in conversations of 10 (so
-  each has 9 contacts whose presence it follows), one socket each, opened 50 at a time; after each step ${SETTLE_MS / 1000} s idle,
+  each has 9 contacts whose presence it follows), one socket each, opened 50 at a time; after each step, once every user's contact list was loaded, ${SETTLE_MS / 1000} s idle,
   then a forced collection (JavaScriptCore and mimalloc, \`Bun.gc(true)\` in bench/lib/heap-hook.ts) before RSS is read.
 
 | | first ${FIRST} sockets (one-time costs included) | the next ${N - FIRST} (marginal) |

@@ -148,7 +148,7 @@ function requests(run: StormRun): string {
 |---|---:|---|---:|---:|---:|
 ${rows.join("\n")}
 
-At most ${run.stats.maxInFlight} of these waited for an answer at once; the bench's fetch sends ${run.httpMax} at a time (a queue of its own that 5,000 browsers would not share; replica 2's proxy sends 256 at a time, Bun's default).`;
+At most ${run.stats.maxInFlight} of these waited for an answer at once; the bench's fetch sends ${run.httpMax} at a time (a queue of its own that 5,000 browsers would not share; the other users' requests are made by a process of their own, bench/lib/storm-others.ts, so they never wait in it; replica 2's proxy sends 256 at a time, Bun's default).`;
 }
 
 function others(run: StormRun): string {
