@@ -2,9 +2,11 @@
  * Reads wait their turn, writes do not (plugins/read-admission.ts), on a real Elysia app with the
  * plugin as the api mounts it: reads beyond the limit are not started until one finishes, writes
  * pass them, and every way a read can end gives its place back (an error, a refusal, a 404, a
- * client that went away). Deterministic: the test holds and releases the reads itself.
+ * client that went away); reads marked as background (a client's catch-up) let the others go
+ * first. Deterministic: the test holds and releases the reads itself.
  */
 import { afterAll, expect, test } from "bun:test";
+import { BACKGROUND_READ_HEADER } from "@parley/contract/limits";
 import { Elysia, t } from "elysia";
 import { waitFor } from "../../scripts/lib/ports.ts";
 import { apiMetrics } from "../src/libs/metrics.ts";
@@ -13,12 +15,17 @@ import { readAdmission } from "../src/plugins/read-admission.ts";
 const metrics = apiMetrics();
 let started = 0;
 const holds: (() => void)[] = [];
+const order: string[] = [];
 const app = new Elysia()
   .use(readAdmission(2, metrics))
   .get("/api/held", async () => {
     started++;
     await new Promise<void>((release) => holds.push(release));
     return { ok: true };
+  })
+  .get("/api/named/:name", async ({ params }) => {
+    order.push(params.name);
+    return params.name;
   })
   .get("/api/fails", () => {
     throw new Error("boom");
@@ -72,4 +79,20 @@ test("a read that fails, is refused, finds nothing or is abandoned gives its pla
   expect(await waiting()).toBe(0);
   for (const release of holds.splice(0)) release();
   for (const r of await Promise.all(two)) expect(r.status).toBe(200);
+});
+
+test("a catch-up read (marked background) lets a read that came after it go first", async () => {
+  const holding = [fetch(`${base}/api/held`), fetch(`${base}/api/held`)];
+  await waitFor("both places taken", () => holds.length === 2);
+  const background = { headers: { [BACKGROUND_READ_HEADER]: "1" } };
+  const catchUp = fetch(`${base}/api/named/catch-up`, background);
+  await waitFor("the catch-up waiting", async () => (await waiting()) === 1);
+  const opening = fetch(`${base}/api/named/opening`);
+  await waitFor("both waiting", async () => (await waiting()) === 2);
+  // one place comes free: the read that came second goes first (in arrival order it would not)
+  holds.shift()!();
+  await waitFor("both ran", () => order.length === 2);
+  expect(order).toEqual(["opening", "catch-up"]);
+  holds.shift()!();
+  for (const r of [...(await Promise.all(holding)), await catchUp, await opening]) expect(r.status).toBe(200);
 });

@@ -22,7 +22,7 @@
  */
 import type { ChangesPage, Message, MessagesPage } from "@parley/contract";
 import type { ServerFrame } from "@parley/contract/frames";
-import { CHANGES_PAGE_MAX, PAGE_MAX } from "@parley/contract/limits";
+import { BACKGROUND_READ_HEADER, CHANGES_PAGE_MAX, PAGE_MAX } from "@parley/contract/limits";
 import { SocketClient } from "../../frontend/src/state/socket-client.ts";
 import {
   applyChanges,
@@ -359,7 +359,12 @@ export class StormClient {
     let res: Response;
     try {
       res = await fetch(`${this.router.rest ?? this.router.web}${path}`, {
-        headers: { authorization: `Bearer ${this.token}`, accept: "application/json" },
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          accept: "application/json",
+          // the list, messages and changes here are the `ready` handler's catch-up, sent as it does
+          ...(kind === "me" ? {} : { [BACKGROUND_READ_HEADER]: "1" }),
+        },
         signal: AbortSignal.timeout(60_000),
       });
     } catch (err) {

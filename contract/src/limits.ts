@@ -19,6 +19,13 @@ export const TITLE_MAX = 100;
 export const GROUP_MEMBERS_MAX = 100;
 export const PAGE_DEFAULT = 50;
 export const PAGE_MAX = 100;
+/**
+ * A read that may wait behind the others (any value): the client's catch-up after a reconnect
+ * or a gap, which thousands of clients send together when a replica dies. Reads without it (a
+ * person opening a conversation, searching) go first; writes never wait (the api's
+ * DB_READS_AT_ONCE, realtime's proxy).
+ */
+export const BACKGROUND_READ_HEADER = "x-parley-background";
 export const USERS_SEARCH_MAX = 50;
 /** Conversations per page of `GET /api/conversations` (the client follows `nextCursor` for more). */
 export const CONVERSATIONS_PAGE_DEFAULT = 50;

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { BACKGROUND_READ_HEADER } from "@parley/contract/limits";
 import { api, ApiError, fieldErrors } from "../src/state/api-client.ts";
 
 describe("field errors from a 422 answer", () => {
@@ -53,5 +54,20 @@ describe("requests", () => {
       { method: "POST", type: "application/json" },
       { method: "POST", type: "application/json" },
     ]);
+  });
+
+  test("a catch-up's reads say they can wait (the server serves reads someone waits for first); others do not", async () => {
+    const seen: (string | null)[] = [];
+    globalThis.fetch = (async (_url: string, init: RequestInit) => {
+      seen.push(new Headers(init.headers).get(BACKGROUND_READ_HEADER));
+      return Response.json({ conversations: [], nextCursor: null, messages: [], changes: [], hasMore: false, rev: 0 });
+    }) as unknown as typeof fetch;
+    const id = "0123456789abcdef01234567";
+    await api.conversations(undefined, undefined, { background: true });
+    await api.messages(id, { after: 3 }, { background: true });
+    await api.changes(id, 2, undefined, { background: true });
+    await api.conversations();
+    await api.messages(id, { before: 10 });
+    expect(seen).toEqual(["1", "1", "1", null, null]);
   });
 });

@@ -53,3 +53,19 @@ test("a place taken with enter() is held until left, once, however often leave i
   await after;
   expect(third).toBe(true);
 });
+
+test("tasks that said they can wait let every urgent one waiting go first, each kind in arrival order", async () => {
+  const gate = new Gate(1);
+  const leave = await gate.enter();
+  const order: string[] = [];
+  const queued = [
+    gate.run(async () => void order.push("later 1"), false),
+    gate.run(async () => void order.push("urgent 1")),
+    gate.run(async () => void order.push("later 2"), false),
+    gate.run(async () => void order.push("urgent 2")),
+  ];
+  expect(gate.waitingNow).toBe(4);
+  leave();
+  await Promise.all(queued);
+  expect(order).toEqual(["urgent 1", "urgent 2", "later 1", "later 2"]);
+});

@@ -104,7 +104,7 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
         shuttingDown: isShuttingDown,
       }),
     )
-    .use(apiProxy(config.apiUrl, log))
+    .use(apiProxy(config.apiUrl, log, metrics))
     .use(site.plugin);
 
   return {

@@ -18,6 +18,7 @@ import { createRealtimeMetrics } from "../src/libs/metrics.ts";
 import { connectRedisPair } from "../src/libs/redis.ts";
 import { freePort, waitFor } from "../../scripts/lib/ports.ts";
 import { PROXY_READS_AT_ONCE } from "../src/edge/proxy.ts";
+import { BACKGROUND_READ_HEADER } from "@parley/contract/limits";
 import { JWT_SECRET, testRedisUrl } from "./helpers/env.ts";
 
 // real processes on a shared 2-core machine: generous bounds (the harness passes 60 s too)
@@ -39,6 +40,8 @@ const firstChunkSeen = Promise.withResolvers<void>();
 /** what /api/held waits for, and how many are waiting */
 const release = Promise.withResolvers<void>();
 let held = 0;
+/** the paths of /api/held and /api/probe requests in the order they reached the api */
+const arrivals: string[] = [];
 const running: { realtime: Realtime; url: string; ops: string }[] = [];
 
 async function startRealtime(env: Record<string, string>) {
@@ -93,7 +96,12 @@ beforeAll(async () => {
           { status: 418, headers },
         );
       }
+      if (url.pathname === "/api/probe") {
+        arrivals.push(url.pathname);
+        return Response.json({ probe: true });
+      }
       if (url.pathname === "/api/held") {
+        arrivals.push(url.pathname);
         held++;
         await release.promise;
         return Response.json({ held: true });
@@ -240,8 +248,8 @@ describe("/api proxy", () => {
     expect(echo.seen["keep-alive"]).toBeNull();
   });
 
-  test(`reads wait their turn (at most ${PROXY_READS_AT_ONCE} at the api at once); a write meanwhile goes out at once`, async () => {
-    // 300 reads the api does not answer yet, each on its own connection (raw HTTP: this
+  test(`reads wait their turn (at most ${PROXY_READS_AT_ONCE} at the api at once); a write meanwhile goes out at once; a catch-up read lets others go first`, async () => {
+    // 300 catch-up reads the api does not answer yet, each on its own connection (raw HTTP: this
     // process's own fetch would queue them before they left)
     const { port } = new URL(site);
     const sockets = await Promise.all(
@@ -253,13 +261,27 @@ describe("/api proxy", () => {
         }),
       ),
     );
-    for (const s of sockets) s.write(`GET /api/held HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    for (const s of sockets)
+      s.write(`GET /api/held HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${BACKGROUND_READ_HEADER}: 1\r\n\r\n`);
     try {
       await waitFor("the reads to reach the api", () => held >= PROXY_READS_AT_ONCE, 20_000);
       // a send now: it does not wait for any of them
       const res = await fetch(`${site}/api/echo`, { method: "POST", body: "{}" });
       expect(res.status).toBe(418);
       expect(held).toBe(PROXY_READS_AT_ONCE);
+      // a read someone waits for, behind the 172 waiting catch-ups: the first place that frees is its
+      const waiting = async () =>
+        Number(
+          (await (await fetch(`${opsOf(site)}/metrics`)).text()).match(
+            /^realtime_proxy_reads_waiting\{[^}]*\} (\d+)/m,
+          )?.[1],
+        );
+      await waitFor("the catch-ups waiting", async () => (await waiting()) === 300 - PROXY_READS_AT_ONCE);
+      const probe = fetch(`${site}/api/probe`);
+      await waitFor("the probe waiting too", async () => (await waiting()) === 301 - PROXY_READS_AT_ONCE);
+      release.resolve();
+      expect((await probe).status).toBe(200);
+      expect(arrivals.indexOf("/api/probe")).toBe(PROXY_READS_AT_ONCE);
     } finally {
       release.resolve();
       for (const s of sockets) s.end();

@@ -4,11 +4,14 @@
  * edits and sign-ins never wait here. When a realtime replica dies, its thousands of users
  * reconnect elsewhere and each asks for what it missed; without this their reads all reached
  * the database pool together and everyone else's send waited behind them for seconds
- * (bench/results/reconnect-storm.md). With it, a write waits behind at most that many reads.
+ * (bench/results/reconnect-storm.md). With it, a write waits behind at most that many reads, and
+ * a read a person is waiting for (opening a conversation) goes before the catch-ups, which say
+ * they can wait (BACKGROUND_READ_HEADER).
  *
  * The place is given back when the answer has gone out (onAfterResponse runs for every request
  * that entered, failed, refused or abandoned by its client included).
  */
+import { BACKGROUND_READ_HEADER } from "@parley/contract/limits";
 import { Elysia } from "elysia";
 import { Gate } from "@parley/kit/gate";
 import type { ApiMetrics } from "../libs/metrics.ts";
@@ -24,7 +27,7 @@ export function readAdmission(limit: number, metrics: Pick<ApiMetrics, "readsWai
       if (!isRead(request)) return;
       metrics.readsWaiting.inc();
       try {
-        places.set(request, await gate.enter());
+        places.set(request, await gate.enter(!request.headers.has(BACKGROUND_READ_HEADER)));
       } finally {
         metrics.readsWaiting.dec();
       }

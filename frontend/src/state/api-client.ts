@@ -21,7 +21,7 @@ import type {
   UsersResponse,
   UserSummary,
 } from "@parley/contract";
-import type { ErrorCode } from "@parley/contract/limits";
+import { BACKGROUND_READ_HEADER, type ErrorCode } from "@parley/contract/limits";
 
 /** A failed call. `status` 0 means the request never got an answer (offline, replica down). */
 export class ApiError extends Error {
@@ -51,7 +51,10 @@ export function observeRequests(fn: ((answered: boolean) => void) | null): void 
   observer = fn;
 }
 
-async function call<T>(method: string, path: string, body?: unknown, init: { keepalive?: boolean } = {}): Promise<T> {
+/** Options of one request: `background`, a read that may wait behind others (a catch-up). */
+type CallInit = { keepalive?: boolean; background?: boolean };
+
+async function call<T>(method: string, path: string, body?: unknown, init: CallInit = {}): Promise<T> {
   let res: Response;
   try {
     res = await fetch(`/api${path}`, {
@@ -62,7 +65,7 @@ async function call<T>(method: string, path: string, body?: unknown, init: { kee
       // other (what a cross-site form could send)
       headers:
         method === "GET"
-          ? { accept: "application/json" }
+          ? { accept: "application/json", ...(init.background ? { [BACKGROUND_READ_HEADER]: "1" } : {}) }
           : { "content-type": "application/json", accept: "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
@@ -109,15 +112,23 @@ export const api = {
   me: async (): Promise<User> => (await call<MeResponse>("GET", "/me")).user,
   users: async (q: string, limit = 20): Promise<UserSummary[]> =>
     (await call<UsersResponse>("GET", `/users${qs({ q, limit })}`)).users,
-  /** One page of the list, newest activity first; `nextCursor` asks for the next (null: no more). */
-  conversations: (cursor?: string, limit?: number): Promise<ConversationsResponse> =>
-    call<ConversationsResponse>("GET", `/conversations${qs({ cursor, limit })}`),
+  /**
+   * One page of the list, newest activity first; `nextCursor` asks for the next (null: no more).
+   * `background`: a catch-up, which lets reads someone waits for go first (a replica's users all
+   * reconnecting at once).
+   */
+  conversations: (
+    cursor?: string,
+    limit?: number,
+    opts: { background?: boolean } = {},
+  ): Promise<ConversationsResponse> =>
+    call<ConversationsResponse>("GET", `/conversations${qs({ cursor, limit })}`, undefined, opts),
   conversation: async (id: Id): Promise<Conversation> =>
     (await call<ConversationResponse>("GET", `/conversations/${id}`)).conversation,
   createConversation: async (body: CreateConversationBody): Promise<Conversation> =>
     (await call<ConversationResponse>("POST", "/conversations", body)).conversation,
-  messages: (id: Id, page: { after?: number; before?: number; limit?: number }) =>
-    call<MessagesPage>("GET", `/conversations/${id}/messages${qs(page)}`),
+  messages: (id: Id, page: { after?: number; before?: number; limit?: number }, opts: { background?: boolean } = {}) =>
+    call<MessagesPage>("GET", `/conversations/${id}/messages${qs(page)}`, undefined, opts),
   send: async (id: Id, body: string, clientId: string, replyTo?: number): Promise<Message> =>
     (await call<MessageResponse>("POST", `/conversations/${id}/messages`, { body, clientId, replyTo })).message,
   /** keepalive: a read mark sent as the page goes away still reaches the server */
@@ -128,8 +139,8 @@ export const api = {
     (await call<MessageResponse>("DELETE", `/conversations/${id}/messages/${seq}`)).message,
   react: async (id: Id, seq: number, emoji: string, on: boolean): Promise<Message> =>
     (await call<MessageResponse>("PUT", `/conversations/${id}/messages/${seq}/reactions`, { emoji, on })).message,
-  changes: (id: Id, since: number, limit?: number) =>
-    call<ChangesPage>("GET", `/conversations/${id}/changes${qs({ since, limit })}`),
+  changes: (id: Id, since: number, limit?: number, opts: { background?: boolean } = {}) =>
+    call<ChangesPage>("GET", `/conversations/${id}/changes${qs({ since, limit })}`, undefined, opts),
   rename: async (id: Id, title: string): Promise<Conversation> =>
     (await call<ConversationResponse>("PATCH", `/conversations/${id}`, { title })).conversation,
   addMembers: async (id: Id, memberIds: Id[]): Promise<Conversation> =>

@@ -28,12 +28,14 @@ export class FrameHandler {
     const st = this.st;
     switch (f.type) {
       case "ready":
-        // After every (re)connect: fetch what was missed, then send what is still waiting.
-        void this.sync.loadConversations();
+        // After every (re)connect: fetch what was missed, then send what is still waiting. In
+        // the background: when a replica dies all its users do this at once, and the server
+        // serves reads someone is waiting for first.
+        void this.sync.loadConversations({ background: true });
         for (const id of st.threads.keys())
           if (st.thread(id).loaded) {
-            void this.sync.catchUp(id);
-            void this.sync.catchUpChanges(id);
+            void this.sync.catchUp(id, { background: true });
+            void this.sync.catchUpChanges(id, { background: true });
           }
         this.resend();
         break;
@@ -79,7 +81,7 @@ export class FrameHandler {
       const gap = isGap(t.messages, m.seq);
       const next = confirmMessage(t, m);
       st.setThread(m.conversationId, next);
-      if (gap || gapAfter(next.messages) !== null) void this.sync.catchUp(m.conversationId);
+      if (gap || gapAfter(next.messages) !== null) void this.sync.catchUp(m.conversationId, { background: true });
     }
     st.noteMessage(m, false);
     st.live.stoppedTyping(m.conversationId, m.senderId);
@@ -103,7 +105,7 @@ export class FrameHandler {
       const next = applyChanges(t, [c]);
       st.setThread(c.conversationId, next);
       // changes this client did not hear of come before this one: fetch them in order
-      if (c.rev > next.rev) void this.sync.catchUpChanges(c.conversationId);
+      if (c.rev > next.rev) void this.sync.catchUpChanges(c.conversationId, { background: true });
     }
     st.noteChanged(c.message);
   }

@@ -65,22 +65,23 @@ export class Sync {
    */
   async reconcile(): Promise<void> {
     const st = this.st;
-    await this.loadConversations();
+    await this.loadConversations({ background: true });
     for (const [id, t] of st.threads) {
       if (!t.loaded) continue;
       const known = st.conversation(id)?.lastSeq ?? 0;
-      if (id === st.activeId || known > lastContiguousSeq(t.messages)) void this.catchUp(id);
+      if (id === st.activeId || known > lastContiguousSeq(t.messages)) void this.catchUp(id, { background: true });
     }
   }
 
   /**
    * The first page of the list (again after every reconnect). Conversations already known stay:
-   * those of later pages, and any a frame brought meanwhile.
+   * those of later pages, and any a frame brought meanwhile. `background`: a catch-up (the
+   * server lets reads someone waits for go first).
    */
-  async loadConversations(): Promise<void> {
+  async loadConversations(opts: { background?: boolean } = {}): Promise<void> {
     const st = this.st;
     try {
-      const page = await api.conversations();
+      const page = await api.conversations(undefined, undefined, opts);
       this.merge(page.conversations);
       // a refresh of the first page does not take back pages the user already went through
       if (st.conversationPages <= 1) {
@@ -222,14 +223,17 @@ export class Sync {
     }
   }
 
-  /** Fetches every message after the last contiguous seq, page by page. */
-  catchUp(id: Id): Promise<void> {
+  /**
+   * Fetches every message after the last contiguous seq, page by page. `background`: after a
+   * reconnect or a gap, not for a person opening the conversation (see loadConversations).
+   */
+  catchUp(id: Id, opts: { background?: boolean } = {}): Promise<void> {
     const st = this.st;
     return this.messagesCatchUp.run(id, async () => {
       try {
         for (let i = 0; i < 1000; i++) {
           const t = st.thread(id);
-          const page = await api.messages(id, { after: lastContiguousSeq(t.messages), limit: PAGE_MAX });
+          const page = await api.messages(id, { after: lastContiguousSeq(t.messages), limit: PAGE_MAX }, opts);
           const now = st.thread(id);
           st.setThread(id, settlePending({ ...now, messages: mergeMessages(now.messages, page.messages, id) }));
           for (const m of page.messages) st.noteMessage(m, false);
@@ -245,13 +249,13 @@ export class Sync {
    * Fetches every change of messages after the thread's rev, page by page, in rev order: what
    * was edited, deleted or reacted to while this client was not listening.
    */
-  catchUpChanges(id: Id): Promise<void> {
+  catchUpChanges(id: Id, opts: { background?: boolean } = {}): Promise<void> {
     const st = this.st;
     return this.changesCatchUp.run(id, async () => {
       try {
         for (let i = 0; i < 1000; i++) {
           const since = st.thread(id).rev;
-          const page = await api.changes(id, since, CHANGES_PAGE_MAX);
+          const page = await api.changes(id, since, CHANGES_PAGE_MAX, opts);
           const now = st.thread(id);
           st.setThread(id, { ...applyChanges(now, page.changes), rev: Math.max(now.rev, page.rev) });
           for (const c of page.changes) st.noteChanged(c.message);

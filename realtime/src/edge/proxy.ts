@@ -6,12 +6,15 @@
  * forwarded at once. When a replica takes over thousands of users at once, their catch-up reads
  * queue here rather than as thousands of open requests to the api, and a send, an edit or a
  * sign-in from anyone reaches the api at once (where it passes the reads waiting for the database
- * too: the api's DB_READS_AT_ONCE, bench/results/reconnect-storm.md).
+ * too: the api's DB_READS_AT_ONCE, bench/results/reconnect-storm.md). Reads marked as background
+ * (a client's catch-up, BACKGROUND_READ_HEADER) let the others go first.
  */
+import { BACKGROUND_READ_HEADER } from "@parley/contract/limits";
 import { Elysia } from "elysia";
 import { Gate } from "@parley/kit/gate";
 import type { Logger } from "@parley/kit/log";
 import { jsonError } from "../libs/errors.ts";
+import type { RealtimeMetrics } from "../libs/metrics.ts";
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -55,7 +58,17 @@ function responseHeaders(upstream: Response): Headers {
 /** GET and HEAD requests forwarded at once (about what the api's database pool, 100 connections by default, serves at once). */
 export const PROXY_READS_AT_ONCE = 128;
 
-export function apiProxy(apiUrl: string, log: Logger) {
+/** A read's turn to go to the api: catch-ups (BACKGROUND_READ_HEADER) after the others. */
+async function readTurn(reads: Gate, request: Request, waiting: RealtimeMetrics["proxyReadsWaiting"]) {
+  waiting.inc();
+  try {
+    return await reads.enter(!request.headers.has(BACKGROUND_READ_HEADER));
+  } finally {
+    waiting.dec();
+  }
+}
+
+export function apiProxy(apiUrl: string, log: Logger, metrics: Pick<RealtimeMetrics, "proxyReadsWaiting">) {
   const reads = new Gate(PROXY_READS_AT_ONCE);
   const forward = async ({ request, server }: { request: Request; server: Bun.Server<unknown> | null }) => {
     const url = new URL(request.url);
@@ -73,9 +86,15 @@ export function apiProxy(apiUrl: string, log: Logger) {
         // streams the request body instead of buffering it
         duplex: "half",
       };
-      upstream = await (hasBody
-        ? fetch(target, init as RequestInit)
-        : reads.run(() => fetch(target, init as RequestInit)));
+      if (hasBody) upstream = await fetch(target, init as RequestInit);
+      else {
+        const leave = await readTurn(reads, request, metrics.proxyReadsWaiting);
+        try {
+          upstream = await fetch(target, init as RequestInit);
+        } finally {
+          leave();
+        }
+      }
     } catch (err) {
       log.warn({ path: url.pathname, err: (err as Error).message }, "api unreachable");
       return jsonError(503, "unavailable", "the api is not reachable right now; try again shortly");

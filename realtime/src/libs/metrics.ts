@@ -39,6 +39,10 @@ export function createRealtimeMetrics() {
       name: "realtime_redis_subscribed_channels",
       help: "Redis pub/sub channels this replica subscribes to",
     }),
+    proxyReadsWaiting: m.gauge({
+      name: "realtime_proxy_reads_waiting",
+      help: "Reads (GET/HEAD to /api) waiting for their turn to go to the api (PROXY_READS_AT_ONCE at once)",
+    }),
     refusedSockets: m.counter({
       name: "realtime_refused_sockets_total",
       help: "Sockets closed right after opening, by reason (e.g. too many for one user)",
