@@ -1,8 +1,8 @@
 /**
  * At most `limit` tasks at once; the others wait their turn in order, urgent ones (the default)
- * before those that said they can wait. With a `queue` bound,
- * a task that finds that many already waiting is refused at once (`refuse()` says with what)
- * rather than piling up work and memory.
+ * before those that said they can wait. With a `queue` bound, a task that finds that many
+ * already waiting is refused at once (`refuse()` says with what) rather than piling up work and
+ * memory.
  */
 export class Gate {
   private running = 0;

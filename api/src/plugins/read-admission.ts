@@ -1,6 +1,7 @@
 /**
  * Reads wait their turn, writes do not: at most DB_READS_AT_ONCE reads (GET and HEAD under
- * /api) are handled at once; the others wait here, in arrival order, until one finishes. Sends,
+ * /api) are handled at once; the others wait here until one finishes (in arrival order, the
+ * catch-ups after the rest, see below). Sends,
  * edits and sign-ins never wait here. When a realtime replica dies, its thousands of users
  * reconnect elsewhere and each asks for what it missed; without this their reads all reached
  * the database pool together and everyone else's send waited behind them for seconds

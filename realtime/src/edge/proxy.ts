@@ -55,7 +55,7 @@ function responseHeaders(upstream: Response): Headers {
   return out;
 }
 
-/** GET and HEAD requests forwarded at once (about what the api's database pool, 100 connections by default, serves at once). */
+/** GET and HEAD requests forwarded at once: what one replica keeps open to the api (which handles DB_READS_AT_ONCE of them at a time). */
 export const PROXY_READS_AT_ONCE = 128;
 
 /** A read's turn to go to the api: catch-ups (BACKGROUND_READ_HEADER) after the others. */
