@@ -21,6 +21,7 @@ import { startTestInfra } from "../scripts/lib/testinfra.ts";
 import { seedConversations, seedUsers, tokenSigner, withDb } from "./lib/seed.ts";
 import { procFigures } from "./peers/load.ts";
 import { keyValues } from "./lib/args.ts";
+import { scrape } from "./lib/storm-measure.ts";
 
 const { values } = parseArgs({
   options: {
@@ -90,14 +91,16 @@ try {
   };
   /** GET /api/conversations answered by the api so far (the replica asks one per arriving user) */
   const contactListsAnswered = async () => {
-    const text = await (await fetch(`${stack.apiUrl}/metrics`)).text();
-    const lists = text
-      .split("\n")
-      .filter((l) => l.startsWith("http_request_duration_seconds_count{"))
-      .find(
-        (l) => l.includes('method="GET"') && l.includes('route="/api/conversations"') && l.includes('status="200"'),
-      );
-    return Number(lists?.split(" ").at(-1) ?? 0);
+    const series = await scrape(`${stack.apiUrl}/metrics`);
+    for (const [name, value] of series)
+      if (
+        name.startsWith("http_request_duration_seconds_count{") &&
+        name.includes('method="GET"') &&
+        name.includes('route="/api/conversations"') &&
+        name.includes('status="200"')
+      )
+        return value;
+    return 0;
   };
   const sign = await tokenSigner(secret);
   const sockets: WebSocket[] = [];
