@@ -41,7 +41,9 @@ export type SessionClaims = { userId: string; username: string; exp: number; sid
  * tenth of the api's CPU per send (bench/results/send-path-profile.md). The cache is keyed by
  * the whole token, so a token differing in any byte is verified afresh; only valid tokens are
  * kept (garbage cannot fill it), each until its own expiry, at most VERIFIED_MAX at once.
- * Revocation is not cached here: callers check it on every request.
+ * Revocation is not cached here: callers check it on every request. `remember: false` checks
+ * without the cache (realtime's socket upgrade: one check per socket, and keeping the token
+ * would keep it for as long as the socket is open).
  */
 const VERIFIED_MAX = 10_000;
 const verifiedBy = new WeakMap<TokenVerifier, Map<string, SessionClaims>>();
@@ -50,7 +52,9 @@ export async function verifySession(
   verifier: TokenVerifier,
   token: string,
   jwt: JwtSettings,
+  { remember = true }: { remember?: boolean } = {},
 ): Promise<SessionClaims | null> {
+  if (!remember) return verifyToken(verifier, token, jwt);
   let verified = verifiedBy.get(verifier);
   if (!verified) {
     verified = new Map();

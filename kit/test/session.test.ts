@@ -44,6 +44,18 @@ test("a valid token is verified once, then known until it expires", async () => 
   expect(t.checks()).toBe(2);
 });
 
+test("remember: false checks every time and keeps nothing (realtime's socket upgrade)", async () => {
+  const t = tokens();
+  const token = await t.sign();
+  const once = { remember: false };
+  expect((await verifySession(t.verifier, token, settings, once))?.userId).toBe(USER);
+  expect((await verifySession(t.verifier, token, settings, once))?.userId).toBe(USER);
+  expect(t.checks()).toBe(2);
+  // nor did those checks fill the cache: a remembering check verifies afresh
+  await verifySession(t.verifier, token, settings);
+  expect(t.checks()).toBe(3);
+});
+
 test("a token altered in any byte is checked afresh and refused; refusals are not remembered", async () => {
   const t = tokens();
   const token = await t.sign();

@@ -11,6 +11,7 @@ import type { Config } from "./config.ts";
 import { frontend, isPageRequest } from "./edge/frontend.ts";
 import { securityHeaders } from "./edge/headers.ts";
 import { apiProxy } from "./edge/proxy.ts";
+import { ApiTokens } from "./fanout/api-tokens.ts";
 import { LocalUsers } from "./fanout/local-users.ts";
 import { BACKPRESSURE } from "./fanout/session.ts";
 import { ChannelSubscriptions } from "./fanout/subscriptions.ts";
@@ -28,9 +29,10 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
   let membershipRepair: ReturnType<typeof setInterval> | undefined;
   const isShuttingDown = () => shuttingDown;
 
-  const subscriptions = new ChannelSubscriptions(redis.subscriber, log, (n) => metrics.subscribedChannels.set(n));
+  const subscriptions = new ChannelSubscriptions(redis.subscriber, log);
   const presence = new PresenceRegistry(redis.commands, config.replicaId, log);
-  const users = new LocalUsers({ apiUrl: config.apiUrl, subscriptions, presence, metrics, log });
+  const tokens = new ApiTokens(config);
+  const users = new LocalUsers({ apiUrl: config.apiUrl, subscriptions, presence, metrics, tokens, log });
   redis.subscriber.onMessage((channel, message) => {
     if (channel !== REVOKED_CHANNEL) users.deliver(channel, message);
   });

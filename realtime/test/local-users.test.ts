@@ -2,13 +2,18 @@
  * LocalUsers with real Redis and a small HTTP server standing in for the api: a user's contacts
  * come from one page of their conversations (retried when the api failed), and membership is
  * asked per conversation, kept, learnt from `conversation` frames and system lines (the newest
- * version wins), and bounded per user.
+ * version wins), and bounded per user. The stand-in api checks the token it is asked with, as
+ * the api does (kit/session): realtime signs one for the socket's session (api-tokens.ts).
  */
 import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import type { ServerWebSocket } from "bun";
 import Redis from "ioredis";
 import { encodeFanoutEvent, presenceChannel, userChannel, type ServerFrame } from "@parley/contract/frames";
 import { createLogger } from "@parley/kit/log";
+import { newSessionId, type TokenVerifier, verifySession } from "@parley/kit/session";
+import { jwt } from "@elysiajs/jwt";
+import { Elysia } from "elysia";
+import { ApiTokens } from "../src/fanout/api-tokens.ts";
 import { CONTACT_LOADS_AT_ONCE, LocalUsers } from "../src/fanout/local-users.ts";
 import { MEMBERSHIP_RETRY_MS } from "../src/fanout/membership.ts";
 import { Session } from "../src/fanout/session.ts";
@@ -22,14 +27,31 @@ import { testRedisUrl } from "./helpers/env.ts";
 setDefaultTimeout(60_000);
 
 const id = (name: string) => `${name}-${crypto.randomUUID()}`;
-const [alice, bob, carol, dave] = [id("alice"), id("bob"), id("carol"), id("dave")];
+/** a user id as the api makes them (kit/session accepts no other subject) */
+const userId = () => Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("hex");
+const [alice, bob, carol, dave] = [userId(), userId(), userId(), userId()];
 const conv = (cid: string, members: string[]) => ({ id: cid, members: members.map((m) => ({ id: m })) });
 const [c1, c2, c3, c4] = [id("c1"), id("c2"), id("c3"), id("c4")];
 
-const calls = { list: 0, one: new Map<string, number>() };
+const settings = { jwtSecret: "local-users-test-secret-0123456789abcdef", jwtIssuer: "parley", jwtAudience: "parley" };
+const tokens = new ApiTokens(settings);
+const verifier = new Elysia().use(jwt({ name: "sessionJwt", secret: settings.jwtSecret })).decorator
+  .sessionJwt as TokenVerifier;
+/** A socket's session as the /ws route makes it: a session id and start, and its token's expiry. */
+const sessionOf = (userId: string, frames: string[] = []) =>
+  new Session(userId, fakeSocket(frames), metrics, Math.floor(Date.now() / 1000) + 3600, {
+    sid: newSessionId(),
+    startedAt: Date.now(),
+  });
+
+const calls = { list: 0, one: new Map<string, number>(), askedBy: [] as string[] };
 const api = Bun.serve({
   port: 0,
-  fetch(req) {
+  async fetch(req) {
+    const token = req.headers.get("authorization")?.replace(/^Bearer /, "") ?? "";
+    const session = await verifySession(verifier, token, settings);
+    if (!session) return Response.json({ error: { code: "unauthorized", message: "no" } }, { status: 401 });
+    calls.askedBy.push(session.userId);
     const path = new URL(req.url).pathname;
     if (path === "/api/conversations") {
       calls.list++;
@@ -51,9 +73,16 @@ const commands = new Redis(testRedisUrl);
 const subscriber = new Redis(testRedisUrl);
 const log = createLogger("local-users-test", "silent");
 const metrics = createRealtimeMetrics();
-const subscriptions = new ChannelSubscriptions(subscriberOn(subscriber), log, () => undefined);
+const subscriptions = new ChannelSubscriptions(subscriberOn(subscriber), log);
 const presence = new PresenceRegistry(commands, id("replica"), log);
-const users = new LocalUsers({ apiUrl: `http://127.0.0.1:${api.port}`, subscriptions, presence, metrics, log });
+const users = new LocalUsers({
+  apiUrl: `http://127.0.0.1:${api.port}`,
+  subscriptions,
+  presence,
+  metrics,
+  tokens,
+  log,
+});
 
 afterAll(async () => {
   api.stop(true);
@@ -72,9 +101,11 @@ const fakeSocket = (frames: string[]) =>
 
 describe("LocalUsers", () => {
   test("contacts: a failed load is retried, and a conversation frame meanwhile is kept", async () => {
-    const session = new Session(alice, fakeSocket([]), metrics, undefined);
-    await users.join(session, "token");
+    const session = sessionOf(alice);
+    await users.join(session);
     expect(calls.list).toBe(1); // answered 503
+    // asked with a token the api accepts, for alice's own session
+    expect(calls.askedBy).toEqual([alice]);
 
     // a new conversation arrives over Redis while the contacts are not loaded
     const frame = { type: "conversation", conversation: conv(c3, [alice, dave]) } as unknown as ServerFrame;
@@ -87,11 +118,11 @@ describe("LocalUsers", () => {
     users.repairMemberships();
     await waitFor(
       "the contacts of the first page followed",
-      () => subscriptions.has(presenceChannel(bob)) && subscriptions.has(presenceChannel(carol)),
+      () => users.follows(presenceChannel(bob)) && users.follows(presenceChannel(carol)),
       10_000,
     );
     expect(calls.list).toBe(2);
-    for (const contact of [bob, carol, dave]) expect(subscriptions.has(presenceChannel(contact))).toBe(true);
+    for (const contact of [bob, carol, dave]) expect(users.follows(presenceChannel(contact))).toBe(true);
     // members of the listed conversations were learnt on the way
     expect(await users.membersOf(alice, c1)).toEqual([alice, bob]);
     expect(calls.one.get(c1)).toBeUndefined();
@@ -100,8 +131,8 @@ describe("LocalUsers", () => {
   });
 
   test("membership is asked per conversation: one beyond the first page is found, then kept", async () => {
-    const session = new Session(alice, fakeSocket([]), metrics, undefined);
-    await users.join(session, "token");
+    const session = sessionOf(alice);
+    await users.join(session);
     expect(await users.membersOf(alice, c4)).toEqual([alice, dave]);
     expect(await users.membersOf(alice, c4)).toEqual([alice, dave]);
     expect(calls.one.get(c4)).toBe(1);
@@ -114,8 +145,8 @@ describe("LocalUsers", () => {
   });
 
   test("lookups are bounded per user: made-up conversations cannot turn into a stream of api calls", async () => {
-    const session = new Session(bob, fakeSocket([]), metrics, undefined);
-    await users.join(session, "token");
+    const session = sessionOf(bob);
+    await users.join(session);
     const before = [...calls.one.values()].reduce((a, b) => a + b, 0);
     const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => users.membersOf(bob, id(`made-up-${i}`))));
     expect(answers.every((a) => a === "not_member")).toBe(true);
@@ -127,8 +158,8 @@ describe("LocalUsers", () => {
   test("a user back within moments reuses their contacts: no second question to the api", async () => {
     const before = calls.list;
     for (let i = 0; i < 5; i++) {
-      const session = new Session(alice, fakeSocket([]), metrics, undefined);
-      await users.join(session, "token");
+      const session = sessionOf(alice);
+      await users.join(session);
       session.markClosed();
       users.leave(session);
     }
@@ -136,11 +167,44 @@ describe("LocalUsers", () => {
   });
 });
 
+describe("channels followed", () => {
+  const numsub = async (channel: string) => Number(((await commands.pubsub("NUMSUB", channel)) as [string, number])[1]);
+  const gauge = async () => (await metrics.subscribedChannels.get()).values[0]?.value ?? 0;
+
+  test("a user's channel from their first socket to their last; a contact's presence while anyone here watches them", async () => {
+    const [u1, u2] = [userId(), userId()];
+    const before = await gauge();
+    const first = sessionOf(u1);
+    const second = sessionOf(u1);
+    const other = sessionOf(u2);
+    await Promise.all([users.join(first), users.join(second), users.join(other)]);
+    // both have alice, bob and carol as contacts (the stand-in api lists the same page for everyone)
+    await waitFor("both users' contacts followed", () => users.follows(presenceChannel(carol)), 10_000);
+    await waitFor("Redis has the subscriptions", async () => (await numsub(presenceChannel(carol))) === 1, 10_000);
+    expect(await numsub(userChannel(u1))).toBe(1);
+    expect(await gauge()).toBe(before + 2 + 3);
+
+    users.leave(first); // u1 still has a socket
+    users.leave(other); // u2 gone; u1 still watches carol
+    await Bun.sleep(50);
+    expect(await numsub(userChannel(u1))).toBe(1);
+    expect(await numsub(userChannel(u2))).toBe(0);
+    expect(await numsub(presenceChannel(carol))).toBe(1);
+    expect(users.follows(userChannel(u2))).toBe(false);
+
+    users.leave(second);
+    await waitFor("every channel released", async () => (await numsub(presenceChannel(carol))) === 0, 10_000);
+    expect(await numsub(userChannel(u1))).toBe(0);
+    expect(users.follows(presenceChannel(carol))).toBe(false);
+    expect(await gauge()).toBe(before);
+  });
+});
+
 describe("group changes", () => {
   test("a line that a user left the group stops typing there reaching them; an older frame does not undo it", async () => {
     const frames: string[] = [];
-    const session = new Session(bob, fakeSocket(frames), metrics, undefined);
-    await users.join(session, "token");
+    const session = sessionOf(bob, frames);
+    await users.join(session);
     await waitFor("bob's conversations loaded", async () => Array.isArray(await users.membersOf(bob, c1)), 10_000);
     const deliver = (frame: unknown) =>
       users.deliver(userChannel(bob), encodeFanoutEvent(frame as ServerFrame, Date.now()));
@@ -198,14 +262,15 @@ describe("a replica's users arriving at once (another replica died)", () => {
       subscriptions,
       presence,
       metrics,
+      tokens,
       log,
     });
     try {
       const arrivals = Array.from({ length: 24 }, (_, i) => {
         const frames: string[] = [];
-        return { frames, session: new Session(id(`crowd${i}`), fakeSocket(frames), metrics, undefined) };
+        return { frames, session: sessionOf(userId(), frames) };
       });
-      const joined = arrivals.map((a) => crowd.join(a.session, "token"));
+      const joined = arrivals.map((a) => crowd.join(a.session));
       // `ready` does not wait for the contact lists: every socket has it while none has been answered
       await waitFor("every socket ready", () => arrivals.every((a) => a.frames[0]?.includes('"ready"')), 10_000);
       expect(asked).toBeLessThanOrEqual(CONTACT_LOADS_AT_ONCE);

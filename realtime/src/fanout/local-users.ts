@@ -26,6 +26,7 @@ import { Gate } from "@parley/kit/gate";
 import type { Logger } from "@parley/kit/log";
 import type { RealtimeMetrics } from "../libs/metrics.ts";
 import type { PresenceRegistry } from "../presence/registry.ts";
+import type { ApiTokens } from "./api-tokens.ts";
 import { type Lookup, MEMBERSHIP_RETRY_MS, Memberships, membersOf, recentContacts } from "./membership.ts";
 import type { Session } from "./session.ts";
 import type { ChannelSubscriptions } from "./subscriptions.ts";
@@ -47,8 +48,6 @@ type LocalUser = {
   loaded: boolean;
   loading: Promise<void> | null;
   lastLoadAttempt: number;
-  /** most recent token, only to ask the api on the user's behalf; never logged */
-  token: string;
   /** ids of the people whose presence the user is told (interned: each a `Watch.id`) */
   contacts: readonly string[];
   /** settles once Redis confirmed the SUBSCRIBE to the user's channel; null once it did */
@@ -77,6 +76,8 @@ export class LocalUsers {
       subscriptions: ChannelSubscriptions;
       presence: PresenceRegistry;
       metrics: RealtimeMetrics;
+      /** signs the tokens the api is asked with on a user's behalf */
+      tokens: ApiTokens;
       log: Logger;
     },
   ) {
@@ -91,6 +92,13 @@ export class LocalUsers {
     return this.users.has(userId);
   }
 
+  /** Whether this replica follows `channel`: the channel of a user here, or the presence of their contact. */
+  follows(channel: string): boolean {
+    const owner = channelOwner(channel);
+    if (!owner) return false;
+    return owner.kind === "user" ? this.users.has(owner.id) : this.watches.has(owner.id);
+  }
+
   /** The user's sockets on this replica. */
   sessionsOf(userId: string): readonly Session[] {
     return this.users.get(userId)?.sessions ?? NO_SESSIONS;
@@ -100,7 +108,7 @@ export class LocalUsers {
    * A socket opened: follow the user's channel, send `ready` once Redis confirmed it (so every
    * event committed after `ready` reaches this socket), then the contacts' presence.
    */
-  async join(session: Session, token: string): Promise<void> {
+  async join(session: Session): Promise<void> {
     const { subscriptions, presence, metrics } = this.deps;
     let user = this.users.get(session.userId);
     if (!user) {
@@ -113,12 +121,11 @@ export class LocalUsers {
         loaded: false,
         loading: null,
         lastLoadAttempt: 0,
-        token,
         contacts: [],
         subscribed: null,
       };
       this.users.set(user.id, user);
-      metrics.connectedUsers.set(this.users.size);
+      this.countChannels();
       // Both issued before any await, so a quick close's "offline"/UNSUBSCRIBE is ordered after them.
       void presence.userArrived(user.id);
       const created = user;
@@ -131,7 +138,6 @@ export class LocalUsers {
         await this.setContacts(user, kept.contacts, false);
       }
     }
-    user.token = token;
     user.sessions.push(session);
     metrics.openSockets.inc();
     if (user.subscribed) await user.subscribed;
@@ -154,7 +160,7 @@ export class LocalUsers {
     this.deps.metrics.openSockets.dec();
     if (user.sessions.length > 0) return false;
     this.users.delete(user.id);
-    this.deps.metrics.connectedUsers.set(this.users.size);
+    this.countChannels();
     this.deps.subscriptions.release(userChannel(user.id));
     this.memberships.release(user.id);
     if (user.loaded) this.keep(user.id, user.contacts);
@@ -173,7 +179,7 @@ export class LocalUsers {
   async membersOf(userId: string, conversationId: string): Promise<Lookup> {
     const user = this.users.get(userId);
     if (!user) return "not_member";
-    const found = await this.memberships.lookup(userId, user.token, conversationId);
+    const found = await this.memberships.lookup(userId, conversationId, () => this.tokenFor(user));
     if (found === "unauthorized") this.closeUser(userId, CLOSE_CODES.sessionExpired, "session expired");
     return found;
   }
@@ -291,7 +297,7 @@ export class LocalUsers {
       .run(() =>
         // gone while waiting its turn: nothing to ask
         this.users.get(user.id) === user
-          ? recentContacts(this.deps.apiUrl, user.id, user.token, this.memberships)
+          ? this.tokenFor(user).then((token) => recentContacts(this.deps.apiUrl, user.id, token, this.memberships))
           : Promise.resolve(null),
       )
       .then(async (contacts) => {
@@ -338,6 +344,19 @@ export class LocalUsers {
     if (announce && added.length > 0) await this.sendPresence(added, [...user.sessions]);
   }
 
+  /** A token to ask the api with for the user: for their most recent socket's session. */
+  private tokenFor(user: LocalUser): Promise<string> {
+    const latest = user.sessions.at(-1);
+    if (!latest) return Promise.reject(new Error("the user has no socket here"));
+    return this.deps.tokens.forSession(latest);
+  }
+
+  /** Users here and the channels followed for them (one each, and one per contact watched). */
+  private countChannels(): void {
+    this.deps.metrics.connectedUsers.set(this.users.size);
+    this.deps.metrics.subscribedChannels.set(this.users.size + this.watches.size);
+  }
+
   private keep(userId: string, contacts: readonly string[]): void {
     const now = Date.now();
     if (this.kept.size >= KEPT_MAX) for (const [id, k] of this.kept) if (k.until <= now) this.kept.delete(id);
@@ -351,6 +370,7 @@ export class LocalUsers {
     if (!watch) {
       watch = { id: contactId, watchers: [] };
       this.watches.set(contactId, watch);
+      this.countChannels();
     }
     return watch;
   }
@@ -362,6 +382,7 @@ export class LocalUsers {
     watch.watchers.splice(at, 1);
     if (watch.watchers.length > 0) return;
     this.watches.delete(contactId);
+    this.countChannels();
     this.deps.subscriptions.release(presenceChannel(contactId));
   }
 

@@ -1,8 +1,8 @@
 /**
  * Who is in a conversation, as realtime needs to know it: only to relay a typing frame (members
  * only, to the members). The api is the only source of truth and realtime keeps no database, so
- * it asks the api about one conversation at a time (`GET /api/conversations/:id` with the user's
- * own token: the answer is 404 unless they are a member) and keeps the answer per conversation,
+ * it asks the api about one conversation at a time (`GET /api/conversations/:id` on the user's
+ * behalf, api-tokens.ts: the answer is 404 unless they are a member) and keeps the answer per conversation,
  * shared by every local user, for MEMBERSHIP_TTL_MS. A `conversation` frame updates it at once.
  * Nothing here is derived from a (possibly truncated) list of a user's conversations.
  *
@@ -63,7 +63,7 @@ export class Memberships {
   }
 
   /** The members of a conversation if `userId` is one of them (asking the api when not known). */
-  async lookup(userId: string, token: string, conversationId: string): Promise<Lookup> {
+  async lookup(userId: string, conversationId: string, token: () => Promise<string>): Promise<Lookup> {
     const now = Date.now();
     const hit = this.known.get(conversationId);
     // the frames of a group change reach this replica through its local members: a fresh
@@ -94,11 +94,11 @@ export class Memberships {
     return true;
   }
 
-  private async ask(userId: string, token: string, conversationId: string): Promise<Lookup> {
+  private async ask(userId: string, token: () => Promise<string>, conversationId: string): Promise<Lookup> {
     let res: Response;
     try {
       res = await fetch(`${this.deps.apiUrl}/api/conversations/${conversationId}`, {
-        headers: { authorization: `Bearer ${token}`, accept: "application/json" },
+        headers: { authorization: `Bearer ${await token()}`, accept: "application/json" },
         signal: AbortSignal.timeout(5000),
       });
     } catch (err) {

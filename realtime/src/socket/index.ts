@@ -39,7 +39,6 @@ const REFUSALS: Record<Exclude<TypingResult, "ok">, [code: "not_found" | "rate_l
   unavailable: ["unavailable", "could not check the conversation right now"],
 };
 
-type Auth = SessionClaims & { token: string };
 
 /**
  * What Bun keeps for one socket (`ws.data`): its auth until it opens, then its Session, and the
@@ -51,7 +50,7 @@ class SocketData {
   session: Session | null = null;
   constructor(
     private readonly handlers: SocketHandlers,
-    public auth: Auth | null,
+    public auth: SessionClaims | null,
   ) {}
   open(ws: Socket): void {
     this.handlers.open(ws, this);
@@ -82,7 +81,7 @@ class SocketHandlers {
     const auth = data.auth;
     data.auth = null;
     if (!auth) return;
-    const { userId, exp, token, sid, startedAt } = auth;
+    const { userId, exp, sid, startedAt } = auth;
     const raw = ws as ServerWebSocket<unknown>;
     if (users.sessionsOf(userId).length >= config.maxSocketsPerUser) {
       metrics.refusedSockets.inc({ reason: "too_many_sockets" });
@@ -97,7 +96,7 @@ class SocketHandlers {
     }
     data.session = session;
     log.debug({ userId, socket: session.id }, "socket open");
-    users.join(session, token).catch((err: Error) => log.warn({ userId, err: err.message }, "join failed"));
+    users.join(session).catch((err: Error) => log.warn({ userId, err: err.message }, "join failed"));
   }
 
   message(data: SocketData, input: string | Buffer): void {
@@ -154,12 +153,13 @@ export function socketRoutes(deps: SocketDeps) {
       const source = extractToken(headers, query, typeof cookieValue === "string" ? cookieValue : undefined);
       if (!source || !looksLikeJwt(source.token))
         return status(401, errorBody("unauthorized", "sign in first: no valid session token"));
-      const session = await verifySession(sessionJwt, source.token, config);
+      // not remembered: a socket's token is checked once, and an idle socket keeps no token (api-tokens.ts)
+      const session = await verifySession(sessionJwt, source.token, config, { remember: false });
       if (!session || (await deps.revocations.isRevoked(session)))
         return status(401, errorBody("unauthorized", "the session token is invalid, expired or signed out"));
       // A client that offered ["bearer", <jwt>] only accepts the socket if we pick "bearer".
       if (source.via === "subprotocol") set.headers["sec-websocket-protocol"] = "bearer";
-      return { auth: { ...session, token: source.token } };
+      return { auth: session };
     })
     .route("WS", "/ws", ({ request, server, set, auth }) => {
       const upgraded = server?.upgrade(request, {
