@@ -121,7 +121,7 @@ export async function startParley<T>(opts: {
 async function startProcesses(
   name: string,
   cmd: string[],
-  opts: { redisUrl: string; processes: number; logs: string },
+  opts: { redisUrl: string; processes: number; logs: string; env?: Record<string, string> },
 ): Promise<RunningServers> {
   const children: Child[] = [];
   const ports: number[] = [];
@@ -130,7 +130,7 @@ async function startProcesses(
     for (const [i, port] of ports.entries())
       children.push(
         spawnLogged(`${name}-${i + 1}`, cmd, {
-          env: { PORT: String(port), REDIS_URL: opts.redisUrl },
+          env: { ...opts.env, PORT: String(port), REDIS_URL: opts.redisUrl },
           logFile: join(opts.logs, `${name}-${i + 1}.log`),
         }),
       );
@@ -155,8 +155,15 @@ export function startSocketIoPeer(opts: { redisUrl: string; processes: number; l
 
 export type Baseline = "bare-bun" | "elysia-ws";
 
-/** A baseline of this directory (not product): `processes` Bun processes. URLs are ws://. */
-export async function startBaseline(kind: Baseline, opts: { redisUrl: string; processes: number; logs: string }) {
-  const running = await startProcesses(kind, [process.execPath, join(ROOT, `bench/peers/${kind}.ts`)], opts);
+/**
+ * A baseline of this directory (not product): `processes` Bun processes. URLs are ws://.
+ * `bunArgs` and `env` go to each process (bench/socket-memory.ts preloads its heap hook).
+ */
+export async function startBaseline(
+  kind: Baseline,
+  opts: { redisUrl: string; processes: number; logs: string; bunArgs?: string[]; env?: Record<string, string> },
+) {
+  const cmd = [process.execPath, ...(opts.bunArgs ?? []), join(ROOT, `bench/peers/${kind}.ts`)];
+  const running = await startProcesses(kind, cmd, opts);
   return { ...running, urls: running.urls.map((u) => u.replace(/^http/, "ws")) };
 }
