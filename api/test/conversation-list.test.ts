@@ -170,3 +170,61 @@ describe("group titles (defect 14)", () => {
     }
   });
 });
+
+describe("GET /api/conversations/members (what realtime follows presence for)", () => {
+  test("the members of my most recent conversations and their versions, in the list's order; none I left", async () => {
+    const [me, ann, ben, cat] = [
+      await api.register("mem"),
+      await api.register("ann"),
+      await api.register("ben"),
+      await api.register("cat"),
+    ];
+    const direct = (await create(me.token, { memberIds: [ann.user.id] })).body.conversation;
+    const group = (await create(me.token, { memberIds: [ann.user.id, ben.user.id] })).body.conversation;
+    const left = (await create(cat.token, { memberIds: [me.user.id, ben.user.id] })).body.conversation;
+    // the group grows (its member list's version goes up), the direct chat gets the newest message
+    const added = await api.call("POST", `/api/conversations/${group.id}/members`, {
+      token: me.token,
+      body: { memberIds: [cat.user.id] },
+    });
+    expect(added.status).toBe(200);
+    const leave = await api.call("POST", `/api/conversations/${left.id}/leave`, {
+      token: me.token,
+      headers: { "content-type": "application/json" },
+    });
+    expect(leave.status).toBe(204);
+    const sent = await api.call("POST", `/api/conversations/${direct.id}/messages`, {
+      token: me.token,
+      body: { body: "newest", clientId: crypto.randomUUID() },
+    });
+    expect(sent.status).toBe(201);
+
+    const res = await api.call("GET", "/api/conversations/members", { token: me.token });
+    expect(res.status).toBe(200);
+    const list = (await api.call("GET", "/api/conversations", { token: me.token })).body.conversations as {
+      id: string;
+      members: { id: string }[];
+      stateRev: number;
+    }[];
+    // the same conversations as the list's first page, in its order, with its members and versions
+    expect(res.body.conversations).toEqual(
+      list.map((c) => ({ id: c.id, memberIds: c.members.map((m) => m.id), stateRev: c.stateRev })),
+    );
+    expect(res.body.conversations.map((c: { id: string }) => c.id)).toEqual([direct.id, group.id]);
+    const grown = res.body.conversations[1];
+    expect(new Set(grown.memberIds)).toEqual(new Set([me.user.id, ann.user.id, ben.user.id, cat.user.id]));
+    expect(grown.stateRev).toBeGreaterThan(0);
+
+    const one = await api.call("GET", "/api/conversations/members?limit=1", { token: me.token });
+    expect(one.body.conversations.map((c: { id: string }) => c.id)).toEqual([direct.id]);
+  });
+
+  test("401 without a session; a bad limit is 422", async () => {
+    expect((await api.call("GET", "/api/conversations/members")).status).toBe(401);
+    const me = await api.register("memq");
+    for (const q of ["?limit=0", `?limit=${CONVERSATIONS_PAGE_MAX + 1}`, "?limit=x"]) {
+      const bad = await api.call("GET", `/api/conversations/members${q}`, { token: me.token });
+      expect({ q, status: bad.status, code: bad.body.error?.code }).toEqual({ q, status: 422, code: "validation_failed" });
+    }
+  });
+});

@@ -195,6 +195,12 @@ export const ConversationsQuery = t.Object({
 });
 export type ConversationsQuery = typeof ConversationsQuery.static;
 
+/** GET /api/conversations/members: how many of the most recent conversations (one page at most). */
+export const ConversationMembersQuery = t.Object({
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: CONVERSATIONS_PAGE_MAX })),
+});
+export type ConversationMembersQuery = typeof ConversationMembersQuery.static;
+
 export const ConversationParams = t.Object({ id: Id });
 export type ConversationParams = typeof ConversationParams.static;
 
@@ -269,6 +275,19 @@ export const ConversationsResponse = t.Object({
   nextCursor: t.Union([ConversationCursor, t.Null()]),
 });
 export type ConversationsResponse = typeof ConversationsResponse.static;
+/**
+ * Who is in each of the caller's most recent conversations, newest activity first, and the
+ * version of each member list (`stateRev`, as in Conversation): what realtime follows presence
+ * for and knows membership from, without the list's unread counts, last messages and settings.
+ */
+export const ConversationMembers = t.Object({
+  id: Id,
+  memberIds: t.Array(Id),
+  stateRev: t.Integer({ minimum: 0 }),
+});
+export type ConversationMembers = typeof ConversationMembers.static;
+export const ConversationMembersResponse = t.Object({ conversations: t.Array(ConversationMembers) });
+export type ConversationMembersResponse = typeof ConversationMembersResponse.static;
 /** `rev`: the conversation's change head when the page was read; the page shows every change up to it. */
 export const MessagesPage = t.Object({
   messages: t.Array(Message),

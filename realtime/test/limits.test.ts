@@ -115,24 +115,24 @@ describe("sockets per user (defect 6)", () => {
     });
   });
 
-  test("20 open/close cycles ask the api for the user's conversations once, not 20 times", async () => {
+  test("20 open/close cycles ask the api for the user's contacts once, not 20 times", async () => {
     const [user, peer] = [await register(r1, "cycle"), await register(r1, "peer")];
     await createConversation(r1, user, [peer]);
     // the api's counter is shared: let loads of earlier tests' first sockets (one on the other
     // replica, say, whose contacts load after its `ready`) land before counting from here
-    await waitFor("no list request in flight from earlier tests", async () => {
-      const a = await apiAnswered("GET", "/api/conversations");
+    await waitFor("no contacts request in flight from earlier tests", async () => {
+      const a = await apiAnswered("GET", "/api/conversations/members");
       await Bun.sleep(300);
-      return a === (await apiAnswered("GET", "/api/conversations"));
+      return a === (await apiAnswered("GET", "/api/conversations/members"));
     });
-    const before = await apiAnswered("GET", "/api/conversations");
+    const before = await apiAnswered("GET", "/api/conversations/members");
     for (let i = 0; i < 20; i++) {
       const s = await open(r1, user);
       await s.next((f) => f.type === "presence" && f.userId === peer.id);
       s.close();
       await s.closed;
     }
-    expect((await apiAnswered("GET", "/api/conversations")) - before).toBeLessThanOrEqual(1);
+    expect((await apiAnswered("GET", "/api/conversations/members")) - before).toBeLessThanOrEqual(1);
   });
 });
 

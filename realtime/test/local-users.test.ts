@@ -53,10 +53,11 @@ const api = Bun.serve({
     if (!session) return Response.json({ error: { code: "unauthorized", message: "no" } }, { status: 401 });
     calls.askedBy.push(session.userId);
     const path = new URL(req.url).pathname;
-    if (path === "/api/conversations") {
+    if (path === "/api/conversations/members") {
       calls.list++;
       if (calls.list === 1) return Response.json({ error: { code: "unavailable", message: "down" } }, { status: 503 });
-      return Response.json({ conversations: [conv(c1, [alice, bob]), conv(c2, [alice, carol])], nextCursor: null });
+      const entry = (cid: string, memberIds: string[]) => ({ id: cid, memberIds, stateRev: 0 });
+      return Response.json({ conversations: [entry(c1, [alice, bob]), entry(c2, [alice, carol])] });
     }
     const one = path.match(/^\/api\/conversations\/([^/]+)$/)?.[1];
     if (one) {
@@ -254,7 +255,7 @@ describe("a replica's users arriving at once (another replica died)", () => {
         await held.promise;
         await Bun.sleep(5);
         inFlight--;
-        return Response.json({ conversations: [], nextCursor: null });
+        return Response.json({ conversations: [] });
       },
     });
     const crowd = new LocalUsers({

@@ -10,7 +10,7 @@
  * lookups at once, refilled at LOOKUPS_PER_MINUTE, so typing frames for made-up conversations
  * cannot turn into a stream of api calls.
  */
-import type { Conversation, ConversationResponse, ConversationsResponse } from "@parley/contract";
+import type { Conversation, ConversationMembersResponse, ConversationResponse } from "@parley/contract";
 import { CONVERSATIONS_PAGE_MAX } from "@parley/contract/limits";
 import type { Logger } from "@parley/kit/log";
 
@@ -132,7 +132,9 @@ export class Memberships {
  * The people a user meets in their most recent conversations (one page of the list, at most
  * CONVERSATIONS_PAGE_MAX): whose presence to follow for them. A bounded set by design, and not
  * membership: presence of people met only in older conversations comes from the api when the
- * client asks for them. Their members are learnt on the way.
+ * client asks for them. Their members are learnt on the way. Asked of
+ * `GET /api/conversations/members`, the list's first page without its unread counts, last
+ * messages and settings (a third of the database lookups).
  */
 export async function recentContacts(
   apiUrl: string,
@@ -140,18 +142,17 @@ export async function recentContacts(
   token: string,
   memberships: Memberships,
 ): Promise<Set<string> | "unauthorized"> {
-  const res = await fetch(`${apiUrl}/api/conversations?limit=${CONVERSATIONS_PAGE_MAX}`, {
+  const res = await fetch(`${apiUrl}/api/conversations/members?limit=${CONVERSATIONS_PAGE_MAX}`, {
     headers: { authorization: `Bearer ${token}`, accept: "application/json" },
     signal: AbortSignal.timeout(5000),
   });
   if (res.status === 401) return "unauthorized";
-  if (!res.ok) throw new Error(`GET /api/conversations answered ${res.status}`);
-  const body = (await res.json()) as ConversationsResponse;
+  if (!res.ok) throw new Error(`GET /api/conversations/members answered ${res.status}`);
+  const body = (await res.json()) as ConversationMembersResponse;
   const contacts = new Set<string>();
   for (const c of body.conversations) {
-    const members = membersOf(c);
-    memberships.learn(c.id, members, c.stateRev);
-    for (const m of members) if (m !== userId) contacts.add(m);
+    memberships.learn(c.id, c.memberIds, c.stateRev);
+    for (const m of c.memberIds) if (m !== userId) contacts.add(m);
   }
   return contacts;
 }

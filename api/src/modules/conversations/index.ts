@@ -1,8 +1,14 @@
-/** POST/GET /api/conversations, GET /api/conversations/:id, PUT /api/conversations/:id/mute */
+/**
+ * POST/GET /api/conversations, GET /api/conversations/members, GET /api/conversations/:id,
+ * PUT /api/conversations/:id/mute
+ */
+import { CONVERSATIONS_PAGE_MAX } from "@parley/contract/limits";
 import { Elysia } from "elysia";
 import type { Deps } from "../../libs/deps.ts";
 import { auth } from "../../plugins/auth.ts";
 import {
+  ConversationMembersQuery,
+  ConversationMembersResponse,
   ConversationParams,
   ConversationResponse,
   ConversationsQuery,
@@ -44,6 +50,18 @@ export const conversationRoutes = (deps: Deps) =>
       response: { 200: ConversationsResponse, 401: ErrorBody, 422: ErrorBody },
       detail: { summary: "My conversations, newest activity first, a page at a time (follow nextCursor)" },
     })
+    .get(
+      "/members",
+      async ({ me, query }) => conversations.members(deps, me.id, query.limit ?? CONVERSATIONS_PAGE_MAX),
+      {
+        query: ConversationMembersQuery,
+        response: { 200: ConversationMembersResponse, 401: ErrorBody, 422: ErrorBody },
+        detail: {
+          summary:
+            "Who is in each of my most recent conversations (newest activity first), and each member list's version: what realtime follows presence for",
+        },
+      },
+    )
     .get("/:id", async ({ me, params }) => ({ conversation: await conversations.get(deps, params.id, me.id) }), {
       params: ConversationParams,
       response: { 200: ConversationResponse, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody },

@@ -1,4 +1,6 @@
 export {
+  ConversationMembersQuery,
+  ConversationMembersResponse,
   ConversationParams,
   ConversationResponse,
   ConversationsQuery,

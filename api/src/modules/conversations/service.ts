@@ -2,7 +2,13 @@
  * Conversations: direct (exactly one other member, at most one per pair) and group (two or
  * more others). The creator is always a member. Anything you are not a member of is 404.
  */
-import type { Conversation, ConversationsQuery, ConversationsResponse, CreateConversationBody } from "@parley/contract";
+import type {
+  Conversation,
+  ConversationMembersResponse,
+  ConversationsQuery,
+  ConversationsResponse,
+  CreateConversationBody,
+} from "@parley/contract";
 import { CONVERSATIONS_PAGE_DEFAULT } from "@parley/contract/limits";
 import { cleanTitle } from "@parley/contract/text";
 import { type mongo, Types } from "mongoose";
@@ -190,15 +196,13 @@ export async function list(
     db.Pref.find({ userId: me }).select({ conversationId: 1, muted: 1 }).lean(),
   ]);
   const readSeq = new Map(reads.map((r) => [r.conversationId.toHexString(), r.seq]));
-  const convs = await conversations.getMany([...readSeq.keys()]);
+  const here = await newestFirst({ bookkeeper, conversations }, userId, [...readSeq.keys()]);
   const muted = new Set(prefs.filter((p) => p.muted).map((p) => p.conversationId.toHexString()));
   const mentionSeqs = new Map<string, number[]>();
   for (const m of mentions) {
     const key = m.conversationId.toHexString();
     mentionSeqs.set(key, [...(mentionSeqs.get(key) ?? []), m.seq]);
   }
-  const here = convs.map((c) => withUnwritten(c, bookkeeper)).filter((c) => isMember(c, userId));
-  here.sort((x, y) => y.lastActivityAt.getTime() - x.lastActivityAt.getTime() || (y._id > x._id ? 1 : -1));
   // older than the cursor: earlier activity, or the same moment and a smaller id
   const rest = after
     ? here.filter((c) => {
@@ -217,6 +221,48 @@ export async function list(
     });
   });
   return { conversations: views, nextCursor };
+}
+
+/**
+ * Who is in each of the user's most recent conversations, and the version of each member list:
+ * what realtime follows presence for and learns membership from when a user's first socket opens
+ * there. The list's first page without its unread counts, mentions and settings: one lookup in
+ * `reads` and the conversation cache, where the list makes three lookups.
+ */
+export async function members(
+  { db, bookkeeper, conversations }: Pick<Deps, "db" | "bookkeeper" | "conversations">,
+  userId: string,
+  limit: number,
+): Promise<ConversationMembersResponse> {
+  const reads = await db.Read.find({ userId: oid(userId) }).select({ conversationId: 1 }).lean();
+  const here = await newestFirst(
+    { bookkeeper, conversations },
+    userId,
+    reads.map((r) => r.conversationId.toHexString()),
+  );
+  return {
+    conversations: here.slice(0, limit).map((c) => ({
+      id: c._id.toHexString(),
+      memberIds: c.memberIds.map((m) => m.toHexString()),
+      stateRev: c.stateRev ?? 0,
+    })),
+  };
+}
+
+/**
+ * The user's conversations among `ids` (their entries in `reads`), as they are now (sends not
+ * yet written included), those they are still a member of, newest activity first (ties: the
+ * larger id first, which the list's cursor relies on).
+ */
+async function newestFirst(
+  { bookkeeper, conversations }: Pick<Deps, "bookkeeper" | "conversations">,
+  userId: string,
+  ids: string[],
+): Promise<ConversationDoc[]> {
+  const convs = await conversations.getMany(ids);
+  const here = convs.map((c) => withUnwritten(c, bookkeeper)).filter((c) => isMember(c, userId));
+  here.sort((x, y) => y.lastActivityAt.getTime() - x.lastActivityAt.getTime() || (y._id > x._id ? 1 : -1));
+  return here;
 }
 
 /** One conversation, read fresh (the cache's lastSeq may lag), with its newest members. */
