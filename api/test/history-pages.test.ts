@@ -98,3 +98,24 @@ test("new messages are read by page alone; old ones fall back to their blocks", 
   expect((await old.reader.range(1, 30)).map((m) => m.seq)).toEqual(span(1, 30));
   expect(old.used).toContain("block");
 });
+
+test("a catch-up past the head reads one page, not every page its range spans; a full page reads on", async () => {
+  // after the head: 91–191 spans pages 3 (76–100) to 7; page 3 ends short at 90, so nothing is above it
+  const atHead = recordingReader(ALL);
+  expect(await atHead.reader.range(ALL + 1, ALL + 101)).toEqual([]);
+  expect(atHead.used).toEqual(["page"]);
+  const behind = recordingReader(ALL);
+  expect((await behind.reader.range(ALL - 3, ALL + 97)).map((m) => m.seq)).toEqual(span(ALL - 3, ALL));
+  expect(behind.used).toHaveLength(1);
+  // what the reader knows to exist reaches past the first page: every page is read at once, as before
+  const known = recordingReader(ALL);
+  expect((await known.reader.range(45, 90)).map((m) => m.seq)).toEqual(span(45, 90));
+  expect(known.used).toHaveLength(3);
+  // a lagging idea of the head (a cache): the first page is full, so the reader reads on and finds them all
+  const lagging = recordingReader(60);
+  expect((await lagging.reader.range(51, 151)).map((m) => m.seq)).toEqual(span(51, ALL));
+  expect(lagging.used.length).toBeGreaterThan(1);
+  // through the api, the same: the tail and the empty catch-up are complete
+  expect(seqsOf((await page(`?after=${ALL - 10}&limit=100`)).body)).toEqual(span(ALL - 9, ALL));
+  expect(seqsOf((await page(`?after=${ALL}&limit=100`)).body)).toEqual([]);
+});

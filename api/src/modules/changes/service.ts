@@ -166,11 +166,15 @@ export async function changesSince(
   userId: string,
   query: ChangesQuery,
 ): Promise<ChangesPage> {
-  await memberConversation(deps, conversationId, userId);
+  const conv = await memberConversation(deps, conversationId, userId);
   const since = query.since ?? 0;
   const limit = query.limit ?? CHANGES_PAGE_MAX;
-  // one more than asked: whether it exists is hasMore
-  const rows = await new BlockReader(changeSeries(deps.db), conversationId).range(since + 1, since + limit + 1);
+  // one more than asked: whether it exists is hasMore; every rev up to the cached head exists
+  const rows = await new BlockReader(changeSeries(deps.db), conversationId).range(
+    since + 1,
+    since + limit + 1,
+    conv.lastRev ?? 0,
+  );
   const page = rows.slice(0, limit);
   return { changes: page.map(toChange), hasMore: rows.length > limit, rev: page.at(-1)?.rev ?? since };
 }

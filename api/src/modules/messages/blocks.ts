@@ -82,13 +82,29 @@ export class BlockReader<D extends Numbered = MessageDoc> {
     return docs;
   }
 
-  /** Documents numbered [from, to], ascending (at most two blocks when to - from < the grain's size). */
-  async range(from: number, to: number): Promise<D[]> {
+  /**
+   * Documents numbered [from, to], ascending (at most two blocks when to - from < the grain's size).
+   *
+   * With `known` (every number up to it is known to exist), a range that reaches past it reads its
+   * first block alone, and the others only when that one is full: numbers are contiguous, so a
+   * block that ends short has nothing above it. A catch-up asks for up to a page past what the
+   * client holds and usually finds nothing there: one lookup instead of one per block it spans
+   * (five pages of messages, two blocks of changes).
+   */
+  async range(from: number, to: number, known?: number): Promise<D[]> {
     if (to < from || to < 1) return [];
     const first = this.groupOf(Math.max(1, from));
     const last = this.groupOf(to);
-    const blocks = await Promise.all(Array.from({ length: last - first + 1 }, (_, i) => this.block(first + i)));
     const number = this.series.numberOf;
+    const read = (a: number, b: number) => Promise.all(Array.from({ length: b - a + 1 }, (_, i) => this.block(a + i)));
+    const firstEnd = (first + 1) * this.grain.size;
+    let blocks: D[][];
+    if (known === undefined || last === first || known >= firstEnd) blocks = await read(first, last);
+    else {
+      const opening = await this.block(first);
+      const full = opening.length > 0 && number(opening[opening.length - 1]!) === firstEnd;
+      blocks = full ? [opening, ...(await read(first + 1, last))] : [opening];
+    }
     return blocks.flat().filter((d) => number(d) >= from && number(d) <= to);
   }
 

@@ -30,11 +30,11 @@ export class HistoryReader {
   async range(from: number, to: number): Promise<MessageDoc[]> {
     const first = Math.max(1, from);
     if (to < first) return [];
-    const docs = await this.pages.range(first, to);
+    const docs = await this.pages.range(first, to, this.known);
     // every seq from `first` up to the highest known to exist must be there
     const top = Math.min(to, Math.max(this.known, docs.at(-1)?.seq ?? 0));
     const complete = docs.length === Math.max(0, top - first + 1) && (docs.length === 0 || docs[0]!.seq === first);
-    return complete ? docs : this.blocks.range(first, to);
+    return complete ? docs : this.blocks.range(first, to, this.known);
   }
 
   /**
