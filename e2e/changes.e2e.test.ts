@@ -188,6 +188,35 @@ describe("offline", () => {
   }, 90_000);
 });
 
+describe("offline, changes alone", () => {
+  test("back online after edits and reactions with no new message, a browser shows them (the messages' page says a change is missing)", async () => {
+    const dan = await ApiUser.register(world.stack.apiUrl, uniqueName("dan"));
+    await startChat(a, [bob.username, dan.username], "Quiet");
+    const group = (await alice.conversations()).find((c) => c.title === "Quiet")!.id;
+    for (const text of ["one", "two"]) await sendFromComposer(a, text);
+    await openChat(b, /^Quiet/);
+    await waitForBodies(b, ["one", "two"]);
+
+    await ctxB.setOffline(true);
+    await b.getByRole("status").getByText("Offline").waitFor();
+    const byText = async (t: string) => (await alice.messages(group)).find((m) => m.body === t)!.seq;
+    await alice.edit(group, await byText("one"), "one, edited");
+    await alice.react(group, await byText("two"), "👍");
+
+    await ctxB.setOffline(false);
+    await b.getByRole("status").getByText("Connected").waitFor({ timeout: 30_000 });
+    await waitFor(
+      "b to show the edit and the reaction",
+      async () => {
+        const t = await shownThread(b);
+        return t.some((m) => m.text === "one, edited" && m.edited) && t.some((m) => m.reactions === "👍1");
+      },
+      30_000,
+    );
+    expect(errors).toEqual([]);
+  }, 90_000);
+});
+
 /** The thread of `page` once `ready` holds of it. */
 async function shownThreadWhen(page: Page, ready: (t: Awaited<ReturnType<typeof shownThread>>) => boolean) {
   return waitFor("the thread to settle", async () => {

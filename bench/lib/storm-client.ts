@@ -7,7 +7,8 @@
  *  - the thread is held with the frontend's pure thread functions (thread.ts);
  *  - on every `ready` it does what FrameHandler does (frames.ts): the first page of the
  *    conversation list, then, for its open thread, Sync.catchUp (`GET …/messages?after=<last
- *    contiguous seq>&limit=100`, page by page) and Sync.catchUpChanges (`GET …/changes?since=<rev>
+ *    contiguous seq>&limit=100`, page by page) and, when that page's change head is past the
+ *    thread's rev, Sync.catchUpChanges (`GET …/changes?since=<rev>
  *    &limit=100`), one run of each at a time; a live message past a gap starts a catch-up too.
  *    These few request loops are copied from sync.ts, not imported: sync.ts talks to the
  *    page's one `api` client (same origin, cookie), and here thousands of users share a process.
@@ -186,6 +187,8 @@ export class StormClient {
   private readonly socket: SocketClient;
   private readonly messagesCatchUp = new OneAtATime<number | undefined>();
   private readonly changesCatchUp = new OneAtATime<void>();
+  /** the change head the last page of the messages catch-up was read at */
+  private changeHead: number | undefined;
   private running = false;
 
   constructor(
@@ -266,7 +269,11 @@ export class StormClient {
     }
   }
 
-  /** FrameHandler's `ready`: the list, then every loaded thread's messages and changes. */
+  /**
+   * FrameHandler's `ready`: the list, and every loaded thread's Sync.catchUpAfterReconnect (its
+   * messages, then its changes only when the messages' page says the change head is past the
+   * thread's rev).
+   */
   private async afterReady(r: Readiness): Promise<void> {
     const fail = (what: string) => (e: unknown) => {
       r.failures.push(`${what}: ${(e as Error).message}`);
@@ -274,8 +281,13 @@ export class StormClient {
     };
     const [, requestedAt] = await Promise.all([
       this.loadConversations().catch(fail("list")),
-      this.catchUp().catch(fail("messages")),
-      this.catchUpChanges().catch(fail("changes")),
+      (async () => {
+        this.changeHead = undefined;
+        const first = await this.catchUp().catch(fail("messages"));
+        if (this.changeHead === undefined || this.changeHead > this.thread.rev)
+          await this.catchUpChanges().catch(fail("changes"));
+        return first;
+      })(),
     ]);
     r.caughtUpAt = performance.now();
     r.requestedAt = requestedAt;
@@ -323,6 +335,7 @@ export class StormClient {
         first ??= performance.now();
         const page = (await this.get("messages", path)) as MessagesPage;
         this.mergePage(page.messages);
+        this.changeHead = page.rev;
         if (!page.hasMore || !page.messages.length) break;
       }
       return first;

@@ -33,10 +33,7 @@ export class FrameHandler {
         // serves reads someone is waiting for first.
         void this.sync.loadConversations({ background: true });
         for (const id of st.threads.keys())
-          if (st.thread(id).loaded) {
-            void this.sync.catchUp(id, { background: true });
-            void this.sync.catchUpChanges(id, { background: true });
-          }
+          if (st.thread(id).loaded) void this.sync.catchUpAfterReconnect(id, { background: true });
         this.resend();
         break;
       case "message":
