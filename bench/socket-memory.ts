@@ -72,7 +72,11 @@ async function snapshot(pid: number): Promise<Snapshot> {
   snapshots.set(pid, n + 1);
   process.kill(pid, "SIGUSR2");
   const file = join(dir, `heap-${pid}-${n}.json`);
-  await waitFor("the heap figures", async () => (await Bun.file(file).exists()) && (await Bun.file(file).size) > 0, 30_000);
+  await waitFor(
+    "the heap figures",
+    async () => (await Bun.file(file).exists()) && (await Bun.file(file).size) > 0,
+    30_000,
+  );
   await Bun.sleep(200);
   return { rss: procFigures(pid).rssKiB, heap: JSON.parse(readFileSync(file, "utf8")) as Heap };
 }

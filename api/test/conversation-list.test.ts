@@ -224,7 +224,11 @@ describe("GET /api/conversations/members (what realtime follows presence for)", 
     const me = await api.register("memq");
     for (const q of ["?limit=0", `?limit=${CONVERSATIONS_PAGE_MAX + 1}`, "?limit=x"]) {
       const bad = await api.call("GET", `/api/conversations/members${q}`, { token: me.token });
-      expect({ q, status: bad.status, code: bad.body.error?.code }).toEqual({ q, status: 422, code: "validation_failed" });
+      expect({ q, status: bad.status, code: bad.body.error?.code }).toEqual({
+        q,
+        status: 422,
+        code: "validation_failed",
+      });
     }
   });
 });

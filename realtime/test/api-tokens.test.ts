@@ -14,7 +14,12 @@ const verifierFor = (secret: string) =>
   new Elysia().use(jwt({ name: "sessionJwt", secret })).decorator.sessionJwt as TokenVerifier;
 const USER = "0123456789abcdef01234567";
 const nowS = () => Math.floor(Date.now() / 1000);
-const session = (tokenExp: number | undefined) => ({ userId: USER, sid: newSessionId(), startedAt: Date.now(), tokenExp });
+const session = (tokenExp: number | undefined) => ({
+  userId: USER,
+  sid: newSessionId(),
+  startedAt: Date.now(),
+  tokenExp,
+});
 
 afterEach(() => setSystemTime());
 

@@ -267,7 +267,7 @@ describe("a replica's users arriving at once (another replica died)", () => {
       log,
     });
     try {
-      const arrivals = Array.from({ length: 24 }, (_, i) => {
+      const arrivals = Array.from({ length: 24 }, () => {
         const frames: string[] = [];
         return { frames, session: sessionOf(userId(), frames) };
       });

@@ -24,7 +24,10 @@ export class ApiTokens {
   constructor(private readonly jwt: JwtSettings) {}
 
   /** A token for `session`, good for ASK_TOKEN_TTL_S (to the minute) or until the session's own expiry. */
-  async forSession(session: Pick<Session, "userId" | "sid" | "startedAt" | "tokenExp">, nowMs = Date.now()): Promise<string> {
+  async forSession(
+    session: Pick<Session, "userId" | "sid" | "startedAt" | "tokenExp">,
+    nowMs = Date.now(),
+  ): Promise<string> {
     const roundedUp = Math.ceil((nowMs / 1000 + ASK_TOKEN_TTL_S) / 60) * 60;
     const exp = session.tokenExp === undefined ? roundedUp : Math.min(roundedUp, session.tokenExp);
     return new SignJWT({ sid: session.sid, sat: session.startedAt })

@@ -39,7 +39,6 @@ const REFUSALS: Record<Exclude<TypingResult, "ok">, [code: "not_found" | "rate_l
   unavailable: ["unavailable", "could not check the conversation right now"],
 };
 
-
 /**
  * What Bun keeps for one socket (`ws.data`): its auth until it opens, then its Session, and the
  * shared handlers (Elysia's websocket dispatcher calls `ws.data.open/message/close`). Elysia's own

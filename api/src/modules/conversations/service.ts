@@ -234,7 +234,9 @@ export async function members(
   userId: string,
   limit: number,
 ): Promise<ConversationMembersResponse> {
-  const reads = await db.Read.find({ userId: oid(userId) }).select({ conversationId: 1 }).lean();
+  const reads = await db.Read.find({ userId: oid(userId) })
+    .select({ conversationId: 1 })
+    .lean();
   const here = await newestFirst(
     { bookkeeper, conversations },
     userId,
