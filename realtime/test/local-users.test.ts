@@ -201,6 +201,45 @@ describe("channels followed", () => {
   });
 });
 
+describe("an api from before GET /api/conversations/members (a rolling deploy)", () => {
+  test("its 422 for /members (read as a bad conversation id) sends the replica to the list's first page", async () => {
+    const [me, friend] = [userId(), userId()];
+    const cid = id("older");
+    const asked: string[] = [];
+    const olderApi = Bun.serve({
+      port: 0,
+      fetch(req) {
+        const path = new URL(req.url).pathname;
+        asked.push(path);
+        if (path === "/api/conversations")
+          return Response.json({ conversations: [{ ...conv(cid, [me, friend]), stateRev: 2 }], nextCursor: null });
+        return Response.json({ error: { code: "validation_failed", message: "bad id" } }, { status: 422 });
+      },
+    });
+    const replica = new LocalUsers({
+      apiUrl: `http://127.0.0.1:${olderApi.port}`,
+      subscriptions,
+      presence,
+      metrics,
+      tokens,
+      log,
+    });
+    const session = sessionOf(me);
+    try {
+      await replica.join(session);
+      await waitFor("the friend followed", () => replica.follows(presenceChannel(friend)), 10_000);
+      expect(asked).toEqual(["/api/conversations/members", "/api/conversations"]);
+      // the members were learnt on the way: no question for them
+      expect(await replica.membersOf(me, cid)).toEqual([me, friend]);
+      expect(asked).toHaveLength(2);
+    } finally {
+      session.markClosed();
+      replica.leave(session);
+      olderApi.stop(true);
+    }
+  });
+});
+
 describe("group changes", () => {
   test("a line that a user left the group stops typing there reaching them; an older frame does not undo it", async () => {
     const frames: string[] = [];

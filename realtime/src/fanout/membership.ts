@@ -10,7 +10,13 @@
  * lookups at once, refilled at LOOKUPS_PER_MINUTE, so typing frames for made-up conversations
  * cannot turn into a stream of api calls.
  */
-import type { Conversation, ConversationMembersResponse, ConversationResponse } from "@parley/contract";
+import type {
+  Conversation,
+  ConversationMembers,
+  ConversationMembersResponse,
+  ConversationResponse,
+  ConversationsResponse,
+} from "@parley/contract";
 import { CONVERSATIONS_PAGE_MAX } from "@parley/contract/limits";
 import type { Logger } from "@parley/kit/log";
 
@@ -142,15 +148,27 @@ export async function recentContacts(
   token: string,
   memberships: Memberships,
 ): Promise<Set<string> | "unauthorized"> {
-  const res = await fetch(`${apiUrl}/api/conversations/members?limit=${CONVERSATIONS_PAGE_MAX}`, {
-    headers: { authorization: `Bearer ${token}`, accept: "application/json" },
-    signal: AbortSignal.timeout(5000),
-  });
+  const ask = (path: string) =>
+    fetch(`${apiUrl}${path}?limit=${CONVERSATIONS_PAGE_MAX}`, {
+      headers: { authorization: `Bearer ${token}`, accept: "application/json" },
+      signal: AbortSignal.timeout(5000),
+    });
+  let res = await ask("/api/conversations/members");
+  // an api from before /members (a rolling deploy: this replica updated first) reads it as
+  // /api/conversations/:id with a bad id: the list's first page says the same, at a higher cost
+  const older = res.status === 404 || res.status === 422;
+  if (older) res = await ask("/api/conversations");
   if (res.status === 401) return "unauthorized";
-  if (!res.ok) throw new Error(`GET /api/conversations/members answered ${res.status}`);
-  const body = (await res.json()) as ConversationMembersResponse;
+  if (!res.ok) throw new Error(`GET /api/conversations${older ? "" : "/members"} answered ${res.status}`);
+  const entries: ConversationMembers[] = older
+    ? ((await res.json()) as ConversationsResponse).conversations.map((c) => ({
+        id: c.id,
+        memberIds: membersOf(c),
+        stateRev: c.stateRev,
+      }))
+    : ((await res.json()) as ConversationMembersResponse).conversations;
   const contacts = new Set<string>();
-  for (const c of body.conversations) {
+  for (const c of entries) {
     memberships.learn(c.id, c.memberIds, c.stateRev);
     for (const m of c.memberIds) if (m !== userId) contacts.add(m);
   }
