@@ -8,6 +8,7 @@
 import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import type { ServerWebSocket } from "bun";
 import Redis from "ioredis";
+import { BACKGROUND_READ_HEADER } from "@parley/contract/limits";
 import { encodeFanoutEvent, presenceChannel, userChannel, type ServerFrame } from "@parley/contract/frames";
 import { createLogger } from "@parley/kit/log";
 import { newSessionId, type TokenVerifier, verifySession } from "@parley/kit/session";
@@ -44,7 +45,7 @@ const sessionOf = (userId: string, frames: string[] = []) =>
     startedAt: Date.now(),
   });
 
-const calls = { list: 0, one: new Map<string, number>(), askedBy: [] as string[] };
+const calls = { list: 0, one: new Map<string, number>(), askedBy: [] as string[], contactsBackground: [] as boolean[] };
 const api = Bun.serve({
   port: 0,
   async fetch(req) {
@@ -55,6 +56,7 @@ const api = Bun.serve({
     const path = new URL(req.url).pathname;
     if (path === "/api/conversations/members") {
       calls.list++;
+      calls.contactsBackground.push(req.headers.has(BACKGROUND_READ_HEADER));
       if (calls.list === 1) return Response.json({ error: { code: "unavailable", message: "down" } }, { status: 503 });
       const entry = (cid: string, memberIds: string[]) => ({ id: cid, memberIds, stateRev: 0 });
       return Response.json({ conversations: [entry(c1, [alice, bob]), entry(c2, [alice, carol])] });
@@ -107,6 +109,8 @@ describe("LocalUsers", () => {
     expect(calls.list).toBe(1); // answered 503
     // asked with a token the api accepts, for alice's own session
     expect(calls.askedBy).toEqual([alice]);
+    // as a read that can wait (the api serves catch-ups first)
+    expect(calls.contactsBackground).toEqual([true]);
 
     // a new conversation arrives over Redis while the contacts are not loaded
     const frame = { type: "conversation", conversation: conv(c3, [alice, dave]) } as unknown as ServerFrame;

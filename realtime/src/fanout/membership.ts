@@ -17,12 +17,14 @@ import type {
   ConversationResponse,
   ConversationsResponse,
 } from "@parley/contract";
-import { CONVERSATIONS_PAGE_MAX } from "@parley/contract/limits";
+import { BACKGROUND_READ_HEADER, CONVERSATIONS_PAGE_MAX } from "@parley/contract/limits";
 import type { Logger } from "@parley/kit/log";
 
 export const MEMBERSHIP_TTL_MS = 30_000;
 /** How long a user whose contacts could not be loaded waits before the next attempt. */
 export const MEMBERSHIP_RETRY_MS = 5000;
+/** How long a user's contacts may take to come (asked as a read that can wait). */
+const CONTACTS_TIMEOUT_MS = 30_000;
 const LOOKUPS_BURST = 10;
 const LOOKUPS_PER_MINUTE = 30;
 const MAX_ENTRIES = 50_000;
@@ -148,10 +150,12 @@ export async function recentContacts(
   token: string,
   memberships: Memberships,
 ): Promise<Set<string> | "unauthorized"> {
+  // presence can wait: when a replica's users arrive all at once, the api serves their catch-ups
+  // first (and `ready` never waits for this), so the answer may take a while
   const ask = (path: string) =>
     fetch(`${apiUrl}${path}?limit=${CONVERSATIONS_PAGE_MAX}`, {
-      headers: { authorization: `Bearer ${token}`, accept: "application/json" },
-      signal: AbortSignal.timeout(5000),
+      headers: { authorization: `Bearer ${token}`, accept: "application/json", [BACKGROUND_READ_HEADER]: "1" },
+      signal: AbortSignal.timeout(CONTACTS_TIMEOUT_MS),
     });
   let res = await ask("/api/conversations/members");
   // an api from before /members (a rolling deploy: this replica updated first) reads it as
