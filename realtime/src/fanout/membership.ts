@@ -2,8 +2,8 @@
  * Who is in a conversation, as realtime needs to know it: only to relay a typing frame (members
  * only, to the members). The api is the only source of truth and realtime keeps no database, so
  * it asks the api about one conversation at a time (`GET /api/conversations/:id` on the user's
- * behalf, api-tokens.ts: the answer is 404 unless they are a member) and keeps the answer per conversation,
- * shared by every local user, for MEMBERSHIP_TTL_MS. A `conversation` frame updates it at once.
+ * behalf, api-tokens.ts: the answer is 404 unless they are a member) and keeps the answer per
+ * conversation, shared by every local user, for MEMBERSHIP_TTL_MS. A `conversation` frame updates it at once.
  * Nothing here is derived from a (possibly truncated) list of a user's conversations.
  *
  * Bounded: a "not a member" answer is kept too, and each user may make at most LOOKUPS_BURST

@@ -6,7 +6,8 @@
  * Which channels are followed is known once, by the caller: LocalUsers acquires a user's channel
  * when their first socket here opens and releases it when their last one closes, and a contact's
  * presence channel likewise with their first and last watcher here. A second record of it here
- * (a map of channel → count) cost ~260 bytes per connected user at 5,000 (a JSC Map's table).
+ * (a map of channel → count, two entries per user) cost ~220 bytes of table per connected user
+ * at 3,000 (a JSC Map takes 40 bytes a slot; heap snapshot, bench/README.md "idle socket memory").
  *
  * Batched: what is asked within one turn of the event loop goes out as one SUBSCRIBE (or
  * UNSUBSCRIBE) naming every channel, in the order asked, so a burst of sockets opening (a
