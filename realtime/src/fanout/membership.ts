@@ -3,8 +3,9 @@
  * only, to the members). The api is the only source of truth and realtime keeps no database, so
  * it asks the api about one conversation at a time (`GET /api/conversations/:id` on the user's
  * behalf, api-tokens.ts: the answer is 404 unless they are a member) and keeps the answer per
- * conversation, shared by every local user, for MEMBERSHIP_TTL_MS. A `conversation` frame updates it at once.
- * Nothing here is derived from a (possibly truncated) list of a user's conversations.
+ * conversation, shared by every local user, for MEMBERSHIP_TTL_MS. A `conversation` frame
+ * updates it at once. Nothing here is derived from a (possibly truncated) list of a user's
+ * conversations.
  *
  * Bounded: a "not a member" answer is kept too, and each user may make at most LOOKUPS_BURST
  * lookups at once, refilled at LOOKUPS_PER_MINUTE, so typing frames for made-up conversations
