@@ -4,6 +4,7 @@
  * minutes and measure nothing of interest), in the api's own document shapes, plus session
  * tokens signed as the api signs them.
  */
+import { newSessionId, sessionSigner } from "@parley/kit/session";
 import mongoose, { Types } from "mongoose";
 import {
   blockKey,
@@ -196,33 +197,12 @@ export async function seedMessages(
   return written;
 }
 
-const b64url = (bytes: ArrayBuffer | Uint8Array) =>
-  Buffer.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).toString("base64url");
-
 /** Signs HS256 session tokens as the api issues them (same secret, issuer, audience, claims). */
 export async function tokenSigner(secret: string): Promise<(user: SeededUser) => Promise<string>> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  return async (user) => {
+  const sign = sessionSigner({ jwtSecret: secret, jwtIssuer: "parley", jwtAudience: "parley" });
+  return (user) => {
     const now = Math.floor(Date.now() / 1000);
-    const enc = (o: object) => b64url(new TextEncoder().encode(JSON.stringify(o)));
-    const claims = {
-      sub: user.id,
-      username: user.username,
-      iss: "parley",
-      aud: "parley",
-      iat: now,
-      exp: now + 6 * 3600,
-      // the session this token belongs to (what signing out revokes)
-      sid: Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url"),
-      sat: Date.now(),
-    };
-    const unsigned = `${enc({ alg: "HS256", typ: "JWT" })}.${enc(claims)}`;
-    return `${unsigned}.${b64url(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(unsigned)))}`;
+    // the session this token belongs to (what signing out revokes)
+    return sign({ sub: user.id, username: user.username, sid: newSessionId(), sat: Date.now() }, now + 6 * 3600, now);
   };
 }

@@ -5,6 +5,7 @@
  * no session at all; tokens issued before sessions had ids are refused (sign in again once).
  */
 import { isId } from "@parley/contract/limits";
+import { SignJWT } from "jose";
 import type { JwtSettings } from "./config.ts";
 
 /** The HttpOnly cookie that carries the token for the browser. */
@@ -24,6 +25,35 @@ export type TokenVerifier = {
     options: ReturnType<typeof verifyOptions>,
   ): Promise<{ sub?: unknown; exp?: unknown; username?: unknown; sid?: unknown; sat?: unknown } | false>;
 };
+
+/** A session token's own claims (beside iss, aud, exp and iat): whose, which session, since when (ms). */
+export type SessionTokenClaims = { sub: string; sid: string; sat: number; username?: string };
+
+/**
+ * Signs session tokens the way the api issues them (HS256, the shared secret, issuer and
+ * audience), the HMAC key imported once, for what issues them outside the api's @elysiajs/jwt:
+ * realtime's asks on a user's behalf (realtime/src/fanout/api-tokens.ts) and the benches'
+ * seeded users. `exp` and `iat` in seconds; without `iat` the token has none.
+ */
+export function sessionSigner(jwt: JwtSettings) {
+  let key: Promise<CryptoKey> | null = null;
+  return async (claims: SessionTokenClaims, exp: number, iat?: number): Promise<string> => {
+    key ??= crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(jwt.jwtSecret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    const token = new SignJWT({ ...claims })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setIssuer(jwt.jwtIssuer)
+      .setAudience(jwt.jwtAudience)
+      .setExpirationTime(exp);
+    if (iat !== undefined) token.setIssuedAt(iat);
+    return token.sign(await key);
+  };
+}
 
 /** Session ids: 128 random bits, base64url. */
 const SID = /^[A-Za-z0-9_-]{16,64}$/;
