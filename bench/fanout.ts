@@ -19,7 +19,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Redis from "ioredis";
 import type { AuthResponse, Conversation, Message } from "@parley/contract";
-import { userChannel, type FanoutEvent, type ServerFrame } from "@parley/contract/frames";
+import type { FanoutEvent, ServerFrame } from "@parley/contract/frames";
+import { EventRouter } from "@parley/kit/route";
 import { ROOT } from "../scripts/lib/infra.ts";
 import { startStack } from "../scripts/lib/stack.ts";
 import { startTestInfra } from "../scripts/lib/testinfra.ts";
@@ -220,6 +221,7 @@ try {
   });
 
   const publisher = new Redis(infra.redisUrl);
+  const router = new EventRouter(publisher);
   const direct = await phase("direct", DIRECT_RATE, DIRECT_TOTAL, async (n, group) => {
     const now = new Date();
     const message: Message = {
@@ -243,9 +245,7 @@ try {
       frame: { type: "message", message },
       committedAt: Date.now(),
     } satisfies FanoutEvent);
-    const pipe = publisher.pipeline();
-    for (const m of group.members) pipe.publish(userChannel(m.id), event);
-    await pipe.exec();
+    await router.publishOrThrow([{ userIds: group.members.map((m) => m.id), payload: event }]);
     return true;
   });
   await publisher.quit();

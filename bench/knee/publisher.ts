@@ -3,15 +3,17 @@
  * open-loop, message k of a run at its scheduled time whatever the servers do, all messages due
  * in one timer tick in one pipeline. With S publishers, this one publishes k ≡ shard (mod S).
  * How each server is published to:
- *   - Parley: exactly what the api does after a commit, one PUBLISH per member on
- *     `userChannel(member)` of `encodeFanoutEvent(frame, committedAt)`, a message's members in one pipeline;
+ *   - Parley: exactly what the api does after a commit: `encodeFanoutEvent(frame, committedAt)` routed
+ *     to the members (kit/route: on one Redis server the members' routes read with one MGET, then one
+ *     PUBLISH per replica holding a member, naming them), a tick's messages in one round trip of each;
  *   - baselines: one PUBLISH of the frame's text on the room's channel;
  *   - Socket.IO: @socket.io/redis-emitter to the conversation's room (as a separate api would),
  *     its PUBLISHes of one tick in one write (ioredis auto-pipelining).
  * Reports how late each measured message left against its schedule (the publisher's own lag).
  */
 import Redis from "ioredis";
-import { encodeFanoutEvent, userChannel } from "@parley/contract/frames";
+import { encodeFanoutEvent } from "@parley/contract/frames";
+import { EventRouter, type Routed } from "@parley/kit/route";
 import { roomChannel } from "../peers/baseline-rooms.ts";
 import { loadSocketIoDriver, messageFrame } from "../peers/servers.ts";
 import {
@@ -60,18 +62,30 @@ async function sinkFor(setup: PublisherSetup): Promise<Sink> {
     };
   }
   const redis = new Redis(setup.redisUrl);
+  if (setup.kind === "parley") {
+    const router = new EventRouter(redis);
+    let events: Routed[] = [];
+    return {
+      add(k, plan) {
+        const room = setup.rooms[k % ROOMS]!;
+        events.push({
+          userIds: room.members,
+          payload: encodeFanoutEvent(frameOf(setup, k, plan), scheduledAt(plan, k)),
+        });
+      },
+      flush() {
+        const tick = events;
+        events = [];
+        return tick.length > 0 ? router.publishOrThrow(tick) : Promise.resolve();
+      },
+      close: () => redis.quit(),
+    };
+  }
   let pipe = redis.pipeline();
-  const parley = setup.kind === "parley";
   return {
     add(k, plan) {
-      const frame = frameOf(setup, k, plan);
       const room = setup.rooms[k % ROOMS]!;
-      if (!parley) {
-        pipe.publish(roomChannel(room.conversationId), JSON.stringify(frame));
-        return;
-      }
-      const event = encodeFanoutEvent(frame, scheduledAt(plan, k));
-      for (const member of room.members) pipe.publish(userChannel(member), event);
+      pipe.publish(roomChannel(room.conversationId), JSON.stringify(frameOf(setup, k, plan)));
     },
     flush() {
       const p = pipe;

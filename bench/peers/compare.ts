@@ -16,7 +16,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Redis from "ioredis";
 import { Types } from "mongoose";
-import { encodeFanoutEvent, userChannel, type ServerFrame } from "@parley/contract/frames";
+import { encodeFanoutEvent, type ServerFrame } from "@parley/contract/frames";
+import { EventRouter } from "@parley/kit/route";
 import { ROOT } from "../../scripts/lib/infra.ts";
 import { startTestInfra } from "../../scripts/lib/testinfra.ts";
 import { tokenSigner } from "../lib/seed.ts";
@@ -89,6 +90,7 @@ async function measureParley(): Promise<Result> {
       ),
   });
   const publisher = new Redis(infra.redisUrl);
+  const router = new EventRouter(publisher);
   const inspector = new Redis(infra.redisUrl);
   try {
     const sign = await tokenSigner(JWT_SECRET);
@@ -113,12 +115,11 @@ async function measureParley(): Promise<Result> {
           ws.onerror = () => reject(new Error(`Parley socket ${i} failed`));
         });
       },
-      // exactly what the api does after a commit: a FanoutEvent on the user's channel
+      // exactly what the api does after a commit: a FanoutEvent routed to the user (kit/route)
       publish: (userId, seq, body) =>
-        publisher.publish(
-          userChannel(userId),
-          encodeFanoutEvent(messageFrame({ seq, body, senderId: userId }), Date.now()),
-        ),
+        router.publishOrThrow([
+          { userIds: [userId], payload: encodeFanoutEvent(messageFrame({ seq, body, senderId: userId }), Date.now()) },
+        ]),
       redisSubscriptions: () => subscriptionsOf(inspector),
     };
     const result = await runShape(parley, shape, PARLEY_RUN);

@@ -63,7 +63,7 @@ export function renderReport({ shape, results, quietness, order, mongoKind }: Re
 - idle memory: VmRSS of ${servers} ${shape.settleSeconds} s after they were ready (baseline), 3 s after the last socket said ready, and again
   after ${shape.idleSeconds} s more idle (the figure per socket in bold: by then the garbage of the connection burst has mostly been collected); the idle CPU figure is over those ${shape.idleSeconds} s.
 - delivery: ${shape.warmupSeconds} s warm-up, then ${shape.rate} events/s for ${shape.seconds} s (${shape.rate * shape.seconds} events), event n to user (n·7919 mod ${shape.sockets}), i.e. to exactly one socket.
-  Parley: a \`FanoutEvent\` \`{frame:{type:"message",message},committedAt}\` PUBLISHed on \`userChannel(userId)\` (as the api does after a commit);
+  Parley: a \`FanoutEvent\` \`{frame:{type:"message",message},committedAt}\` routed to the user by kit/route (as the api does after a commit);
   peer: the same \`message\` frame emitted to room \`user:<id>\` through @socket.io/redis-emitter (as a separate api would).
   Latency = receipt in the client − publish time (performance.now() carried in the message body; same process, same clock).
   CPU = utime+stime (/proc/<pid>/stat) of ${servers}, and separately of redis-server, from the first measured publish to the last delivery.

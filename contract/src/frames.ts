@@ -43,8 +43,17 @@ export type FanoutEvent = { frame: ServerFrame; committedAt: number };
 const USER_CHANNEL = "parley:user:";
 const PRESENCE_CHANNEL = "parley:presence:";
 
-/** Channel of everything addressed to one user (messages, conversations, reads, typing). */
+/** Prefix of a replica's channel (replicaChannel), to which kit/route publishes its users' events. */
+export const REPLICA_CHANNEL = "parley:replica:";
+
+/**
+ * Channel of everything addressed to one user (messages, conversations, reads, typing) on a
+ * Redis Cluster; on one server events go to the replicas holding the user's sockets instead
+ * (replicaChannel, kit/route).
+ */
 export const userChannel = (userId: string) => `${USER_CHANNEL}${userId}`;
+/** Channel of the events for one realtime replica's users: `<id>,<id>…\n<FanoutEvent>` (readRoutedEvent). */
+export const replicaChannel = (replicaId: string) => `${REPLICA_CHANNEL}${replicaId}`;
 /** Channel of one user's presence changes, followed by replicas whose users share a conversation. */
 export const presenceChannel = (userId: string) => `${PRESENCE_CHANNEL}${userId}`;
 
@@ -53,6 +62,13 @@ export function channelOwner(channel: string): { kind: "user" | "presence"; id: 
   if (channel.startsWith(USER_CHANNEL)) return { kind: "user", id: channel.slice(USER_CHANNEL.length) };
   if (channel.startsWith(PRESENCE_CHANNEL)) return { kind: "presence", id: channel.slice(PRESENCE_CHANNEL.length) };
   return null;
+}
+
+/** A message on a replica's channel: the recipients it names, and the FanoutEvent text. Null when malformed. */
+export function readRoutedEvent(raw: string): { userIds: string[]; event: string } | null {
+  const cut = raw.indexOf("\n");
+  if (cut <= 0) return null;
+  return { userIds: raw.slice(0, cut).split(","), event: raw.slice(cut + 1) };
 }
 
 /**
@@ -140,6 +156,12 @@ export const presenceKeys = {
    * presence scripts can change one and announce on the other in one step.
    */
   user: (userId: string) => `{${presenceChannel(userId)}}:replicas`,
+  /**
+   * string per user: the replica ids of their entries, comma-separated, written by every
+   * presence script beside the set (same hash tag) and read by the publishers to route events
+   * to replicas (kit/route: one MGET for all the recipients of an event)
+   */
+  route: (userId: string) => `{${presenceChannel(userId)}}:route`,
   /** one sorted set for all: member = `${userId}|${replicaId}`, score = expiry (ms) */
   deadlines: "parley:presence:deadlines",
 } as const;

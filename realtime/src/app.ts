@@ -2,6 +2,7 @@
  * Builds realtime from its dependencies (config, logger, metrics, Redis connections), so the
  * entry point and the tests assemble the very same thing.
  */
+import { replicaChannel } from "@parley/contract/frames";
 import { CLOSE_CODES, PRESENCE_HEARTBEAT_MS, WS_FRAME_MAX_BYTES } from "@parley/contract/limits";
 import type { Logger } from "@parley/kit/log";
 import { isRevokedBy, REVOKED_CHANNEL, Revocations } from "@parley/kit/revocation";
@@ -32,7 +33,9 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
   const subscriptions = new ChannelSubscriptions(redis.subscriber, log);
   const presence = new PresenceRegistry(redis.commands, config.replicaId, log);
   const tokens = new ApiTokens(config);
-  const users = new LocalUsers({ apiUrl: config.apiUrl, subscriptions, presence, metrics, tokens, log });
+  // one server: events come routed to this replica's channel; a cluster: to each user's (kit/route)
+  const routeChannel = redis.subscriber.sharded ? null : replicaChannel(config.replicaId);
+  const users = new LocalUsers({ apiUrl: config.apiUrl, routeChannel, subscriptions, presence, metrics, tokens, log });
   redis.subscriber.onMessage((channel, message) => {
     if (channel !== REVOKED_CHANNEL) users.deliver(channel, message);
   });
@@ -114,7 +117,13 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
     /** /healthz, /readyz and /metrics, for OPS_PORT */
     ops,
     start() {
-      presence.start(() => users.ids());
+      presence.start(
+        () => users.ids(),
+        (lost) => {
+          const closed = users.entriesLost(lost);
+          if (closed > 0) log.warn({ sockets: closed }, "presence entries swept while stalled: resync");
+        },
+      );
       membershipRepair = setInterval(() => users.repairMemberships(), PRESENCE_HEARTBEAT_MS);
     },
     /** SIGTERM: refuse new sockets, close ours with 1012, clear our presence, close Redis. */

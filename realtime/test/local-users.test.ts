@@ -9,7 +9,15 @@ import { afterAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import type { ServerWebSocket } from "bun";
 import Redis from "ioredis";
 import { BACKGROUND_READ_HEADER } from "@parley/contract/limits";
-import { encodeFanoutEvent, presenceChannel, userChannel, type ServerFrame } from "@parley/contract/frames";
+import {
+  encodeFanoutEvent,
+  presenceChannel,
+  presenceKeys,
+  replicaChannel,
+  type ServerFrame,
+  userChannel,
+} from "@parley/contract/frames";
+import { CLOSE_CODES } from "@parley/contract/limits";
 import { createLogger } from "@parley/kit/log";
 import { newSessionId, type TokenVerifier, verifySession } from "@parley/kit/session";
 import { jwt } from "@elysiajs/jwt";
@@ -77,9 +85,13 @@ const subscriber = new Redis(testRedisUrl);
 const log = createLogger("local-users-test", "silent");
 const metrics = createRealtimeMetrics();
 const subscriptions = new ChannelSubscriptions(subscriberOn(subscriber), log);
-const presence = new PresenceRegistry(commands, id("replica"), log);
+const replicaId = id("replica");
+const presence = new PresenceRegistry(commands, replicaId, log);
+/** as on one Redis server: events arrive routed to the replica's channel */
+const routeChannel = replicaChannel(replicaId);
 const users = new LocalUsers({
   apiUrl: `http://127.0.0.1:${api.port}`,
+  routeChannel,
   subscriptions,
   presence,
   metrics,
@@ -176,9 +188,45 @@ describe("channels followed", () => {
   const numsub = async (channel: string) => Number(((await commands.pubsub("NUMSUB", channel)) as [string, number])[1]);
   const gauge = async () => (await metrics.subscribedChannels.get()).values[0]?.value ?? 0;
 
-  test("a user's channel from their first socket to their last; a contact's presence while anyone here watches them", async () => {
+  test("one server: the replica's channel and the users' presence entries; a contact's presence while anyone here watches them", async () => {
     const [u1, u2] = [userId(), userId()];
+    const entry = (u: string) => commands.zscore(presenceKeys.user(u), replicaId);
     const before = await gauge();
+    const frames: string[] = [];
+    const first = sessionOf(u1, frames);
+    const other = sessionOf(u2);
+    const joined = users.join(first);
+    await waitFor("u1 ready", () => frames[0]?.includes('"ready"') === true, 10_000);
+    // `ready` came after the entry was written: the routing script finds the user here
+    expect(await entry(u1)).not.toBeNull();
+    await Promise.all([joined, users.join(other)]);
+    expect(await numsub(routeChannel)).toBe(1);
+    expect(await numsub(userChannel(u1))).toBe(0);
+    expect(users.follows(routeChannel)).toBe(true);
+    expect(users.follows(userChannel(u1))).toBe(false);
+    await waitFor("the contacts followed", () => users.follows(presenceChannel(carol)), 10_000);
+    // the replica's channel is one for all its users (counted before they came)
+    expect(await gauge()).toBe(before + 3);
+
+    users.leave(first);
+    users.leave(other);
+    await waitFor("the entries removed", async () => (await entry(u1)) === null && (await entry(u2)) === null);
+    expect(await numsub(routeChannel)).toBe(1);
+    await waitFor("contacts released", async () => (await numsub(presenceChannel(carol))) === 0, 10_000);
+    expect(await gauge()).toBe(before);
+  });
+
+  test("a Redis Cluster's way (on one server here): a user's channel from their first socket to their last; a contact's presence while anyone here watches them", async () => {
+    const users = new LocalUsers({
+      apiUrl: `http://127.0.0.1:${api.port}`,
+      routeChannel: null,
+      subscriptions,
+      presence,
+      metrics,
+      tokens,
+      log,
+    });
+    const [u1, u2] = [userId(), userId()];
     const first = sessionOf(u1);
     const second = sessionOf(u1);
     const other = sessionOf(u2);
@@ -187,7 +235,7 @@ describe("channels followed", () => {
     await waitFor("both users' contacts followed", () => users.follows(presenceChannel(carol)), 10_000);
     await waitFor("Redis has the subscriptions", async () => (await numsub(presenceChannel(carol))) === 1, 10_000);
     expect(await numsub(userChannel(u1))).toBe(1);
-    expect(await gauge()).toBe(before + 2 + 3);
+    expect(await gauge()).toBe(2 + 3);
 
     users.leave(first); // u1 still has a socket
     users.leave(other); // u2 gone; u1 still watches carol
@@ -201,7 +249,68 @@ describe("channels followed", () => {
     await waitFor("every channel released", async () => (await numsub(presenceChannel(carol))) === 0, 10_000);
     expect(await numsub(userChannel(u1))).toBe(0);
     expect(users.follows(presenceChannel(carol))).toBe(false);
-    expect(await gauge()).toBe(before);
+    expect(await gauge()).toBe(0);
+  });
+});
+
+describe("events routed to the replica (one server)", () => {
+  const routed = (to: string[], frame: unknown) =>
+    `${to.join(",")}\n${encodeFanoutEvent(frame as ServerFrame, Date.now())}`;
+
+  test("a message on the replica's channel reaches every socket of the users it names here, and no one else", async () => {
+    const [u1, u2, u3, away] = [userId(), userId(), userId(), userId()];
+    const got = new Map<string, string[][]>();
+    const sessions = [u1, u1, u2, u3].map((u) => {
+      const frames: string[] = [];
+      got.set(u, [...(got.get(u) ?? []), frames]);
+      return sessionOf(u, frames);
+    });
+    await Promise.all(sessions.map((s) => users.join(s)));
+    const read = { type: "read", conversationId: c1, userId: u3, seq: 7 };
+    users.deliver(routeChannel, routed([u1, away, u2], read));
+    const reads = (u: string) => got.get(u)!.flatMap((frames) => frames.filter((f) => f.includes('"read"')));
+    expect(reads(u1)).toEqual([JSON.stringify(read), JSON.stringify(read)]); // both of u1's sockets
+    expect(reads(u2)).toEqual([JSON.stringify(read)]);
+    expect(reads(u3)).toEqual([]);
+    // malformed: ignored, nothing delivered
+    users.deliver(routeChannel, "no recipients line");
+    users.deliver(routeChannel, `${u1}\nnot an event`);
+    expect(reads(u1)).toHaveLength(2);
+    for (const s of sessions) {
+      s.markClosed();
+      users.leave(s);
+    }
+  });
+
+  test("a user whose entry was swept while the replica stalled is closed with 1012 (to catch up); one still arriving is not", async () => {
+    const [stalled, fine] = [userId(), userId()];
+    const closes: number[] = [];
+    const session = new Session(
+      stalled,
+      { ...fakeSocket([]), close: (code: number) => closes.push(code) } as unknown as ServerWebSocket<unknown>,
+      metrics,
+      Math.floor(Date.now() / 1000) + 3600,
+      { sid: newSessionId(), startedAt: Date.now() },
+    );
+    const other = sessionOf(fine);
+    await Promise.all([users.join(session), users.join(other)]);
+    // a sweeper removed the stalled user's entry (as after a stall past the TTL)
+    await commands.zrem(presenceKeys.user(stalled), replicaId);
+    const lost = await presence.refreshAll([stalled, fine]);
+    expect(lost).toEqual([stalled]);
+    // the heartbeat wrote it again: a second refresh finds nothing lost
+    expect(await presence.refreshAll([stalled, fine])).toEqual([]);
+    expect(users.entriesLost(lost)).toBe(1);
+    expect(closes).toEqual([CLOSE_CODES.serviceRestart]);
+    // a user whose entry is still being written (their `ready` not sent) is left alone
+    const arriving = sessionOf(userId());
+    const joining = users.join(arriving);
+    expect(users.entriesLost([arriving.userId])).toBe(0);
+    await joining;
+    for (const s of [session, other, arriving]) {
+      s.markClosed();
+      users.leave(s);
+    }
   });
 });
 
@@ -222,6 +331,7 @@ describe("an api from before GET /api/conversations/members (a rolling deploy)",
     });
     const replica = new LocalUsers({
       apiUrl: `http://127.0.0.1:${olderApi.port}`,
+      routeChannel,
       subscriptions,
       presence,
       metrics,
@@ -303,6 +413,7 @@ describe("a replica's users arriving at once (another replica died)", () => {
     });
     const crowd = new LocalUsers({
       apiUrl: `http://127.0.0.1:${slowApi.port}`,
+      routeChannel,
       subscriptions,
       presence,
       metrics,

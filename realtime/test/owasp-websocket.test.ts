@@ -9,7 +9,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import Redis from "ioredis";
-import { encodeFanoutEvent, userChannel } from "@parley/contract/frames";
+import { encodeFanoutEvent } from "@parley/contract/frames";
+import { EventRouter, type Routed } from "@parley/kit/route";
 import { CLOSE_CODES, WS_FRAME_MAX_BYTES, WS_INBOUND } from "@parley/contract/limits";
 import { connect, openSocket, upgradeRequest, type TestSocket } from "./helpers/socket.ts";
 import { testRedisUrl } from "./helpers/env.ts";
@@ -189,11 +190,12 @@ describe("OWASP WebSocket Security Cheat Sheet", () => {
     };
     const before = await closes();
     const publisher = new Redis(testRedisUrl);
+    const router = new EventRouter(publisher);
     try {
       const body = "x".repeat(60_000);
       // as the api would publish them, in batches, until the replica gives up on the socket
       for (let batch = 0; batch < 400 && (await closes()) === before; batch++) {
-        const pipe = publisher.pipeline();
+        const events: Routed[] = [];
         for (let i = 0; i < 5; i++) {
           const message = {
             id: (batch * 5 + i + 1).toString(16).padStart(24, "0"),
@@ -212,9 +214,9 @@ describe("OWASP WebSocket Security Cheat Sheet", () => {
             reactions: [],
             version: 0,
           };
-          pipe.publish(userChannel(stalled.id), encodeFanoutEvent({ type: "message", message }, Date.now()));
+          events.push({ userIds: [stalled.id], payload: encodeFanoutEvent({ type: "message", message }, Date.now()) });
         }
-        await pipe.exec();
+        await router.publishOrThrow(events);
       }
       expect(await closes()).toBe(before + 1);
     } finally {

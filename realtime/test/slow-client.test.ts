@@ -8,7 +8,8 @@ import { connect as tcpConnect, type Socket } from "node:net";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { userChannel, type FanoutEvent } from "@parley/contract/frames";
+import type { FanoutEvent } from "@parley/contract/frames";
+import { EventRouter, type Routed } from "@parley/kit/route";
 import { CLOSE_CODES } from "@parley/contract/limits";
 import Redis from "ioredis";
 import { freePort, waitFor } from "../../scripts/lib/ports.ts";
@@ -105,8 +106,9 @@ describe("slow clients", () => {
     } satisfies FanoutEvent);
     // up to ~120 MB (more than the kernel buffers of a loopback socket) in batches of ~300 KB
     // with a typing frame after each, until the socket is closed
+    const router = new EventRouter(publisher);
     for (let batch = 0; batch < 400; batch++) {
-      const pipe = publisher.pipeline();
+      const events: Routed[] = [];
       for (let i = 0; i < 5; i++) {
         const seq = batch * 5 + i + 1;
         const message = {
@@ -126,13 +128,16 @@ describe("slow clients", () => {
           reactions: [],
           version: 0,
         };
-        pipe.publish(
-          userChannel(userId),
-          JSON.stringify({ frame: { type: "message", message }, committedAt: Date.now() } satisfies FanoutEvent),
-        );
+        events.push({
+          userIds: [userId],
+          payload: JSON.stringify({
+            frame: { type: "message", message },
+            committedAt: Date.now(),
+          } satisfies FanoutEvent),
+        });
       }
-      pipe.publish(userChannel(userId), typing);
-      await pipe.exec();
+      events.push({ userIds: [userId], payload: typing });
+      await router.publishOrThrow(events);
       if ((await metric("realtime_slow_client_closes_total")) >= 1) break;
     }
     await waitFor("slow-client close", async () => (await metric("realtime_slow_client_closes_total")) >= 1, 20_000);

@@ -1,6 +1,11 @@
 /**
- * Fan-out: every committed change is published to Redis AFTER the database write, once per
- * recipient on their user channel, as a FanoutEvent (encoded once), in one pipeline per event.
+ * Fan-out: every committed change is published to Redis AFTER the database write, as a
+ * FanoutEvent (encoded once), routed by kit/route: on one server the recipients' routes are read
+ * (one MGET, in the round trip that raises the sender's rate counter) and the event published
+ * once per replica holding a recipient; on a Redis Cluster once per recipient on their user
+ * channel, in one round trip. Events of one lane keep their order: each round trip's commands
+ * go out in the order the events came, and one call's publishes are written before a later
+ * call's (its routes were answered first, on the same connection).
  *
  * A Redis outage never fails the write. Events Redis did not confirm are kept and published
  * again, in order, as soon as it answers (`Republisher`), so a committed message reaches open
@@ -13,8 +18,7 @@
  */
 import { encodeFanoutEvent, userChannel, type ServerFrame } from "@parley/contract/frames";
 import type { Logger } from "@parley/kit/log";
-import { SlotPipeline } from "@parley/kit/pipeline";
-import { isCluster } from "@parley/kit/redis";
+import { EventRouter } from "@parley/kit/route";
 import { slotOf } from "@parley/kit/slots";
 import type { ApiMetrics } from "./metrics.ts";
 import type { Redis } from "./redis.ts";
@@ -42,7 +46,8 @@ export type Publisher = {
   stop(): void;
 };
 
-type Event = { type: ServerFrame["type"]; channel: string; payload: string; lane: number };
+/** One event as routed (kit/route): all its recipients on one server, one recipient on a cluster (a lane per slot). */
+type Event = { type: ServerFrame["type"]; userIds: string[]; payload: string; lane: number };
 
 /** Most unconfirmed events kept per process (the oldest go first beyond it; clients reconcile). */
 const MAX_UNCONFIRMED = 50_000;
@@ -52,9 +57,8 @@ const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 5000;
 
 export function createPublisher(redis: Redis, log: Logger, metrics: ApiMetrics): Publisher {
-  const republisher = new Republisher(redis, log, metrics);
-  // one lane on a single server (its order is all events' order); per slot on a cluster
-  const laneOf = isCluster(redis) ? slotOf : () => 0;
+  const router = new EventRouter(redis);
+  const republisher = new Republisher(redis, router, log, metrics);
   const send = async (events: Event[], also?: AlsoInPipeline) => {
     if (events.length === 0 && !also) return;
     if (redis.status !== "ready") {
@@ -70,32 +74,27 @@ export function createPublisher(redis: Redis, log: Logger, metrics: ApiMetrics):
     // nothing goes now: neither do the other commands (as while Redis is away)
     if (now.length === 0 && held.length > 0) return;
     try {
-      const pipe = new SlotPipeline(redis);
-      for (const [command, key, ...args] of also?.commands ?? []) pipe.add(key, (p) => p.call(command, key, ...args));
-      for (const e of now) pipe.publish(e.channel, e.payload);
-      const results = await pipe.exec();
-      const extra = also?.commands.length ?? 0;
-      if (also) also.onResults(results.slice(0, extra).map(([, value]) => value));
-      const failed = now.filter((_, i) => results[extra + i]?.[0]);
+      const { errors, first } = await router.publish(now, (pipe) => {
+        for (const [command, key, ...args] of also?.commands ?? []) pipe.add(key, (p) => p.call(command, key, ...args));
+      });
+      if (also) also.onResults(first.map(([, value]) => value));
+      const failed = now.filter((_, i) => errors[i]);
       if (failed.length > 0) republisher.keep(failed, `${failed.length} of ${now.length} publishes failed`);
     } catch (err) {
       republisher.keep(now, (err as Error).message);
     }
   };
-  const event = (type: ServerFrame["type"], userId: string, payload: string): Event => {
-    const channel = userChannel(userId);
-    return { type, channel, payload, lane: laneOf(channel) };
+  // one lane on a single server (its order is all events' order); per slot of the user's channel on a cluster
+  const events = (type: ServerFrame["type"], userIds: string[], payload: string): Event[] => {
+    if (userIds.length === 0) return [];
+    if (router.byReplica) return [{ type, userIds, payload, lane: 0 }];
+    return userIds.map((id) => ({ type, userIds: [id], payload, lane: slotOf(userChannel(id)) }));
   };
   return {
-    toUsers: (userIds, frame, committedAt = Date.now(), also) => {
-      const payload = encodeFanoutEvent(frame, committedAt);
-      return send(
-        userIds.map((userId) => event(frame.type, userId, payload)),
-        also,
-      );
-    },
+    toUsers: (userIds, frame, committedAt = Date.now(), also) =>
+      send(events(frame.type, userIds, encodeFanoutEvent(frame, committedAt)), also),
     each: (frames, committedAt = Date.now()) =>
-      send(frames.map(({ userId, frame }) => event(frame.type, userId, encodeFanoutEvent(frame, committedAt)))),
+      send(frames.flatMap(({ userId, frame }) => events(frame.type, [userId], encodeFanoutEvent(frame, committedAt)))),
     unconfirmed: () => republisher.unconfirmed(),
     flush: () => republisher.retry(),
     stop: () => republisher.stop(),
@@ -114,6 +113,7 @@ class Republisher {
 
   constructor(
     private readonly redis: Redis,
+    private readonly router: EventRouter,
     private readonly log: Logger,
     private readonly metrics: ApiMetrics,
   ) {
@@ -194,14 +194,12 @@ class Republisher {
       }
       if (batch.length === 0) break;
       try {
-        const pipe = new SlotPipeline(this.redis);
-        for (const e of batch) pipe.publish(e.channel, e.payload);
-        const results = await pipe.exec();
+        const results = (await this.router.publish(batch)).errors;
         // in order per lane: confirmed up to the lane's first failure, which is tried again later
         const confirmed = new Map<number, number>();
         batch.forEach((e, i) => {
           if (failedLanes.has(e.lane)) return;
-          if (results[i]?.[0]) {
+          if (results[i]) {
             failedLanes.add(e.lane);
             failed = true;
           } else confirmed.set(e.lane, (confirmed.get(e.lane) ?? 0) + 1);

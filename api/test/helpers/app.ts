@@ -5,6 +5,7 @@
 import Redis from "ioredis";
 import { createLogger } from "@parley/kit/log";
 import type { AuthResponse } from "@parley/contract";
+import { channelOwner, presenceKeys, readRoutedEvent, replicaChannel, userChannel } from "@parley/contract/frames";
 import { buildApp, openDeps } from "../../src/app.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { waitFor } from "../../../scripts/lib/ports.ts";
@@ -91,20 +92,41 @@ export async function startTestApi(name: string, overrides: Partial<Config> = {}
 
 const rnd = () => Math.floor(Math.random() * 250) + 1;
 
-/** A real Redis subscriber collecting every FanoutEvent per channel. */
-export async function subscriber(channels: string[]) {
-  const redis = new Redis(testRedisUrl, { lazyConnect: true });
+/**
+ * A real Redis subscriber collecting every FanoutEvent per user channel, as a realtime replica
+ * holding those users gets them: on one Redis server the api routes events to the replicas the
+ * recipients' routes name (kit/route), so this writes each user's route naming a replica of its
+ * own (as realtime's presence scripts do), follows that replica's channel and files each event
+ * under the channel of every user it names (`events(userChannel(id))`).
+ */
+export async function subscriber(channels: string[], redisUrl = testRedisUrl) {
+  const redis = new Redis(redisUrl, { lazyConnect: true });
   await redis.connect();
+  const replica = `api-test-${crypto.randomUUID()}`;
+  const userIds = channels.map((channel) => {
+    const owner = channelOwner(channel);
+    if (owner?.kind !== "user") throw new Error(`not a user channel: ${channel}`);
+    return owner.id;
+  });
   // biome-ignore lint/suspicious/noExplicitAny: parsed events of every frame type; the tests assert their shape
   const got = new Map<string, any[]>();
-  redis.on("message", (channel: string, text: string) => {
-    const list = got.get(channel) ?? [];
-    list.push(JSON.parse(text));
-    got.set(channel, list);
+  redis.on("message", (_channel: string, text: string) => {
+    const routed = readRoutedEvent(text);
+    if (!routed) return; // files nothing: the tests' waits for it then fail
+    for (const id of routed.userIds) {
+      const list = got.get(userChannel(id)) ?? [];
+      list.push(JSON.parse(routed.event));
+      got.set(userChannel(id), list);
+    }
   });
-  await redis.subscribe(...channels);
+  await redis.subscribe(replicaChannel(replica));
+  const entries = new Redis(redisUrl);
+  for (const id of userIds) await entries.set(presenceKeys.route(id), replica);
   return {
     events: (channel: string) => got.get(channel) ?? [],
-    close: () => redis.quit(),
+    async close() {
+      for (const id of userIds) await entries.del(presenceKeys.route(id));
+      await Promise.allSettled([entries.quit(), redis.quit()]);
+    },
   };
 }

@@ -1,7 +1,9 @@
 /**
- * This replica's users: their sockets, their contacts, and delivery of Redis events to them. A
- * user's channel is followed while the user has a socket here; a contact's presence channel
- * while some local user has them as a contact.
+ * This replica's users: their sockets, their contacts, and delivery of Redis events to them.
+ * Events reach a user here through the replica's own channel on one Redis server (the publisher
+ * routes each event to the replicas its recipients' routes name, kit/route), or through
+ * the user's channel on a Redis Cluster, followed while the user has a socket here. A contact's
+ * presence channel is followed while some local user has them as a contact.
  *
  * What a socket costs in api work is small and bounded: a user's contacts (for presence) are one
  * page of their most recent conversations, asked at their first socket and kept for
@@ -15,9 +17,11 @@
  */
 import {
   channelOwner,
+  type FanoutDelivery,
   type PresenceFrame,
   presenceChannel,
   readFanoutEvent,
+  readRoutedEvent,
   type ServerFrame,
   userChannel,
 } from "@parley/contract/frames";
@@ -50,8 +54,12 @@ type LocalUser = {
   lastLoadAttempt: number;
   /** ids of the people whose presence the user is told (interned: each a `Watch.id`) */
   contacts: readonly string[];
-  /** settles once Redis confirmed the SUBSCRIBE to the user's channel; null once it did */
-  subscribed: Promise<void> | null;
+  /**
+   * settles once events for the user reach this replica (their route naming it, written with
+   * their presence entry, or on a cluster the SUBSCRIBE to their channel, confirmed by Redis);
+   * null once it did
+   */
+  arriving: Promise<void> | null;
 };
 
 /** One contact followed for presence: the id every structure shares, and the local users watching. */
@@ -69,10 +77,14 @@ export class LocalUsers {
   private readonly contactLoads = new Gate(CONTACT_LOADS_AT_ONCE);
   /** after stop(): departures are no longer announced one by one */
   private stopped = false;
+  /** settles once the replica's channel is followed (on one server; null on a cluster) */
+  private readonly routeFollowed: Promise<void> | null;
 
   constructor(
     private readonly deps: {
       apiUrl: string;
+      /** this replica's channel (contract replicaChannel) on one Redis server; null on a cluster */
+      routeChannel: string | null;
       subscriptions: ChannelSubscriptions;
       presence: PresenceRegistry;
       metrics: RealtimeMetrics;
@@ -82,6 +94,7 @@ export class LocalUsers {
     },
   ) {
     this.memberships = new Memberships({ apiUrl: deps.apiUrl, log: deps.log });
+    this.routeFollowed = deps.routeChannel ? deps.subscriptions.acquire(deps.routeChannel) : null;
   }
 
   ids(): Iterable<string> {
@@ -92,11 +105,16 @@ export class LocalUsers {
     return this.users.has(userId);
   }
 
-  /** Whether this replica follows `channel`: the channel of a user here, or the presence of their contact. */
+  /**
+   * Whether this replica follows `channel`: its own channel (one server), the channel of a user
+   * here (a cluster), or the presence of their contact.
+   */
   follows(channel: string): boolean {
+    if (channel === this.deps.routeChannel) return true;
     const owner = channelOwner(channel);
     if (!owner) return false;
-    return owner.kind === "user" ? this.users.has(owner.id) : this.watches.has(owner.id);
+    if (owner.kind === "presence") return this.watches.has(owner.id);
+    return this.deps.routeChannel === null && this.users.has(owner.id);
   }
 
   /** The user's sockets on this replica. */
@@ -105,8 +123,9 @@ export class LocalUsers {
   }
 
   /**
-   * A socket opened: follow the user's channel, send `ready` once Redis confirmed it (so every
-   * event committed after `ready` reaches this socket), then the contacts' presence.
+   * A socket opened: write the user's presence entry and route (and on a cluster follow their
+   * channel), send `ready` once Redis confirmed it (so every event committed after `ready`
+   * reaches this socket), then the contacts' presence.
    */
   async join(session: Session): Promise<void> {
     const { subscriptions, presence, metrics } = this.deps;
@@ -122,17 +141,20 @@ export class LocalUsers {
         loading: null,
         lastLoadAttempt: 0,
         contacts: [],
-        subscribed: null,
+        arriving: null,
       };
       this.users.set(user.id, user);
       this.countChannels();
       // Both issued before any await, so a quick close's "offline"/UNSUBSCRIBE is ordered after them.
-      void presence.userArrived(user.id);
+      const entry = presence.userArrived(user.id);
+      const reached = this.routeFollowed
+        ? Promise.all([entry, this.routeFollowed])
+        : subscriptions.acquire(userChannel(user.id));
       const created = user;
-      const subscribed: Promise<void> = subscriptions.acquire(userChannel(user.id)).then(() => {
-        if (created.subscribed === subscribed) created.subscribed = null;
+      const arriving: Promise<void> = reached.then(() => {
+        if (created.arriving === arriving) created.arriving = null;
       });
-      created.subscribed = subscribed;
+      created.arriving = arriving;
       if (fresh) {
         user.loaded = true;
         await this.setContacts(user, kept.contacts, false);
@@ -140,7 +162,7 @@ export class LocalUsers {
     }
     user.sessions.push(session);
     metrics.openSockets.inc();
-    if (user.subscribed) await user.subscribed;
+    if (user.arriving) await user.arriving;
     if (session.isClosed) return;
     session.ready({ type: "ready", userId: user.id });
     await this.ensureContacts(user, false);
@@ -161,7 +183,7 @@ export class LocalUsers {
     if (user.sessions.length > 0) return false;
     this.users.delete(user.id);
     this.countChannels();
-    this.deps.subscriptions.release(userChannel(user.id));
+    if (this.deps.routeChannel === null) this.deps.subscriptions.release(userChannel(user.id));
     this.memberships.release(user.id);
     if (user.loaded) this.keep(user.id, user.contacts);
     for (const c of user.contacts) this.unwatch(c, user.id);
@@ -186,23 +208,61 @@ export class LocalUsers {
 
   /** One Redis pub/sub message: deliver it to the local sockets it is addressed to. */
   deliver(channel: string, raw: string): void {
+    if (channel === this.deps.routeChannel) {
+      this.deliverRouted(raw);
+      return;
+    }
     const owner = channelOwner(channel);
     const event = owner && readFanoutEvent(raw);
     if (!owner || !event) {
       this.deps.log.warn({ channel }, "ignored a malformed event");
       return;
     }
-    // serialized once, by the publisher: its text is written as-is to every local socket
-    const { type, text, committedAt } = event;
     if (owner.kind === "user") {
-      const user = this.users.get(owner.id);
-      if (!user || (event.frame && !this.follow(user, event.frame))) return;
-      for (const s of user.sessions) s.deliver(type, text, committedAt);
+      this.deliverTo(owner.id, event);
       return;
     }
+    // serialized once, by the publisher: its text is written as-is to every local socket
+    const { type, text, committedAt } = event;
     for (const localId of this.watches.get(owner.id)?.watchers ?? []) {
       for (const s of this.users.get(localId)?.sessions ?? []) s.deliver(type, text, committedAt);
     }
+  }
+
+  /** A message on the replica's channel: one event, read once, for the local users it names. */
+  private deliverRouted(raw: string): void {
+    const routed = readRoutedEvent(raw);
+    const event = routed && readFanoutEvent(routed.event);
+    if (!routed || !event) {
+      this.deps.log.warn({ channel: this.deps.routeChannel }, "ignored a malformed event");
+      return;
+    }
+    for (const userId of routed.userIds) this.deliverTo(userId, event);
+  }
+
+  private deliverTo(userId: string, event: FanoutDelivery): void {
+    const user = this.users.get(userId);
+    if (!user || (event.frame && !this.follow(user, event.frame))) return;
+    // serialized once, by the publisher: its text is written as-is to every local socket
+    for (const s of user.sessions) s.deliver(event.type, event.text, event.committedAt);
+  }
+
+  /**
+   * The heartbeat found these users' presence entries of this replica gone (a sweeper removed
+   * them while the replica stalled past the TTL): on one server, events routed meanwhile did not
+   * come here, so their sockets close with 1012 and their clients catch up as after any
+   * reconnect. Users whose entry was still being written are left alone. Returns the sockets closed.
+   */
+  entriesLost(userIds: readonly string[]): number {
+    if (this.deps.routeChannel === null) return 0;
+    let closed = 0;
+    for (const userId of userIds) {
+      const user = this.users.get(userId);
+      if (!user || user.arriving) continue;
+      closed += user.sessions.length;
+      this.closeUser(userId, CLOSE_CODES.serviceRestart, "resync");
+    }
+    return closed;
   }
 
   /** Closes every socket of one user here. */
@@ -351,10 +411,11 @@ export class LocalUsers {
     return this.deps.tokens.forSession(latest);
   }
 
-  /** Users here and the channels followed for them (one each, and one per contact watched). */
+  /** Users here and the channels followed for them (the replica's, or one per user on a cluster; one per contact watched). */
   private countChannels(): void {
     this.deps.metrics.connectedUsers.set(this.users.size);
-    this.deps.metrics.subscribedChannels.set(this.users.size + this.watches.size);
+    const own = this.deps.routeChannel === null ? this.users.size : 1;
+    this.deps.metrics.subscribedChannels.set(own + this.watches.size);
   }
 
   private keep(userId: string, contacts: readonly string[]): void {

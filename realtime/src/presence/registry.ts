@@ -8,7 +8,7 @@ import type { ChainableCommander } from "ioredis";
 import { encodeFanoutEvent, presenceChannel, presenceKeys, readOnline } from "@parley/contract/frames";
 import { PRESENCE_HEARTBEAT_MS, PRESENCE_TTL_MS } from "@parley/contract/limits";
 import type { Logger } from "@parley/kit/log";
-import { SlotPipeline, slotPipelines } from "@parley/kit/pipeline";
+import { type Reply, SlotPipeline, slotPipelines } from "@parley/kit/pipeline";
 import { publishVerb } from "@parley/kit/pubsub";
 import type { RedisClient } from "@parley/kit/redis";
 import { TurnBatches } from "../libs/turn-batches.ts";
@@ -20,6 +20,8 @@ type Scripts = { presenceOnline: Script; presenceOffline: Script; presenceClaim:
 /** How often each replica looks for presence entries of crashed replicas. */
 export const SWEEP_INTERVAL_MS = 2000;
 const SWEEP_BATCH = 500;
+/** A user's set and route outlive their last refresh this long (then nobody is left to sweep them). */
+const KEY_TTL_MS = PRESENCE_TTL_MS * 3;
 
 const presencePayload = (userId: string, online: boolean) =>
   encodeFanoutEvent({ type: "presence", userId, online }, Date.now());
@@ -40,16 +42,26 @@ export class PresenceRegistry {
     private readonly replicaId: string,
     private readonly log: Logger,
   ) {
-    redis.defineCommand("presenceOnline", { numberOfKeys: 1, lua: MARK_ONLINE });
-    redis.defineCommand("presenceOffline", { numberOfKeys: 1, lua: MARK_OFFLINE });
+    redis.defineCommand("presenceOnline", { numberOfKeys: 2, lua: MARK_ONLINE });
+    redis.defineCommand("presenceOffline", { numberOfKeys: 2, lua: MARK_OFFLINE });
     redis.defineCommand("presenceClaim", { numberOfKeys: 1, lua: CLAIM_DEADLINE });
-    redis.defineCommand("presenceSweep", { numberOfKeys: 1, lua: SWEEP_USER });
+    redis.defineCommand("presenceSweep", { numberOfKeys: 2, lua: SWEEP_USER });
     this.verb = publishVerb(redis);
   }
 
-  /** Starts the heartbeat for `localUsers` (the users with a socket here right now) and the sweeper. */
-  start(localUsers: () => Iterable<string>): void {
-    this.heartbeat = setInterval(() => void this.refreshAll(localUsers()), PRESENCE_HEARTBEAT_MS);
+  /**
+   * Starts the heartbeat for `localUsers` (the users with a socket here right now) and the
+   * sweeper. `lost` hears of users whose entry of this replica the heartbeat found gone (swept
+   * while this replica stalled past the TTL): events routed to them meanwhile went elsewhere.
+   */
+  start(localUsers: () => Iterable<string>, lost: (userIds: string[]) => void = () => {}): void {
+    this.heartbeat = setInterval(
+      () =>
+        void this.refreshAll(localUsers()).then((missing) => {
+          if (missing.length > 0) lost(missing);
+        }),
+      PRESENCE_HEARTBEAT_MS,
+    );
     this.sweeper = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
   }
 
@@ -63,12 +75,13 @@ export class PresenceRegistry {
     pipe.add(key, (p) =>
       scripts(p).presenceOnline(
         key,
+        presenceKeys.route(userId),
         this.replicaId,
         now + PRESENCE_TTL_MS,
         now,
         presenceChannel(userId),
         presencePayload(userId, true),
-        PRESENCE_TTL_MS * 3,
+        KEY_TTL_MS,
         this.verb,
       ),
     );
@@ -79,11 +92,13 @@ export class PresenceRegistry {
     pipe.add(key, (p) =>
       scripts(p).presenceOffline(
         key,
+        presenceKeys.route(userId),
         this.replicaId,
         now,
         presenceChannel(userId),
         presencePayload(userId, false),
         this.verb,
+        KEY_TTL_MS,
       ),
     );
   }
@@ -98,19 +113,28 @@ export class PresenceRegistry {
     return this.arrivals.add("left", userId);
   }
 
-  /** Heartbeat: one pipeline (per shard) refreshing every local user and their deadlines (and
-   * re-announcing anyone a sweeper wrongly expired while this replica was stalled). */
-  async refreshAll(userIds: Iterable<string>): Promise<void> {
+  /**
+   * Heartbeat: one pipeline (per shard) refreshing every local user and their deadlines (and
+   * re-announcing anyone a sweeper wrongly expired while this replica was stalled). Returns the
+   * users who had no entry of this replica (new ones, or ones a sweeper removed).
+   */
+  async refreshAll(userIds: Iterable<string>): Promise<string[]> {
     const now = Date.now();
     const pipe = new SlotPipeline(this.redis);
+    const ids: string[] = [];
     const deadlines: (string | number)[] = [];
     for (const userId of userIds) {
       this.online(pipe, userId, now);
+      ids.push(userId);
       deadlines.push(now + PRESENCE_TTL_MS, this.deadlineMember(userId));
     }
-    if (pipe.length === 0) return;
+    if (pipe.length === 0) return [];
     pipe.add(presenceKeys.deadlines, (p) => p.zadd(presenceKeys.deadlines, ...deadlines));
-    await this.settle(pipe, "presence online failed");
+    const replies = await this.settle(pipe, "presence online failed");
+    return ids.filter((_, i) => {
+      const [err, value] = replies[i] ?? [null, 0];
+      return !err && (Number(value) & 2) === 2;
+    });
   }
 
   /** Claims expired entries of any replica and announces users left with no live entry. */
@@ -133,11 +157,13 @@ export class PresenceRegistry {
         settle.add(key, (p) =>
           scripts(p).presenceSweep(
             key,
+            presenceKeys.route(userId),
             member.slice(cut + 1),
             now,
             presenceChannel(userId),
             presencePayload(userId, false),
             this.verb,
+            KEY_TTL_MS,
           ),
         );
       });
@@ -170,12 +196,16 @@ export class PresenceRegistry {
     await this.settle(pipe, what);
   }
 
-  private async settle(pipe: SlotPipeline, what: string): Promise<void> {
+  /** Sends the pipeline; failures are logged, never thrown. Its replies (none when it failed whole). */
+  private async settle(pipe: SlotPipeline, what: string): Promise<Reply[]> {
     try {
-      const failed = (await pipe.exec()).find(([err]) => err);
+      const replies = await pipe.exec();
+      const failed = replies.find(([err]) => err);
       if (failed?.[0]) this.log.warn({ err: failed[0].message }, what);
+      return replies;
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, what);
+      return [];
     }
   }
 }

@@ -1,17 +1,18 @@
 /**
- * A client says its user is typing in a conversation: relayed to the other members' channels,
- * members only. Limits, across all of the user's sockets here, checked before anything is asked
- * or published: at most one per user and conversation every TYPING_RELAY_MS (a well-behaved
- * client sends one per TYPING_INTERVAL_MS), and at most TYPING_PER_USER per TYPING_INTERVAL_MS
- * over all conversations (one user typing into 200 groups at once reached one member 400 times).
+ * A client says its user is typing in a conversation: relayed to the other members (routed as
+ * the api routes its events, kit/route), members only. Limits, across all of the user's sockets
+ * here, checked before anything is asked or published: at most one per user and conversation
+ * every TYPING_RELAY_MS (a well-behaved client sends one per TYPING_INTERVAL_MS), and at most
+ * TYPING_PER_USER per TYPING_INTERVAL_MS over all conversations (one user typing into 200 groups
+ * at once reached one member 400 times).
  * The excess is not relayed; the socket gets an error frame `rate_limited`, which clients may
  * ignore. Each socket's frames are limited before they get here (Session.admit).
  */
-import { encodeFanoutEvent, userChannel } from "@parley/contract/frames";
+import { encodeFanoutEvent } from "@parley/contract/frames";
 import { TYPING_INTERVAL_MS } from "@parley/contract/limits";
 import type { Logger } from "@parley/kit/log";
-import { SlotPipeline } from "@parley/kit/pipeline";
 import type { RedisClient } from "@parley/kit/redis";
+import { EventRouter } from "@parley/kit/route";
 import type { LocalUsers } from "../fanout/local-users.ts";
 
 export const TYPING_RELAY_MS = TYPING_INTERVAL_MS / 2;
@@ -24,8 +25,11 @@ type UserTyping = { perConversation: Map<string, number>; recent: number[] };
 
 export class TypingRelay {
   private readonly typing = new Map<string, UserTyping>();
+  private readonly router: EventRouter;
 
-  constructor(private readonly deps: { users: LocalUsers; commands: RedisClient; log: Logger }) {}
+  constructor(private readonly deps: { users: LocalUsers; commands: RedisClient; log: Logger }) {
+    this.router = new EventRouter(deps.commands);
+  }
 
   async relay(userId: string, conversationId: string): Promise<TypingResult> {
     const now = Date.now();
@@ -43,10 +47,9 @@ export class TypingRelay {
     if (members === "unavailable") return "unavailable";
     if (!Array.isArray(members)) return "not_member";
     const payload = encodeFanoutEvent({ type: "typing", conversationId, userId }, now);
-    // one pipeline (per shard on a cluster), a publish per member's channel
-    const pipe = new SlotPipeline(this.deps.commands);
-    for (const m of members) if (m !== userId) pipe.publish(userChannel(m), payload);
-    await pipe.exec().catch((err: Error) => this.deps.log.warn({ err: err.message }, "typing publish failed"));
+    await this.router
+      .publishOrThrow([{ userIds: members.filter((m) => m !== userId), payload }])
+      .catch((err: Error) => this.deps.log.warn({ err: err.message }, "typing publish failed"));
     return "ok";
   }
 
