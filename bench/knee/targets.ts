@@ -49,7 +49,7 @@ export function labelOf(kind: ServerKind): string {
     case "bare-bun":
       return "Bun.serve + ioredis (baseline, the limit of this design here)";
     case "parley":
-      return "Parley realtime (events published as the api does, one per member)";
+      return "Parley realtime (events routed as the api does, one message per replica)";
   }
 }
 

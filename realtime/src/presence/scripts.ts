@@ -37,7 +37,8 @@ export const MARK_ONLINE = `${WRITE_ROUTE}
 local live = redis.call('ZCOUNT', KEYS[1], ARGV[3], '+inf')
 local added = redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
-writeRoute(ARGV[6])
+-- a heartbeat changes no route: it only keeps it as long as the set (every local user, every 5 s)
+if added == 1 or redis.call('PEXPIRE', KEYS[2], ARGV[6]) == 0 then writeRoute(ARGV[6]) end
 local announced = 0
 if live == 0 then
   redis.call(ARGV[7], ARGV[4], ARGV[5])
