@@ -216,7 +216,7 @@ ${stepRows.join("\n")}
 - Publishing (\`bench/knee/publisher.ts\`, open loop: message k at start + k/R whatever the servers do, everything due in a timer tick in one write), message k to room k mod ${ROOMS}, a realistic
   Parley \`message\` frame (bench/peers/servers.ts \`messageFrame\`, the one bench/peers/compare.ts sends) whose body is the scheduled time:
   Parley: exactly what the api does after a commit, \`encodeFanoutEvent(frame, committedAt)\` routed to the members by kit/route's \`EventRouter\` (on one Redis
-  server one script per message that reads the members' presence entries and publishes once per replica holding one, naming them); baselines: one PUBLISH of the frame on the room's channel \`bench:room:<id>\`
+  server the members' routes read with one MGET, then one PUBLISH per replica holding one, naming them; a tick's messages in one round trip of each); baselines: one PUBLISH of the frame on the room's channel \`bench:room:<id>\`
   (one channel per room, see bench/peers/baseline-rooms.ts), delivered with Bun's native topics (\`ws.subscribe(room)\`, \`server.publish(room, text)\`);
   Socket.IO: @socket.io/redis-emitter to room \`conversation:<id>\` (as a separate api would).
 - A run: ${ramp.warmupSeconds} s warm-up (delivered, not counted), ${ramp.seconds} s measured, then up to ${ramp.drainSeconds} s for the last deliveries; lost = expected deliveries not received by then;
@@ -238,11 +238,11 @@ ${stepRows.join("\n")}
   A difference between their knees in one sitting is the machine's, not theirs.
 - **Socket.IO** (default, non-sharded redis-adapter): every process PSUBSCRIBEs one pattern and receives every message (here every process holds every
   room, so none is thrown away); msgpack decode, one packet encoding per message, then a write per socket in JavaScript (engine.io).
-- **Parley**: the api routes each event to replicas (kit/route): one script per message reads the 10 members' presence entries and publishes one message
-  per replica holding any of them, naming its recipients, so each replica receives one message per room message (as the baselines do), reads its head once
+- **Parley**: the api routes each event to replicas (kit/route): one MGET per message reads the 10 members' routes (which replicas hold them), then one
+  PUBLISH per replica holding any of them, naming its recipients, so each replica receives one message per room message (as the baselines do), reads its head once
   (the frame's text is written as the api serialized it: \`readFanoutEvent\`) and writes it to each named user's sockets in JavaScript (\`ws.send\` per socket,
   where the baselines' topics write in native code). A replica needs no room state (the publisher names the recipients, exact at commit); the price is
-  the script's presence reads in Redis.
+  the routes' read, a second round trip for the publisher.
 - Per delivery, the client side costs about as much CPU as the server side (each socket is its own TCP connection: a write on one side, a read on the
   other, for every delivery). A minimal client that cuts whole TCP reads into frames itself was tried while building this bench and used the same CPU as
   Bun's \`WebSocket\`, so the cost is not the WebSocket client's JavaScript; it was not kept.
