@@ -7,9 +7,9 @@
  * presence scripts) is read with one MGET for all the recipients of an event, then the event is
  * published once per replica on its channel, naming its recipients (contract readRoutedEvent).
  * A message to a room of 10 whose members sit on two replicas is then one MGET and two Redis
- * messages, which each replica reads once, instead of ten. Measured in Redis (one server, 10
- * recipients on two replicas): ~6 µs of its CPU per event, against ~16 µs for ten PUBLISHes and
- * ~30 µs for a Lua script doing the same in one step.
+ * messages, which each replica reads once, instead of ten. Redis CPU per such event
+ * (bench/route-cost.ts): 6–9 µs, against 20–21 µs for ten PUBLISHes and 42–54 µs for a Lua
+ * script doing the same in one step.
  *
  * Why reading first and publishing after is enough: realtime sends `ready` only once the user's
  * route names its replica, and a publisher reads routes after the event was committed. So an

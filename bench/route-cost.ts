@@ -1,0 +1,150 @@
+/**
+ * What routing one event costs Redis: its CPU per event for a room of 10 whose members sit on two
+ * replicas, three ways, on a throwaway redis-server with a subscriber on every channel published to:
+ *   - per user: ten PUBLISHes, one per member's channel (what the api did before kit/route, and
+ *     still does on a Redis Cluster);
+ *   - kit/route: one MGET of the members' routes, then one PUBLISH per replica naming its
+ *     recipients (EventRouter, what the api does on one server);
+ *   - one Lua script reading each member's presence set and publishing per replica (the same
+ *     routing in one step; tried, not kept).
+ *
+ *   node_modules/.bin/bun bench/route-cost.ts [--events 20000] [--out bench/results/route-cost.md]
+ *
+ * Redis CPU is utime+stime of the redis-server process over the run, divided by the events.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import Redis from "ioredis";
+import { encodeFanoutEvent, presenceKeys, replicaChannel, userChannel } from "@parley/contract/frames";
+import { EventRouter, type Routed } from "@parley/kit/route";
+import { startRedis, stopAll } from "../scripts/lib/infra.ts";
+import { freePort } from "../scripts/lib/ports.ts";
+import { cpuMs } from "./lib/procs.ts";
+
+const { values } = parseArgs({
+  options: {
+    events: { type: "string", default: "20000" },
+    out: { type: "string", default: "bench/results/route-cost.md" },
+  },
+});
+const EVENTS = Math.max(1000, Number(values.events));
+const BATCH = 100;
+
+/** The routing in one Lua step, as first tried: each member's presence set read inside the script. */
+const ROUTE_SCRIPT = `
+local ids, order = {}, {}
+for i, key in ipairs(KEYS) do
+  for _, replica in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+    local named = ids[replica]
+    if not named then named = {}; ids[replica] = named; order[#order + 1] = replica end
+    named[#named + 1] = ARGV[i + 2]
+  end
+end
+for _, replica in ipairs(order) do
+  redis.call('PUBLISH', ARGV[1] .. replica, table.concat(ids[replica], ',') .. '\\n' .. ARGV[2])
+end
+return #order`;
+
+const dir = mkdtempSync(join(tmpdir(), "parley-bench-route-"));
+const port = await freePort();
+const redisChild = await startRedis({ port, dataDir: join(dir, "redis"), persist: false, quiet: true });
+const url = `redis://127.0.0.1:${port}`;
+const commands = new Redis(url);
+const listeners = [new Redis(url), new Redis(url)];
+try {
+  const members = Array.from({ length: 10 }, (_, i) => `${"0".repeat(22)}${String(i).padStart(2, "0")}`);
+  const replicaOf = (i: number) => (i < 5 ? "replica-a" : "replica-b");
+  for (const [i, id] of members.entries()) {
+    await commands.set(presenceKeys.route(id), replicaOf(i));
+    await commands.zadd(presenceKeys.user(id), Date.now() + 3_600_000, replicaOf(i));
+  }
+  // every channel published to has a subscriber, as in production (a replica's own, or a user's)
+  await listeners[0]!.subscribe(replicaChannel("replica-a"), ...members.slice(0, 5).map(userChannel));
+  await listeners[1]!.subscribe(replicaChannel("replica-b"), ...members.slice(5).map(userChannel));
+  const payload = encodeFanoutEvent(
+    {
+      type: "message",
+      message: {
+        id: "a".repeat(24),
+        conversationId: "b".repeat(24),
+        seq: 1,
+        senderId: members[0]!,
+        body: "a message of ordinary length, about the size people send",
+        clientId: "c1",
+        createdAt: new Date().toISOString(),
+        kind: "text",
+        system: null,
+        replyTo: null,
+        mentions: [],
+        editedAt: null,
+        deleted: false,
+        reactions: [],
+        version: 0,
+      },
+    },
+    Date.now(),
+  );
+  commands.defineCommand("routeInOneStep", { lua: ROUTE_SCRIPT });
+  const router = new EventRouter(commands);
+  const event: Routed = { userIds: members, payload };
+  const presence = members.map(presenceKeys.user);
+
+  const ways: { name: string; batch: () => Promise<unknown> }[] = [
+    {
+      name: "per user: ten PUBLISHes, one per member's channel",
+      batch: () => {
+        const p = commands.pipeline();
+        for (let i = 0; i < BATCH; i++) for (const m of members) p.publish(userChannel(m), payload);
+        return p.exec();
+      },
+    },
+    {
+      name: "kit/route: one MGET of the routes, one PUBLISH per replica",
+      batch: () => router.publishOrThrow(Array.from({ length: BATCH }, () => event)),
+    },
+    {
+      name: "one Lua script reading the presence sets (tried, not kept)",
+      batch: () => {
+        const p = commands.pipeline() as unknown as {
+          routeInOneStep(n: number, ...args: string[]): void;
+          exec(): Promise<unknown>;
+        };
+        for (let i = 0; i < BATCH; i++)
+          p.routeInOneStep(presence.length, ...presence, "parley:replica:", payload, ...members);
+        return p.exec();
+      },
+    },
+  ];
+  const rows: string[] = [];
+  const load = loadavg()[0]!.toFixed(2);
+  for (let round = 1; round <= 2; round++) {
+    for (const way of ways) {
+      const before = cpuMs(redisChild.proc.pid!);
+      const t0 = performance.now();
+      for (let n = 0; n < EVENTS / BATCH; n++) await way.batch();
+      const wall = performance.now() - t0;
+      const perEvent = ((cpuMs(redisChild.proc.pid!) - before) * 1000) / EVENTS;
+      rows.push(`| ${round} | ${way.name} | ${perEvent.toFixed(1)} | ${((EVENTS / wall) * 1000).toFixed(0)} |`);
+      console.error(`[bench] round ${round}: ${way.name}: ${perEvent.toFixed(1)} µs of Redis CPU per event`);
+    }
+  }
+  const md = `# What routing one event costs Redis
+
+- date: ${new Date().toISOString()}; machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), shared; load average (1 min) at the start ${load}, at the end ${loadavg()[0]!.toFixed(2)}
+- command: \`node_modules/.bin/bun bench/route-cost.ts --events ${EVENTS}\`
+- ${EVENTS} events per way and round, ${BATCH} per pipeline, one message frame (${payload.length} bytes) to a room of 10 whose members sit 5 and 5 on two replicas;
+  each channel published to has a subscriber. Redis CPU = utime+stime of redis-server over the run ÷ events (the clock ticks are 10 ms: read the figures to ±1 µs).
+
+| round | way | Redis CPU per event (µs) | events/s (one client, pipelined) |
+|---:|---|---:|---:|
+${rows.join("\n")}
+`;
+  writeFileSync(values.out!, md);
+  console.error(`[bench] results written to ${values.out}`);
+} finally {
+  for (const r of [commands, ...listeners]) r.disconnect();
+  await stopAll([redisChild]);
+  rmSync(dir, { recursive: true, force: true });
+}
