@@ -22,6 +22,7 @@ import { EventRouter, type Routed } from "@parley/kit/route";
 import { startRedis, stopAll } from "../scripts/lib/infra.ts";
 import { freePort } from "../scripts/lib/ports.ts";
 import { cpuMs } from "./lib/procs.ts";
+import { messageFrame } from "./peers/servers.ts";
 
 const { values } = parseArgs({
   options: {
@@ -64,26 +65,7 @@ try {
   await listeners[0]!.subscribe(replicaChannel("replica-a"), ...members.slice(0, 5).map(userChannel));
   await listeners[1]!.subscribe(replicaChannel("replica-b"), ...members.slice(5).map(userChannel));
   const payload = encodeFanoutEvent(
-    {
-      type: "message",
-      message: {
-        id: "a".repeat(24),
-        conversationId: "b".repeat(24),
-        seq: 1,
-        senderId: members[0]!,
-        body: "a message of ordinary length, about the size people send",
-        clientId: "c1",
-        createdAt: new Date().toISOString(),
-        kind: "text",
-        system: null,
-        replyTo: null,
-        mentions: [],
-        editedAt: null,
-        deleted: false,
-        reactions: [],
-        version: 0,
-      },
-    },
+    messageFrame({ seq: 1, body: "a message of ordinary length, about the size people send", senderId: members[0]! }),
     Date.now(),
   );
   commands.defineCommand("routeInOneStep", { lua: ROUTE_SCRIPT });
