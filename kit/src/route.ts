@@ -8,8 +8,8 @@
  * published once per replica on its channel, naming its recipients (contract readRoutedEvent).
  * A message to a room of 10 whose members sit on two replicas is then one MGET and two Redis
  * messages, which each replica reads once, instead of ten. Redis CPU per such event
- * (bench/route-cost.ts): 6–9 µs, against 20–21 µs for ten PUBLISHes and 42–54 µs for a Lua
- * script doing the same in one step.
+ * (bench/route-cost.ts, two sittings): 6–12.5 µs, against 19.5–26.5 µs for ten PUBLISHes and
+ * 42.5–59 µs for a Lua script doing the same in one step.
  *
  * Why reading first and publishing after is enough: realtime sends `ready` only once the user's
  * route names its replica, and a publisher reads routes after the event was committed. So an
