@@ -19,6 +19,7 @@ import {
 } from "@parley/contract/frames";
 import { CLOSE_CODES } from "@parley/contract/limits";
 import { createLogger } from "@parley/kit/log";
+import { TurnOutbox } from "../src/fanout/outbox.ts";
 import { newSessionId, type TokenVerifier, verifySession } from "@parley/kit/session";
 import { jwt } from "@elysiajs/jwt";
 import { Elysia } from "elysia";
@@ -48,7 +49,7 @@ const verifier = new Elysia().use(jwt({ name: "sessionJwt", secret: settings.jwt
   .sessionJwt as TokenVerifier;
 /** A socket's session as the /ws route makes it: a session id and start, and its token's expiry. */
 const sessionOf = (userId: string, frames: string[] = []) =>
-  new Session(userId, fakeSocket(frames), metrics, Math.floor(Date.now() / 1000) + 3600, {
+  new Session(userId, fakeSocket(frames), outbox, Math.floor(Date.now() / 1000) + 3600, {
     sid: newSessionId(),
     startedAt: Date.now(),
   });
@@ -84,6 +85,8 @@ const commands = new Redis(testRedisUrl);
 const subscriber = new Redis(testRedisUrl);
 const log = createLogger("local-users-test", "silent");
 const metrics = createRealtimeMetrics();
+/** the sockets' frames wait here for the end of the turn; tests flush it themselves where they look at once */
+const outbox = new TurnOutbox(metrics, log);
 const subscriptions = new ChannelSubscriptions(subscriberOn(subscriber), log);
 const replicaId = id("replica");
 const presence = new PresenceRegistry(commands, replicaId, log);
@@ -111,6 +114,7 @@ const fakeSocket = (frames: string[]) =>
       return t.length;
     },
     getBufferedAmount: () => 0,
+    cork: (write: () => void) => write(),
     close: () => undefined,
   }) as unknown as ServerWebSocket<unknown>;
 
@@ -268,6 +272,7 @@ describe("events routed to the replica (one server)", () => {
     await Promise.all(sessions.map((s) => users.join(s)));
     const read = { type: "read", conversationId: c1, userId: u3, seq: 7 };
     users.deliver(routeChannel, routed([u1, away, u2], read));
+    outbox.flushAll(); // what the end of this turn does
     const reads = (u: string) => got.get(u)!.flatMap((frames) => frames.filter((f) => f.includes('"read"')));
     expect(reads(u1)).toEqual([JSON.stringify(read), JSON.stringify(read)]); // both of u1's sockets
     expect(reads(u2)).toEqual([JSON.stringify(read)]);
@@ -275,6 +280,7 @@ describe("events routed to the replica (one server)", () => {
     // malformed: ignored, nothing delivered
     users.deliver(routeChannel, "no recipients line");
     users.deliver(routeChannel, `${u1}\nnot an event`);
+    outbox.flushAll();
     expect(reads(u1)).toHaveLength(2);
     for (const s of sessions) {
       s.markClosed();
@@ -288,7 +294,7 @@ describe("events routed to the replica (one server)", () => {
     const session = new Session(
       stalled,
       { ...fakeSocket([]), close: (code: number) => closes.push(code) } as unknown as ServerWebSocket<unknown>,
-      metrics,
+      outbox,
       Math.floor(Date.now() / 1000) + 3600,
       { sid: newSessionId(), startedAt: Date.now() },
     );
@@ -360,8 +366,10 @@ describe("group changes", () => {
     const session = sessionOf(bob, frames);
     await users.join(session);
     await waitFor("bob's conversations loaded", async () => Array.isArray(await users.membersOf(bob, c1)), 10_000);
-    const deliver = (frame: unknown) =>
+    const deliver = (frame: unknown) => {
       users.deliver(userChannel(bob), encodeFanoutEvent(frame as ServerFrame, Date.now()));
+      outbox.flushAll(); // what the end of this turn does
+    };
     const typingIn = (cid: string) => ({ type: "typing", conversationId: cid, userId: alice });
     const line = (members: string[], rev: number) => ({
       type: "message",

@@ -32,6 +32,7 @@ import type { RealtimeMetrics } from "../libs/metrics.ts";
 import type { PresenceRegistry } from "../presence/registry.ts";
 import type { ApiTokens } from "./api-tokens.ts";
 import { type Lookup, MEMBERSHIP_RETRY_MS, Memberships, membersOf, recentContacts } from "./membership.ts";
+import type { Outgoing } from "./outbox.ts";
 import type { Session } from "./session.ts";
 import type { ChannelSubscriptions } from "./subscriptions.ts";
 
@@ -66,6 +67,12 @@ type LocalUser = {
 type Watch = { id: string; watchers: string[] };
 
 const NO_SESSIONS: readonly Session[] = Object.freeze([]);
+
+/** A contact's presence as a frame, serialized once for every socket told. */
+const presenceOutgoing = (userId: string, online: boolean): Outgoing => ({
+  type: "presence",
+  text: JSON.stringify({ type: "presence", userId, online } satisfies PresenceFrame),
+});
 
 export class LocalUsers {
   private readonly users = new Map<string, LocalUser>();
@@ -223,9 +230,8 @@ export class LocalUsers {
       return;
     }
     // serialized once, by the publisher: its text is written as-is to every local socket
-    const { type, text, committedAt } = event;
     for (const localId of this.watches.get(owner.id)?.watchers ?? []) {
-      for (const s of this.users.get(localId)?.sessions ?? []) s.deliver(type, text, committedAt);
+      for (const s of this.users.get(localId)?.sessions ?? []) s.deliver(event);
     }
   }
 
@@ -244,7 +250,7 @@ export class LocalUsers {
     const user = this.users.get(userId);
     if (!user || (event.frame && !this.follow(user, event.frame))) return;
     // serialized once, by the publisher: its text is written as-is to every local socket
-    for (const s of user.sessions) s.deliver(event.type, event.text, event.committedAt);
+    for (const s of user.sessions) s.deliver(event);
   }
 
   /**
@@ -333,9 +339,9 @@ export class LocalUsers {
       return new Map<string, boolean>();
     });
     for (const [userId, isOnline] of online) {
-      const text = JSON.stringify({ type: "presence", userId, online: isOnline } satisfies PresenceFrame);
+      const frame = presenceOutgoing(userId, isOnline);
       for (const watcher of this.watches.get(userId)?.watchers ?? [])
-        for (const s of this.users.get(watcher)?.sessions ?? []) s.deliver("presence", text);
+        for (const s of this.users.get(watcher)?.sessions ?? []) s.deliver(frame);
     }
   }
 
@@ -454,8 +460,8 @@ export class LocalUsers {
       return new Map<string, boolean>();
     });
     for (const [userId, isOnline] of online) {
-      const text = JSON.stringify({ type: "presence", userId, online: isOnline } satisfies PresenceFrame);
-      for (const s of sessions) s.deliver("presence", text);
+      const frame = presenceOutgoing(userId, isOnline);
+      for (const s of sessions) s.deliver(frame);
     }
   }
 }

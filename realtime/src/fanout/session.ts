@@ -6,7 +6,7 @@
 import type { ServerWebSocket } from "bun";
 import type { ErrorFrame, ServerFrame } from "@parley/contract/frames";
 import { CLOSE_CODES, WS_INBOUND } from "@parley/contract/limits";
-import type { RealtimeMetrics } from "../libs/metrics.ts";
+import type { Flushable, Outgoing, TurnOutbox } from "./outbox.ts";
 
 /**
  * Socket buffering thresholds (bytes queued in the kernel + Bun for one socket). Above SOFT,
@@ -44,12 +44,14 @@ export type Admission = "ok" | "dropped" | "closed";
 /** Which session of its user a socket belongs to (what signing out revokes). */
 export type SessionRef = { sid: string; startedAt: number };
 
-export class Session {
+export class Session implements Flushable {
   readonly id = nextId++;
   private closed = false;
   /** frames that arrived before `ready` was sent (the SUBSCRIBE reply and the first event can
    * come in one read from Redis); flushed right after `ready`, so `ready` is always first */
-  private early: { type: FrameType; text: string; committedAt?: number }[] | null = [];
+  private early: Outgoing[] | null = [];
+  /** frames delivered this turn, written at its end (null: none; the socket is not in the outbox) */
+  private queued: Outgoing[] | null = null;
   /** inbound token bucket (WS_INBOUND) and the frames dropped in a row */
   private tokens: number = WS_INBOUND.burst;
   private refilledAt = Date.now();
@@ -62,7 +64,8 @@ export class Session {
   constructor(
     readonly userId: string,
     private readonly raw: ServerWebSocket<unknown>,
-    private readonly metrics: RealtimeMetrics,
+    /** where the socket's frames wait for the end of the turn (the replica's one outbox) */
+    private readonly outbox: TurnOutbox,
     /** token expiry, seconds since epoch (the replica's ExpiryWheel closes the socket then) */
     readonly tokenExp: number | undefined,
     ref: SessionRef = { sid: "", startedAt: 0 },
@@ -107,49 +110,84 @@ export class Session {
     this.send({ type: "error", code, message });
   }
 
-  /** Writes an already serialized frame; `committedAt` (ms) feeds the fan-out latency histogram. */
-  deliver(type: FrameType, text: string, committedAt?: number): void {
+  /**
+   * Queues an already serialized frame (an event's delivery is one object for all its recipients);
+   * it is written at the end of this turn with the socket's other frames of the turn (outbox.ts).
+   */
+  deliver(frame: Outgoing): void {
     if (this.closed) return;
     if (this.early) {
-      if (this.early.length < EARLY_MAX) this.early.push({ type, text, committedAt });
-      else this.metrics.droppedFrames.inc({ type, reason: "before_ready" });
+      if (this.early.length < EARLY_MAX) this.early.push(frame);
+      else this.metrics.droppedFrames.inc({ type: frame.type, reason: "before_ready" });
+      return;
+    }
+    if (!this.queued) {
+      this.queued = [];
+      this.outbox.add(this);
+    }
+    this.queued.push(frame);
+  }
+
+  /**
+   * Writes the frames queued this turn, in one write. The slow-client policy is checked once for
+   * them all: past HARD the socket is closed with 4002, past SOFT its ephemeral frames are dropped.
+   */
+  flush(): void {
+    const frames = this.queued;
+    this.queued = null;
+    if (!frames) return;
+    if (this.closed) {
+      for (const f of frames) this.metrics.droppedFrames.inc({ type: f.type, reason: "closed" });
       return;
     }
     const buffered = this.raw.getBufferedAmount();
     if (buffered > BACKPRESSURE.hard) {
       this.metrics.slowClientCloses.inc();
-      this.metrics.droppedFrames.inc({ type, reason: "slow_client" });
+      for (const f of frames) this.metrics.droppedFrames.inc({ type: f.type, reason: "slow_client" });
       this.close(CLOSE_CODES.tooSlow, "too slow");
       return;
     }
-    if (buffered > BACKPRESSURE.soft && DROPPABLE.has(type)) {
-      this.metrics.droppedFrames.inc({ type, reason: "backpressure" });
-      return;
-    }
-    const result = this.raw.send(text);
-    if (result === 0) {
-      this.metrics.droppedFrames.inc({ type, reason: "closed" });
-      return;
-    }
-    this.metrics.delivered.inc({ type });
-    if (committedAt !== undefined)
-      this.metrics.fanoutLatency.observe({ type }, Math.max(0, Date.now() - committedAt) / 1000);
+    const lagging = buffered > BACKPRESSURE.soft;
+    if (frames.length === 1) this.write(frames[0] as Outgoing, lagging);
+    else
+      this.raw.cork(() => {
+        for (const f of frames) this.write(f, lagging);
+      });
   }
 
-  /** Sends `ready`, then whatever arrived meanwhile; from now on frames go straight out. */
+  private write(frame: Outgoing, lagging: boolean): void {
+    if (lagging && DROPPABLE.has(frame.type)) {
+      this.metrics.droppedFrames.inc({ type: frame.type, reason: "backpressure" });
+      return;
+    }
+    if (this.raw.send(frame.text) === 0) {
+      this.metrics.droppedFrames.inc({ type: frame.type, reason: "closed" });
+      return;
+    }
+    this.outbox.wrote(frame);
+  }
+
+  /** Sends `ready`, then whatever arrived meanwhile; from now on frames are written as they come (at the turn's end). */
   ready(frame: ServerFrame): void {
     const early = this.early ?? [];
     this.early = null;
     this.send(frame);
-    for (const f of early) this.deliver(f.type, f.text, f.committedAt);
+    for (const f of early) this.deliver(f);
   }
 
   send(frame: ServerFrame): void {
-    this.deliver(frame.type, JSON.stringify(frame));
+    this.deliver({ type: frame.type, text: JSON.stringify(frame) });
   }
 
+  private get metrics() {
+    return this.outbox.metrics;
+  }
+
+  /** Closes the socket after the frames queued before (except when it is closed for being too slow). */
   close(code: number, reason: string): void {
     if (this.closed) return;
+    if (code !== CLOSE_CODES.tooSlow) this.flush();
+    if (this.closed) return; // the flush found it too slow and closed it
     this.markClosed();
     try {
       this.raw.close(code, reason);

@@ -17,7 +17,7 @@ export function createRealtimeMetrics() {
     }),
     fanoutLatency: m.histogram({
       name: "realtime_fanout_latency_seconds",
-      help: "Time from commit (committedAt) to the frame being written to a local socket",
+      help: "Time from commit (committedAt) to the event being written to this replica's sockets (one observation per event per replica)",
       labelNames: ["type"] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     }),

@@ -16,6 +16,7 @@ import type { Logger } from "@parley/kit/log";
 import type { Config } from "../config.ts";
 import type { LocalUsers } from "../fanout/local-users.ts";
 import { EXPIRY_TICK_MS, ExpiryWheel } from "../fanout/expiry.ts";
+import { TurnOutbox } from "../fanout/outbox.ts";
 import { Session } from "../fanout/session.ts";
 import type { RealtimeMetrics } from "../libs/metrics.ts";
 import { extractToken, looksLikeJwt, originAllowed } from "./auth.ts";
@@ -68,9 +69,12 @@ class SocketHandlers {
   private readonly typing: TypingRelay;
   /** every socket's token expiry, on one timer */
   private readonly expiry = new ExpiryWheel<Session>((s) => s.close(CLOSE_CODES.sessionExpired, "session expired"));
+  /** every socket's frames, written at the end of each turn */
+  private readonly outbox: TurnOutbox;
 
   constructor(private readonly deps: SocketDeps) {
     this.typing = new TypingRelay({ users: deps.users, commands: deps.commands, log: deps.log });
+    this.outbox = new TurnOutbox(deps.metrics, deps.log);
     // unref: the timer alone does not keep a stopping process alive
     setInterval(() => this.expiry.tick(), EXPIRY_TICK_MS).unref();
   }
@@ -87,7 +91,7 @@ class SocketHandlers {
       raw.close(CLOSE_CODES.tooManySockets, "too many open connections; close a tab or window");
       return;
     }
-    const session = new Session(userId, raw, metrics, exp, { sid, startedAt });
+    const session = new Session(userId, raw, this.outbox, exp, { sid, startedAt });
     if (!this.expiry.add(session, exp)) {
       // expired between the upgrade and now
       raw.close(CLOSE_CODES.sessionExpired, "session expired");
