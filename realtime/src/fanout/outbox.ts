@@ -2,13 +2,17 @@
  * Frames for a socket are written at the end of the event-loop turn they were delivered in, all
  * of that turn's frames for one socket in one write (one syscall) instead of one write each.
  *
- * Why: a replica's time under load is the kernel write per frame (72 % of its JavaScript thread
- * in `ws.send`, profiled at the fan-out knee). When it falls behind, Redis hands it more events
- * per read, so a socket gets several frames per turn, and writing them together is what lets it
- * catch up instead of falling further behind: what uWS does for Bun's native topics, which the
- * bare baseline server uses. Measured with one Bun.serve, 500 sockets, 12,000 messages/s to 5
- * sockets each, turns of 10 ms: one `send` per frame 66 % of a core, `server.publish` 42 %,
- * corked per socket per turn 39 % (at 1 ms turns, one frame per socket per turn, all three alike).
+ * Why: a replica's time under load is the kernel write per frame (58–72 % of its JavaScript
+ * thread in `ws.send`, profiled at the fan-out knee). When it falls behind, Redis hands it more
+ * events per read, so a socket gets several frames per turn, and writing them together costs
+ * one syscall instead of several: what uWS does for Bun's native topics, which the bare baseline
+ * server uses. What it costs and saves (bench/socket-writes.ts, results/socket-writes.md: one
+ * Bun.serve, 500 sockets, 60,000 frames/s): with turns 10 ms apart this path took 60 % of a
+ * core, a bare `ws.send` per frame 65 %, Bun's topics 48 %; with turns 1 ms apart (about one
+ * frame per socket per turn) 86 % against 73 % and 78 %: the queue and its bookkeeping cost about
+ * 2 µs a frame when there is nothing to coalesce. In the fan-out knee, back-to-back against the
+ * code that wrote each frame at once, the replicas used about a tenth less CPU at 3,000
+ * messages/s and their p99 grew more slowly past the knee (bench/README.md).
  * The wait adds no timer: the turn ends as soon as the events that arrived together are handled.
  *
  * The writes' metrics are counted here in plain numbers and handed to prom-client once per turn
