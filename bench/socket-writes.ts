@@ -1,17 +1,20 @@
 /**
- * What writing frames to sockets costs a Bun server, three ways, with the frames arriving in
+ * What writing frames to sockets costs a Bun server, four ways, with the frames arriving in
  * turns of the event loop as a replica's Redis reads hand them over:
  *   - `send`: one `ws.send` per frame (realtime before fanout/outbox.ts);
  *   - `publish`: one `server.publish` per frame on the recipient's own topic (Bun's native topics;
  *     uWS queues a socket's messages and writes them once per loop iteration);
+ *   - `room-publish`: one `server.publish` per message on its room's topic (the bare baseline
+ *     server's way: one call per message, uWS writes to the room's sockets);
  *   - `outbox`: realtime's own path: `Session.deliver` per frame, each socket's frames of the
  *     turn written together at its end (`TurnOutbox`, one corked write per socket).
- * One Bun.serve (this process), N sockets held by a client process of their own, R messages/s,
- * each to K sockets; every turn (`--turns`, ms apart) delivers the messages due by then. The
+ * One Bun.serve (this process), N sockets held by a client process of their own, in rooms of K;
+ * R messages/s, message k to room k mod N/K (as bench/fanout-knee.ts publishes); every turn
+ * (`--turns`, ms apart on a fixed schedule) delivers the messages due by then. The
  * server's CPU (utime+stime of this process) is measured per way and turn length.
  *
  *   node_modules/.bin/bun bench/socket-writes.ts [--sockets 500] [--rate 12000] [--recipients 5]
- *     [--turns 1,10] [--seconds 5] [--out bench/results/socket-writes.md]
+ *     [--turns 1,10,50] [--seconds 5] [--out bench/results/socket-writes.md]
  */
 import { writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -30,7 +33,7 @@ const { values } = parseArgs({
     sockets: { type: "string", default: "500" },
     rate: { type: "string", default: "12000" },
     recipients: { type: "string", default: "5" },
-    turns: { type: "string", default: "1,10" },
+    turns: { type: "string", default: "1,10,50" },
     seconds: { type: "string", default: "5" },
     out: { type: "string", default: join(ROOT, "bench/results/socket-writes.md") },
     // internal: run as the client process
@@ -55,13 +58,15 @@ if (values["clients-of"]) {
   await serve();
 }
 
-type Way = "send" | "publish" | "outbox";
+type Way = "send" | "publish" | "outbox" | "room-publish";
 
 async function serve(): Promise<void> {
   const RATE = Number(values.rate);
   const RECIPIENTS = Number(values.recipients);
   const SECONDS = Number(values.seconds);
   const turns = values.turns!.split(",").map(Number);
+  /** the sockets in rooms of RECIPIENTS (the members of a room of 10 that sit on one replica) */
+  const ROOMS = Math.floor(SOCKETS / RECIPIENTS);
   const metrics = createRealtimeMetrics();
   const outbox = new TurnOutbox(metrics, createLogger("socket-writes", "silent"));
   const sockets: ServerWebSocket<{ i: number }>[] = [];
@@ -79,6 +84,7 @@ async function serve(): Promise<void> {
       open(ws) {
         sockets[ws.data.i] = ws;
         ws.subscribe(`u${ws.data.i}`);
+        ws.subscribe(`r${Math.floor(ws.data.i / RECIPIENTS)}`);
         const session = new Session("0".repeat(24), ws as ServerWebSocket<unknown>, outbox, undefined);
         session.ready({ type: "ready", userId: "0".repeat(24) });
         sessions[ws.data.i] = session;
@@ -104,28 +110,35 @@ async function serve(): Promise<void> {
   });
   const text = JSON.stringify(frame);
   const outgoing = { type: "message" as const, text, committedAt: Date.now() };
-  const write: Record<Way, (i: number) => void> = {
-    send: (i) => sockets[i]!.send(text),
-    publish: (i) => server.publish(`u${i}`, text),
-    outbox: (i) => sessions[i]!.deliver(outgoing),
+  const toEach = (write: (i: number) => void) => (room: number) => {
+    for (let i = room * RECIPIENTS; i < (room + 1) * RECIPIENTS; i++) write(i);
+  };
+  /** one message to one room, each way */
+  const deliver: Record<Way, (room: number) => void> = {
+    send: toEach((i) => sockets[i]!.send(text)),
+    publish: toEach((i) => server.publish(`u${i}`, text)),
+    outbox: toEach((i) => sessions[i]!.deliver(outgoing)),
+    "room-publish": (room) => server.publish(`r${room}`, text),
   };
 
   const rows: string[] = [];
   const startLoad = loadavg()[0]!.toFixed(2);
   for (const turnMs of turns) {
-    for (const way of ["send", "publish", "outbox"] as Way[]) {
+    for (const way of ["send", "publish", "outbox", "room-publish"] as Way[]) {
       await Bun.sleep(1000); // the client has read what the way before wrote
       const total = RATE * SECONDS;
       const c0 = process.cpuUsage();
       const t0 = performance.now();
       let k = 0;
+      // turns start on a fixed schedule whatever each turn's work took (so every way's turns hold
+      // the same messages; one that falls behind gets fewer, fuller turns, as a replica does)
+      let next = t0;
       while (k < total) {
-        await Bun.sleep(turnMs);
+        next += turnMs;
+        await Bun.sleep(Math.max(0, next - performance.now()));
         const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * RATE));
-        for (; k < due; k++) {
-          const base = (k * 7) % (SOCKETS - RECIPIENTS);
-          for (let j = 0; j < RECIPIENTS; j++) write[way](base + j);
-        }
+        // message k to room k mod ROOMS, as the knee bench publishes
+        for (; k < due; k++) deliver[way](k % ROOMS);
       }
       await Bun.sleep(50); // the last turn's writes
       const used = process.cpuUsage(c0);
@@ -144,10 +157,10 @@ async function serve(): Promise<void> {
 
 - date: ${new Date().toISOString()}; machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), shared; Bun ${Bun.version}; load average (1 min) at the start ${startLoad}, at the end ${loadavg()[0]!.toFixed(2)}
 - command: \`node_modules/.bin/bun bench/socket-writes.ts --sockets ${SOCKETS} --rate ${RATE} --recipients ${RECIPIENTS} --turns ${turns.join(",")} --seconds ${SECONDS}\`
-- one Bun.serve, ${SOCKETS} sockets held by a client process, ${RATE} messages/s for ${SECONDS} s, each to ${RECIPIENTS} sockets (${RATE * RECIPIENTS} frames/s of ${text.length} bytes),
-  delivered in turns of the event loop that many ms apart (a socket gets about ${((RATE * RECIPIENTS) / SOCKETS / 1000).toFixed(2)} frames per ms, so about that many times the turn's length per turn).
+- one Bun.serve, ${SOCKETS} sockets held by a client process, in ${ROOMS} rooms of ${RECIPIENTS}; ${RATE} messages/s for ${SECONDS} s, message k to room k mod ${ROOMS} (${RATE * RECIPIENTS} frames/s of ${text.length} bytes),
+  delivered in turns of the event loop that many ms apart on a fixed schedule (a socket gets about ${((RATE * RECIPIENTS) / SOCKETS / 1000).toFixed(2)} frames per ms, so about that many times the turn's length per turn).
   CPU = utime+stime of the server process over the run (the client process is not counted; it shares the machine's cores).
-- ways: \`send\` one \`ws.send\` per frame; \`publish\` one \`server.publish\` per frame on the socket's own topic; \`outbox\` realtime's
+- ways: \`send\` one \`ws.send\` per frame; \`publish\` one \`server.publish\` per frame on the socket's own topic; \`room-publish\` one \`server.publish\` per message on the room's topic (the bare baseline's way); \`outbox\` realtime's
   \`Session.deliver\`, each socket's frames of the turn written together at its end (realtime/src/fanout/outbox.ts).
 
 | turns | way | server CPU | of which system |

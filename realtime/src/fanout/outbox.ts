@@ -7,12 +7,13 @@
  * events per read, so a socket gets several frames per turn, and writing them together costs
  * one syscall instead of several: what uWS does for Bun's native topics, which the bare baseline
  * server uses. What it costs and saves (bench/socket-writes.ts, results/socket-writes.md: one
- * Bun.serve, 500 sockets, 60,000 frames/s): with turns 10 ms apart this path took 60 % of a
- * core, a bare `ws.send` per frame 65 %, Bun's topics 48 %; with turns 1 ms apart (about one
- * frame per socket per turn) 86 % against 73 % and 78 %: the queue and its bookkeeping cost about
- * 2 µs a frame when there is nothing to coalesce. In the fan-out knee, back-to-back against the
- * code that wrote each frame at once, the replicas used about a tenth less CPU at 3,000
- * messages/s and their p99 grew more slowly past the knee (bench/README.md).
+ * Bun.serve, 500 sockets in rooms of 5, 60,000 frames/s arriving in turns): with turns 50 ms
+ * apart (6 frames per socket per turn) this path took 15 % of a core where a `ws.send` per frame
+ * took 65 % (Bun's topics: 22 % per socket topic, 14 % per room topic); 10 ms apart (about one
+ * frame per socket per turn) 63 % against 69 %; 1 ms apart 76 % against 67 %: with nothing to
+ * coalesce, the queue and its bookkeeping cost ~2 µs a frame. In the fan-out knee, back-to-back
+ * against the code that wrote each frame at once, the replicas used about a tenth less CPU at
+ * 3,000 messages/s and their p99 grew more slowly past the knee (bench/README.md).
  * The wait adds no timer: the turn ends as soon as the events that arrived together are handled.
  *
  * The writes' metrics are counted here in plain numbers and handed to prom-client once per turn
