@@ -5,16 +5,26 @@
  */
 import type { Change, Conversation, Id, Message } from "./schemas.ts";
 import type { ErrorCode } from "./limits.ts";
+import type { Marks } from "./marks.ts";
 
 // ---------- server → client ----------
-export type ReadyFrame = { type: "ready"; userId: Id };
+/**
+ * The socket listens. `marks`: what the user was last sent per publishing api process (marks.ts);
+ * null when this replica cannot tell (a Redis Cluster, Redis did not answer): catch up.
+ */
+export type ReadyFrame = { type: "ready"; userId: Id; marks?: Marks | null };
+/**
+ * `mark` (`<publisher>:<n>`, marks.ts) is set on every frame the api publishes: a client keeps
+ * the newest it saw per publisher, so `ready` can tell it whether it missed anything.
+ */
+type Marked = { mark?: string };
 /** a new message; a system line (`message.kind === "system"`) also says who the group's members are now */
-export type MessageFrame = { type: "message"; message: Message };
+export type MessageFrame = { type: "message"; message: Message } & Marked;
 /** an existing message was edited, deleted or reacted to (`change.rev`: see docs/architecture.md) */
-export type ChangeFrame = { type: "change"; change: Change };
+export type ChangeFrame = { type: "change"; change: Change } & Marked;
 /** the user was added to a conversation, or their own view of one changed (muted) */
-export type ConversationFrame = { type: "conversation"; conversation: Conversation };
-export type ReadFrame = { type: "read"; conversationId: Id; userId: Id; seq: number };
+export type ConversationFrame = { type: "conversation"; conversation: Conversation } & Marked;
+export type ReadFrame = { type: "read"; conversationId: Id; userId: Id; seq: number } & Marked;
 export type TypingFrame = { type: "typing"; conversationId: Id; userId: Id };
 export type PresenceFrame = { type: "presence"; userId: Id; online: boolean };
 export type ErrorFrame = { type: "error"; code: ErrorCode; message: string };
