@@ -21,11 +21,15 @@
  * and realtime follows its users' channels.
  */
 import { presenceKeys, replicaChannel, userChannel } from "@parley/contract/frames";
+import { MARKS_PUBLISHERS_KEY, type Marker, marksKey } from "./marks.ts";
 import { type Reply, SlotPipeline } from "./pipeline.ts";
 import { isCluster, type RedisClient } from "./redis.ts";
 
-/** One event for some users: its text (a FanoutEvent, encoded once) and who gets it. */
-export type Routed = { userIds: readonly string[]; payload: string };
+/**
+ * One event for some users: its text (a FanoutEvent, encoded once) and who gets it; `mark`: its
+ * number from the router's Marker (kit/marks), whose mark the frame in `payload` carries.
+ */
+export type Routed = { userIds: readonly string[]; payload: string; mark?: number };
 
 export type RouteResult = {
   /** per event: why it did not reach Redis, or null when it did */
@@ -41,7 +45,11 @@ export class EventRouter {
   /** true on one server (events go to replicas), false on a cluster (to each user's channel) */
   readonly byReplica: boolean;
 
-  constructor(private readonly client: RedisClient) {
+  /** `marker`: the publishing process's, when its events carry marks (the api's do) */
+  constructor(
+    private readonly client: RedisClient,
+    private readonly marker?: Marker,
+  ) {
     this.byReplica = !isCluster(client);
   }
 
@@ -70,17 +78,40 @@ export class EventRouter {
       });
       return { errors, first: replies.slice(0, extra) };
     }
+    // marks first (contract/marks): a route read below may be about to change, and a socket's
+    // `ready` reads marks after its route changed, so it sees this event's mark if it was routed away
+    // (an event whose mark Redis did not record is not published now: it is kept and tried again)
+    const markAt = new Map<number, number>();
+    const publishersAt = pipe.length;
+    if (this.marker && events.some((e) => e.mark !== undefined && e.userIds.length > 0)) {
+      const { publisher } = this.marker;
+      const key = marksKey(publisher);
+      pipe.add(MARKS_PUBLISHERS_KEY, (p) => p.zadd(MARKS_PUBLISHERS_KEY, Date.now(), publisher));
+      events.forEach((e, i) => {
+        if (e.mark === undefined || e.userIds.length === 0) return;
+        const fields: (string | number)[] = [];
+        for (const id of e.userIds) fields.push(id, e.mark);
+        markAt.set(i, pipe.length);
+        pipe.add(key, (p) => p.hset(key, ...fields));
+      });
+    }
+    const routesAt = pipe.length;
     for (const e of events) if (e.userIds.length > 0) pipe.add("", (p) => p.mget(...e.userIds.map(presenceKeys.route)));
     const replies = await pipe.exec();
     const errors: (Error | null)[] = events.map(() => null);
     const publishes = new SlotPipeline(this.client);
     const owners: number[] = [];
-    let at = extra;
+    let at = routesAt;
+    // once one event cannot go, the later ones wait with it (one lane: their order is kept)
+    let stuck: Error | null = null;
     events.forEach((e, i) => {
       if (e.userIds.length === 0) return;
-      const [err, routes] = replies[at++] ?? [new Error("no reply"), null];
-      if (err) {
-        errors[i] = err;
+      const [routeErr, routes] = replies[at++] ?? [new Error("no reply"), null];
+      const markReply = markAt.get(i);
+      stuck ??=
+        routeErr ?? (markReply === undefined ? null : (replies[publishersAt]?.[0] ?? replies[markReply]?.[0] ?? null));
+      if (stuck) {
+        errors[i] = stuck;
         return;
       }
       // recipients per replica, in the event's order

@@ -7,6 +7,10 @@
  * go out in the order the events came, and one call's publishes are written before a later
  * call's (its routes were answered first, on the same connection).
  *
+ * Every event carries a mark (kit/marks, contract/marks: this process's number for it, recorded
+ * per recipient in the same round trip) on a single server, so a reconnecting client can tell
+ * from `ready` whether it missed anything.
+ *
  * A Redis outage never fails the write. Events Redis did not confirm are kept and published
  * again, in order, as soon as it answers (`Republisher`), so a committed message reaches open
  * clients without anyone having to retry or reconnect. Order is kept per lane: one lane on a
@@ -18,6 +22,7 @@
  */
 import { encodeFanoutEvent, userChannel, type ServerFrame } from "@parley/contract/frames";
 import type { Logger } from "@parley/kit/log";
+import { Marker } from "@parley/kit/marks";
 import { EventRouter } from "@parley/kit/route";
 import { slotOf } from "@parley/kit/slots";
 import type { ApiMetrics } from "./metrics.ts";
@@ -47,7 +52,7 @@ export type Publisher = {
 };
 
 /** One event as routed (kit/route): all its recipients on one server, one recipient on a cluster (a lane per slot). */
-type Event = { type: ServerFrame["type"]; userIds: string[]; payload: string; lane: number };
+type Event = { type: ServerFrame["type"]; userIds: string[]; payload: string; lane: number; mark?: number };
 
 /** Most unconfirmed events kept per process (the oldest go first beyond it; clients reconcile). */
 const MAX_UNCONFIRMED = 50_000;
@@ -57,7 +62,9 @@ const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 5000;
 
 export function createPublisher(redis: Redis, log: Logger, metrics: ApiMetrics): Publisher {
-  const router = new EventRouter(redis);
+  const marker = new Marker();
+  const router = new EventRouter(redis, marker);
+  const stopMarks = marker.keepAlive(redis);
   const republisher = new Republisher(redis, router, log, metrics);
   const send = async (events: Event[], also?: AlsoInPipeline) => {
     if (events.length === 0 && !also) return;
@@ -85,19 +92,29 @@ export function createPublisher(redis: Redis, log: Logger, metrics: ApiMetrics):
     }
   };
   // one lane on a single server (its order is all events' order); per slot of the user's channel on a cluster
-  const events = (type: ServerFrame["type"], userIds: string[], payload: string): Event[] => {
+  // numbered (marked) here, in the order the events are sent, which is the order they go out in
+  const events = (userIds: string[], frame: ServerFrame, committedAt: number): Event[] => {
     if (userIds.length === 0) return [];
-    if (router.byReplica) return [{ type, userIds, payload, lane: 0 }];
+    const { type } = frame;
+    if (router.byReplica) {
+      const { n, mark } = marker.next();
+      return [
+        { type, userIds, payload: encodeFanoutEvent({ ...frame, mark } as ServerFrame, committedAt), lane: 0, mark: n },
+      ];
+    }
+    const payload = encodeFanoutEvent(frame, committedAt);
     return userIds.map((id) => ({ type, userIds: [id], payload, lane: slotOf(userChannel(id)) }));
   };
   return {
-    toUsers: (userIds, frame, committedAt = Date.now(), also) =>
-      send(events(frame.type, userIds, encodeFanoutEvent(frame, committedAt)), also),
+    toUsers: (userIds, frame, committedAt = Date.now(), also) => send(events(userIds, frame, committedAt), also),
     each: (frames, committedAt = Date.now()) =>
-      send(frames.flatMap(({ userId, frame }) => events(frame.type, [userId], encodeFanoutEvent(frame, committedAt)))),
+      send(frames.flatMap(({ userId, frame }) => events([userId], frame, committedAt))),
     unconfirmed: () => republisher.unconfirmed(),
     flush: () => republisher.retry(),
-    stop: () => republisher.stop(),
+    stop: () => {
+      stopMarks();
+      republisher.stop();
+    },
   };
 }
 
