@@ -5,6 +5,7 @@
 import { replicaChannel } from "@parley/contract/frames";
 import { CLOSE_CODES, PRESENCE_HEARTBEAT_MS, WS_FRAME_MAX_BYTES } from "@parley/contract/limits";
 import type { Logger } from "@parley/kit/log";
+import { readMarks } from "@parley/kit/marks";
 import { isRevokedBy, REVOKED_CHANNEL, Revocations } from "@parley/kit/revocation";
 import { observe } from "@parley/kit/observe";
 import { Elysia } from "elysia";
@@ -35,7 +36,17 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
   const tokens = new ApiTokens(config);
   // one server: events come routed to this replica's channel; a cluster: to each user's (kit/route)
   const routeChannel = redis.subscriber.sharded ? null : replicaChannel(config.replicaId);
-  const users = new LocalUsers({ apiUrl: config.apiUrl, routeChannel, subscriptions, presence, metrics, tokens, log });
+  const users = new LocalUsers({
+    apiUrl: config.apiUrl,
+    routeChannel,
+    subscriptions,
+    presence,
+    metrics,
+    tokens,
+    // marks are kept on one server only (kit/marks); on a cluster `ready` says null
+    marks: (userId) => (routeChannel ? readMarks(redis.commands, userId) : Promise.resolve(null)),
+    log,
+  });
   redis.subscriber.onMessage((channel, message) => {
     if (channel !== REVOKED_CHANNEL) users.deliver(channel, message);
   });

@@ -19,6 +19,7 @@ import {
 } from "@parley/contract/frames";
 import { CLOSE_CODES } from "@parley/contract/limits";
 import { createLogger } from "@parley/kit/log";
+import { readMarks } from "@parley/kit/marks";
 import { TurnOutbox } from "../src/fanout/outbox.ts";
 import { newSessionId, type TokenVerifier, verifySession } from "@parley/kit/session";
 import { jwt } from "@elysiajs/jwt";
@@ -99,6 +100,7 @@ const users = new LocalUsers({
   presence,
   metrics,
   tokens,
+  marks: (id) => readMarks(commands, id),
   log,
 });
 
@@ -228,6 +230,7 @@ describe("channels followed", () => {
       presence,
       metrics,
       tokens,
+      marks: (id) => readMarks(commands, id),
       log,
     });
     const [u1, u2] = [userId(), userId()];
@@ -342,6 +345,7 @@ describe("an api from before GET /api/conversations/members (a rolling deploy)",
       presence,
       metrics,
       tokens,
+      marks: (id) => readMarks(commands, id),
       log,
     });
     const session = sessionOf(me);
@@ -426,6 +430,7 @@ describe("a replica's users arriving at once (another replica died)", () => {
       presence,
       metrics,
       tokens,
+      marks: (id) => readMarks(commands, id),
       log,
     });
     try {

@@ -26,6 +26,7 @@ import {
   userChannel,
 } from "@parley/contract/frames";
 import { CLOSE_CODES } from "@parley/contract/limits";
+import type { Marks } from "@parley/contract/marks";
 import { Gate } from "@parley/kit/gate";
 import type { Logger } from "@parley/kit/log";
 import type { RealtimeMetrics } from "../libs/metrics.ts";
@@ -97,6 +98,8 @@ export class LocalUsers {
       metrics: RealtimeMetrics;
       /** signs the tokens the api is asked with on a user's behalf */
       tokens: ApiTokens;
+      /** what the user was last sent, read once their events reach this replica (kit/marks); null: unknown */
+      marks: (userId: string) => Promise<Marks | null>;
       log: Logger;
     },
   ) {
@@ -132,7 +135,8 @@ export class LocalUsers {
   /**
    * A socket opened: write the user's presence entry and route (and on a cluster follow their
    * channel), send `ready` once Redis confirmed it (so every event committed after `ready`
-   * reaches this socket), then the contacts' presence.
+   * reaches this socket) with the user's marks read after that (contract/marks), then the
+   * contacts' presence.
    */
   async join(session: Session): Promise<void> {
     const { subscriptions, presence, metrics } = this.deps;
@@ -171,7 +175,10 @@ export class LocalUsers {
     metrics.openSockets.inc();
     if (user.arriving) await user.arriving;
     if (session.isClosed) return;
-    session.ready({ type: "ready", userId: user.id });
+    // read now, not before: an event routed elsewhere had its mark written before the route changed
+    const marks = await this.deps.marks(user.id);
+    if (session.isClosed) return;
+    session.ready({ type: "ready", userId: user.id, marks });
     await this.ensureContacts(user, false);
     if (session.isClosed || this.users.get(user.id) !== user) return;
     await this.sendPresence(user.contacts, [session]);

@@ -4,7 +4,7 @@
  * delivers through it.
  */
 import type { ServerWebSocket } from "bun";
-import type { ErrorFrame, ServerFrame } from "@parley/contract/frames";
+import type { ErrorFrame, ReadyFrame, ServerFrame } from "@parley/contract/frames";
 import { CLOSE_CODES, WS_INBOUND } from "@parley/contract/limits";
 import type { Flushable, Outgoing, TurnOutbox } from "./outbox.ts";
 
@@ -50,6 +50,8 @@ export class Session implements Flushable {
   /** frames that arrived before `ready` was sent (the SUBSCRIBE reply and the first event can
    * come in one read from Redis); flushed right after `ready`, so `ready` is always first */
   private early: Outgoing[] | null = [];
+  /** a frame that came before `ready` was dropped (more than EARLY_MAX) */
+  private lostEarly = false;
   /** frames delivered this turn, written at its end (null: none; the socket is not in the outbox) */
   private queued: Outgoing[] | null = null;
   /** inbound token bucket (WS_INBOUND) and the frames dropped in a row */
@@ -118,7 +120,10 @@ export class Session implements Flushable {
     if (this.closed) return;
     if (this.early) {
       if (this.early.length < EARLY_MAX) this.early.push(frame);
-      else this.metrics.droppedFrames.inc({ type: frame.type, reason: "before_ready" });
+      else {
+        this.metrics.droppedFrames.inc({ type: frame.type, reason: "before_ready" });
+        this.lostEarly = true;
+      }
       return;
     }
     if (!this.queued) {
@@ -167,11 +172,15 @@ export class Session implements Flushable {
     this.outbox.wrote(frame);
   }
 
-  /** Sends `ready`, then whatever arrived meanwhile; from now on frames are written as they come (at the turn's end). */
-  ready(frame: ServerFrame): void {
+  /**
+   * Sends `ready`, then whatever arrived meanwhile; from now on frames are written as they come
+   * (at the turn's end). When some of what arrived had to be dropped, `ready` says the marks are
+   * unknown, so the client catches up.
+   */
+  ready(frame: ReadyFrame): void {
     const early = this.early ?? [];
     this.early = null;
-    this.send(frame);
+    this.send(this.lostEarly ? { ...frame, marks: null } : frame);
     for (const f of early) this.deliver(f);
   }
 
