@@ -1,20 +1,25 @@
 /**
- * What the socket says, applied to the state: `ready` starts the catch-up, a live message joins
+ * What the socket says, applied to the state: `ready` starts the catch-up unless its marks say
+ * nothing was missed (contract/marks: each event's mark is noted as it comes), a live message joins
  * its thread (and a gap triggers a catch-up), a change of a message replaces it (and a gap in
  * revs triggers the changes' catch-up), reads, typing and presence go to the live signals. A
  * message the user should hear of while the page is hidden becomes a notification.
  */
 import type { Change, Message } from "@parley/contract";
 import type { ServerFrame } from "@parley/contract/frames";
+import { MarkBook } from "@parley/contract/marks";
 import { api } from "./api-client.ts";
 import { applyRead } from "./conversations.ts";
 import { deservesNotification, show } from "./notify.ts";
 import { nameOf, senderName, systemText } from "./selectors.ts";
+import type { ConnectionStatus } from "./socket-client.ts";
 import type { StoreState } from "./store-state.ts";
 import type { Sync } from "./sync.ts";
 import { applyChanges, confirmMessage, gapAfter, isGap } from "./thread.ts";
 
 export class FrameHandler {
+  private marks = new MarkBook();
+
   constructor(
     private readonly st: StoreState,
     private readonly sync: Sync,
@@ -24,18 +29,27 @@ export class FrameHandler {
     private readonly open: (id: string) => void,
   ) {}
 
+  /** A new session (or none): what the last one saw says nothing about it. */
+  reset(): void {
+    this.marks = new MarkBook();
+  }
+
+  onStatus(s: ConnectionStatus): void {
+    if (s !== "online") this.marks.down(Date.now());
+  }
+
   onFrame(f: ServerFrame): void {
     const st = this.st;
+    if ("mark" in f) this.marks.seen(f.mark);
     switch (f.type) {
-      case "ready":
-        // After every (re)connect: fetch what was missed, then send what is still waiting. In
-        // the background: when a replica dies all its users do this at once, and the server
-        // serves reads someone is waiting for first.
-        void this.sync.loadConversations({ background: true });
-        for (const id of st.threads.keys())
-          if (st.thread(id).loaded) void this.sync.catchUpAfterReconnect(id, { background: true });
+      case "ready": {
+        // After every (re)connect: fetch what was missed (unless the marks say nothing was), then
+        // send what is still waiting.
+        const token = this.marks.ready(f.marks, Date.now());
+        if (token !== null) void this.catchUp(token);
         this.resend();
         break;
+      }
       case "message":
         this.onMessage(f.message);
         break;
@@ -61,6 +75,22 @@ export class FrameHandler {
         console.warn("parley: server said", f.code, f.message);
         break;
     }
+  }
+
+  /**
+   * In the background: when a replica dies all its users do this at once, and the server serves
+   * reads someone is waiting for first. Once every request was answered, the marks of the
+   * `ready` that asked for it are what this client holds.
+   */
+  private async catchUp(token: number): Promise<void> {
+    const st = this.st;
+    const done = await Promise.all([
+      this.sync.loadConversations({ background: true }),
+      ...[...st.threads.keys()]
+        .filter((id) => st.thread(id).loaded)
+        .map((id) => this.sync.catchUpAfterReconnect(id, { background: true })),
+    ]);
+    if (done.every(Boolean)) this.marks.caughtUp(token);
   }
 
   private onMessage(m: Message): void {

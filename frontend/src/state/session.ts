@@ -6,7 +6,7 @@ import type { Credentials, User } from "@parley/contract";
 import type { ClientFrame, ServerFrame } from "@parley/contract/frames";
 import { api, ApiError, observeRequests } from "./api-client.ts";
 import { clearPending } from "./saved-pending.ts";
-import { SocketClient } from "./socket-client.ts";
+import { type ConnectionStatus, SocketClient } from "./socket-client.ts";
 import type { StoreState } from "./store-state.ts";
 
 const EXPIRED = "Your session expired. Please sign in again.";
@@ -39,6 +39,8 @@ const sessionHint = {
 
 export type SessionHooks = {
   onFrame(f: ServerFrame): void;
+  /** the socket's state changed (the store's catch-up rule needs to know how long it was away) */
+  onStatus(s: ConnectionStatus): void;
   /** the user is known: start what a session needs (saved messages, the list) */
   started(user: User): void;
   /** the session ended: stop what it started */
@@ -111,6 +113,7 @@ export class SessionKeeper {
       onFrame: (f) => this.hooks.onFrame(f),
       onStatus: (s) => {
         st.connection = s;
+        this.hooks.onStatus(s);
         st.changed();
       },
       onSessionExpired: () => this.signedOut(EXPIRED),

@@ -36,7 +36,9 @@ export class Store extends StoreState {
   });
   private readonly sessions: SessionKeeper = new SessionKeeper(this, {
     onFrame: (f) => this.frames.onFrame(f),
+    onStatus: (s) => this.frames.onStatus(s),
     started: (user) => {
+      this.frames.reset();
       // messages still unconfirmed when the last tab closed go out again once the socket is ready
       for (const p of loadPending(user.id))
         this.setThread(p.conversationId, addPending(this.thread(p.conversationId), { ...p, status: "pending" }));
@@ -45,6 +47,7 @@ export class Store extends StoreState {
       this.reconciler.start();
     },
     ended: () => {
+      this.frames.reset();
       removeEventListener("online", this.outbox.resume);
       this.outbox.stop();
       this.reconciler.stop();
@@ -87,7 +90,8 @@ export class Store extends StoreState {
   }
 
   // ---------- conversations ----------
-  loadConversations(): Promise<void> {
+  /** Resolves to whether the list was answered. */
+  loadConversations(): Promise<boolean> {
     return this.sync.loadConversations();
   }
   loadMoreConversations(): Promise<void> {
@@ -118,7 +122,8 @@ export class Store extends StoreState {
   loadOlder(id: Id): Promise<void> {
     return this.sync.loadOlder(id);
   }
-  catchUp(id: Id): Promise<void> {
+  /** Resolves to whether every page was answered. */
+  catchUp(id: Id): Promise<boolean> {
     return this.sync.catchUp(id);
   }
   /** A reply quotes a message its thread has not loaded: fetch that one message. */

@@ -21,11 +21,11 @@ const QUOTE_RETRY_MS = 10_000;
  * (what was committed after the running one's request may be missing), however many times it
  * was asked.
  */
-class OneAtATime {
-  private running = new Map<Id, Promise<void>>();
-  private again = new Map<Id, Promise<void>>();
+class OneAtATime<T> {
+  private running = new Map<Id, Promise<T>>();
+  private again = new Map<Id, Promise<T>>();
 
-  run(id: Id, task: () => Promise<void>): Promise<void> {
+  run(id: Id, task: () => Promise<T>): Promise<T> {
     const running = this.running.get(id);
     if (running) {
       let again = this.again.get(id);
@@ -48,8 +48,8 @@ export class Sync {
   /** one newest-page load per conversation at a time: opening a chat twice fetches it once */
   private loadingLatest = new Map<Id, Promise<void>>();
   private quoting = new Set<string>();
-  private messagesCatchUp = new OneAtATime();
-  private changesCatchUp = new OneAtATime();
+  private messagesCatchUp = new OneAtATime<boolean>();
+  private changesCatchUp = new OneAtATime<boolean>();
   /** the change head the last page of each conversation's messages catch-up was read at */
   private changeHeads = new Map<Id, number>();
 
@@ -79,9 +79,9 @@ export class Sync {
   /**
    * The first page of the list (again after every reconnect). Conversations already known stay:
    * those of later pages, and any a frame brought meanwhile. `background`: a catch-up (the
-   * server lets reads someone waits for go first).
+   * server lets reads someone waits for go first). Resolves to whether it was answered.
    */
-  async loadConversations(opts: { background?: boolean } = {}): Promise<void> {
+  async loadConversations(opts: { background?: boolean } = {}): Promise<boolean> {
     const st = this.st;
     try {
       const page = await api.conversations(undefined, undefined, opts);
@@ -94,8 +94,10 @@ export class Sync {
       st.conversationsLoaded = true;
       st.changed();
       void this.refreshPresence();
+      return true;
     } catch (e) {
       this.failed(e);
+      return false;
     }
   }
 
@@ -232,20 +234,23 @@ export class Sync {
    * and every change up to it was committed before the socket was `ready` or reaches it live, so
    * a thread at that rev has them all. After a short disconnect that is the usual case: one
    * request instead of two, which counts when a replica's users all reconnect at once.
+   * Resolves to whether every request was answered.
    */
-  async catchUpAfterReconnect(id: Id, opts: { background?: boolean } = {}): Promise<void> {
+  async catchUpAfterReconnect(id: Id, opts: { background?: boolean } = {}): Promise<boolean> {
     this.changeHeads.delete(id);
-    await this.catchUp(id, opts);
+    const messages = await this.catchUp(id, opts);
     const head = this.changeHeads.get(id);
     // not known (the catch-up failed): ask
-    if (head === undefined || head > this.st.thread(id).rev) await this.catchUpChanges(id, opts);
+    if (head === undefined || head > this.st.thread(id).rev) return (await this.catchUpChanges(id, opts)) && messages;
+    return messages;
   }
 
   /**
    * Fetches every message after the last contiguous seq, page by page. `background`: after a
    * reconnect or a gap, not for a person opening the conversation (see loadConversations).
+   * Resolves to whether every page was answered.
    */
-  catchUp(id: Id, opts: { background?: boolean } = {}): Promise<void> {
+  catchUp(id: Id, opts: { background?: boolean } = {}): Promise<boolean> {
     const st = this.st;
     return this.messagesCatchUp.run(id, async () => {
       try {
@@ -258,17 +263,20 @@ export class Sync {
           this.changeHeads.set(id, page.rev);
           if (!page.hasMore || !page.messages.length) break;
         }
+        return true;
       } catch (e) {
         this.failed(e);
+        return false;
       }
     });
   }
 
   /**
    * Fetches every change of messages after the thread's rev, page by page, in rev order: what
-   * was edited, deleted or reacted to while this client was not listening.
+   * was edited, deleted or reacted to while this client was not listening. Resolves to whether
+   * every page was answered.
    */
-  catchUpChanges(id: Id, opts: { background?: boolean } = {}): Promise<void> {
+  catchUpChanges(id: Id, opts: { background?: boolean } = {}): Promise<boolean> {
     const st = this.st;
     return this.changesCatchUp.run(id, async () => {
       try {
@@ -280,8 +288,10 @@ export class Sync {
           for (const c of page.changes) st.noteChanged(c.message);
           if (!page.hasMore) break;
         }
+        return true;
       } catch (e) {
         this.failed(e);
+        return false;
       }
     });
   }
