@@ -5,8 +5,9 @@
  *    reconnect plan (backoff.ts reconnectPlan / unreachablePlan), the same reset of the backoff
  *    after STABLE_AFTER_MS, the same handling of 4001/4003;
  *  - the thread is held with the frontend's pure thread functions (thread.ts);
- *  - on every `ready` it does what FrameHandler does (frames.ts): the first page of the
- *    conversation list, then, for its open thread, Sync.catchUp (`GET …/messages?after=<last
+ *  - on every `ready` it does what FrameHandler does (frames.ts): unless the marks of `ready`
+ *    say it missed nothing (contract/marks' MarkBook, fed every event's mark as the store does),
+ *    the first page of the conversation list, then, for its open thread, Sync.catchUp (`GET …/messages?after=<last
  *    contiguous seq>&limit=100`, page by page) and, when that page's change head is past the
  *    thread's rev, Sync.catchUpChanges (`GET …/changes?since=<rev>
  *    &limit=100`), one run of each at a time; a live message past a gap starts a catch-up too.
@@ -23,6 +24,7 @@
  */
 import type { ChangesPage, Message, MessagesPage } from "@parley/contract";
 import type { ServerFrame } from "@parley/contract/frames";
+import { MarkBook } from "@parley/contract/marks";
 import { BACKGROUND_READ_HEADER, CHANGES_PAGE_MAX, PAGE_MAX } from "@parley/contract/limits";
 import { SocketClient } from "../../frontend/src/state/socket-client.ts";
 import {
@@ -59,13 +61,15 @@ export type Attempt = {
   error?: string;
 };
 
-/** One `ready` and the catch-up it started. */
+/** One `ready` and the catch-up it started (none when its marks said nothing was missed: `skipped`). */
 export type Readiness = {
   at: number;
   url: string;
-  /** when its messages catch-up sent its first request (what "committed before" is measured from) */
+  /** the marks said nothing was missed: no request; caught up once it holds every message committed before `at` (they may still be on their way live) */
+  skipped?: boolean;
+  /** when its messages catch-up sent its first request (what "committed before" is measured from); `at` when skipped */
   requestedAt?: number;
-  /** when the list, the messages and the changes catch-ups had all answered */
+  /** when the list, the messages and the changes catch-ups had all answered (skipped: see above) */
   caughtUpAt?: number;
   ok?: boolean;
   /** messages committed before `requestedAt` not held when the catch-up finished */
@@ -190,6 +194,9 @@ export class StormClient {
   /** the change head the last page of the messages catch-up was read at */
   private changeHead: number | undefined;
   private running = false;
+  private readonly marks = new MarkBook();
+  /** a skipped `ready` waiting until the messages committed before it are held */
+  private awaiting: { r: Readiness; committed: readonly { seq: number; id: string }[] } | null = null;
 
   constructor(
     readonly userId: string,
@@ -202,7 +209,9 @@ export class StormClient {
     this.socket = new SocketClient(
       {
         onFrame: (f) => this.onFrame(f),
-        onStatus: () => undefined,
+        onStatus: (status) => {
+          if (status !== "online") this.marks.down(Date.now());
+        },
         onSessionExpired: () => this.endSession("socket closed with 4001"),
         onSignedOut: () => this.endSession("socket closed with 4003"),
         onRepeatedFailure: () => void this.checkSession(),
@@ -253,6 +262,7 @@ export class StormClient {
   }
 
   private onFrame(f: ServerFrame): void {
+    if ("mark" in f) this.marks.seen(f.mark);
     if (f.type === "ready") {
       const at = performance.now();
       // the SocketClient hands on frames of its current socket only: the latest attempt
@@ -260,7 +270,17 @@ export class StormClient {
       if (attempt) attempt.readyAt = at;
       const readiness: Readiness = { at, url: this.router.web, failures: [] };
       this.readies.push(readiness);
-      void this.afterReady(readiness);
+      const token = this.marks.ready(f.marks, Date.now());
+      this.awaiting = null;
+      if (token === null) {
+        readiness.skipped = true;
+        readiness.requestedAt = at;
+        this.awaiting = { r: readiness, committed: this.ledger.committedBefore(this.conversationId, at) };
+        this.checkAwaiting();
+      } else
+        void this.afterReady(readiness).then(() => {
+          if (readiness.ok && readiness.missing === 0) this.marks.caughtUp(token);
+        });
     } else if (f.type === "message") this.onMessage(f.message);
     else if (f.type === "change" && f.change.conversationId === this.conversationId) {
       const next = applyChanges(this.thread, [f.change]);
@@ -298,6 +318,16 @@ export class StormClient {
         .filter((m) => !this.holds(m.seq, m.id)).length;
   }
 
+  /** A skipped `ready` is caught up once every message committed before it is held. */
+  private checkAwaiting(): void {
+    const a = this.awaiting;
+    if (!a?.committed.every((m) => this.holds(m.seq, m.id))) return;
+    this.awaiting = null;
+    a.r.caughtUpAt = performance.now();
+    a.r.ok = true;
+    a.r.missing = 0;
+  }
+
   private onMessage(m: Message): void {
     if (m.conversationId !== this.conversationId) return;
     const t = this.thread;
@@ -310,6 +340,7 @@ export class StormClient {
     const next = confirmMessage(t, m);
     this.thread = next;
     if (gap || gapAfter(next.messages) !== null) void this.catchUp().catch(() => undefined);
+    this.checkAwaiting();
   }
 
   private mergePage(page: readonly Message[]): void {
@@ -320,6 +351,7 @@ export class StormClient {
       else this.fetched++;
     }
     this.thread = { ...this.thread, messages: mergeMessages(this.thread.messages, page, this.conversationId) };
+    this.checkAwaiting();
   }
 
   private loadConversations(): Promise<void> {

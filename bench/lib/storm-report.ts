@@ -124,7 +124,9 @@ function attempts(run: StormRun): string {
 |---|---:|
 ${outcome.join("\n")}
 
-Catch-ups after the first \`ready\` on replica 2: ${readies.filter((r) => r?.ok).length} complete; ${
+Of the first \`ready\`s on replica 2, ${readies.filter((r) => r?.skipped).length} said by their marks that nothing was missed (contract/marks: no request; "caught up" once every message committed before that \`ready\` was held, live), ${readies.filter((r) => r && !r.skipped).length} started a catch-up over REST.
+
+Catch-ups after the first \`ready\` on replica 2 (or nothing to catch up): ${readies.filter((r) => r?.ok).length} complete; ${
     Object.keys(failures).length
       ? `failed requests: ${Object.entries(failures)
           .map(([f, n]) => `${n} × ${f}`)
