@@ -210,7 +210,8 @@ export class StormClient {
       {
         onFrame: (f) => this.onFrame(f),
         onStatus: (status) => {
-          if (status !== "online") this.marks.down(Date.now());
+          // no `alive` ticks: a bench connection lives minutes, well within what marks trust
+          if (status !== "online") this.marks.down();
         },
         onSessionExpired: () => this.endSession("socket closed with 4001"),
         onSignedOut: () => this.endSession("socket closed with 4003"),

@@ -48,10 +48,15 @@ export const formatMark = (publisher: string, n: number) => `${publisher}:${n}`;
  * A client's side of the rule (the frontend's store and the benchmark's clients both use it):
  * what it has seen, and whether a `ready` needs a catch-up.
  *
- *   ready(marks, now)  → true when the client must catch up from the api
+ *   ready(marks, now)  → a token when the client must catch up from the api, null when not
  *   seen(mark)         → each event frame's mark, as it arrives
  *   caughtUp(token)    → the catch-up that `ready` started has completed (every request answered)
- *   down(now)          → the socket stopped being ready
+ *   alive(now)         → now and then while the socket is ready (the frontend: every 10 s)
+ *   down()             → the socket stopped being ready
+ *
+ * How long it was away is counted from the last moment it knew it was live (its `ready`, or
+ * the last `alive`), not from when it noticed the socket close: a laptop that slept for hours
+ * notices only when it wakes.
  */
 export class MarkBook {
   /** what the client holds everything up to, in `epoch`; null when it is not known to be caught up */
@@ -59,12 +64,15 @@ export class MarkBook {
   /** the marks of the `ready` whose catch-up runs, and the events seen live since it */
   private pending: { token: number; epoch: string; by: Map<string, number> } | null = null;
   private tokens = 0;
-  private downSince = 0;
+  /** the socket is ready, and the last moment the client knew it was (0: never) */
+  private up = false;
+  private liveAt = 0;
 
   /** Returns a token when the client must catch up (pass it to caughtUp), or null when it has seen everything. */
   ready(marks: Marks | null | undefined, now: number): number | null {
-    const away = this.downSince > 0 ? now - this.downSince : 0;
-    this.downSince = 0;
+    const away = now - this.liveAt;
+    this.up = true;
+    this.liveAt = now;
     const held = this.held;
     if (
       marks &&
@@ -96,7 +104,11 @@ export class MarkBook {
     this.pending = null;
   }
 
-  down(now: number): void {
-    if (this.downSince === 0) this.downSince = now;
+  alive(now: number): void {
+    if (this.up) this.liveAt = now;
+  }
+
+  down(): void {
+    this.up = false;
   }
 }

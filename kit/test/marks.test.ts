@@ -24,7 +24,7 @@ describe("MarkBook", () => {
     const book = new MarkBook();
     expect(book.ready(marks({}), 0)).not.toBeNull();
     const again = caughtUp({ p: 3 });
-    again.down(1000);
+    again.down();
     expect(again.ready(marks({ p: 3 }), 2000)).toBeNull();
   });
 
@@ -32,9 +32,9 @@ describe("MarkBook", () => {
     const book = caughtUp({ p: 3 });
     book.seen(formatMark("p", 4));
     book.seen(formatMark("p", 5));
-    book.down(10);
+    book.down();
     expect(book.ready(marks({ p: 5 }), 20)).toBeNull();
-    book.down(30);
+    book.down();
     expect(book.ready(marks({ p: 6 }), 40)).not.toBeNull();
   });
 
@@ -76,14 +76,22 @@ describe("MarkBook", () => {
     expect(book.ready(marks({ p: 4 }), 4)).toBeNull();
   });
 
-  test("away longer than the marks are trusted: catch up whatever they say", () => {
+  test("away longer than the marks are trusted, counted from the last moment it knew it was live: catch up", () => {
+    // caughtUp's ready was at 0; alive every 10 s while ready
     const book = caughtUp({ p: 3 });
-    book.down(1000);
-    expect(book.ready(marks({ p: 3 }), 1000 + MARKS_TRUSTED_AWAY_MS)).not.toBeNull();
+    for (let t = 10_000; t <= 60_000; t += 10_000) book.alive(t);
+    book.down();
+    // ticks after the socket went down (none come while a laptop sleeps) do not count
+    book.alive(10 * 60_000);
+    expect(book.ready(marks({ p: 3 }), 60_000 + MARKS_TRUSTED_AWAY_MS)).not.toBeNull();
     const recent = caughtUp({ p: 3 });
-    recent.down(1000);
-    recent.down(5000); // the first moment it went down counts
-    expect(recent.ready(marks({ p: 3 }), 1000 + MARKS_TRUSTED_AWAY_MS - 1)).toBeNull();
+    recent.alive(60_000);
+    recent.down();
+    expect(recent.ready(marks({ p: 3 }), 60_000 + MARKS_TRUSTED_AWAY_MS - 1)).toBeNull();
+    // without ticks, a long-lived quiet socket counts from its ready: it catches up
+    const quiet = caughtUp({ p: 3 });
+    quiet.down();
+    expect(quiet.ready(marks({ p: 3 }), MARKS_TRUSTED_AWAY_MS)).not.toBeNull();
   });
 
   test("marks are read strictly", () => {

@@ -17,6 +17,8 @@ import type { StoreState } from "./store-state.ts";
 import type { Sync } from "./sync.ts";
 import { applyChanges, confirmMessage, gapAfter, isGap } from "./thread.ts";
 
+const LIVE_TICK_MS = 10_000;
+
 export class FrameHandler {
   private marks = new MarkBook();
 
@@ -29,13 +31,22 @@ export class FrameHandler {
     private readonly open: (id: string) => void,
   ) {}
 
+  /** while the socket is ready: tells the marks it still is (see MarkBook: a sleeping laptop's timers stop) */
+  private liveTicks: ReturnType<typeof setInterval> | undefined;
+
   /** A new session (or none): what the last one saw says nothing about it. */
   reset(): void {
     this.marks = new MarkBook();
   }
 
   onStatus(s: ConnectionStatus): void {
-    if (s !== "online") this.marks.down(Date.now());
+    clearInterval(this.liveTicks);
+    this.liveTicks = undefined;
+    if (s !== "online") {
+      this.marks.down();
+      return;
+    }
+    this.liveTicks = setInterval(() => this.marks.alive(Date.now()), LIVE_TICK_MS);
   }
 
   onFrame(f: ServerFrame): void {
