@@ -4,7 +4,9 @@
  *   - per user: ten PUBLISHes, one per member's channel (what the api did before kit/route, and
  *     still does on a Redis Cluster);
  *   - kit/route: one MGET of the members' routes, then one PUBLISH per replica naming its
- *     recipients (EventRouter, what the api does on one server);
+ *     recipients (EventRouter, what the api did on one server before marks);
+ *   - kit/route with marks (what the api does on one server): the same, and before the MGET each
+ *     member's newest mark recorded (one HSET for the event, one ZADD per round trip; kit/marks);
  *   - one Lua script reading each member's presence set and publishing per replica (the same
  *     routing in one step; tried, not kept).
  *
@@ -18,6 +20,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Redis from "ioredis";
 import { encodeFanoutEvent, presenceKeys, replicaChannel, userChannel } from "@parley/contract/frames";
+import { Marker } from "@parley/kit/marks";
 import { EventRouter, type Routed } from "@parley/kit/route";
 import { startRedis, stopAll } from "../scripts/lib/infra.ts";
 import { freePort } from "../scripts/lib/ports.ts";
@@ -71,6 +74,17 @@ try {
   commands.defineCommand("routeInOneStep", { lua: ROUTE_SCRIPT });
   const router = new EventRouter(commands);
   const event: Routed = { userIds: members, payload };
+  const marker = new Marker();
+  const markedRouter = new EventRouter(commands, marker);
+  const markedEvent = (): Routed => {
+    const { n, mark } = marker.next();
+    const frame = messageFrame({
+      seq: n,
+      body: "a message of ordinary length, about the size people send",
+      senderId: members[0]!,
+    });
+    return { userIds: members, payload: encodeFanoutEvent({ ...frame, mark }, Date.now()), mark: n };
+  };
   const presence = members.map(presenceKeys.user);
 
   const ways: { name: string; batch: () => Promise<unknown> }[] = [
@@ -85,6 +99,10 @@ try {
     {
       name: "kit/route: one MGET of the routes, one PUBLISH per replica",
       batch: () => router.publishOrThrow(Array.from({ length: BATCH }, () => event)),
+    },
+    {
+      name: "kit/route with marks: one HSET of the members' marks, one MGET, one PUBLISH per replica",
+      batch: () => markedRouter.publishOrThrow(Array.from({ length: BATCH }, markedEvent)),
     },
     {
       name: "one Lua script reading the presence sets (tried, not kept)",

@@ -3,9 +3,10 @@
  * open-loop, message k of a run at its scheduled time whatever the servers do, all messages due
  * in one timer tick in one pipeline. With S publishers, this one publishes k ≡ shard (mod S).
  * How each server is published to:
- *   - Parley: exactly what the api does after a commit: `encodeFanoutEvent(frame, committedAt)` routed
- *     to the members (kit/route: on one Redis server the members' routes read with one MGET, then one
- *     PUBLISH per replica holding a member, naming them), a tick's messages in one round trip of each;
+ *   - Parley: exactly what the api does after a commit: `encodeFanoutEvent(frame, committedAt)`, the
+ *     frame marked (kit/marks), routed to the members (kit/route: on one Redis server each member's
+ *     newest mark recorded (one HSET) and the members' routes read (one MGET), then one PUBLISH per
+ *     replica holding a member, naming them), a tick's messages in one round trip of each;
  *   - baselines: one PUBLISH of the frame's text on the room's channel;
  *   - Socket.IO: @socket.io/redis-emitter to the conversation's room (as a separate api would),
  *     its PUBLISHes of one tick in one write (ioredis auto-pipelining).
@@ -13,6 +14,7 @@
  */
 import Redis from "ioredis";
 import { encodeFanoutEvent } from "@parley/contract/frames";
+import { Marker } from "@parley/kit/marks";
 import { EventRouter, type Routed } from "@parley/kit/route";
 import { roomChannel } from "../peers/baseline-rooms.ts";
 import { loadSocketIoDriver, messageFrame } from "../peers/servers.ts";
@@ -63,14 +65,18 @@ async function sinkFor(setup: PublisherSetup): Promise<Sink> {
   }
   const redis = new Redis(setup.redisUrl);
   if (setup.kind === "parley") {
-    const router = new EventRouter(redis);
+    // marked as the api marks its events (kit/marks: the mark on the frame, each member's newest recorded)
+    const marker = new Marker();
+    const router = new EventRouter(redis, marker);
     let events: Routed[] = [];
     return {
       add(k, plan) {
         const room = setup.rooms[k % ROOMS]!;
+        const { n, mark } = marker.next();
         events.push({
           userIds: room.members,
-          payload: encodeFanoutEvent(frameOf(setup, k, plan), scheduledAt(plan, k)),
+          payload: encodeFanoutEvent({ ...frameOf(setup, k, plan), mark }, scheduledAt(plan, k)),
+          mark: n,
         });
       },
       flush() {
