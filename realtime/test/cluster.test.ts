@@ -72,6 +72,11 @@ describe("Redis Cluster with sharded pub/sub", () => {
 
     a = await open(r1, alice);
     b = await open(r2, bob);
+    // no marks are kept on a cluster: `ready` says so, and clients always catch up
+    for (const s of [a, b]) {
+      const frames = await s.collectUntil((all) => all.some((f) => f.type === "ready"));
+      expect(frames.find((f) => f.type === "ready")).toMatchObject({ type: "ready", marks: null });
+    }
     // presence: alice (replica 1) hears bob (replica 2) arrive
     await a.next((f) => f.type === "presence" && f.userId === bob.id && f.online);
 
