@@ -30,6 +30,24 @@ let conversationId: string;
 const carl = uniqueName("carl");
 
 const connected = () => page.getByRole("status").getByText("Connected").waitFor({ timeout: 30_000 });
+/** The replica the balancer sends the page's one socket to. */
+const socketReplica = async () =>
+  (
+    await waitFor(
+      "the page's socket to be on a replica",
+      () => lb.backendsOf("GET /ws").length === 1 && lb.backendsOf("GET /ws"),
+    )
+  )[0]!;
+/** Waits until the page's one socket is on another replica than `replica`. */
+const socketMovedFrom = (replica: number) =>
+  waitFor(
+    "the socket to move to the other replica",
+    () => {
+      const on = lb.backendsOf("GET /ws");
+      return on.length === 1 && on[0] !== replica;
+    },
+    30_000,
+  );
 
 beforeAll(async () => {
   world = await startWorld();
@@ -56,13 +74,10 @@ describe("recovery", () => {
   }, 30_000);
 
   test("messages sent while the user's replica is killed appear once and in order after reconnecting", async () => {
-    const [replica] = await waitFor(
-      "the page's socket to be on a replica",
-      () => lb.backendsOf("GET /ws").length === 1 && lb.backendsOf("GET /ws"),
-    );
+    const replica = await socketReplica();
     // nothing can reconnect until the messages are committed, so they can only arrive through the catch-up
     lb.hold(true);
-    await world.stack.stopReplica(replica!, "SIGKILL");
+    await world.stack.stopReplica(replica, "SIGKILL");
     await page
       .getByRole("status")
       .getByText(/Reconnecting|Offline/)
@@ -75,14 +90,7 @@ describe("recovery", () => {
     const t0 = performance.now();
     lb.hold(false);
     // the page reconnects through the balancer to the surviving replica and fetches the gap
-    await waitFor(
-      "the socket to move to the other replica",
-      () => {
-        const on = lb.backendsOf("GET /ws");
-        return on.length === 1 && on[0] !== replica;
-      },
-      30_000,
-    );
+    await socketMovedFrom(replica);
     await connected();
     await waitForBodies(page, ["m1", ...sent], 30_000);
     console.log(
@@ -91,31 +99,21 @@ describe("recovery", () => {
     // and stays so: nothing arrives twice later (e.g. a late live frame after the catch-up)
     await dora.send(conversationId, "m9");
     await waitForBodies(page, ["m1", ...sent, "m9"]);
-    await world.stack.startReplica(replica!);
+    await world.stack.startReplica(replica);
   }, 90_000);
 
   test("a replica shutting down gracefully (close 1012): the page moves to the other one promptly and misses nothing", async () => {
     await connected();
-    const [replica] = await waitFor(
-      "the page's socket to be on a replica",
-      () => lb.backendsOf("GET /ws").length === 1 && lb.backendsOf("GET /ws"),
-    );
+    const replica = await socketReplica();
     const t0 = performance.now();
-    const stopping = world.stack.stopReplica(replica!, "SIGTERM");
+    const stopping = world.stack.stopReplica(replica, "SIGTERM");
     await dora.send(conversationId, "during the restart");
-    await waitFor(
-      "the socket to move to the other replica",
-      () => {
-        const on = lb.backendsOf("GET /ws");
-        return on.length === 1 && on[0] !== replica;
-      },
-      30_000,
-    );
+    await socketMovedFrom(replica);
     await connected();
     console.log(`reconnected after a graceful shutdown in ${Math.round(performance.now() - t0)} ms`);
     await stopping;
     await waitForBodies(page, ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "during the restart"]);
-    await world.stack.startReplica(replica!);
+    await world.stack.startReplica(replica);
   }, 90_000);
 
   test("a message written offline shows as pending, is retried when back online, and arrives once", async () => {
@@ -189,24 +187,14 @@ describe("recovery", () => {
     };
     page.on("request", onRequest);
     try {
-      const [replica] = await waitFor(
-        "the page's socket to be on a replica",
-        () => lb.backendsOf("GET /ws").length === 1 && lb.backendsOf("GET /ws"),
-      );
-      await world.stack.stopReplica(replica!, "SIGKILL");
-      await waitFor(
-        "the socket to move to the other replica",
-        () => {
-          const on = lb.backendsOf("GET /ws");
-          return on.length === 1 && on[0] !== replica;
-        },
-        30_000,
-      );
+      const replica = await socketReplica();
+      await world.stack.stopReplica(replica, "SIGKILL");
+      await socketMovedFrom(replica);
       await connected();
       await dora.send(conversationId, "after a quiet reconnect");
       await waitForBodies(page, [...bodies, "after a quiet reconnect"]);
       expect(asked).toEqual([]);
-      await world.stack.startReplica(replica!);
+      await world.stack.startReplica(replica);
     } finally {
       page.off("request", onRequest);
       await page.evaluate(() => Reflect.deleteProperty(document, "visibilityState"));
