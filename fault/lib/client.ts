@@ -1,7 +1,10 @@
 /**
  * A chat client for the fault test that keeps the browser client's recovery rule
  * (frontend/src/state: socket-client, sync, frames, outbox):
- *  - after every `ready`, each conversation catches up over REST from its last contiguous seq;
+ *  - after every `ready` whose marks say something was missed (contract/marks' MarkBook, fed every
+ *    event's mark, as the store does), each conversation catches up over REST from its last
+ *    contiguous seq; a `ready` that needs none is counted (`readiesWithoutCatchUp`), so a wrong
+ *    "nothing missed" shows as a message lost;
  *  - a live message above the next expected seq (a gap) starts a catch-up too; one catch-up at a
  *    time per conversation, and one more after it when asked meanwhile;
  *  - messages are kept by seq, so one seen twice (live and caught up) is held once;
@@ -14,6 +17,7 @@
 import type { Message, MessagesPage } from "@parley/contract";
 import type { ServerFrame } from "@parley/contract/frames";
 import { PAGE_MAX } from "@parley/contract/limits";
+import { MarkBook } from "@parley/contract/marks";
 
 export type SendRecord = { conversationId: string; clientId: string; statuses: number[]; done: boolean };
 
@@ -26,14 +30,17 @@ export class ChatClient {
   /** a seq held with one message and then given another: would be a wrong screen */
   conflicts = 0;
   readies = 0;
+  /** readies whose marks said nothing was missed: no catch-up asked */
+  readiesWithoutCatchUp = 0;
   /** what stopped this client, if something it never expects happened */
   failure: string | null = null;
   private ws: WebSocket | null = null;
   private attempt = 0;
   private running = true;
   private replica: number;
-  private readonly catching = new Map<string, Promise<void>>();
-  private readonly again = new Map<string, boolean>();
+  private readonly catching = new Map<string, Promise<boolean>>();
+  private readonly again = new Map<string, Promise<boolean>>();
+  private readonly marks = new MarkBook();
   private readonly queue: SendRecord[] = [];
   private sending = false;
   private seq = 0;
@@ -103,15 +110,22 @@ export class ChatClient {
     let ready = false;
     ws.onmessage = (e) => {
       const frame = JSON.parse(String(e.data)) as ServerFrame;
+      if ("mark" in frame) this.marks.seen(frame.mark);
       if (frame.type === "ready") {
         ready = true;
         this.attempt = 0;
         this.readies++;
-        for (const c of this.held.keys()) void this.catchUp(c);
+        const token = this.marks.ready(frame.marks, Date.now());
+        if (token === null) this.readiesWithoutCatchUp++;
+        else
+          void Promise.all([...this.held.keys()].map((c) => this.catchUp(c))).then((done) => {
+            if (done.every(Boolean)) this.marks.caughtUp(token);
+          });
         void this.pump();
       } else if (frame.type === "message") this.onMessage(frame.message);
     };
     ws.onclose = (e) => {
+      if (ready) this.marks.down();
       if (this.ws !== ws || !this.running) return;
       this.ws = null;
       // a restart (1012) of a healthy connection comes back at once, elsewhere; anything else backs off
@@ -144,12 +158,22 @@ export class ChatClient {
     held.set(m.seq, m);
   }
 
-  /** One catch-up at a time per conversation; asked again meanwhile, one more run afterwards. */
-  private catchUp(conversationId: string): Promise<void> {
+  /**
+   * One catch-up at a time per conversation; asked again meanwhile, one more run afterwards (and
+   * the caller gets that run's outcome). Resolves to whether every page was answered.
+   */
+  private catchUp(conversationId: string): Promise<boolean> {
     const running = this.catching.get(conversationId);
     if (running) {
-      this.again.set(conversationId, true);
-      return running;
+      let again = this.again.get(conversationId);
+      if (!again) {
+        again = running.then(() => {
+          this.again.delete(conversationId);
+          return this.catchUp(conversationId);
+        });
+        this.again.set(conversationId, again);
+      }
+      return again;
     }
     const run = (async () => {
       for (let i = 0; i < 10_000; i++) {
@@ -160,16 +184,11 @@ export class ChatClient {
         for (const m of page.messages) this.hold(m);
         if (!page.hasMore || page.messages.length === 0) break;
       }
+      return true;
     })()
       // failed (the database is away, the replica died): the next `ready` or gap asks again
-      .catch(() => undefined)
-      .finally(() => {
-        this.catching.delete(conversationId);
-        if (this.again.get(conversationId)) {
-          this.again.delete(conversationId);
-          void this.catchUp(conversationId);
-        }
-      });
+      .catch(() => false)
+      .finally(() => this.catching.delete(conversationId));
     this.catching.set(conversationId, run);
     return run;
   }

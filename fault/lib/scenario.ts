@@ -45,6 +45,8 @@ export type Report = {
   /** the same message received again on the wire (harmless: held once) */
   wireDuplicates: number;
   readies: number;
+  /** readies whose marks said nothing was missed (no catch-up asked) */
+  readiesWithoutCatchUp: number;
   faults: string[];
   failures: string[];
 };
@@ -216,6 +218,7 @@ export async function runScenario(world: World, o: ScenarioOptions): Promise<Rep
     duplicated,
     wireDuplicates: clients.reduce((n, c) => n + c.wireDuplicates, 0),
     readies: clients.reduce((n, c) => n + c.readies, 0),
+    readiesWithoutCatchUp: clients.reduce((n, c) => n + c.readiesWithoutCatchUp, 0),
     faults,
     failures,
   };
