@@ -4,7 +4,8 @@
  * while a replica is SIGKILLed and started again, the api's Redis connections are killed, Redis
  * restarts and the database stops for a few seconds. Every client then holds every committed
  * message exactly once in seq order (through the browser's recovery rule: catch up by seq over
- * REST after every `ready` and every gap), every send was stored exactly once, and sends during
+ * REST after every gap and every `ready` whose marks say something was missed), every send was
+ * stored exactly once, and sends during
  * the database outage got 503 and succeeded on retry with the same clientId.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
