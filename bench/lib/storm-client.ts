@@ -26,6 +26,7 @@ import type { ChangesPage, Message, MessagesPage } from "@parley/contract";
 import type { ServerFrame } from "@parley/contract/frames";
 import { MarkBook } from "@parley/contract/marks";
 import { BACKGROUND_READ_HEADER, CHANGES_PAGE_MAX, PAGE_MAX } from "@parley/contract/limits";
+import { OneAtATime } from "../../frontend/src/state/one-at-a-time.ts";
 import { SocketClient } from "../../frontend/src/state/socket-client.ts";
 import {
   applyChanges,
@@ -108,26 +109,6 @@ export class RequestStats {
 class HttpError extends Error {
   constructor(readonly status: number) {
     super(`HTTP ${status}`);
-  }
-}
-
-/** sync.ts's OneAtATime: asked while a run is going, one more run afterwards. */
-class OneAtATime<T> {
-  private running: Promise<T> | null = null;
-  private again: Promise<T> | null = null;
-  run(task: () => Promise<T>): Promise<T> {
-    if (this.running) {
-      this.again ??= this.running.then(() => {
-        this.again = null;
-        return this.run(task);
-      });
-      return this.again;
-    }
-    const run = task().finally(() => {
-      this.running = null;
-    });
-    this.running = run;
-    return run;
   }
 }
 
@@ -361,7 +342,7 @@ export class StormClient {
 
   /** Sync.catchUp; resolves with when its first request went out. */
   private catchUp(): Promise<number | undefined> {
-    return this.messagesCatchUp.run(async () => {
+    return this.messagesCatchUp.run(this.conversationId, async () => {
       let first: number | undefined;
       for (let i = 0; i < 1000; i++) {
         const path = `/api/conversations/${this.conversationId}/messages?after=${this.contiguous}&limit=${PAGE_MAX}`;
@@ -377,7 +358,7 @@ export class StormClient {
 
   /** Sync.catchUpChanges. */
   private catchUpChanges(): Promise<void> {
-    return this.changesCatchUp.run(async () => {
+    return this.changesCatchUp.run(this.conversationId, async () => {
       for (let i = 0; i < 1000; i++) {
         const path = `/api/conversations/${this.conversationId}/changes?since=${this.thread.rev}&limit=${CHANGES_PAGE_MAX}`;
         const page = (await this.get("changes", path)) as ChangesPage;

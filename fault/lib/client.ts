@@ -18,6 +18,7 @@ import type { Message, MessagesPage } from "@parley/contract";
 import type { ServerFrame } from "@parley/contract/frames";
 import { PAGE_MAX } from "@parley/contract/limits";
 import { MarkBook } from "@parley/contract/marks";
+import { OneAtATime } from "../../frontend/src/state/one-at-a-time.ts";
 
 export type SendRecord = { conversationId: string; clientId: string; statuses: number[]; done: boolean };
 
@@ -38,8 +39,7 @@ export class ChatClient {
   private attempt = 0;
   private running = true;
   private replica: number;
-  private readonly catching = new Map<string, Promise<boolean>>();
-  private readonly again = new Map<string, Promise<boolean>>();
+  private readonly catching = new OneAtATime<boolean>();
   private readonly marks = new MarkBook();
   private readonly queue: SendRecord[] = [];
   private sending = false;
@@ -158,39 +158,24 @@ export class ChatClient {
     held.set(m.seq, m);
   }
 
-  /**
-   * One catch-up at a time per conversation; asked again meanwhile, one more run afterwards (and
-   * the caller gets that run's outcome). Resolves to whether every page was answered.
-   */
+  /** One catch-up at a time per conversation (frontend's OneAtATime). Resolves to whether every page was answered. */
   private catchUp(conversationId: string): Promise<boolean> {
-    const running = this.catching.get(conversationId);
-    if (running) {
-      let again = this.again.get(conversationId);
-      if (!again) {
-        again = running.then(() => {
-          this.again.delete(conversationId);
-          return this.catchUp(conversationId);
-        });
-        this.again.set(conversationId, again);
+    return this.catching.run(conversationId, async () => {
+      try {
+        for (let i = 0; i < 10_000; i++) {
+          const after = this.contiguous(conversationId);
+          const page = await this.get<MessagesPage>(
+            `/api/conversations/${conversationId}/messages?after=${after}&limit=${PAGE_MAX}`,
+          );
+          for (const m of page.messages) this.hold(m);
+          if (!page.hasMore || page.messages.length === 0) break;
+        }
+        return true;
+      } catch {
+        // failed (the database is away, the replica died): the next `ready` or gap asks again
+        return false;
       }
-      return again;
-    }
-    const run = (async () => {
-      for (let i = 0; i < 10_000; i++) {
-        const after = this.contiguous(conversationId);
-        const page = await this.get<MessagesPage>(
-          `/api/conversations/${conversationId}/messages?after=${after}&limit=${PAGE_MAX}`,
-        );
-        for (const m of page.messages) this.hold(m);
-        if (!page.hasMore || page.messages.length === 0) break;
-      }
-      return true;
-    })()
-      // failed (the database is away, the replica died): the next `ready` or gap asks again
-      .catch(() => false)
-      .finally(() => this.catching.delete(conversationId));
-    this.catching.set(conversationId, run);
-    return run;
+    });
   }
 
   private async get<T>(path: string): Promise<T> {

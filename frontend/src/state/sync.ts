@@ -9,40 +9,13 @@ import type { Conversation, Id } from "@parley/contract";
 import { CHANGES_PAGE_MAX, PAGE_MAX } from "@parley/contract/limits";
 import { api, ApiError } from "./api-client.ts";
 import { mergeServerConversation, upsertConversation } from "./conversations.ts";
+import { OneAtATime } from "./one-at-a-time.ts";
 import { peerOf } from "./selectors.ts";
 import type { StoreState } from "./store-state.ts";
 import { applyChanges, lastContiguousSeq, mergeMessages, settlePending } from "./thread.ts";
 
 const PAGE = 50;
 const QUOTE_RETRY_MS = 10_000;
-
-/**
- * One run at a time per conversation. Asked again while one runs, it runs once more afterwards
- * (what was committed after the running one's request may be missing), however many times it
- * was asked.
- */
-class OneAtATime<T> {
-  private running = new Map<Id, Promise<T>>();
-  private again = new Map<Id, Promise<T>>();
-
-  run(id: Id, task: () => Promise<T>): Promise<T> {
-    const running = this.running.get(id);
-    if (running) {
-      let again = this.again.get(id);
-      if (!again) {
-        again = running.then(() => {
-          this.again.delete(id);
-          return this.run(id, task);
-        });
-        this.again.set(id, again);
-      }
-      return again;
-    }
-    const run = task().finally(() => this.running.delete(id));
-    this.running.set(id, run);
-    return run;
-  }
-}
 
 export class Sync {
   /** one newest-page load per conversation at a time: opening a chat twice fetches it once */
