@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { ROOT } from "../../scripts/lib/infra.ts";
+import { profiling } from "../../scripts/lib/stack.ts";
 import { epochNow } from "./protocol.ts";
 
 type Reply = { op: string; message?: string };
@@ -20,7 +21,8 @@ export class Worker<In extends object, Out extends Reply> {
     readonly name: string,
     script: string,
   ) {
-    this.proc = Bun.spawn([process.execPath, join(ROOT, script)], {
+    // PROFILE_DIR set: it writes a CPU profile as the services do (scripts/lib/stack.ts)
+    this.proc = Bun.spawn([process.execPath, ...profiling(name), join(ROOT, script)], {
       cwd: ROOT,
       stdin: "ignore",
       stdout: "inherit",

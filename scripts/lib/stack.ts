@@ -16,7 +16,7 @@ export const BUN = process.execPath;
  * PROFILE_DIR set: each service writes a CPU profile there when it stops (a Chrome
  * `.cpuprofile` and a markdown summary), so a benchmark run can say where the time went.
  */
-function profiling(name: string): string[] {
+export function profiling(name: string): string[] {
   const dir = process.env.PROFILE_DIR;
   if (!dir) return [];
   return ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`];
