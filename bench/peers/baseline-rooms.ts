@@ -9,6 +9,8 @@
  * processes, as Parley's channel per user does). In bench/fanout-knee.ts every process holds
  * members of every room, so both choices would receive the same traffic there.
  */
+// the same ioredis fix Parley's services load (kit/tracing-channel), so the baselines pay no tracing either
+import "@parley/kit/tracing-channel";
 import Redis from "ioredis";
 
 export const ROOM_CHANNEL_PREFIX = "bench:room:";

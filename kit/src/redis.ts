@@ -11,6 +11,7 @@
  * On a cluster every command must keep to the keys of one slot: multi-key work goes through
  * kit/pipeline (one pipeline per node) and pub/sub through kit/pubsub (sharded channels).
  */
+import "./tracing-channel.ts";
 import Redis, { Cluster, type RedisOptions } from "ioredis";
 import type { RedisNode } from "./config.ts";
 import type { Logger } from "./log.ts";
