@@ -47,6 +47,8 @@ export type CpuShare = {
   /** the busiest client worker alone: near 100 % it would be what limits the run */
   busiestClient: number;
   publishers: number;
+  /** of the above, the time in the kernel (system calls: socket writes and reads, wake-ups); absent in older results */
+  kernel?: { servers: number; redis: number; clients: number; publishers: number };
 };
 
 export type RunResult = {
@@ -74,18 +76,31 @@ export type RunResult = {
 
 export type StepResult = { rate: number; runs: RunResult[]; medianP99: number; lost: number; pass: boolean };
 
-const cpuMsOf = (pids: number[]) => (pids.reduce((s, p) => s + procFigures(p).cpuTicks, 0) * 1000) / CLK_TCK;
+const cpuMsOf = (pids: number[], kernel = false) =>
+  (pids.reduce((s, p) => s + procFigures(p)[kernel ? "kernelTicks" : "cpuTicks"], 0) * 1000) / CLK_TCK;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? Number.NaN;
 let nextRunId = 1;
 
 function cpuNow(rig: Rig) {
+  const groups = {
+    servers: rig.serverPids,
+    redis: [rig.redisPid],
+    clients: rig.clients.map((c) => c.proc.pid),
+    publishers: rig.publishers.map((p) => p.proc.pid),
+  };
   return {
     t: performance.now(),
-    servers: cpuMsOf(rig.serverPids),
-    redis: cpuMsOf([rig.redisPid]),
-    clients: cpuMsOf(rig.clients.map((c) => c.proc.pid)),
+    servers: cpuMsOf(groups.servers),
+    redis: cpuMsOf(groups.redis),
+    clients: cpuMsOf(groups.clients),
     perClient: rig.clients.map((c) => cpuMsOf([c.proc.pid])),
-    publishers: cpuMsOf(rig.publishers.map((p) => p.proc.pid)),
+    publishers: cpuMsOf(groups.publishers),
+    kernel: {
+      servers: cpuMsOf(groups.servers, true),
+      redis: cpuMsOf(groups.redis, true),
+      clients: cpuMsOf(groups.clients, true),
+      publishers: cpuMsOf(groups.publishers, true),
+    },
   };
 }
 
@@ -139,7 +154,9 @@ export async function measureRun(rig: Rig, rate: number, o: RampOptions): Promis
   const latency = tallies.reduce((h, t) => mergeInto(h, t.histogram), newHistogram());
   const lag = published.reduce((h, p) => mergeInto(h, p.lagHistogram), newHistogram());
   const seconds = (cpu1.t - cpu0.t) / 1000;
-  const share = (k: "servers" | "redis" | "clients" | "publishers") => (cpu1[k] - cpu0[k]) / seconds / 10;
+  type Group = "servers" | "redis" | "clients" | "publishers";
+  const share = (k: Group) => (cpu1[k] - cpu0[k]) / seconds / 10;
+  const kernel = (k: Group) => (cpu1.kernel[k] - cpu0.kernel[k]) / seconds / 10;
   const received = sum((t) => t.unique) + sum((t) => t.duplicates);
   const expected = sum((t) => t.expected);
   if (expected !== (total - warmup) * ROOM_SIZE)
@@ -164,6 +181,12 @@ export async function measureRun(rig: Rig, rate: number, o: RampOptions): Promis
       clients: share("clients"),
       busiestClient: Math.max(...cpu1.perClient.map((ms, i) => (ms - cpu0.perClient[i]!) / seconds / 10)),
       publishers: share("publishers"),
+      kernel: {
+        servers: kernel("servers"),
+        redis: kernel("redis"),
+        clients: kernel("clients"),
+        publishers: kernel("publishers"),
+      },
     },
     serverCpuPer10k: ((cpu1.servers - cpu0.servers) / received) * 1000,
     redisCpuPer10k: ((cpu1.redis - cpu0.redis) / received) * 1000,

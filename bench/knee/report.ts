@@ -89,6 +89,38 @@ function cpuSplit(s: StepResult | undefined): string {
   return `servers ${m((r) => r.cpu.servers)} %, Redis ${m((r) => r.cpu.redis)} %, clients ${m((r) => r.cpu.clients)} % (the busiest worker ${m((r) => r.cpu.busiestClient)} %), publishers ${m((r) => r.cpu.publishers)} %`;
 }
 
+type Group = "servers" | "redis" | "publishers" | "clients";
+const GROUPS: Group[] = ["servers", "redis", "publishers", "clients"];
+
+/**
+ * Where each server's whole path spends the machine at one rate they all hold (the CPU rate's runs):
+ * per group of processes, % of one core, and of it the kernel's share. Medians of the runs.
+ */
+export function cpuWhere(results: ServerResult[], rate: number): string {
+  const rows = results.map((r) => {
+    const runs = r.cpuStep.runs;
+    const m = (f: (x: RunResult) => number) => median(runs.map(f));
+    const cell = (g: Group) => {
+      const all = m((x) => x.cpu[g]);
+      const kernel = runs.every((x) => x.cpu.kernel) ? m((x) => x.cpu.kernel![g]) : Number.NaN;
+      return `${f0(all)} (${f0(all - kernel)} + ${f0(kernel)})`;
+    };
+    const total = m((x) => GROUPS.reduce((s, g) => s + x.cpu[g], 0));
+    return { r, total, cells: GROUPS.map(cell) };
+  });
+  const bare = rows.find((x) => x.r.kind === "bare-bun");
+  return `## Where the CPU goes at R=${f0(rate)} (every server's whole path, one rate)
+
+% of one core over the measured window, median of the runs at R=${f0(rate)}; in brackets: user + kernel (system calls:
+socket writes and reads, wake-ups). The knee is where the sum (with whatever else the machine runs) meets the ${cpus().length} cores, so a server whose
+path costs more per message reaches it at a lower rate.
+
+| server | servers | Redis | publishers | clients | all four | against bare Bun's |
+|---|---|---|---|---|---|---|
+${rows.map((x) => `| ${x.r.kind} | ${x.cells.join(" | ")} | ${f0(x.total)} | ${bare && bare !== x ? `${x.total >= bare.total ? "+" : ""}${f0(x.total - bare.total)}` : ""} |`).join("\n")}
+`;
+}
+
 function why(s: StepResult, limit: number): string {
   const reasons: string[] = [];
   if (!(s.medianP99 < limit)) reasons.push(`median p99 ${f1(s.medianP99)} ms`);
@@ -193,6 +225,7 @@ ${mainRows.join("\n")}
 
 ${reading.join("\n")}
 ${loadGeneratorCheck(bare)}
+${cpuWhere(results, opts.cpuRate)}
 
 | server | RSS before / with the sockets (all processes) | Redis subscriptions with the sockets open | worker clocks agree within | run time |
 |---|---|---|---|---|
@@ -242,7 +275,27 @@ ${stepRows.join("\n")}
   PUBLISH per replica holding any of them, naming its recipients, so each replica receives one message per room message (as the baselines do), reads its head once
   (the frame's text is written as the api serialized it: \`readFanoutEvent\`) and writes it to each named user's sockets in JavaScript (\`ws.send\` per socket,
   where the baselines' topics write in native code). A replica needs no room state (the publisher names the recipients, exact at commit); the price is
-  the routes' read, a second round trip for the publisher.
+  the routes' read, a second round trip for the publisher. In the same round trip as the MGET and before it, each member's newest mark is recorded
+  (one HSET of the 10 members, kit/marks), so a client that reconnects learns from \`ready\` whether it missed anything.
+
+## Why Parley's path costs more than the bare server's, and what was tried
+
+The table "Where the CPU goes" splits the difference by process. What Parley does per message that the bare server does not, and what it buys:
+- **Publisher and Redis**: two round trips instead of one (the routes' MGET, then the PUBLISHes) and 20 more keys touched in Redis per message (10
+  routes read, 10 marks written: hash-table lookups are Redis' largest share in its \`perf\` profile, bench/README.md). They buy exact delivery without
+  room state (recipients named at commit: no subscription that can lag a membership change) and reconnects that cost the api nothing when nothing
+  was missed (bench/results/reconnect-storm.md). The bare server has neither: no authentication, no membership, no way to know what a client missed.
+- **Replicas**: a frame goes to each socket from JavaScript (\`ws.send\`, at the end of the turn, with the slow-client policy checked and frames held
+  until \`ready\`), where Bun's topics write in native code. In the table's brackets: both spend about the same time in the kernel, which is most of
+  it; the difference is user space (realtime's JavaScript, the JIT and the collector; \`perf\` profiles in bench/README.md).
+  Writing alone (bench/results/socket-writes.md): Bun's topic per room beats realtime's writes by about a tenth at the knee's rates.
+
+Tried (figures in bench/README.md and the issue notes): routing to replicas instead of a PUBLISH per member (kept: one Redis message per
+replica); writes per turn (kept: fewer syscalls once frames pile up); the fan-out latency observed once per event per replica (kept); ioredis' tracing
+skipped when nothing listens (kept, bench/results/redis-tracing.md: 13–16 % of a client's user CPU); a round's events merged into one HSET, one MGET and
+one PUBLISH per replica (no difference at 3,000/s back to back: the cost is per round trip and per key, not per command; not kept); routing in a Lua
+script (more Redis CPU; not kept); ioredis auto-pipelining in realtime and a microtask instead of \`setImmediate\` for the turn's end (no difference;
+not kept).
 - Per delivery, the client side costs about as much CPU as the server side (each socket is its own TCP connection: a write on one side, a read on the
   other, for every delivery). A minimal client that cuts whole TCP reads into frames itself was tried while building this bench and used the same CPU as
   Bun's \`WebSocket\`, so the cost is not the WebSocket client's JavaScript; it was not kept.

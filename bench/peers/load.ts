@@ -30,11 +30,12 @@ export type Shape = {
   settleSeconds: number;
 };
 
-export type ProcFigures = { rssKiB: number; cpuTicks: number };
+/** cpuTicks = utime + stime; kernelTicks = stime (time in system calls, on the process's behalf) */
+export type ProcFigures = { rssKiB: number; cpuTicks: number; kernelTicks: number };
 
 export const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
 
-/** VmRSS (KiB) and utime+stime (clock ticks) of one process, from /proc. */
+/** VmRSS (KiB), utime+stime and stime (clock ticks) of one process, from /proc. */
 export function procFigures(pid: number): ProcFigures {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const rssKiB = Number(status.match(/^VmRSS:\s+(\d+)\s+kB/m)?.[1] ?? NaN);
@@ -43,7 +44,7 @@ export function procFigures(pid: number): ProcFigures {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const cpuTicks = Number(rest[11]) + Number(rest[12]);
-  return { rssKiB, cpuTicks };
+  return { rssKiB, cpuTicks, kernelTicks: Number(rest[12]) };
 }
 
 const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
