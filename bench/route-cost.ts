@@ -8,7 +8,10 @@
  *   - kit/route with marks (what the api does on one server): the same, and before the MGET each
  *     member's newest mark recorded (one HSET for the event, one ZADD per round trip; kit/marks);
  *   - one Lua script reading each member's presence set and publishing per replica (the same
- *     routing in one step; tried, not kept).
+ *     routing in one step; tried, not kept);
+ *   - one Lua script per round of 10 events doing what kit/route with marks does (the marks'
+ *     HSET, the routes' MGET, a PUBLISH per replica): one round trip instead of two (tried, not
+ *     kept: Redis, shared by every replica, does the grouping).
  *
  *   node_modules/.bin/bun bench/route-cost.ts [--events 20000] [--out bench/results/route-cost.md]
  *
@@ -20,7 +23,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Redis from "ioredis";
 import { encodeFanoutEvent, presenceKeys, replicaChannel, userChannel } from "@parley/contract/frames";
-import { Marker } from "@parley/kit/marks";
+import { MARKS_PUBLISHERS_KEY, Marker, marksKey } from "@parley/kit/marks";
 import { EventRouter, type Routed } from "@parley/kit/route";
 import { startRedis, stopAll } from "../scripts/lib/infra.ts";
 import { freePort } from "../scripts/lib/ports.ts";
@@ -37,6 +40,38 @@ const EVENTS = Math.max(1000, Number(values.events));
 const BATCH = 100;
 
 /** The routing in one Lua step, as first tried: each member's presence set read inside the script. */
+/** kit/route with marks in one step per round: KEYS publishers, marks, routes; ARGV prefix, publisher, now, M, M mark fields, then per event: count, payload, user indexes. */
+const ROUND_SCRIPT = `
+local prefix, publisher, M = ARGV[1], ARGV[2], tonumber(ARGV[4])
+if M > 0 then
+  redis.call('ZADD', KEYS[1], ARGV[3], publisher)
+  redis.call('HSET', KEYS[2], unpack(ARGV, 5, 4 + M))
+end
+local routes = redis.call('MGET', unpack(KEYS, 3))
+local i = 5 + M
+while i <= #ARGV do
+  local c, payload = tonumber(ARGV[i]), ARGV[i + 1]
+  local order, named = {}, {}
+  for j = i + 2, i + 1 + c do
+    local u = tonumber(ARGV[j])
+    local r = routes[u]
+    if r then
+      local id = ARGV[4 + 2 * u - 1]
+      for replica in string.gmatch(r, '[^,]+') do
+        local ids = named[replica]
+        if not ids then ids = {}; named[replica] = ids; order[#order + 1] = replica end
+        ids[#ids + 1] = id
+      end
+    end
+  end
+  for _, replica in ipairs(order) do
+    redis.call('PUBLISH', prefix .. replica, table.concat(named[replica], ',') .. '\\n' .. payload)
+  end
+  i = i + 2 + c
+end
+return 1`;
+const ROUND = 10;
+
 const ROUTE_SCRIPT = `
 local ids, order = {}, {}
 for i, key in ipairs(KEYS) do
@@ -72,6 +107,7 @@ try {
     Date.now(),
   );
   commands.defineCommand("routeInOneStep", { lua: ROUTE_SCRIPT });
+  commands.defineCommand("routeRound", { lua: ROUND_SCRIPT });
   const router = new EventRouter(commands);
   // both kit/route ways encode each event as the api does (a marked one must: its mark differs)
   let seq = 0;
@@ -106,6 +142,30 @@ try {
     {
       name: "kit/route with marks: one HSET of the members' marks, one MGET, one PUBLISH per replica",
       batch: () => markedRouter.publishOrThrow(Array.from({ length: BATCH }, markedEvent)),
+    },
+    {
+      name: `kit/route with marks in one Lua script per round of ${ROUND} events (tried, not kept)`,
+      batch: () => {
+        const p = commands.pipeline() as unknown as {
+          routeRound(n: number, ...args: (string | number)[]): void;
+          exec(): Promise<unknown>;
+        };
+        for (let r = 0; r < BATCH / ROUND; r++) {
+          const events = Array.from({ length: ROUND }, markedEvent);
+          // each member's newest mark (every event goes to the same 10 here)
+          const fields = members.flatMap((m) => [m, events[events.length - 1]!.mark!]);
+          const args: (string | number)[] = ["parley:replica:", marker.publisher, Date.now(), fields.length, ...fields];
+          for (const e of events) args.push(members.length, e.payload, ...members.map((_, u) => u + 1));
+          p.routeRound(
+            2 + members.length,
+            MARKS_PUBLISHERS_KEY,
+            marksKey(marker.publisher),
+            ...members.map(presenceKeys.route),
+            ...args,
+          );
+        }
+        return p.exec();
+      },
     },
     {
       name: "one Lua script reading the presence sets (tried, not kept)",

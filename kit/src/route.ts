@@ -8,8 +8,9 @@
  * published once per replica on its channel, naming its recipients (contract readRoutedEvent).
  * A message to a room of 10 whose members sit on two replicas is then one MGET and two Redis
  * messages, which each replica reads once, instead of ten. Redis CPU per such event
- * (bench/route-cost.ts, two sittings): 6–12.5 µs, against 19.5–26.5 µs for ten PUBLISHes and
- * 42.5–59 µs for a Lua script doing the same in one step.
+ * (bench/route-cost.ts, results/route-cost.md): about a third of ten PUBLISHes', and the Lua
+ * scripts tried for the same in one step (one round trip fewer) cost Redis 1.5–5.5 times as
+ * much, so they were not kept: Redis is the part every replica and api process shares.
  *
  * Why reading first and publishing after is enough: realtime sends `ready` only once the user's
  * route names its replica, and a publisher reads routes after the event was committed. So an
