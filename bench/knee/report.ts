@@ -292,7 +292,7 @@ The table "Where the CPU goes" splits the difference by process. What Parley doe
 
 Tried (figures in bench/README.md and the issue notes): routing to replicas instead of a PUBLISH per member (kept: one Redis message per
 replica); writes per turn (kept: fewer syscalls once frames pile up); the fan-out latency observed once per event per replica (kept); ioredis' tracing
-skipped when nothing listens (kept, bench/results/redis-tracing.md: 13–16 % of a client's user CPU); a round's events merged into one HSET, one MGET and
+skipped when nothing listens (kept, bench/results/redis-tracing.md: 8–16 % of a client's user CPU over two sittings, its whole CPU within the machine's noise); a round's events merged into one HSET, one MGET and
 one PUBLISH per replica (no difference at 3,000/s back to back: the cost is per round trip and per key, not per command; not kept); routing in a Lua
 script (more Redis CPU; not kept); ioredis auto-pipelining in realtime and a microtask instead of \`setImmediate\` for the turn's end (no difference;
 not kept).
