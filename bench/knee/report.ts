@@ -277,6 +277,9 @@ ${stepRows.join("\n")}
   where the baselines' topics write in native code). A replica needs no room state (the publisher names the recipients, exact at commit); the price is
   the routes' read, a second round trip for the publisher. In the same round trip as the MGET and before it, each member's newest mark is recorded
   (one HSET of the 10 members, kit/marks), so a client that reconnects learns from \`ready\` whether it missed anything.
+- Per delivery, the client side costs about as much CPU as the server side (each socket is its own TCP connection: a write on one side, a read on the
+  other, for every delivery). A minimal client that cuts whole TCP reads into frames itself was tried while building this bench and used the same CPU as
+  Bun's \`WebSocket\`, so the cost is not the WebSocket client's JavaScript; it was not kept.
 
 ## Why Parley's path costs more than the bare server's, and what was tried
 
@@ -289,16 +292,20 @@ The table "Where the CPU goes" splits the difference by process. What Parley doe
   until \`ready\`), where Bun's topics write in native code. In the table's brackets: both spend about the same time in the kernel, which is most of
   it; the difference is user space (realtime's JavaScript, the JIT and the collector; \`perf\` profiles in bench/README.md).
   Writing alone (bench/results/socket-writes.md): Bun's topic per room beats realtime's writes by about a tenth at the knee's rates.
+- **Past saturation**: once the cores are full, the bare server's path batches by itself (uWS writes a socket's topic messages together, once per
+  loop iteration, and the clients read them together), so its CPU stays flat while its rate grows (compare its CPU columns across rates in "Every
+  run"); Parley's replicas batch a socket's frames per turn too, but its publisher and Redis work per message and per key stays.
+
+What the 90 % target would take is a different design, not a tuning: delivery by Bun's native topics per conversation (replicas holding room state,
+and keeping the exactness at membership changes that named recipients give now) and routing without a second round trip that does not move the
+work into Redis.
 
 Tried (figures in bench/README.md and the issue notes): routing to replicas instead of a PUBLISH per member (kept: one Redis message per
 replica); writes per turn (kept: fewer syscalls once frames pile up); the fan-out latency observed once per event per replica (kept); ioredis' tracing
 skipped when nothing listens (kept, bench/results/redis-tracing.md: 8–16 % of a client's user CPU over two sittings, its whole CPU within the machine's noise); a round's events merged into one HSET, one MGET and
-one PUBLISH per replica (no difference at 3,000/s back to back: the cost is per round trip and per key, not per command; not kept); routing in a Lua
-script (more Redis CPU; not kept); ioredis auto-pipelining in realtime and a microtask instead of \`setImmediate\` for the turn's end (no difference;
+one PUBLISH per replica (no CPU difference back to back at 3,000/s nor at 10,000/s: the cost is per round trip and per key, not per command; not
+kept); routing in a Lua script, per event or per round (one round trip fewer, 1.5–5.5 times the Redis CPU, bench/results/route-cost.md; not kept); ioredis auto-pipelining in realtime and a microtask instead of \`setImmediate\` for the turn's end (no difference;
 not kept).
-- Per delivery, the client side costs about as much CPU as the server side (each socket is its own TCP connection: a write on one side, a read on the
-  other, for every delivery). A minimal client that cuts whole TCP reads into frames itself was tried while building this bench and used the same CPU as
-  Bun's \`WebSocket\`, so the cost is not the WebSocket client's JavaScript; it was not kept.
 
 ## What the figures can and cannot say
 
