@@ -9,7 +9,7 @@
  *
  *   node_modules/.bin/bun bench/redis-tracing.ts [--rounds 4] [--commands 120000] [--out bench/results/redis-tracing.md]
  *
- * CPU is the child's process.cpuUsage() (user + system) over its loop, per 100,000 commands.
+ * CPU is the child's process.cpuUsage() over its loop (user, and user + system), per 100,000 commands.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";

@@ -22,7 +22,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Redis from "ioredis";
-import { encodeFanoutEvent, presenceKeys, replicaChannel, userChannel } from "@parley/contract/frames";
+import { encodeFanoutEvent, presenceKeys, REPLICA_CHANNEL, replicaChannel, userChannel } from "@parley/contract/frames";
 import { MARKS_PUBLISHERS_KEY, Marker, marksKey } from "@parley/kit/marks";
 import { EventRouter, type Routed } from "@parley/kit/route";
 import { startRedis, stopAll } from "../scripts/lib/infra.ts";
@@ -39,8 +39,11 @@ const { values } = parseArgs({
 const EVENTS = Math.max(1000, Number(values.events));
 const BATCH = 100;
 
-/** The routing in one Lua step, as first tried: each member's presence set read inside the script. */
-/** kit/route with marks in one step per round: KEYS publishers, marks, routes; ARGV prefix, publisher, now, M, M mark fields, then per event: count, payload, user indexes. */
+/**
+ * kit/route with marks in one step per round: KEYS publishers, marks, then the routes; ARGV
+ * prefix, publisher, now, M, the M mark fields (user, n: one pair per route key, in the same
+ * order, so user u's id is ARGV[4 + 2u - 1]), then per event: count, payload, user indexes.
+ */
 const ROUND_SCRIPT = `
 local prefix, publisher, M = ARGV[1], ARGV[2], tonumber(ARGV[4])
 if M > 0 then
@@ -72,6 +75,7 @@ end
 return 1`;
 const ROUND = 10;
 
+/** The routing in one Lua step, as first tried: each member's presence set read inside the script. */
 const ROUTE_SCRIPT = `
 local ids, order = {}, {}
 for i, key in ipairs(KEYS) do
@@ -154,7 +158,7 @@ try {
           const events = Array.from({ length: ROUND }, markedEvent);
           // each member's newest mark (every event goes to the same 10 here)
           const fields = members.flatMap((m) => [m, events[events.length - 1]!.mark!]);
-          const args: (string | number)[] = ["parley:replica:", marker.publisher, Date.now(), fields.length, ...fields];
+          const args: (string | number)[] = [REPLICA_CHANNEL, marker.publisher, Date.now(), fields.length, ...fields];
           for (const e of events) args.push(members.length, e.payload, ...members.map((_, u) => u + 1));
           p.routeRound(
             2 + members.length,
@@ -175,7 +179,7 @@ try {
           exec(): Promise<unknown>;
         };
         for (let i = 0; i < BATCH; i++)
-          p.routeInOneStep(presence.length, ...presence, "parley:replica:", payload, ...members);
+          p.routeInOneStep(presence.length, ...presence, REPLICA_CHANNEL, payload, ...members);
         return p.exec();
       },
     },

@@ -11,7 +11,7 @@ import dc from "node:diagnostics_channel";
 
 type Channels = Record<"start" | "end" | "asyncStart" | "asyncEnd" | "error", { hasSubscribers: boolean }>;
 
-export function addTracingHasSubscribers(): void {
+function addTracingHasSubscribers(): void {
   const proto = Object.getPrototypeOf(dc.tracingChannel("parley:probe")) as object | null;
   if (!proto || "hasSubscribers" in proto) return;
   Object.defineProperty(proto, "hasSubscribers", {
