@@ -1,12 +1,17 @@
 /**
- * What routing one event costs Redis: its CPU per event for a room of 10 whose members sit on two
- * replicas, three ways, on a throwaway redis-server with a subscriber on every channel published to:
+ * What routing one event costs Redis and the publisher: their CPU per event for a room of 10
+ * whose members sit on two replicas, several ways, on a throwaway redis-server with a subscriber
+ * on every channel published to:
  *   - per user: ten PUBLISHes, one per member's channel (what the api did before kit/route, and
  *     still does on a Redis Cluster);
  *   - kit/route: one MGET of the members' routes, then one PUBLISH per replica naming its
  *     recipients (EventRouter, what the api did on one server before marks);
  *   - kit/route with marks (what the api does on one server): the same, and before the MGET each
  *     member's newest mark recorded (one HSET for the event, one ZADD per round trip; kit/marks);
+ *   - kit/route with marks in one round trip: the PUBLISHes sent with the MGET, to the replicas
+ *     the routes named when last read, in a MULTI so nothing goes unless the marks were recorded
+ *     (tried, not kept: the router remembering routes and publishing late where they changed
+ *     cost the publisher as much as the round trip it saved; bench/README.md);
  *   - one Lua script reading each member's presence set and publishing per replica (the same
  *     routing in one step; tried, not kept);
  *   - one Lua script per round of 10 events doing what kit/route with marks does (the marks'
@@ -15,7 +20,8 @@
  *
  *   node_modules/.bin/bun bench/route-cost.ts [--events 20000] [--out bench/results/route-cost.md]
  *
- * Redis CPU is utime+stime of the redis-server process over the run, divided by the events.
+ * Redis CPU is utime+stime of the redis-server process over the run, divided by the events; the
+ * publisher's is this process's own.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -148,6 +154,26 @@ try {
       batch: () => markedRouter.publishOrThrow(Array.from({ length: BATCH }, markedEvent)),
     },
     {
+      // what the router tried on 2026-12-02 (not kept) sends once it knows the routes: the marks,
+      // the routes' read and the PUBLISHes to the replicas the routes named last time, in one
+      // transaction (published only if the marks were recorded); its bookkeeping left out
+      name: "kit/route with marks in one round trip: the PUBLISHes to the routes read last time, in a MULTI with the marks and the MGET (tried, not kept)",
+      batch: () => {
+        const p = commands.pipeline();
+        p.call("MULTI");
+        p.zadd(MARKS_PUBLISHERS_KEY, Date.now(), marker.publisher);
+        for (let i = 0; i < BATCH; i++) {
+          const e = markedEvent();
+          p.hset(marksKey(marker.publisher), ...members.flatMap((m) => [m, e.mark!]));
+          p.mget(...members.map(presenceKeys.route));
+          p.publish(replicaChannel("replica-a"), `${members.slice(0, 5).join(",")}\n${e.payload}`);
+          p.publish(replicaChannel("replica-b"), `${members.slice(5).join(",")}\n${e.payload}`);
+        }
+        p.call("EXEC");
+        return p.exec();
+      },
+    },
+    {
       name: `kit/route with marks in one Lua script per round of ${ROUND} events (tried, not kept)`,
       batch: () => {
         const p = commands.pipeline() as unknown as {
@@ -189,23 +215,31 @@ try {
   for (let round = 1; round <= 2; round++) {
     for (const way of ways) {
       const before = cpuMs(redisChild.proc.pid!);
+      const ownBefore = process.cpuUsage();
       const t0 = performance.now();
       for (let n = 0; n < EVENTS / BATCH; n++) await way.batch();
       const wall = performance.now() - t0;
+      const own = process.cpuUsage(ownBefore);
       const perEvent = ((cpuMs(redisChild.proc.pid!) - before) * 1000) / EVENTS;
-      rows.push(`| ${round} | ${way.name} | ${perEvent.toFixed(1)} | ${((EVENTS / wall) * 1000).toFixed(0)} |`);
-      console.error(`[bench] round ${round}: ${way.name}: ${perEvent.toFixed(1)} µs of Redis CPU per event`);
+      const publisherPerEvent = (own.user + own.system) / EVENTS;
+      rows.push(
+        `| ${round} | ${way.name} | ${perEvent.toFixed(1)} | ${publisherPerEvent.toFixed(1)} | ${((EVENTS / wall) * 1000).toFixed(0)} |`,
+      );
+      console.error(
+        `[bench] round ${round}: ${way.name}: ${perEvent.toFixed(1)} µs of Redis CPU, ${publisherPerEvent.toFixed(1)} µs of the publisher's, per event`,
+      );
     }
   }
-  const md = `# What routing one event costs Redis
+  const md = `# What routing one event costs Redis and the publisher
 
 - date: ${new Date().toISOString()}; machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), shared; load average (1 min) at the start ${load}, at the end ${loadavg()[0]!.toFixed(2)}
 - command: \`node_modules/.bin/bun bench/route-cost.ts --events ${EVENTS}\`
 - ${EVENTS} events per way and round, ${BATCH} per pipeline, one message frame (${payload.length} bytes) to a room of 10 whose members sit 5 and 5 on two replicas;
-  each channel published to has a subscriber. Redis CPU = utime+stime of redis-server over the run ÷ events (the clock ticks are 10 ms: read the figures to ±1 µs).
+  each channel published to has a subscriber. Redis CPU = utime+stime of redis-server over the run ÷ events (the clock ticks are 10 ms: read the figures to ±1 µs);
+  publisher CPU = the bench process's own user+system time over the run ÷ events (everything it does per event: encoding, commands, replies).
 
-| round | way | Redis CPU per event (µs) | events/s (one client, pipelined; the kit/route ways encode each event, the others send one text) |
-|---:|---|---:|---:|
+| round | way | Redis CPU per event (µs) | publisher CPU per event (µs) | events/s (one client, pipelined; the kit/route ways encode each event, the others send one text) |
+|---:|---|---:|---:|---:|
 ${rows.join("\n")}
 `;
   writeFileSync(values.out!, md);
