@@ -36,6 +36,8 @@ import { freePort } from "../scripts/lib/ports.ts";
 import { cpuMs } from "./lib/procs.ts";
 import { messageFrame } from "./peers/servers.ts";
 
+const SINK = join(import.meta.dir, "lib/subscriber-sink.ts");
+
 const { values } = parseArgs({
   options: {
     events: { type: "string", default: "20000" },
@@ -101,7 +103,8 @@ const port = await freePort();
 const redisChild = await startRedis({ port, dataDir: join(dir, "redis"), persist: false, quiet: true });
 const url = `redis://127.0.0.1:${port}`;
 const commands = new Redis(url);
-const listeners = [new Redis(url), new Redis(url)];
+/** the subscribers, each its own process that reads and discards: neither Redis' CPU nor the publisher's */
+const listeners: ReturnType<typeof Bun.spawn>[] = [];
 try {
   const members = Array.from({ length: 10 }, (_, i) => `${"0".repeat(22)}${String(i).padStart(2, "0")}`);
   const replicaOf = (i: number) => (i < 5 ? "replica-a" : "replica-b");
@@ -110,8 +113,20 @@ try {
     await commands.zadd(presenceKeys.user(id), Date.now() + 3_600_000, replicaOf(i));
   }
   // every channel published to has a subscriber, as in production (a replica's own, or a user's)
-  await listeners[0]!.subscribe(replicaChannel("replica-a"), ...members.slice(0, 5).map(userChannel));
-  await listeners[1]!.subscribe(replicaChannel("replica-b"), ...members.slice(5).map(userChannel));
+  const followed = [
+    [replicaChannel("replica-a"), ...members.slice(0, 5).map(userChannel)],
+    [replicaChannel("replica-b"), ...members.slice(5).map(userChannel)],
+  ];
+  for (const channels of followed)
+    listeners.push(Bun.spawn([process.execPath, SINK, String(port), ...channels], { stdout: "ignore" }));
+  const everyChannelFollowed = async () => {
+    const counts = (await commands.call("PUBSUB", "NUMSUB", ...followed.flat())) as (string | number)[];
+    return counts.filter((_, i) => i % 2 === 1).every((n) => Number(n) === 1);
+  };
+  for (let tries = 0; !(await everyChannelFollowed()); tries++) {
+    if (tries > 100) throw new Error("the subscribers did not subscribe");
+    await Bun.sleep(50);
+  }
   const payload = encodeFanoutEvent(
     messageFrame({ seq: 1, body: "a message of ordinary length, about the size people send", senderId: members[0]! }),
     Date.now(),
@@ -235,7 +250,7 @@ try {
 - date: ${new Date().toISOString()}; machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), shared; load average (1 min) at the start ${load}, at the end ${loadavg()[0]!.toFixed(2)}
 - command: \`node_modules/.bin/bun bench/route-cost.ts --events ${EVENTS}\`
 - ${EVENTS} events per way and round, ${BATCH} per pipeline, one message frame (${payload.length} bytes) to a room of 10 whose members sit 5 and 5 on two replicas;
-  each channel published to has a subscriber. Redis CPU = utime+stime of redis-server over the run ÷ events (the clock ticks are 10 ms: read the figures to ±1 µs);
+  each channel published to has a subscriber (two processes that read and discard, bench/lib/subscriber-sink.ts, counted in neither column). Redis CPU = utime+stime of redis-server over the run ÷ events (the clock ticks are 10 ms: read the figures to ±1 µs);
   publisher CPU = the bench process's own user+system time over the run ÷ events (everything it does per event: encoding, commands, replies).
 
 | round | way | Redis CPU per event (µs) | publisher CPU per event (µs) | events/s (one client, pipelined; the kit/route ways encode each event, the others send one text) |
@@ -245,7 +260,8 @@ ${rows.join("\n")}
   writeFileSync(values.out!, md);
   console.error(`[bench] results written to ${values.out}`);
 } finally {
-  for (const r of [commands, ...listeners]) r.disconnect();
+  commands.disconnect();
+  for (const l of listeners) l.kill();
   await stopAll([redisChild]);
   rmSync(dir, { recursive: true, force: true });
 }

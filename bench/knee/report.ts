@@ -299,13 +299,13 @@ The table "Where the CPU goes" splits the difference by process. What Parley doe
 What the 90 % target would take is a different design, not a tuning: delivery by Bun's native topics per conversation (replicas holding room state,
 and keeping the exactness at membership changes that named recipients give now), and far fewer keys and bytes per message for the publisher and
 Redis than the 10 routes read, 10 marks written and the frame sent once per replica now. The publisher's second round trip is not what costs
-(tried below: about a microsecond of its CPU per event, bench/results/route-cost.md).
+(tried below: a microsecond of its CPU per event or less, bench/results/route-cost.md).
 
 Tried (figures in bench/README.md and the issue notes): routing to replicas instead of a PUBLISH per member (kept: one Redis message per
 replica); writes per turn (kept: fewer syscalls once frames pile up); the fan-out latency observed once per event per replica (kept); ioredis' tracing
 skipped when nothing listens (kept, bench/results/redis-tracing.md: 8–16 % of a client's user CPU over two sittings, its whole CPU within the machine's noise); a round's events merged into one HSET, one MGET and
 one PUBLISH per replica (no CPU difference back to back at 3,000/s nor at 10,000/s: the cost is per round trip and per key, not per command; not
-kept); routing in a Lua script, per event or per round (one round trip fewer, 1.5–5.5 times the Redis CPU, bench/results/route-cost.md; not kept); routing in one
+kept); routing in a Lua script, per event or per round (one round trip fewer, 1.2–5.5 times the Redis CPU, bench/results/route-cost.md; not kept); routing in one
 round trip, the router remembering the routes it read and publishing to them with the next read (in a MULTI with the marks), late where they
 changed (the publisher used as much CPU or more, and the knee did not move up back to back; not kept); \`ready\` reading the marks right behind the
 route's write instead of after its reply (a socket's wait under the burst is the replica's event loop, not the round trip; not kept); ioredis

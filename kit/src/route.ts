@@ -9,7 +9,7 @@
  * A message to a room of 10 whose members sit on two replicas is then one MGET and two Redis
  * messages, which each replica reads once, instead of ten. Redis CPU per such event
  * (bench/route-cost.ts, results/route-cost.md): about a third of ten PUBLISHes', and the Lua
- * scripts tried for the same in one step (one round trip fewer) cost Redis 1.5–5.5 times as
+ * scripts tried for the same in one step (one round trip fewer) cost Redis 1.2–5.5 times as
  * much, so they were not kept: Redis is the part every replica and api process shares.
  *
  * Why reading first and publishing after is enough: realtime sends `ready` only once the user's
