@@ -32,7 +32,7 @@ import { encodeFanoutEvent, presenceKeys, REPLICA_CHANNEL, replicaChannel, userC
 import { MARKS_PUBLISHERS_KEY, Marker, marksKey } from "@parley/kit/marks";
 import { EventRouter, type Routed } from "@parley/kit/route";
 import { startRedis, stopAll } from "../scripts/lib/infra.ts";
-import { freePort } from "../scripts/lib/ports.ts";
+import { freePort, waitFor } from "../scripts/lib/ports.ts";
 import { cpuMs } from "./lib/procs.ts";
 import { messageFrame } from "./peers/servers.ts";
 
@@ -123,10 +123,7 @@ try {
     const counts = (await commands.call("PUBSUB", "NUMSUB", ...followed.flat())) as (string | number)[];
     return counts.filter((_, i) => i % 2 === 1).every((n) => Number(n) === 1);
   };
-  for (let tries = 0; !(await everyChannelFollowed()); tries++) {
-    if (tries > 100) throw new Error("the subscribers did not subscribe");
-    await Bun.sleep(50);
-  }
+  await waitFor("every channel followed by the subscribers", everyChannelFollowed, 5000);
   const payload = encodeFanoutEvent(
     messageFrame({ seq: 1, body: "a message of ordinary length, about the size people send", senderId: members[0]! }),
     Date.now(),
