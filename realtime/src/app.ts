@@ -15,6 +15,7 @@ import { securityHeaders } from "./edge/headers.ts";
 import { apiProxy } from "./edge/proxy.ts";
 import { ApiTokens } from "./fanout/api-tokens.ts";
 import { LocalUsers } from "./fanout/local-users.ts";
+import { Openings } from "./fanout/openings.ts";
 import { BACKPRESSURE } from "./fanout/session.ts";
 import { ChannelSubscriptions } from "./fanout/subscriptions.ts";
 import { liveness, opsApp } from "./health/index.ts";
@@ -36,6 +37,8 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
   const tokens = new ApiTokens(config);
   // one server: events come routed to this replica's channel; a cluster: to each user's (kit/route)
   const routeChannel = redis.subscriber.sharded ? null : replicaChannel(config.replicaId);
+  // sockets being opened (from the upgrade request to `ready`): contact lists wait for a quiet moment
+  const openings = new Openings();
   const users = new LocalUsers({
     apiUrl: config.apiUrl,
     routeChannel,
@@ -45,6 +48,7 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
     tokens,
     // marks are kept on one server only (kit/marks); on a cluster `ready` says null
     marks: (userId) => (routeChannel ? readMarks(redis.commands, userId) : Promise.resolve(null)),
+    openings,
     log,
   });
   redis.subscriber.onMessage((channel, message) => {
@@ -113,6 +117,7 @@ export async function buildRealtime({ config, log, metrics, redis }: AppDeps) {
       socketRoutes({
         config,
         users,
+        openings,
         commands: redis.commands,
         revocations,
         metrics,

@@ -27,6 +27,7 @@ import { Elysia } from "elysia";
 import { ApiTokens } from "../src/fanout/api-tokens.ts";
 import { CONTACT_LOADS_AT_ONCE, LocalUsers } from "../src/fanout/local-users.ts";
 import { MEMBERSHIP_RETRY_MS } from "../src/fanout/membership.ts";
+import { Openings } from "../src/fanout/openings.ts";
 import { Session } from "../src/fanout/session.ts";
 import { ChannelSubscriptions } from "../src/fanout/subscriptions.ts";
 import { subscriberOn } from "@parley/kit/pubsub";
@@ -101,6 +102,7 @@ const users = new LocalUsers({
   metrics,
   tokens,
   marks: (id) => readMarks(commands, id),
+  openings: new Openings(),
   log,
 });
 
@@ -231,6 +233,7 @@ describe("channels followed", () => {
       metrics,
       tokens,
       marks: (id) => readMarks(commands, id),
+      openings: new Openings(),
       log,
     });
     const [u1, u2] = [userId(), userId()];
@@ -346,6 +349,7 @@ describe("an api from before GET /api/conversations/members (a rolling deploy)",
       metrics,
       tokens,
       marks: (id) => readMarks(commands, id),
+      openings: new Openings(),
       log,
     });
     const session = sessionOf(me);
@@ -431,6 +435,7 @@ describe("a replica's users arriving at once (another replica died)", () => {
       metrics,
       tokens,
       marks: (id) => readMarks(commands, id),
+      openings: new Openings(),
       log,
     });
     try {
@@ -452,6 +457,62 @@ describe("a replica's users arriving at once (another replica died)", () => {
       }
     } finally {
       slowApi.stop(true);
+    }
+  });
+
+  test("no contact list is asked while a socket is still opening here, and one stuck opening holds them only until the cap", async () => {
+    let asked = 0;
+    const countingApi = Bun.serve({
+      port: 0,
+      fetch() {
+        asked++;
+        return Response.json({ conversations: [] });
+      },
+    });
+    const holdMaxMs = 1500;
+    const openings = new Openings(20, holdMaxMs);
+    const crowd = new LocalUsers({
+      apiUrl: `http://127.0.0.1:${countingApi.port}`,
+      routeChannel,
+      subscriptions,
+      presence,
+      metrics,
+      tokens,
+      marks: (id) => readMarks(commands, id),
+      openings,
+      log,
+    });
+    const arrivals = Array.from({ length: 10 }, () => {
+      const frames: string[] = [];
+      return { frames, session: sessionOf(userId(), frames) };
+    });
+    try {
+      // another socket's upgrade is in progress (its token being checked) while these join
+      const upgrading = openings.begin();
+      const joined = arrivals.map((a) => crowd.join(a.session));
+      await waitFor("every socket ready", () => arrivals.every((a) => a.frames[0]?.includes('"ready"')), 10_000);
+      expect(openings.size).toBe(1);
+      await Bun.sleep(200); // ten times the quiet period: the lists would have gone by now
+      expect(asked).toBe(0);
+      upgrading();
+      await Promise.all(joined);
+      expect(asked).toBe(arrivals.length);
+
+      // a socket that never finishes opening: the next user's list waits for the cap, then goes
+      const stuck = openings.begin();
+      const late = sessionOf(userId());
+      arrivals.push({ frames: [], session: late });
+      const started = performance.now();
+      await crowd.join(late);
+      expect(asked).toBe(arrivals.length);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(holdMaxMs - 50);
+      stuck();
+    } finally {
+      for (const a of arrivals) {
+        a.session.markClosed();
+        crowd.leave(a.session);
+      }
+      countingApi.stop(true);
     }
   });
 });

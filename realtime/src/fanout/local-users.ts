@@ -33,6 +33,7 @@ import type { RealtimeMetrics } from "../libs/metrics.ts";
 import type { PresenceRegistry } from "../presence/registry.ts";
 import type { ApiTokens } from "./api-tokens.ts";
 import { type Lookup, MEMBERSHIP_RETRY_MS, Memberships, membersOf, recentContacts } from "./membership.ts";
+import type { Openings } from "./openings.ts";
 import type { Outgoing } from "./outbox.ts";
 import type { Session } from "./session.ts";
 import type { ChannelSubscriptions } from "./subscriptions.ts";
@@ -100,6 +101,8 @@ export class LocalUsers {
       tokens: ApiTokens;
       /** what the user was last sent, read once their events reach this replica (kit/marks); null: unknown */
       marks: (userId: string) => Promise<Marks | null>;
+      /** sockets opening on this replica: contact lists wait for a quiet moment (openings.ts) */
+      openings: Openings;
       log: Logger;
     },
   ) {
@@ -135,10 +138,28 @@ export class LocalUsers {
   /**
    * A socket opened: write the user's presence entry and route (and on a cluster follow their
    * channel), send `ready` once Redis confirmed it (so every event committed after `ready`
-   * reaches this socket) with the user's marks read after that (contract/marks), then the
-   * contacts' presence.
+   * reaches this socket) with the user's marks read after that (contract/marks), then, once no
+   * socket has been opening here for a moment, the contacts' presence.
    */
   async join(session: Session): Promise<void> {
+    const opened = this.deps.openings.begin();
+    let user: LocalUser;
+    try {
+      user = await this.becomeReady(session);
+    } finally {
+      opened();
+    }
+    if (session.isClosed) return;
+    // the contacts can wait for the sockets still opening here to get their `ready` (openings.ts)
+    await this.deps.openings.quiet();
+    if (session.isClosed || this.users.get(user.id) !== user) return;
+    await this.ensureContacts(user, false);
+    if (session.isClosed || this.users.get(user.id) !== user) return;
+    await this.sendPresence(user.contacts, [session]);
+  }
+
+  /** Writes the entry and route (or subscribes), then sends `ready` with the marks; returns the user. */
+  private async becomeReady(session: Session): Promise<LocalUser> {
     const { subscriptions, presence, metrics } = this.deps;
     let user = this.users.get(session.userId);
     if (!user) {
@@ -174,14 +195,12 @@ export class LocalUsers {
     user.sessions.push(session);
     metrics.openSockets.inc();
     if (user.arriving) await user.arriving;
-    if (session.isClosed) return;
+    if (session.isClosed) return user;
     // read now, not before: an event routed elsewhere had its mark written before the route changed
     const marks = await this.deps.marks(user.id);
-    if (session.isClosed) return;
+    if (session.isClosed) return user;
     session.ready({ type: "ready", userId: user.id, marks });
-    await this.ensureContacts(user, false);
-    if (session.isClosed || this.users.get(user.id) !== user) return;
-    await this.sendPresence(user.contacts, [session]);
+    return user;
   }
 
   /**

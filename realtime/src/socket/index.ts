@@ -7,7 +7,7 @@
 import { errorBody } from "@parley/contract/errors";
 import { CLOSE_CODES } from "@parley/contract/limits";
 import type { Revocations } from "@parley/kit/revocation";
-import { SESSION_COOKIE, type SessionClaims, verifySession } from "@parley/kit/session";
+import { SESSION_COOKIE, type SessionClaims, type TokenVerifier, verifySession } from "@parley/kit/session";
 import { Elysia, status } from "elysia";
 import { jwt } from "@elysiajs/jwt";
 import type { ServerWebSocket } from "bun";
@@ -15,6 +15,7 @@ import type { RedisClient } from "@parley/kit/redis";
 import type { Logger } from "@parley/kit/log";
 import type { Config } from "../config.ts";
 import type { LocalUsers } from "../fanout/local-users.ts";
+import type { Openings } from "../fanout/openings.ts";
 import { EXPIRY_TICK_MS, ExpiryWheel } from "../fanout/expiry.ts";
 import { TurnOutbox } from "../fanout/outbox.ts";
 import { Session } from "../fanout/session.ts";
@@ -26,6 +27,8 @@ import { TypingRelay, type TypingResult } from "./typing.ts";
 export type SocketDeps = {
   config: Config;
   users: LocalUsers;
+  /** sockets being opened: an upgrade counts from its request (the join counts on from its open) */
+  openings: Openings;
   /** the command connection, to publish typing */
   commands: RedisClient;
   revocations: Revocations;
@@ -141,6 +144,12 @@ class SocketHandlers {
 export function socketRoutes(deps: SocketDeps) {
   const { config } = deps;
   const handlers = new SocketHandlers(deps);
+  /** The token's session, unless the token is bad or the session signed out. */
+  const sessionOf = async (verifier: TokenVerifier, token: string): Promise<SessionClaims | null> => {
+    // not remembered: a socket's token is checked once, and an idle socket keeps no token (api-tokens.ts)
+    const session = await verifySession(verifier, token, config, { remember: false });
+    return session && !(await deps.revocations.isRevoked(session)) ? session : null;
+  };
 
   // /ws is upgraded by hand (route method "WS", which Elysia's own .ws() uses), so that the
   // socket keeps a SocketData and not the request's context (see SocketData).
@@ -156,9 +165,10 @@ export function socketRoutes(deps: SocketDeps) {
       const source = extractToken(headers, query, typeof cookieValue === "string" ? cookieValue : undefined);
       if (!source || !looksLikeJwt(source.token))
         return status(401, errorBody("unauthorized", "sign in first: no valid session token"));
-      // not remembered: a socket's token is checked once, and an idle socket keeps no token (api-tokens.ts)
-      const session = await verifySession(sessionJwt, source.token, config, { remember: false });
-      if (!session || (await deps.revocations.isRevoked(session)))
+      // the socket is opening from here on: contact lists wait while sockets are (openings.ts)
+      const opened = deps.openings.begin();
+      const session = await sessionOf(sessionJwt, source.token).finally(opened);
+      if (!session)
         return status(401, errorBody("unauthorized", "the session token is invalid, expired or signed out"));
       // A client that offered ["bearer", <jwt>] only accepts the socket if we pick "bearer".
       if (source.via === "subprotocol") set.headers["sec-websocket-protocol"] = "bearer";
