@@ -227,7 +227,9 @@ export class LocalUsers {
 
   /** Retries users whose contacts could not be loaded (api down at their socket's open). */
   repairMemberships(): void {
-    for (const user of this.users.values()) if (!user.loaded) void this.ensureContacts(user, true);
+    // never asked yet: their socket's join asks once the replica is quiet (not now, in a burst)
+    for (const user of this.users.values())
+      if (!user.loaded && user.lastLoadAttempt > 0) void this.ensureContacts(user, true);
   }
 
   /** The members of a conversation if a local user is one (asked of the api when not known). */
