@@ -94,17 +94,21 @@ const replicaId = id("replica");
 const presence = new PresenceRegistry(commands, replicaId, log);
 /** as on one Redis server: events arrive routed to the replica's channel */
 const routeChannel = replicaChannel(replicaId);
-const users = new LocalUsers({
-  apiUrl: `http://127.0.0.1:${api.port}`,
-  routeChannel,
-  subscriptions,
-  presence,
-  metrics,
-  tokens,
-  marks: (id) => readMarks(commands, id),
-  openings: new Openings(),
-  log,
-});
+/** A replica's LocalUsers on the test's Redis, asking the api at `apiUrl`; `changes` for the test at hand. */
+const localUsers = (apiUrl: string, changes: Partial<ConstructorParameters<typeof LocalUsers>[0]> = {}) =>
+  new LocalUsers({
+    apiUrl,
+    routeChannel,
+    subscriptions,
+    presence,
+    metrics,
+    tokens,
+    marks: (id) => readMarks(commands, id),
+    openings: new Openings(),
+    log,
+    ...changes,
+  });
+const users = localUsers(`http://127.0.0.1:${api.port}`);
 
 afterAll(async () => {
   api.stop(true);
@@ -225,17 +229,7 @@ describe("channels followed", () => {
   });
 
   test("a Redis Cluster's way (on one server here): a user's channel from their first socket to their last; a contact's presence while anyone here watches them", async () => {
-    const users = new LocalUsers({
-      apiUrl: `http://127.0.0.1:${api.port}`,
-      routeChannel: null,
-      subscriptions,
-      presence,
-      metrics,
-      tokens,
-      marks: (id) => readMarks(commands, id),
-      openings: new Openings(),
-      log,
-    });
+    const users = localUsers(`http://127.0.0.1:${api.port}`, { routeChannel: null });
     const [u1, u2] = [userId(), userId()];
     const first = sessionOf(u1);
     const second = sessionOf(u1);
@@ -341,17 +335,7 @@ describe("an api from before GET /api/conversations/members (a rolling deploy)",
         return Response.json({ error: { code: "validation_failed", message: "bad id" } }, { status: 422 });
       },
     });
-    const replica = new LocalUsers({
-      apiUrl: `http://127.0.0.1:${olderApi.port}`,
-      routeChannel,
-      subscriptions,
-      presence,
-      metrics,
-      tokens,
-      marks: (id) => readMarks(commands, id),
-      openings: new Openings(),
-      log,
-    });
+    const replica = localUsers(`http://127.0.0.1:${olderApi.port}`);
     const session = sessionOf(me);
     try {
       await replica.join(session);
@@ -427,17 +411,7 @@ describe("a replica's users arriving at once (another replica died)", () => {
         return Response.json({ conversations: [] });
       },
     });
-    const crowd = new LocalUsers({
-      apiUrl: `http://127.0.0.1:${slowApi.port}`,
-      routeChannel,
-      subscriptions,
-      presence,
-      metrics,
-      tokens,
-      marks: (id) => readMarks(commands, id),
-      openings: new Openings(),
-      log,
-    });
+    const crowd = localUsers(`http://127.0.0.1:${slowApi.port}`);
     try {
       const arrivals = Array.from({ length: 24 }, () => {
         const frames: string[] = [];
@@ -471,17 +445,7 @@ describe("a replica's users arriving at once (another replica died)", () => {
     });
     const holdMaxMs = 1500;
     const openings = new Openings(20, holdMaxMs);
-    const crowd = new LocalUsers({
-      apiUrl: `http://127.0.0.1:${countingApi.port}`,
-      routeChannel,
-      subscriptions,
-      presence,
-      metrics,
-      tokens,
-      marks: (id) => readMarks(commands, id),
-      openings,
-      log,
-    });
+    const crowd = localUsers(`http://127.0.0.1:${countingApi.port}`, { openings });
     const arrivals = Array.from({ length: 10 }, () => {
       const frames: string[] = [];
       return { frames, session: sessionOf(userId(), frames) };
