@@ -16,9 +16,12 @@
  *     routing in one step; tried, not kept);
  *   - one Lua script per round of 10 events doing what kit/route with marks does (the marks'
  *     HSET, the routes' MGET, a PUBLISH per replica): one round trip instead of two (tried, not
- *     kept: Redis, shared by every replica, does the grouping).
+ *     kept: Redis, shared by every replica, does the grouping);
+ *   - kit/route with marks, its very commands and round trips sent by Bun's own Redis client
+ *     (`RedisClient` from "bun", native, pipelining what is sent in one turn) instead of ioredis:
+ *     what the publisher's JavaScript per argument costs (measured, not used by the product).
  *
- *   node_modules/.bin/bun bench/route-cost.ts [--events 20000] [--out bench/results/route-cost.md]
+ *   node_modules/.bin/bun bench/route-cost.ts [--events 20000] [--batch 100] [--out bench/results/route-cost.md]
  *
  * Redis CPU is utime+stime of the redis-server process over the run, divided by the events; the
  * publisher's is this process's own.
@@ -27,6 +30,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { RedisClient } from "bun";
 import Redis from "ioredis";
 import { encodeFanoutEvent, presenceKeys, REPLICA_CHANNEL, replicaChannel, userChannel } from "@parley/contract/frames";
 import { MARKS_PUBLISHERS_KEY, Marker, marksKey } from "@parley/kit/marks";
@@ -41,11 +45,14 @@ const SINK = join(import.meta.dir, "lib/subscriber-sink.ts");
 const { values } = parseArgs({
   options: {
     events: { type: "string", default: "20000" },
+    /** events per pipeline (per round trip): 100, or 10 as the knee's publisher sends in a 1 ms tick at 10,000/s */
+    batch: { type: "string", default: "100" },
     out: { type: "string", default: "bench/results/route-cost.md" },
   },
 });
 const EVENTS = Math.max(1000, Number(values.events));
-const BATCH = 100;
+// a multiple of 10: the Lua way sends rounds of ROUND events
+const BATCH = Math.max(10, Math.min(1000, Math.round(Number(values.batch) / 10) * 10));
 
 /**
  * kit/route with marks in one step per round: KEYS publishers, marks, then the routes; ARGV
@@ -147,6 +154,33 @@ try {
     return { userIds: members, payload: encodeFanoutEvent({ ...frameOf(), mark }, Date.now()), mark: n };
   };
   const presence = members.map(presenceKeys.user);
+  const native = new RedisClient(url);
+  await native.connect();
+  /** kit/route with marks' two round trips (its grouping by replica as it does it), on Bun's client */
+  const nativeRoute = async (events: Routed[]) => {
+    const key = marksKey(marker.publisher);
+    const marked = [native.send("ZADD", [MARKS_PUBLISHERS_KEY, String(Date.now()), marker.publisher])];
+    for (const e of events) marked.push(native.send("HSET", [key, ...e.userIds.flatMap((m) => [m, String(e.mark)])]));
+    const reads = events.map(
+      (e) => native.send("MGET", e.userIds.map(presenceKeys.route)) as Promise<(string | null)[]>,
+    );
+    await Promise.all(marked);
+    const routes = await Promise.all(reads);
+    const publishes: Promise<unknown>[] = [];
+    events.forEach((e, i) => {
+      const named = new Map<string, string[]>();
+      routes[i]!.forEach((route, j) => {
+        for (const replica of route ? route.split(",") : []) {
+          const ids = named.get(replica);
+          if (ids) ids.push(e.userIds[j]!);
+          else named.set(replica, [e.userIds[j]!]);
+        }
+      });
+      for (const [replica, ids] of named)
+        publishes.push(native.send("PUBLISH", [replicaChannel(replica), `${ids.join(",")}\n${e.payload}`]));
+    });
+    return Promise.all(publishes);
+  };
 
   const ways: { name: string; batch: () => Promise<unknown> }[] = [
     {
@@ -164,6 +198,10 @@ try {
     {
       name: "kit/route with marks: one HSET of the members' marks, one MGET, one PUBLISH per replica",
       batch: () => markedRouter.publishOrThrow(Array.from({ length: BATCH }, markedEvent)),
+    },
+    {
+      name: "kit/route with marks, the same commands on Bun's own RedisClient (measured, not used)",
+      batch: () => nativeRoute(Array.from({ length: BATCH }, markedEvent)),
     },
     {
       // what the router tried on 2026-12-02 (not kept) sends once it knows the routes: the marks,
@@ -242,10 +280,11 @@ try {
       );
     }
   }
+  native.close();
   const md = `# What routing one event costs Redis and the publisher
 
 - date: ${new Date().toISOString()}; machine: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), shared; load average (1 min) at the start ${load}, at the end ${loadavg()[0]!.toFixed(2)}
-- command: \`node_modules/.bin/bun bench/route-cost.ts --events ${EVENTS}\`
+- command: \`node_modules/.bin/bun bench/route-cost.ts --events ${EVENTS} --batch ${BATCH}\`
 - ${EVENTS} events per way and round, ${BATCH} per pipeline, one message frame (${payload.length} bytes) to a room of 10 whose members sit 5 and 5 on two replicas;
   each channel published to has a subscriber (two processes that read and discard, bench/lib/subscriber-sink.ts, counted in neither column). Redis CPU = utime+stime of redis-server over the run ÷ events (the clock ticks are 10 ms: read the figures to ±1 µs);
   publisher CPU = the bench process's own user+system time over the run ÷ events (everything it does per event: encoding, commands, replies).
