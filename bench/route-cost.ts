@@ -34,7 +34,7 @@ import { RedisClient } from "bun";
 import Redis from "ioredis";
 import { encodeFanoutEvent, presenceKeys, REPLICA_CHANNEL, replicaChannel, userChannel } from "@parley/contract/frames";
 import { MARKS_PUBLISHERS_KEY, Marker, marksKey } from "@parley/kit/marks";
-import { EventRouter, type Routed } from "@parley/kit/route";
+import { EventRouter, type Routed, routedMessages } from "@parley/kit/route";
 import { startRedis, stopAll } from "../scripts/lib/infra.ts";
 import { freePort, waitFor } from "../scripts/lib/ports.ts";
 import { cpuMs } from "./lib/procs.ts";
@@ -156,7 +156,7 @@ try {
   const presence = members.map(presenceKeys.user);
   const native = new RedisClient(url);
   await native.connect();
-  /** kit/route with marks' two round trips (its grouping by replica as it does it), on Bun's client */
+  /** kit/route with marks' two round trips (its grouping by replica: routedMessages), on Bun's client */
   const nativeRoute = async (events: Routed[]) => {
     const key = marksKey(marker.publisher);
     const marked = [native.send("ZADD", [MARKS_PUBLISHERS_KEY, String(Date.now()), marker.publisher])];
@@ -168,16 +168,8 @@ try {
     const routes = await Promise.all(reads);
     const publishes: Promise<unknown>[] = [];
     events.forEach((e, i) => {
-      const named = new Map<string, string[]>();
-      routes[i]!.forEach((route, j) => {
-        for (const replica of route ? route.split(",") : []) {
-          const ids = named.get(replica);
-          if (ids) ids.push(e.userIds[j]!);
-          else named.set(replica, [e.userIds[j]!]);
-        }
-      });
-      for (const [replica, ids] of named)
-        publishes.push(native.send("PUBLISH", [replicaChannel(replica), `${ids.join(",")}\n${e.payload}`]));
+      for (const { channel, message } of routedMessages(e.userIds, routes[i]!, e.payload))
+        publishes.push(native.send("PUBLISH", [channel, message]));
     });
     return Promise.all(publishes);
   };

@@ -42,6 +42,26 @@ export type RouteResult = {
 /** The replicas a route names (the presence scripts join them with commas). */
 const replicasOf = (route: unknown): string[] => (typeof route === "string" && route ? route.split(",") : []);
 
+/**
+ * An event's recipients per replica, in the event's order, from their routes as one MGET read
+ * them (`routes[j]` is `userIds[j]`'s), and the message for each replica's channel
+ * (contract readRoutedEvent).
+ */
+export function routedMessages(userIds: readonly string[], routes: readonly unknown[], payload: string) {
+  const named = new Map<string, string[]>();
+  routes.forEach((route, j) => {
+    for (const replica of replicasOf(route)) {
+      const ids = named.get(replica);
+      if (ids) ids.push(userIds[j]!);
+      else named.set(replica, [userIds[j]!]);
+    }
+  });
+  return [...named].map(([replica, ids]) => ({
+    channel: replicaChannel(replica),
+    message: `${ids.join(",")}\n${payload}`,
+  }));
+}
+
 export class EventRouter {
   /** true on one server (events go to replicas), false on a cluster (to each user's channel) */
   readonly byReplica: boolean;
@@ -115,17 +135,8 @@ export class EventRouter {
         errors[i] = stuck;
         return;
       }
-      // recipients per replica, in the event's order
-      const named = new Map<string, string[]>();
-      (routes as unknown[]).forEach((route, j) => {
-        for (const replica of replicasOf(route)) {
-          const ids = named.get(replica);
-          if (ids) ids.push(e.userIds[j]!);
-          else named.set(replica, [e.userIds[j]!]);
-        }
-      });
-      for (const [replica, ids] of named) {
-        publishes.publish(replicaChannel(replica), `${ids.join(",")}\n${e.payload}`);
+      for (const { channel, message } of routedMessages(e.userIds, routes as unknown[], e.payload)) {
+        publishes.publish(channel, message);
         owners.push(i);
       }
     });
