@@ -24,7 +24,7 @@ export class Openings {
   /** when a socket last began or finished opening */
   private lastChange = Number.NEGATIVE_INFINITY;
   /** in the order asked: every hold is as long, so the first is the first due */
-  private waiters: Waiter[] = [];
+  private readonly waiters: Waiter[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
 
@@ -88,9 +88,7 @@ export class Openings {
       due = 0;
       while (due < this.waiters.length && this.waiters[due]!.until <= now) due++;
     }
-    const settled = this.waiters.slice(0, due);
-    this.waiters = this.waiters.slice(due);
-    for (const w of settled) w.resolve();
+    for (const w of this.waiters.splice(0, due)) w.resolve();
     this.arm();
   }
 }
